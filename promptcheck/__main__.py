@@ -1,0 +1,3 @@
+from promptcheck.cli.main import main
+
+main()

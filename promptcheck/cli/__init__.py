@@ -1,0 +1,1 @@
+"""The ``promptcheck`` command line (typer)."""

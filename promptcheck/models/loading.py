@@ -1,0 +1,180 @@
+"""``load_model``: turn a name, path, hub id or GGUF file into a ready :class:`HFScorer`.
+
+Resolution order: ``default`` (the packaged model) -> an alias -> an existing local path
+(a model folder, or a ``.gguf`` file) -> a hub id. The hub path is real code, used by users who
+are online; nothing in the test suite depends on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from promptcheck.errors import ModelLoadError
+from promptcheck.fileio import cached_sha256
+from promptcheck.models.aliases import DEFAULT_ALIAS, resolve_alias
+from promptcheck.models.base import ModelIdentity
+from promptcheck.models.hf import HFScorer
+from promptcheck.settings import cache_dir
+
+DTYPES = ("float32", "bfloat16", "float16", "auto")
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
+
+
+def _torch_dtype(name: str, device: str) -> Any:
+    import torch
+
+    if name not in DTYPES:
+        raise ModelLoadError(f"must be one of {', '.join(DTYPES)}, got {name!r}", field="dtype")
+    if name == "auto":
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    return getattr(torch, name)
+
+
+def _device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelLoadError("CUDA was asked for but torch sees no GPU", field="device")
+    return name
+
+
+def weights_hash(folder: Path, root: Path) -> str | None:
+    """A hash over a local model's weight files (each file's sha256 is cached by size and mtime)."""
+    files = sorted(p for p in folder.iterdir() if p.suffix in WEIGHT_SUFFIXES and p.is_file())
+    if not files:
+        return None
+    h = hashlib.sha256()
+    for p in files:
+        h.update(p.name.encode() + b"\0" + cached_sha256(p, root).encode())
+    return h.hexdigest()
+
+
+def adapter_hash(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and (p.suffix in (".safetensors", ".bin") or p.name == "adapter_config.json"):
+            h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
+def _load_hf(source: str, *, gguf_file: str | None, revision: str | None, dtype: Any,
+             trust_remote_code: bool, allow_pickle: bool) -> tuple[Any, Any]:
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # our own progress bar is the one that matters
+    kwargs: dict[str, Any] = {"revision": revision, "trust_remote_code": trust_remote_code}
+    if gguf_file:
+        kwargs["gguf_file"] = gguf_file
+    try:
+        config = AutoConfig.from_pretrained(source, **kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+        cls = AutoModelForSeq2SeqLM if getattr(config, "is_encoder_decoder", False) else AutoModelForCausalLM
+        model = cls.from_pretrained(source, config=config, dtype=dtype,
+                                    use_safetensors=None if allow_pickle or gguf_file else True, **kwargs)
+    except OSError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(f"cannot load model: {first}", file=source, field="model") from None
+    except (ValueError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(f"not a usable model: {first}", file=source, field="model") from None
+    return model, tokenizer
+
+
+def load_model(
+    name_or_path: str = DEFAULT_ALIAS,
+    *,
+    revision: str | None = None,
+    dtype: str = "float32",
+    device: str = "cpu",
+    adapter: str | os.PathLike[str] | None = None,
+    chat_template: bool | None = None,
+    batch_size: int = 16,
+    trust_remote_code: bool = False,
+    allow_pickle: bool = False,
+    aliases: Mapping[str, str] | None = None,
+    cache: str | os.PathLike[str] | None = None,
+) -> HFScorer:
+    """Load a model to score with.
+
+    ``name_or_path`` is ``"default"`` (the packaged SmolLM2-135M-Instruct, no download), an
+    alias (``"llama-7b"``, see :mod:`promptcheck.models.aliases`), a local model folder, a
+    ``.gguf`` file, or a hub id (``revision`` picks a branch, tag or commit). ``dtype``
+    ``bfloat16`` halves memory (a 7B model then fits 24 GiB). ``chat_template``: None uses
+    the tokenizer's template when it has one. ``adapter`` is a peft adapter folder.
+    Remote code and pickle checkpoints are refused unless explicitly allowed.
+
+    >>> model = load_model("default")   # doctest: +SKIP
+    """
+    root = cache_dir(cache)
+    dev = _device(device)
+    torch_dtype = _torch_dtype(dtype, dev)
+    name = (name_or_path or DEFAULT_ALIAS).strip()
+    display = name
+    alias = resolve_alias(name, aliases)
+    if alias is not None:
+        name, revision = alias.model, revision or alias.revision
+    w_hash: str | None = None
+    gguf_file: str | None = None
+    if name == DEFAULT_ALIAS:
+        from promptcheck.models.packaged import DISPLAY_NAME, converted_copy
+
+        folder, w_hash = converted_copy(root)
+        source, display = str(folder), DISPLAY_NAME
+    else:
+        path = Path(name).expanduser()
+        if path.is_file() and path.suffix.lower() == ".gguf":
+            source, gguf_file = str(path.parent), path.name
+            w_hash = cached_sha256(path, root)
+        elif path.is_dir():
+            if not (path / "config.json").is_file() and not any(path.glob("*.gguf")):
+                raise ModelLoadError("not a model folder (no config.json)", file=path, field="model")
+            source = str(path)
+            w_hash = weights_hash(path, root)
+        elif path.exists():
+            raise ModelLoadError("not a model folder or .gguf file", file=path, field="model")
+        elif name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1):
+            raise ModelLoadError("no such file or folder", file=path, field="model")
+        else:
+            source = name  # a hub id
+    model, tokenizer = _load_hf(source, gguf_file=gguf_file, revision=revision, dtype=torch_dtype,
+                                trust_remote_code=trust_remote_code, allow_pickle=allow_pickle)
+    model.to(dev)
+    model.eval()
+    a_hash = None
+    if adapter is not None:
+        model, a_hash = _attach_adapter(model, Path(adapter))
+    if revision is None:
+        revision = getattr(model.config, "_commit_hash", None) if w_hash is None else None
+    identity = ModelIdentity(
+        id=display,
+        revision=revision,
+        weights_hash=w_hash,
+        dtype=str(torch_dtype).replace("torch.", ""),
+        device=dev,
+        adapter=str(adapter) if adapter is not None else None,
+        adapter_hash=a_hash,
+        architecture=type(model).__name__,
+        is_seq2seq=bool(getattr(model.config, "is_encoder_decoder", False)),
+    )
+    return HFScorer(model, tokenizer, identity, use_chat_template=chat_template, batch_size=batch_size)
+
+
+def _attach_adapter(model: Any, folder: Path) -> tuple[Any, str]:
+    if not (folder / "adapter_config.json").is_file():
+        raise ModelLoadError("not a peft adapter folder (no adapter_config.json)", file=folder, field="adapter")
+    from peft import PeftModel
+
+    try:
+        wrapped = PeftModel.from_pretrained(model, str(folder))
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(f"cannot load adapter: {first}", file=folder, field="adapter") from None
+    wrapped.eval()
+    return wrapped, adapter_hash(folder)

@@ -1,0 +1,1 @@
+"""Reports: terminal tables and JSON files rendered from result records."""

@@ -1,0 +1,29 @@
+"""Where promptcheck keeps its files, resolved in one place.
+
+No other module reads the environment: this is the single door for ``PROMPTCHECK_CACHE_DIR``
+and ``XDG_CACHE_HOME``, so tests and the plugin can point everything elsewhere at once.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """The cache root: ``override``, else ``$PROMPTCHECK_CACHE_DIR``, else ``$XDG_CACHE_HOME/promptcheck``."""
+    if override:
+        return Path(override).expanduser()
+    env = os.environ.get("PROMPTCHECK_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "promptcheck"
+
+
+def config_files() -> list[Path]:
+    """Config files read for model aliases, lowest precedence first."""
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    user = (Path(xdg).expanduser() if xdg else Path.home() / ".config") / "promptcheck" / "config.toml"
+    return [user, Path.cwd() / "pyproject.toml", Path.cwd() / "promptcheck.toml"]

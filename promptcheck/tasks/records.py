@@ -1,0 +1,103 @@
+"""Records for multiple-choice tasks: items, instructions and the task that binds them.
+
+They are frozen dataclasses so a task can be hashed, shared between threads and never
+changed behind a result's back. They know nothing about models or prompts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+InstructionKind = Literal["reference", "observed", "unobserved", "generated"]
+INSTRUCTION_KINDS: tuple[str, ...] = ("reference", "observed", "unobserved", "generated")
+
+AnswerFormat = Literal["letters", "texts"]
+ANSWER_FORMATS: tuple[str, ...] = ("letters", "texts")
+
+TaskKind = Literal["mcqa", "classification", "yesno", "nli"]
+TASK_KINDS: tuple[str, ...] = ("mcqa", "classification", "yesno", "nli")
+
+LengthNorm = Literal["none", "tokens", "chars"]
+LENGTH_NORMS: tuple[str, ...] = ("none", "tokens", "chars")
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def stable_item_id(question: str, choices: tuple[str, ...]) -> str:
+    """An id that survives reordering and editing of *other* items in a suite.
+
+    Runs are compared item by item (paired statistics), so an item must keep its id when
+    the file around it changes; hashing its own content does that.
+    """
+    payload = json.dumps([question, list(choices)], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class MCItem:
+    """One multiple-choice item: a question (or input text), its choices and the right one."""
+
+    id: str
+    question: str
+    choices: tuple[str, ...]
+    answer: int
+    #: Where the item was read from, for error messages ("file:line").
+    source: str = field(default="", compare=False)
+
+    @property
+    def answer_text(self) -> str:
+        return self.choices[self.answer]
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """An instruction text and where it comes from.
+
+    ``edits`` lists the paraphrase edits that produced a generated instruction from the
+    reference, so a report can say *what* changed; it is empty for written instructions.
+    """
+
+    text: str
+    kind: InstructionKind
+    edits: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Task:
+    """A multiple-choice task with its reference instruction and its instruction sets.
+
+    ``observed`` are phrasings a model was tuned on (the paper's "observed" instructions),
+    ``unobserved`` new but equivalent ones. ``format`` says how answers are scored:
+    ``letters`` scores the answer letters A/B/C.. after listing the choices, ``texts`` scores
+    each choice's own text as the continuation.
+    """
+
+    name: str
+    items: tuple[MCItem, ...]
+    reference_instruction: str
+    observed: tuple[str, ...] = ()
+    unobserved: tuple[str, ...] = ()
+    format: AnswerFormat = "texts"
+    kind: TaskKind = "mcqa"
+    #: How a text-format choice's log-probability is normalised before the argmax.
+    length_norm: LengthNorm = "none"
+    #: Whether a texts-format prompt lists the choices (letters always does). Off by default:
+    #: small models score choice texts better when not shown a list (measured: docs/suite-format.md).
+    show_choices: bool = False
+    #: The file the task came from, and a hash of its content and its items' content.
+    source: str = field(default="", compare=False)
+    source_hash: str = field(default="", compare=False)
+
+    def instructions(self) -> list[Instruction]:
+        """The reference instruction, then every observed and unobserved one, in file order."""
+        out = [Instruction(self.reference_instruction, "reference")]
+        out += [Instruction(t, "observed") for t in self.observed]
+        out += [Instruction(t, "unobserved") for t in self.unobserved]
+        return out
+
+    @property
+    def n_choices(self) -> int:
+        return max(len(i.choices) for i in self.items)

@@ -1,0 +1,100 @@
+"""``promptcheck run`` as a user runs it: tables, JSON results, one-line errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from promptcheck.cli.main import app
+
+runner = CliRunner()
+
+
+def run_cli(*args: str):
+    return runner.invoke(app, ["run", *args])
+
+
+def test_run_prints_a_table_per_task_and_writes_json(tiny_causal_dir, examples_dir, tmp_path):
+    out = tmp_path / "r.json"
+    res = run_cli(str(examples_dir / "sentiment.yaml"), str(examples_dir / "yesno.yaml"),
+                  "--model", str(tiny_causal_dir), "--json", str(out), "--seed", "3")
+    assert res.exit_code == 0, res.output
+    assert "sentiment" in res.output and "yesno" in res.output
+    assert "unobserved" in res.output and "drop (mean)" in res.output
+    doc = json.loads(out.read_text())
+    assert doc["schema_version"] == 1 and doc["seed"] == 3
+    assert doc["model"]["weights_hash"] and doc["model"]["dtype"] == "float32"
+    assert doc["libraries"]["torch"] and doc["promptcheck_version"]
+    task = doc["tasks"][0]
+    assert task["name"] == "sentiment" and len(task["suite_hash"]) == 64
+    kinds = [i["kind"] for i in task["instructions"]]
+    assert kinds[0] == "reference" and kinds.count("observed") == 6 and kinds.count("unobserved") == 6
+    assert task["reference_accuracy"] == task["instructions"][0]["accuracy"]
+    item = task["items"][0]
+    assert len(item["predictions"]) == len(task["instructions"]) == len(item["logprobs"])
+    # The accuracy in the JSON is recomputable from the per-item predictions.
+    for j, ins in enumerate(task["instructions"]):
+        correct = sum(it["predictions"][j] == it["answer"] for it in task["items"])
+        assert ins["accuracy"] == pytest.approx(correct / task["n_items"])
+
+
+def test_run_is_deterministic(tiny_seq2seq_dir, examples_dir, tmp_path):
+    docs = []
+    for name in ("a.json", "b.json"):
+        res = run_cli(str(examples_dir / "capitals.yaml"), "--model", str(tiny_seq2seq_dir), "--json",
+                      str(tmp_path / name))
+        assert res.exit_code == 0, res.output
+        doc = json.loads((tmp_path / name).read_text())
+        doc.pop("created")
+        for t in doc["tasks"]:
+            t.pop("seconds")
+        docs.append(doc)
+    assert docs[0] == docs[1]
+    assert docs[0]["model"]["is_seq2seq"] is True
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["missing.yaml"], "missing.yaml: file not found"),
+        (["{bad}"], "{bad}:4: refrence: unknown key"),
+        (["{good}", "--model", "/nonexistent/model"], "/nonexistent/model: model: no such file or folder"),
+        (["{good}", "--model", "{folder}"], "model: not a model folder (no config.json)"),
+        (["{good}", "--dtype", "int3"], "dtype: must be one of"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr_with_exit_2(tmp_path, examples_dir, args, expected):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: t\nitems: i.jsonl\nreference_instruction: A\nrefrence: B\n")
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    subs = {"{bad}": str(bad), "{good}": str(examples_dir / "yesno.yaml"), "{folder}": str(folder)}
+    argv = [subs.get(a, a) for a in args]
+    expected = expected.replace("{bad}", str(bad))
+    proc = subprocess.run([sys.executable, "-m", "promptcheck", "run", *argv], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert expected in lines[0] and lines[0].startswith("promptcheck: error: ")
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_models_lists_aliases_and_config_extensions(tmp_path, monkeypatch):
+    (tmp_path / "promptcheck.toml").write_text('[aliases]\nmine = "./models/mine"\n')
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["models"])
+    assert res.exit_code == 0
+    assert "llama-7b" in res.output and "mine" in res.output and "default" in res.output
+
+
+def test_alias_from_config_resolves_to_a_local_model(tiny_causal_dir, examples_dir, tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text(f'[tool.promptcheck.aliases]\ntiny = "{tiny_causal_dir}"\n')
+    monkeypatch.chdir(tmp_path)
+    res = run_cli(str(examples_dir / "yesno.yaml"), "--model", "tiny")
+    assert res.exit_code == 0, res.output
+    assert "yesno" in res.output

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples" / "suites"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(scope="session")
+def examples_dir() -> Path:
+    return EXAMPLES
+
+
+@pytest.fixture(scope="session")
+def tiny_causal_dir(tmp_path_factory) -> Path:
+    from tiny_models import save, tiny_causal
+
+    return save(*tiny_causal(), tmp_path_factory.mktemp("tiny-llama"))
+
+
+@pytest.fixture(scope="session")
+def tiny_seq2seq_dir(tmp_path_factory) -> Path:
+    from tiny_models import save, tiny_seq2seq
+
+    return save(*tiny_seq2seq(), tmp_path_factory.mktemp("tiny-t5"))
+
+
+@pytest.fixture(scope="session")
+def default_model():
+    """The packaged default model (SmolLM2-135M-Instruct), loaded once per session."""
+    import promptcheck as pc
+
+    return pc.load_model("default")
