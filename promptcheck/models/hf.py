@@ -11,6 +11,8 @@ is often "A", not " A", and BPE merges across the boundary are common.
 
 from __future__ import annotations
 
+import copy
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +33,15 @@ class _Span:
     choice: int
     start: int  # position whose logits predict targets[0]
     targets: tuple[int, ...]
+
+
+@dataclass
+class _Prefix:
+    """Keys/values of the tokens every unit of a call starts with, computed once."""
+
+    length: int  # prompt tokens covered
+    cache: Any
+    cached_tokens: int  # length plus any soft-prompt virtual tokens in front
 
 
 @dataclass
@@ -67,6 +78,8 @@ class HFScorer:
         use_chat_template: bool | None = None,
         batch_size: int = 16,
         batch_tokens: int = 4096,
+        share_prefix: bool = True,
+        min_prefix: int = 4,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -78,6 +91,14 @@ class HFScorer:
             raise ScoringError(f"the tokenizer of {identity.id} has no chat template", field="chat_template")
         self.batch_size = max(1, int(batch_size))
         self.batch_tokens = max(1, int(batch_tokens))
+        self.share_prefix = share_prefix
+        self.min_prefix = min_prefix
+        get_base = getattr(model, "get_base_model", None)
+        # A peft model prepends its soft prompt on every call; the suffix after a cached prefix
+        # (which already holds the soft prompt) must go straight to the base model.
+        self._base = get_base() if callable(get_base) else model
+        # transformers 5.x renamed past_key_values to cache; older releases only know the old name.
+        self._cache_kw = "cache" if "cache" in inspect.signature(self._base.forward).parameters else "past_key_values"
         self.device = next(model.parameters()).device
         self.max_length = self._max_length()
         self._virtual_tokens = self._prompt_learning_tokens()
@@ -208,19 +229,56 @@ class HFScorer:
             mask[i, : len(r)] = 1
         return ids.to(device), mask.to(device)
 
-    def _forward(self, batch: list[_Unit]) -> torch.Tensor:
+    def _forward(self, batch: list[_Unit], prefix: _Prefix | None) -> tuple[torch.Tensor, dict[int, int]]:
+        """Logits for the positions the batch's spans read, and a map position -> logits column.
+
+        With a shared prefix, its cached keys/values are repeated over the batch and only the
+        suffixes run; positions stay absolute (the map hides the offset).
+        """
         pad = self.tokenizer.pad_token_id
-        ids, mask = self._pad([u.ids for u in batch], pad, self.device)
+        offset = prefix.length if prefix is not None else 0
+        needed = sorted({span.start + i - offset for u in batch for span in u.spans or ()
+                         for i in range(len(span.targets))})
+        ids, mask = self._pad([u.ids[offset:] for u in batch], pad, self.device)
         if self.is_seq2seq:
             dec, dec_mask = self._pad([u.decoder_ids for u in batch], pad, self.device)
             out = self.model(input_ids=ids, attention_mask=mask, decoder_input_ids=dec,
                              decoder_attention_mask=dec_mask, use_cache=False)
-        else:
+            return out.logits, {p: p for p in range(out.logits.shape[1])}
+        keep = torch.tensor(needed, dtype=torch.long, device=self.device)
+        if prefix is not None:
+            cache = copy.deepcopy(prefix.cache)
+            cache.batch_repeat_interleave(len(batch))
+            full_mask = torch.cat([torch.ones((len(batch), prefix.cached_tokens), dtype=mask.dtype,
+                                              device=self.device), mask], dim=1)
             # Right padding: real tokens come first, so causal attention never sees the padding.
+            out = self._base(input_ids=ids, attention_mask=full_mask, use_cache=True, logits_to_keep=keep,
+                             **{self._cache_kw: cache})
+            return out.logits, {p + offset: j for j, p in enumerate(needed)}
+        if self._virtual_tokens:
             out = self.model(input_ids=ids, attention_mask=mask, use_cache=False)
-            if self._virtual_tokens:
-                return out.logits[:, self._virtual_tokens:]
-        return out.logits
+            logits = out.logits[:, self._virtual_tokens:]
+            return logits, {p: p for p in range(logits.shape[1])}
+        out = self.model(input_ids=ids, attention_mask=mask, use_cache=False, logits_to_keep=keep)
+        return out.logits, {p: j for j, p in enumerate(needed)}
+
+    def _shared_prefix(self, units: list[_Unit]) -> _Prefix | None:
+        """Run the tokens every unit starts with once (chat header + instruction) and keep its cache.
+
+        Only positions before every span's first scored position can be shared, since the
+        logits of a cached position are not recomputed.
+        """
+        if self.is_seq2seq or len(units) < 2 or not self.share_prefix:
+            return None
+        first = units[0].ids
+        length = min(min(_common_prefix(first, u.ids) for u in units[1:]),
+                     min(span.start for u in units for span in u.spans or ()))
+        if length < self.min_prefix:
+            return None
+        ids = torch.tensor([first[:length]], dtype=torch.long, device=self.device)
+        out = self.model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=True)
+        cache = out["cache"] if "cache" in out else out["past_key_values"]
+        return _Prefix(length=length, cache=cache, cached_tokens=length + self._virtual_tokens)
 
     def score(self, prompts: Sequence[Prompt], *, progress: ProgressCallback | None = None) -> list[ChoiceScores]:
         units = self._seq2seq_units(prompts) if self.is_seq2seq else self._causal_units(prompts)
@@ -228,13 +286,15 @@ class HFScorer:
         ntokens = [[0] * len(p.continuations) for p in prompts]
         remaining = [len(p.continuations) for p in prompts]
         with torch.inference_mode():
+            prefix = self._shared_prefix(units)
             for batch in self._batches(units):
-                logits = self._forward(batch)
+                logits, column = self._forward(batch, prefix)
                 done = 0
                 for row, unit in enumerate(batch):
                     for span in unit.spans or ():
                         n = len(span.targets)
-                        rows = logits[row, span.start: span.start + n].float()
+                        cols = [column[span.start + i] for i in range(n)]
+                        rows = logits[row, cols].float()
                         lp = torch.log_softmax(rows, dim=-1)
                         picked = lp[torch.arange(n), torch.tensor(span.targets)]
                         value = float(picked.sum())

@@ -46,9 +46,14 @@ def test_scorer_logprobs_match_unbatched_forward(kind, fmt, chat, capitals):
     model, tokenizer = tiny_causal() if kind == "causal" else tiny_seq2seq()
     scorer = HFScorer(model, tokenizer, ModelIdentity(id=f"tiny-{kind}"), use_chat_template=chat, batch_size=7)
     task = dataclasses.replace(capitals, format=fmt, items=capitals.items[:12])
-    prompts = [render(ins, item, task, chat_formatter=scorer.chat_formatter())
-               for ins in (task.reference_instruction, task.unobserved[0]) for item in task.items]
-    scores = scorer.score(prompts)
+    prompts, scores = [], []
+    for ins in (task.reference_instruction, task.unobserved[0]):
+        # One call per instruction, as evaluate() makes: the shared-prefix path is taken.
+        batch = [render(ins, item, task, chat_formatter=scorer.chat_formatter()) for item in task.items]
+        prompts += batch
+        scores += scorer.score(batch)
+    if kind == "causal":
+        assert scorer._shared_prefix(scorer._causal_units(prompts[:12])) is not None
     for prompt, got in zip(prompts, scores):
         for k, cont in enumerate(prompt.continuations):
             if kind == "causal":
@@ -91,3 +96,15 @@ def test_nan_logits_raise_scoring_error_naming_the_item(capitals):
     with pytest.raises(pc.ScoringError, match="non-finite") as info:
         pc.evaluate(scorer, task)
     assert "cap-00" in str(info.value)
+
+
+def test_shared_prefix_reuse_equals_no_reuse(capitals):
+    model, tokenizer = tiny_causal()
+    task = dataclasses.replace(capitals, items=capitals.items[:15])
+    reuse = HFScorer(model, tokenizer, ModelIdentity(id="a"), batch_size=4)
+    plain = HFScorer(model, tokenizer, ModelIdentity(id="b"), batch_size=4, share_prefix=False)
+    prompts = [render(task.observed[0], item, task, chat_formatter=reuse.chat_formatter()) for item in task.items]
+    prefix = reuse._shared_prefix(reuse._causal_units(prompts))
+    assert prefix is not None and prefix.length > 10
+    for a, b in zip(reuse.score(prompts), plain.score(prompts)):
+        assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4)
