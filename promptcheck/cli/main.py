@@ -104,9 +104,10 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
         for result in done:
             print_task(out, result, verbose=verbose)
         raise typer.Exit(130) from None
-    out.print(f"model: {scorer.identity.id}  dtype {scorer.identity.dtype}  device {scorer.identity.device}"
-              + (f"  adapter {adapter}" if adapter else "")
-              + f"  chat template {'on' if scorer.use_chat_template else 'off'}")
+    out.print(f"model: {scorer.identity.id}", markup=False)
+    out.print(f"       dtype {scorer.identity.dtype}, device {scorer.identity.device}, chat template "
+              f"{'on' if scorer.use_chat_template else 'off'}" + (f", adapter {adapter}" if adapter else ""),
+              markup=False)
     for result in done:
         print_task(out, result, verbose=verbose)
     seconds = sum(r.seconds for r in done)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -65,6 +66,8 @@ def test_run_is_deterministic(tiny_seq2seq_dir, examples_dir, tmp_path):
         (["{good}", "--model", "/nonexistent/model"], "/nonexistent/model: model: no such file or folder"),
         (["{good}", "--model", "{folder}"], "model: not a model folder (no config.json)"),
         (["{good}", "--dtype", "int3"], "dtype: must be one of"),
+        # A hub id while the hub is unreachable: a clear line, not a traceback.
+        (["{good}", "--model", "nobody/no-such-model"], "nobody/no-such-model: model: cannot load model"),
     ],
 )
 def test_bad_input_is_one_line_on_stderr_with_exit_2(tmp_path, examples_dir, args, expected):
@@ -75,8 +78,9 @@ def test_bad_input_is_one_line_on_stderr_with_exit_2(tmp_path, examples_dir, arg
     subs = {"{bad}": str(bad), "{good}": str(examples_dir / "yesno.yaml"), "{folder}": str(folder)}
     argv = [subs.get(a, a) for a in args]
     expected = expected.replace("{bad}", str(bad))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run([sys.executable, "-m", "promptcheck", "run", *argv], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=300)
+                          cwd=tmp_path, timeout=300, env=env)
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
@@ -98,3 +102,28 @@ def test_alias_from_config_resolves_to_a_local_model(tiny_causal_dir, examples_d
     res = run_cli(str(examples_dir / "yesno.yaml"), "--model", "tiny")
     assert res.exit_code == 0, res.output
     assert "yesno" in res.output
+
+
+def test_suite_in_the_documented_example_format_runs_unchanged(tiny_causal_dir, tmp_path):
+    """A suite written by someone else, letters format, answers as letters and texts, no ids."""
+    (tmp_path / "capitals.jsonl").write_text(
+        '{"question": "What is the capital of France?", "choices": ["Lyon", "Paris", "Nice"], "answer": "B"}\n'
+        '{"question": "What is the capital of Italy?", "choices": ["Rome", "Milan", "Turin", "Pisa"], "answer": 0}\n'
+        '{"question": "What is the capital of Spain?", "choices": ["Madrid", "Seville"], "answer": "Madrid"}\n'
+    )
+    (tmp_path / "capitals.yaml").write_text(
+        "name: capitals\n"
+        "items: capitals.jsonl          # one per line\n"
+        'reference_instruction: "Answer the following multiple choice question."\n'
+        "instructions:\n"
+        '  observed: ["Answer this multiple choice question.", "Pick the right answer."]\n'
+        '  unobserved: ["Choose the correct option.", "Which option is correct?"]\n'
+        "format: letters\n"
+        "kind: mcqa\n"
+    )
+    out = tmp_path / "r.json"
+    res = run_cli(str(tmp_path / "capitals.yaml"), "--model", str(tiny_causal_dir), "--json", str(out))
+    assert res.exit_code == 0, res.output
+    task = json.loads(out.read_text())["tasks"][0]
+    assert task["format"] == "letters" and [i["answer"] for i in task["items"]] == [1, 0, 0]
+    assert [len(i["logprobs"][0]) for i in task["items"]] == [3, 4, 2]

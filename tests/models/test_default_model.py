@@ -41,3 +41,18 @@ def test_run_on_default_model_prints_table_and_shows_the_sentiment_paraphrase_dr
     sets = {s["kind"]: s for s in task["sets"]}
     # The finding the examples exist to show: paraphrases cost this model accuracy.
     assert sets["unobserved"]["drop"] > 0.05
+
+
+@pytest.mark.slow
+def test_gguf_file_loads_directly_and_matches_the_cached_conversion(default_model, examples_dir):
+    """``--model path/to/file.gguf`` works, and the cached transformers copy scores identically."""
+    from promptcheck.models.packaged import packaged_gguf
+
+    direct = pc.load_model(str(packaged_gguf()))
+    assert direct.identity.weights_hash == default_model.identity.weights_hash
+    task = pc.load_task(examples_dir / "sentiment.yaml")
+    task = pc.Task(**{**task.__dict__, "items": task.items[:4]})
+    a = pc.evaluate(direct, task, instructions=[task.reference_instruction])
+    b = pc.evaluate(default_model, task, instructions=[task.reference_instruction])
+    for x, y in zip(a.instructions[0].logprobs, b.instructions[0].logprobs):
+        assert x == pytest.approx(y, abs=1e-4)
