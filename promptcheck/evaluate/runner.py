@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from promptcheck.errors import InputError, ScoringError
 from promptcheck.evaluate.results import InstructionResult, TaskResult
 from promptcheck.models.base import ChoiceScores, Scorer
-from promptcheck.prompts.rendering import Prompt, render
+from promptcheck.prompts.rendering import DEFAULT_FORMAT, Prompt, PromptFormat, render
 from promptcheck.tasks.records import INSTRUCTION_KINDS, Instruction, Task
 
 
@@ -58,6 +58,7 @@ def evaluate(
     instructions: Iterable[Instruction | str] | None = None,
     *,
     progress: Callable[[int], None] | None = None,
+    prompt_format: PromptFormat = DEFAULT_FORMAT,
 ) -> TaskResult:
     """Score ``task`` under each instruction and return per-instruction accuracies and evidence.
 
@@ -74,7 +75,8 @@ def evaluate(
     results = []
     scored = 0
     for ins in chosen:
-        prompts: Sequence[Prompt] = [render(ins.text, item, task, chat_formatter=formatter) for item in task.items]
+        prompts: Sequence[Prompt] = [render(ins.text, item, task, chat_formatter=formatter, prompt_format=prompt_format)
+                                      for item in task.items]
         try:
             scores = model.score(prompts, progress=progress)
         except ScoringError as exc:

@@ -1,5 +1,5 @@
 """Prompts: render an instruction and an item into context text and answer continuations."""
 
-from promptcheck.prompts.rendering import ChatFormatter, Prompt, render, user_message
+from promptcheck.prompts.rendering import DEFAULT_FORMAT, ChatFormatter, Prompt, PromptFormat, render, user_message
 
-__all__ = ["ChatFormatter", "Prompt", "render", "user_message"]
+__all__ = ["DEFAULT_FORMAT", "ChatFormatter", "Prompt", "PromptFormat", "render", "user_message"]

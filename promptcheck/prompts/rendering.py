@@ -17,6 +17,26 @@ ChatFormatter = Callable[[str], str]
 
 
 @dataclass(frozen=True)
+class PromptFormat:
+    """The non-instruction parts of a prompt, varied by ``promptcheck.strategies.formats()``.
+
+    Spurious formatting (separators, choice labels, answer cue) moves small models' accuracy
+    too (FormatSpread, Sclar et al. 2023); the defaults are what every run uses unless told.
+    """
+
+    separator: str = "\n\n"  # between the instruction and the item
+    choice_label: str = "{letter}. "  # letters format: each choice line starts with this
+    answer_cue: str = "\nAnswer:"  # after the item when there is no chat template
+    options_prefix: str = "Options: "  # texts format with show_choices
+
+    def label(self, index: int) -> str:
+        return self.choice_label.format(letter=LETTERS[index], number=index + 1)
+
+
+DEFAULT_FORMAT = PromptFormat()
+
+
+@dataclass(frozen=True)
 class Prompt:
     """What a scorer needs for one (instruction, item): the context and one continuation per choice."""
 
@@ -24,14 +44,19 @@ class Prompt:
     continuations: tuple[str, ...]
 
 
-def user_message(instruction: str, item: MCItem, *, format: str, show_choices: bool = False) -> str:
-    """The instruction, then the item, then its choices (as lettered options or a list)."""
-    parts = [instruction.strip(), "", item.question.strip()]
+def user_message(instruction: str, item: MCItem, *, format: str, show_choices: bool = False,
+                 prompt_format: PromptFormat = DEFAULT_FORMAT) -> str:
+    """The instruction, then the item, then its choices (as lettered options or a list).
+
+    The instruction is used as given (not stripped): whitespace and newline edits are part of
+    what formatting paraphrases vary.
+    """
+    parts = [item.question.strip()]
     if format == "letters":
-        parts += [f"{LETTERS[i]}. {c}" for i, c in enumerate(item.choices)]
+        parts += [f"{prompt_format.label(i)}{c}" for i, c in enumerate(item.choices)]
     elif show_choices:
-        parts.append("Options: " + ", ".join(item.choices))
-    return "\n".join(parts)
+        parts.append(prompt_format.options_prefix + ", ".join(item.choices))
+    return instruction + prompt_format.separator + "\n".join(parts)
 
 
 def continuations(item: MCItem, *, format: str, chat: bool) -> tuple[str, ...]:
@@ -53,12 +78,14 @@ def render(
     task: Task,
     *,
     chat_formatter: ChatFormatter | None = None,
+    prompt_format: PromptFormat = DEFAULT_FORMAT,
 ) -> Prompt:
     """One prompt for ``item`` under ``instruction``, in the task's answer format."""
-    text = user_message(instruction, item, format=task.format, show_choices=task.show_choices)
+    text = user_message(instruction, item, format=task.format, show_choices=task.show_choices,
+                        prompt_format=prompt_format)
     if chat_formatter is not None:
         context = chat_formatter(text)
     else:
-        context = text + "\nAnswer:"
+        context = text + prompt_format.answer_cue
     return Prompt(context=context, continuations=continuations(item, format=task.format,
                                                                chat=chat_formatter is not None))
