@@ -11,6 +11,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 pytest_plugins = ["pytester"]
 
+# pytester points HOME at a temp folder; keep its subprocesses on the real cache (converted
+# default model, WordNet data) instead of re-converting the model in every test.
+from promptcheck.settings import cache_dir  # noqa: E402
+
+CACHE = str(cache_dir())
+
+
+@pytest.fixture(autouse=True)
+def _shared_cache(monkeypatch):
+    monkeypatch.setenv("PROMPTCHECK_CACHE_DIR", CACHE)
+
 
 @pytest.fixture(scope="session")
 def examples_dir() -> Path:

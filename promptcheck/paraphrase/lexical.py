@@ -38,6 +38,11 @@ def _seeded(seed: int) -> Iterator[None]:
         np.random.set_state(np_state)
 
 
+def _casings(words: set[str] | frozenset[str]) -> tuple[str, ...]:
+    """nlpaug compares stopwords case-sensitively: every casing a protected word may appear in."""
+    return tuple(sorted({v for w in words for v in (w, w.capitalize(), w.upper())}))
+
+
 @lru_cache(maxsize=32)
 def _synonym_aug(stopwords: tuple[str, ...]) -> Any:
     from promptcheck.paraphrase.nltk_data import activate
@@ -76,7 +81,7 @@ def _one_word_change(before: str, after: str) -> tuple[str, str] | None:
 
 def wordnet_substitute(text: str, rng: random.Random, protected: frozenset[str], tries: int = 6) -> EditResult:
     """One WordNet synonym swap that stays within the word's common senses, or None."""
-    aug = _synonym_aug(tuple(sorted(set(protected) | set(_KEEP))))
+    aug = _synonym_aug(_casings(set(protected) | set(_KEEP)))
     for _ in range(tries):
         with _seeded(rng.randrange(2**31)):
             out = aug.augment(text)
@@ -106,7 +111,7 @@ def _char_aug(kind: str, stopwords: tuple[str, ...]) -> Any:
 
 def char_noise(text: str, rng: random.Random, protected: frozenset[str], *, kind: str) -> EditResult:
     """One character typo in one unprotected word."""
-    aug = _char_aug(kind, tuple(sorted(protected)))
+    aug = _char_aug(kind, _casings(protected))
     with _seeded(rng.randrange(2**31)):
         out = aug.augment(text)
     new = out[0] if isinstance(out, list) else out

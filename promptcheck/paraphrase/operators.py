@@ -175,7 +175,7 @@ def demonstrative(text: str, rng: random.Random, protected: frozenset[str]) -> E
     m = re.search(pat, text, flags=re.I)
     assert m is not None
     old = m.group(0)
-    repl = _upper_first(new) if old[0].isupper() else new
+    repl = new.upper() if old.isupper() else (_upper_first(new) if old[0].isupper() else new)
     return text[: m.start()] + repl + text[m.end():], f"'{old}' -> '{repl}'"
 
 

@@ -127,3 +127,34 @@ def test_suite_in_the_documented_example_format_runs_unchanged(tiny_causal_dir, 
     task = json.loads(out.read_text())["tasks"][0]
     assert task["format"] == "letters" and [i["answer"] for i in task["items"]] == [1, 0, 0]
     assert [len(i["logprobs"][0]) for i in task["items"]] == [3, 4, 2]
+
+
+def test_paraphrase_command_prints_json_with_edits_and_similarity():
+    res = runner.invoke(app, ["paraphrase", "Answer the following multiple choice question.", "-n", "6",
+                              "--seed", "2", "--json", "--min-similarity", "0.7"])
+    assert res.exit_code == 0, res.output
+    items = json.loads(res.output)
+    assert len(items) == 6 and len({i["text"] for i in items}) == 6
+    assert all(i["edits"] and i["similarity"] >= 0.7 for i in items)
+    again = json.loads(runner.invoke(app, ["paraphrase", "Answer the following multiple choice question.", "-n", "6",
+                                           "--seed", "2", "--json", "--min-similarity", "0.7"]).output)
+    assert again == items
+
+
+def test_paraphrase_command_table_and_bad_family():
+    res = runner.invoke(app, ["paraphrase", "Answer the question.", "-n", "3", "--families", "syntactic,framing"])
+    assert res.exit_code == 0 and "paraphrases of" in res.output and "edits" in res.output
+    bad = runner.invoke(app, ["paraphrase", "Answer.", "--families", "nope"])
+    assert bad.exit_code == 2
+
+
+def test_run_with_generated_paraphrases_records_them_with_edits(tiny_causal_dir, examples_dir, tmp_path):
+    out = tmp_path / "r.json"
+    res = run_cli(str(examples_dir / "yesno.yaml"), "--model", str(tiny_causal_dir), "--paraphrases", "4",
+                  "--json", str(out))
+    assert res.exit_code == 0, res.output
+    assert "generated" in res.output
+    task = json.loads(out.read_text())["tasks"][0]
+    generated = [i for i in task["instructions"] if i["kind"] == "generated"]
+    assert len(generated) == 4 and all(g["edits"] for g in generated)
+    assert {s["kind"] for s in task["sets"]} == {"observed", "unobserved", "generated"}
