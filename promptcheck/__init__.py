@@ -33,12 +33,15 @@ __all__ = [
     "ModelLoadError",
     "Prompt",
     "PromptcheckError",
+    "RobustnessError",
+    "RobustnessVerdict",
     "RunResult",
     "Scorer",
     "ScoringError",
     "Task",
     "TaskResult",
     "__version__",
+    "assert_robust",
     "evaluate",
     "load_bank",
     "load_model",
@@ -50,7 +53,11 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # Lazy: hypothesis and nlpaug load only when a test or command asks for them.
+    # Lazy: scipy, hypothesis and nlpaug load only when a test or command asks for them.
+    if name in ("assert_robust", "RobustnessError", "RobustnessVerdict"):
+        import promptcheck.assertions as assertions
+
+        return getattr(assertions, name)
     if name == "strategies":
         import promptcheck.strategies as strategies
 

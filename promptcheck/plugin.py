@@ -1,29 +1,46 @@
-"""pytest plugin (``pytest11`` entry point): options, settings, and the model fixture.
+"""pytest plugin (``pytest11`` entry point): options, fixtures, marker, summary and CI outputs.
 
 Thin by design, like pytest-benchmark's: options are resolved once in ``pytest_configure``
-into a frozen :class:`PluginSettings` in ``config.stash``; fixtures read only that. Heavy
-imports (torch, transformers) happen when a test first asks for a model, so ``pytest --help``
-stays fast. Precedence: command line > ini (``[tool.pytest.ini_options]``) > default.
+into a frozen :class:`PluginSettings` in ``config.stash``; fixtures and hooks read only that.
+Heavy imports (torch, transformers, scipy) wait until a test needs them, so ``pytest --help``
+stays fast. Verdicts travel from a test to the session as strings in ``user_properties``, so
+pytest-xdist ships them from workers and JUnit XML carries them as properties.
+Precedence: command line > ini (``[tool.pytest.ini_options]``) > default.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from promptcheck.errors import PromptcheckError
 
+#: (name, help, default) for every value option; each has an ini twin ``promptcheck_<name>``.
 _OPTIONS: list[tuple[str, str, str | None]] = [
-    # (name, help, default)
     ("model", "model to test: 'default' (packaged SmolLM2-135M-Instruct), an alias, a folder, a .gguf or a hub id",
      None),
     ("adapter", "a peft adapter folder to load on the model", None),
     ("device", "cpu, cuda, cuda:N or auto", "cpu"),
     ("dtype", "float32, bfloat16, float16 or auto", "float32"),
-    ("seed", "seed for paraphrases and hypothesis searches", "0"),
+    ("seed", "seed for item order, bootstrap and paraphrase searches", "0"),
+    ("json", "write every robustness verdict to this JSON file", None),
+    ("markdown", "write a pull-request summary (Markdown) to this file", None),
+    ("cache", "promptcheck's cache folder (converted models, WordNet data)", None),
+    ("failures", "where failing tasks are written for `promptcheck fix`", ".promptcheck/failures.json"),
 ]
+_FLAGS: list[tuple[str, str]] = [
+    ("require_model", "error out instead of skipping when no model is named (for CI gates)"),
+]
+
+#: Exit statuses beyond pytest's own (0 ok, 1 failed, 2 interrupted, 3 internal, 4 usage, 5 no tests).
+EXIT_INCONCLUSIVE = 6
+EXIT_ERROR = 7
+
+RECORD_KEY = "promptcheck.record"
 
 
 @dataclass(frozen=True)
@@ -35,6 +52,11 @@ class PluginSettings:
     device: str
     dtype: str
     seed: int
+    json: str | None
+    markdown: str | None
+    cache: str | None
+    failures: str
+    require_model: bool
 
 
 SETTINGS_KEY = pytest.StashKey[PluginSettings]()
@@ -43,9 +65,15 @@ SETTINGS_KEY = pytest.StashKey[PluginSettings]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("promptcheck", "promptcheck: robustness of language models to instruction paraphrases")
     for name, help_text, default in _OPTIONS:
-        group.addoption(f"--promptcheck-{name}", dest=f"promptcheck_{name}", default=None,
+        flag = name.replace("_", "-")
+        group.addoption(f"--promptcheck-{flag}", dest=f"promptcheck_{name}", default=None, metavar=name.upper(),
                         help=f"{help_text} (ini: promptcheck_{name}; default: {default})")
         parser.addini(f"promptcheck_{name}", help=f"promptcheck: {help_text}", default=default)
+    for name, help_text in _FLAGS:
+        flag = name.replace("_", "-")
+        group.addoption(f"--promptcheck-{flag}", dest=f"promptcheck_{name}", action="store_true", default=None,
+                        help=f"{help_text} (ini: promptcheck_{name})")
+        parser.addini(f"promptcheck_{name}", help=f"promptcheck: {help_text}", type="bool", default=False)
 
 
 def _resolve(config: pytest.Config) -> PluginSettings:
@@ -53,17 +81,90 @@ def _resolve(config: pytest.Config) -> PluginSettings:
         cli = config.getoption(f"promptcheck_{name}")
         return cli if cli is not None else (config.getini(f"promptcheck_{name}") or None)
 
-    seed_text = get("seed") or "0"
+    seed_text = str(get("seed") or "0")
     try:
         seed = int(seed_text)
     except ValueError:
         raise pytest.UsageError(f"promptcheck: --promptcheck-seed must be an integer, got {seed_text!r}") from None
-    return PluginSettings(model=get("model"), adapter=get("adapter"), device=get("device") or "cpu",
-                          dtype=get("dtype") or "float32", seed=seed)
+    return PluginSettings(
+        model=get("model"), adapter=get("adapter"), device=get("device") or "cpu", dtype=get("dtype") or "float32",
+        seed=seed, json=get("json"), markdown=get("markdown"), cache=get("cache"),
+        failures=get("failures") or ".promptcheck/failures.json", require_model=bool(get("require_model")),
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[SETTINGS_KEY] = _resolve(config)
+    settings = _resolve(config)
+    if settings.require_model and not settings.model:
+        raise pytest.UsageError("promptcheck: --promptcheck-require-model is set but no model is named; "
+                                "pass --promptcheck-model=PATH_OR_ID (or 'default')")
+    config.stash[SETTINGS_KEY] = settings
+    config.pluginmanager.register(PromptcheckSession(config, settings), "promptcheck-session")
+    config.addinivalue_line(
+        "markers",
+        "promptcheck(**options): per-test defaults for promptcheck.assert_robust "
+        "(max_accuracy_drop, confidence, relative, claim, kinds, min_consistency, max_worst_drop, "
+        "on_inconclusive, sequential, looks, n_boot, seed)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from promptcheck.assertions import OPTION_NAMES
+
+    for item in items:
+        for mark in item.iter_markers("promptcheck"):
+            if mark.args:
+                raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.promptcheck takes keyword options only, "
+                                        f"got positional {mark.args!r}")
+            unknown = sorted(set(mark.kwargs) - OPTION_NAMES)
+            if unknown:
+                raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.promptcheck: unknown option(s) "
+                                        f"{', '.join(unknown)}; expected {', '.join(sorted(OPTION_NAMES))}")
+            for key in ("max_accuracy_drop", "confidence", "min_consistency", "max_worst_drop"):
+                value = mark.kwargs.get(key)
+                if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                    raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.promptcheck: {key} must be a number, "
+                                            f"got {value!r}")
+            conf = mark.kwargs.get("confidence")
+            if conf is not None and not 0 < conf < 1:
+                raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.promptcheck: confidence must be in (0, 1)")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    from promptcheck.assertions import CURRENT_OVERRIDES, CURRENT_SEED, RECORDER
+
+    overrides: dict[str, Any] = {}
+    for mark in reversed(list(item.iter_markers("promptcheck"))):  # closest marker wins
+        overrides.update(mark.kwargs)
+    recorded: list = []
+    tokens = (CURRENT_OVERRIDES.set(overrides), CURRENT_SEED.set(item.config.stash[SETTINGS_KEY].seed),
+              RECORDER.set(recorded))
+    try:
+        return (yield)
+    finally:
+        CURRENT_OVERRIDES.reset(tokens[0])
+        CURRENT_SEED.reset(tokens[1])
+        RECORDER.reset(tokens[2])
+        for verdict in recorded:
+            record = verdict.to_json()
+            record["test"] = item.nodeid
+            # Flat string properties for JUnit XML; the whole record for the session summary.
+            for key in ("verdict", "drop", "interval", "threshold", "confidence", "items", "instructions",
+                        "prompts_scored", "claim", "task"):
+                item.user_properties.append((f"promptcheck.{key}", json.dumps(record[key])))
+            item.user_properties.append(("promptcheck.model", json.dumps(record["model"])))
+            item.user_properties.append((RECORD_KEY, json.dumps(record)))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    report = yield
+    if call.when == "call" and call.excinfo is not None:
+        # Tell a failed assertion from an error (a crash, a bad model) across xdist's wire.
+        kind = "assertion" if call.excinfo.errisinstance(AssertionError) else "error"
+        report.user_properties.append(("promptcheck.outcome", kind))
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +178,8 @@ def promptcheck_model(promptcheck_settings: PluginSettings) -> Any:
     """The model under test, loaded once per session (per xdist worker).
 
     Skips the test when no model was named: pytest never falls back to the default model on
-    its own; ``--promptcheck-model=default`` asks for it.
+    its own (``--promptcheck-model=default`` asks for it; ``--promptcheck-require-model`` turns
+    the skip into an error for CI gates).
     """
     s = promptcheck_settings
     if not s.model:
@@ -86,6 +188,155 @@ def promptcheck_model(promptcheck_settings: PluginSettings) -> Any:
     from promptcheck.models.loading import load_model
 
     try:
-        return load_model(s.model, adapter=s.adapter, device=s.device, dtype=s.dtype)
+        return load_model(s.model, adapter=s.adapter, device=s.device, dtype=s.dtype, cache=s.cache)
     except PromptcheckError as exc:
-        raise pytest.UsageError(f"promptcheck: {exc}") from None
+        pytest.fail(f"promptcheck: {exc}", pytrace=False)
+
+
+@pytest.fixture
+def promptcheck_suite(request: pytest.FixtureRequest) -> Any:
+    """Load a suite (or items file) by path, relative to the test file: ``promptcheck_suite("suites/x.yaml")``.
+
+    A bad suite fails the test with the one-line error (file, line, field), not a traceback.
+    """
+    from promptcheck.tasks.suite import load_task
+
+    base = Path(str(request.node.path)).parent
+
+    def load(path: str, **options: Any) -> Any:
+        p = Path(path)
+        try:
+            return load_task(p if p.is_absolute() else base / p, **options)
+        except PromptcheckError as exc:
+            pytest.fail(f"promptcheck: {exc}", pytrace=False)
+
+    return load
+
+
+# -- outputs ------------------------------------------------------------------------------------
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def _summary_table(records: list[dict]) -> str:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="promptcheck: robustness to instruction paraphrases", title_justify="left")
+    for col, justify in [("test", "left"), ("task", "left"), ("claim", "left"), ("drop", "right"),
+                         ("interval", "right"), ("threshold", "right"), ("items x instr", "right"),
+                         ("prompts", "right"), ("verdict", "left")]:
+        table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    colour = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
+    for r in records:
+        lo, hi = r["interval"]
+        table.add_row(Text(r["test"]), Text(r["task"]), r["claim"], f"{100 * r['drop']:+.1f}",
+                      f"[{100 * lo:+.1f}, {100 * hi:+.1f}]", f"{100 * r['threshold']:.1f}",
+                      f"{r['items']} x {r['instructions']}", str(r["prompts_scored"]),
+                      Text(r["verdict"], style=colour.get(r["verdict"], "")))
+    console = Console(width=140, record=True, force_terminal=False, color_system=None)
+    with console.capture() as cap:
+        console.print(table)
+        models = {json.dumps(r["model"], sort_keys=True) for r in records}
+        for m in sorted(models):
+            d = json.loads(m)
+            console.print(f"model: {d.get('id')}  weights {str(d.get('weights_hash') or d.get('revision'))[:16]}  "
+                          f"dtype {d.get('dtype')}  adapter {d.get('adapter_hash', None) and d['adapter_hash'][:16]}",
+                          markup=False, highlight=False)
+        console.print("drop and interval in accuracy points (reference minus paraphrases); "
+                      "fail = interval above threshold, pass = below", markup=False, highlight=False)
+    return cap.get()
+
+
+def _markdown(records: list[dict], settings: PluginSettings) -> str:
+    icon = {"pass": "✅ pass", "fail": "❌ fail", "inconclusive": "⚠️ inconclusive"}
+    lines = ["## promptcheck: robustness to instruction paraphrases", ""]
+    models = sorted({r["model"].get("id", "?") for r in records})
+    lines.append(f"Model: {', '.join(models)} · seed {settings.seed}")
+    lines += ["", "| test | task | drop | interval | threshold | items × instructions | verdict |",
+              "|---|---|---:|---:|---:|---:|---|"]
+    for r in records:
+        lo, hi = r["interval"]
+        lines.append(f"| `{r['test']}` | {r['task']} | {100 * r['drop']:+.1f} | [{100 * lo:+.1f}, {100 * hi:+.1f}] | "
+                     f"{100 * r['threshold']:.1f} | {r['items']} × {r['instructions']} | "
+                     f"{icon.get(r['verdict'], r['verdict'])} |")
+    worst = [r for r in records if r["verdict"] != "pass"]
+    for r in worst:
+        lines += ["", f"**{r['task']}** worst instructions:"]
+        lines += [f"- {w['accuracy']:.3f} [{w['kind']}] {w['text']!r}" for w in r["worst_instructions"]]
+    return "\n".join(lines) + "\n"
+
+
+class PromptcheckSession:
+    """Session state and the hooks that need it (registered in ``pytest_configure``).
+
+    It sees every test report, local or shipped by xdist workers, and writes the outputs on the
+    controller only.
+    """
+
+    def __init__(self, config: pytest.Config, settings: PluginSettings) -> None:
+        self.config = config
+        self.settings = settings
+        self.records: list[dict] = []
+        self.errors = 0
+        self.other_failures = 0
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props = dict(report.user_properties)
+        if report.failed and report.when != "call":
+            self.errors += 1
+        if report.when != "call":
+            return
+        self.records += [json.loads(v) for n, v in report.user_properties if n == RECORD_KEY]
+        if report.failed and RECORD_KEY not in props:
+            if props.get("promptcheck.outcome") == "error":
+                self.errors += 1
+            else:
+                self.other_failures += 1
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.records or _is_worker(self.config):
+            return
+        terminalreporter.write_sep("=", "promptcheck")
+        terminalreporter.write(_summary_table(self.records))
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if _is_worker(self.config):
+            return
+        from promptcheck.fileio import atomic_write_json, atomic_write_text
+
+        settings, records = self.settings, self.records
+        if settings.json:
+            from promptcheck.report.jsonio import library_versions
+
+            atomic_write_json(Path(settings.json), {
+                "schema_version": 1, "kind": "pytest", "seed": settings.seed, "model_option": settings.model,
+                "adapter_option": settings.adapter, "libraries": library_versions(), "tests": records,
+            })
+        if settings.markdown and records:
+            atomic_write_text(Path(settings.markdown), _markdown(records, settings))
+        bad = [r for r in records if r["verdict"] != "pass"]
+        if bad:
+            atomic_write_json(Path(settings.failures), _failures(bad, settings))
+        if exitstatus == pytest.ExitCode.TESTS_FAILED:
+            verdicts = {r["verdict"] for r in records}
+            if "fail" not in verdicts and not self.other_failures:
+                if "inconclusive" in verdicts:
+                    session.exitstatus = EXIT_INCONCLUSIVE
+                elif self.errors:
+                    session.exitstatus = EXIT_ERROR
+
+
+def _failures(bad: list[dict], settings: PluginSettings) -> dict:
+    """What `promptcheck fix --from` needs: tasks (with their suite files), failing instructions, seed."""
+    tasks: dict[str, dict] = {}
+    for r in bad:
+        t = tasks.setdefault(r["task"], {"name": r["task"], "source": r["task_source"],
+                                         "reference_instruction": r["reference_instruction"],
+                                         "verdicts": [], "failing_instructions": []})
+        t["verdicts"].append({k: r[k] for k in ("test", "verdict", "drop", "interval", "threshold", "claim")})
+        seen = {f["text"] for f in t["failing_instructions"]}
+        t["failing_instructions"] += [f for f in r["failing_instructions"] if f["text"] not in seen]
+    return {"schema_version": 1, "seed": settings.seed, "model": bad[0]["model"], "model_option": settings.model,
+            "tasks": list(tasks.values())}

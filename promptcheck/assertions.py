@@ -1,0 +1,339 @@
+"""``assert_robust``: a verdict on robustness to paraphrase that holds up, with its evidence.
+
+The verdict is "fail" only when the whole confidence interval of the drop lies above the
+threshold, "pass" only when it lies below, and "inconclusive" otherwise (by default that
+fails too, asking for more items). With a model and a task instead of a finished result, the
+assertion drives evaluation itself and may stop early once the interval decides: looks at
+pre-set fractions of a seeded item order, each at confidence 1 - alpha/K (a Bonferroni
+alpha-spending plan, valid however the looks turn out; naive peeking is not).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import math
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from promptcheck.errors import InputError
+from promptcheck.evaluate.results import TaskResult
+from promptcheck.evaluate.runner import evaluate
+from promptcheck.stats.robustness import (
+    Interval,
+    bootstrap_consistency,
+    bootstrap_drop,
+    consistency,
+    drop_point,
+    mcnemar_exact,
+    mean_kl,
+    verdict_for,
+)
+from promptcheck.tasks.records import Instruction, Task
+
+#: Set by the pytest plugin around each test: marker overrides, the session seed, and where
+#: verdicts are recorded for the terminal summary, JSON, JUnit and failures.json.
+CURRENT_OVERRIDES: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("promptcheck_overrides", default={})
+CURRENT_SEED: contextvars.ContextVar[int | None] = contextvars.ContextVar("promptcheck_seed", default=None)
+RECORDER: contextvars.ContextVar[list | None] = contextvars.ContextVar("promptcheck_recorder", default=None)
+
+DEFAULTS: dict[str, Any] = {
+    "max_accuracy_drop": 0.05,
+    "confidence": 0.95,
+    "relative": False,
+    "claim": "auto",
+    "kinds": None,
+    "min_consistency": None,
+    "max_worst_drop": None,
+    "on_inconclusive": "fail",
+    "sequential": False,
+    "looks": (0.25, 0.5, 1.0),
+    "n_boot": 2000,
+    "seed": None,
+}
+OPTION_NAMES = frozenset(DEFAULTS)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One tested claim: its estimate, interval, threshold and verdict."""
+
+    name: str
+    value: float
+    interval: Interval
+    threshold: float
+    verdict: str
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "value": self.value, "interval": self.interval.to_json(),
+                "threshold": self.threshold, "verdict": self.verdict}
+
+
+@dataclass(frozen=True)
+class RobustnessVerdict:
+    """The outcome of :func:`assert_robust` and everything it rests on."""
+
+    verdict: str
+    task: str
+    claim: str
+    drop: float
+    interval: Interval
+    threshold: float
+    confidence: float
+    relative: bool
+    items: int
+    instructions: int
+    prompts_scored: int
+    seed: int
+    reference_accuracy: float
+    mean_accuracy: float
+    worst: tuple[tuple[str, str, float], ...]
+    spread_sd: float
+    spread_range: float
+    consistency: float
+    mean_kl: float
+    checks: tuple[Check, ...]
+    model: dict = field(default_factory=dict)
+    failing_instructions: tuple[dict, ...] = ()
+    looks_used: int = 1
+    looks_planned: int = 1
+    reference_instruction: str = ""
+    task_source: str = ""
+
+    def to_json(self) -> dict:
+        return {
+            "verdict": self.verdict, "task": self.task, "task_source": self.task_source, "claim": self.claim,
+            "drop": self.drop, "interval": self.interval.to_json(), "threshold": self.threshold,
+            "confidence": self.confidence, "relative": self.relative, "items": self.items,
+            "instructions": self.instructions, "prompts_scored": self.prompts_scored, "seed": self.seed,
+            "reference_instruction": self.reference_instruction,
+            "reference_accuracy": self.reference_accuracy, "mean_accuracy": self.mean_accuracy,
+            "worst_instructions": [{"text": t, "kind": k, "accuracy": a} for t, k, a in self.worst],
+            "spread_sd": self.spread_sd, "spread_range": self.spread_range, "consistency": self.consistency,
+            "mean_kl": self.mean_kl, "checks": [c.to_json() for c in self.checks], "model": self.model,
+            "failing_instructions": list(self.failing_instructions),
+            "looks_used": self.looks_used, "looks_planned": self.looks_planned,
+        }
+
+    def message(self) -> str:
+        unit = "of reference accuracy" if self.relative else "points"
+        pct = 100.0
+        lines = [
+            f"robustness {self.verdict.upper()} on task {self.task!r}: accuracy drop under paraphrase "
+            f"{pct * self.drop:.1f} {unit}, {100 * self.confidence:.0f}% interval "
+            f"[{pct * self.interval.low:.1f}, {pct * self.interval.high:.1f}] vs threshold {pct * self.threshold:.1f} "
+            f"(claim: {self.claim})",
+            f"  reference accuracy {self.reference_accuracy:.3f}, mean over paraphrases {self.mean_accuracy:.3f}, "
+            f"consistency {self.consistency:.3f}, sd across instructions {self.spread_sd:.3f}",
+            "  worst instructions: " + "; ".join(f"{a:.3f} [{k}] {t!r}" for t, k, a in self.worst),
+        ]
+        for c in self.checks[1:]:
+            lines.append(f"  {c.name}: {c.value:.3f}, interval [{c.interval.low:.3f}, {c.interval.high:.3f}], "
+                         f"threshold {c.threshold:.3f} -> {c.verdict}")
+        lines.append(f"  rests on {self.items} items x {self.instructions} paraphrased instructions "
+                     f"({self.prompts_scored} prompts scored, {self.looks_used}/{self.looks_planned} looks), "
+                     f"seed {self.seed}, model {self.model.get('id', '?')}")
+        if self.verdict == "inconclusive":
+            lines.append("  the interval straddles the threshold: add items (or instructions) for a decision, "
+                         "or pass on_inconclusive='pass'")
+        return "\n".join(lines)
+
+
+class RobustnessError(AssertionError):
+    """Raised by :func:`assert_robust` on a failing (or, by default, inconclusive) verdict."""
+
+    def __init__(self, verdict: RobustnessVerdict) -> None:
+        super().__init__(verdict.message())
+        self.verdict = verdict
+
+
+# -- evidence -----------------------------------------------------------------------------------
+@dataclass
+class _Evidence:
+    """Per-instruction correctness, predictions and log-probabilities over the items seen so far."""
+
+    instructions: list[Instruction]
+    correct: list[list[bool]]
+    predictions: list[list[int]]
+    logprobs: list[list[tuple[float, ...]]]
+    prompts: int = 0
+
+    @classmethod
+    def empty(cls, instructions: list[Instruction]) -> _Evidence:
+        k = len(instructions)
+        return cls(instructions, [[] for _ in range(k)], [[] for _ in range(k)], [[] for _ in range(k)])
+
+    def add(self, result: TaskResult) -> None:
+        by_text = {r.text: r for r in result.instructions}
+        for j, ins in enumerate(self.instructions):
+            r = by_text[ins.text]
+            self.correct[j] += list(r.correct)
+            self.predictions[j] += list(r.predictions)
+            self.logprobs[j] += list(r.logprobs)
+        self.prompts += result.prompts_scored
+
+
+def _options(explicit: dict[str, Any]) -> dict[str, Any]:
+    opts = dict(DEFAULTS)
+    opts.update(CURRENT_OVERRIDES.get())
+    opts.update({k: v for k, v in explicit.items() if v is not None})
+    if opts["seed"] is None:
+        opts["seed"] = CURRENT_SEED.get() or 0
+    if opts["on_inconclusive"] not in ("fail", "pass"):
+        raise InputError(f"must be 'fail' or 'pass', got {opts['on_inconclusive']!r}", field="on_inconclusive")
+    if not 0 < float(opts["confidence"]) < 1:
+        raise InputError(f"must be between 0 and 1, got {opts['confidence']!r}", field="confidence")
+    return opts
+
+
+def _judge(ev: _Evidence, *, task: Task, opts: dict[str, Any], alpha_share: float, model: dict,
+           looks_used: int, looks_planned: int) -> RobustnessVerdict:
+    ref_j = next(j for j, ins in enumerate(ev.instructions) if ins.kind == "reference")
+    kinds = opts["kinds"] or sorted({ins.kind for ins in ev.instructions if ins.kind != "reference"})
+    para_j = [j for j, ins in enumerate(ev.instructions) if ins.kind in kinds and j != ref_j]
+    if not para_j:
+        raise InputError(f"no instructions of kind {', '.join(kinds)} to compare with the reference",
+                         field="instructions")
+    claim = opts["claim"]
+    if claim == "auto":
+        claim = "phrasings" if any(ev.instructions[j].kind in ("unobserved", "generated") for j in para_j) \
+            else "instructions"
+    ref = np.asarray(ev.correct[ref_j], dtype=bool)
+    para = np.asarray([ev.correct[j] for j in para_j], dtype=bool)
+    conf = 1 - (1 - float(opts["confidence"])) * alpha_share
+    threshold = float(opts["max_accuracy_drop"])
+    seed = int(opts["seed"])
+    interval = bootstrap_drop(ref, para, claim=claim, confidence=conf, n_boot=int(opts["n_boot"]), seed=seed,
+                              relative=bool(opts["relative"]))
+    drop = drop_point(ref, para, relative=bool(opts["relative"]))
+    checks = [Check("accuracy_drop", drop, interval, threshold, verdict_for(interval, threshold))]
+    preds = np.asarray([ev.predictions[ref_j]] + [ev.predictions[j] for j in para_j])
+    cons = consistency(preds)
+    if opts["min_consistency"] is not None:
+        ci = bootstrap_consistency(preds, confidence=conf, n_boot=int(opts["n_boot"]), seed=seed)
+        # Consistency must stay *above* its threshold: mirror the drop's rule.
+        v = "fail" if ci.high < opts["min_consistency"] else ("pass" if ci.low > opts["min_consistency"]
+                                                                 else "inconclusive")
+        checks.append(Check("consistency", cons, ci, float(opts["min_consistency"]), v))
+    accs = para.mean(axis=1)
+    order = np.argsort(accs, kind="stable")
+    if opts["max_worst_drop"] is not None:
+        # The worst instruction is chosen after looking: Bonferroni over all of them keeps it honest.
+        w = int(order[0])
+        conf_w = 1 - (1 - conf) / len(para_j)
+        ci = bootstrap_drop(ref, para[w: w + 1], claim="instructions", confidence=conf_w,
+                            n_boot=int(opts["n_boot"]), seed=seed, relative=bool(opts["relative"]))
+        checks.append(Check("worst_drop", drop_point(ref, para[w: w + 1], relative=bool(opts["relative"])), ci,
+                            float(opts["max_worst_drop"]), verdict_for(ci, float(opts["max_worst_drop"]))))
+    verdicts = [c.verdict for c in checks]
+    overall = "fail" if "fail" in verdicts else ("inconclusive" if "inconclusive" in verdicts else "pass")
+    failing = tuple(
+        {"text": ev.instructions[para_j[i]].text, "kind": ev.instructions[para_j[i]].kind,
+         "edits": list(ev.instructions[para_j[i]].edits), "accuracy": float(accs[i]),
+         "drop": float(ref.mean() - accs[i]), "mcnemar_p": mcnemar_exact(ref, para[i])}
+        for i in order if ref.mean() - accs[i] > threshold
+    )
+    return RobustnessVerdict(
+        verdict=overall, task=task.name, claim=claim, drop=drop, interval=interval, threshold=threshold,
+        confidence=float(opts["confidence"]), relative=bool(opts["relative"]), items=int(ref.size),
+        instructions=len(para_j), prompts_scored=ev.prompts, seed=seed, reference_accuracy=float(ref.mean()),
+        mean_accuracy=float(accs.mean()),
+        worst=tuple((ev.instructions[para_j[i]].text, ev.instructions[para_j[i]].kind, float(accs[i]))
+                    for i in order[:3]),
+        spread_sd=float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
+        spread_range=float(accs.max() - accs.min()), consistency=cons,
+        mean_kl=mean_kl([ev.logprobs[j] for j in para_j], ev.logprobs[ref_j]),
+        checks=tuple(checks), model=model, failing_instructions=failing, looks_used=looks_used,
+        looks_planned=looks_planned, reference_instruction=task.reference_instruction, task_source=task.source,
+    )
+
+
+def _instructions_of(task: Task, instructions: Iterable[Instruction | str | Any] | None) -> list[Instruction]:
+    from promptcheck.evaluate.runner import _as_instructions
+
+    return _as_instructions(task, instructions)
+
+
+def assert_robust(
+    subject: TaskResult | Any,
+    task: Task | None = None,
+    *,
+    instructions: Iterable[Instruction | str | Any] | None = None,
+    max_accuracy_drop: float | None = None,
+    confidence: float | None = None,
+    relative: bool | None = None,
+    claim: str | None = None,
+    kinds: Sequence[str] | None = None,
+    min_consistency: float | None = None,
+    max_worst_drop: float | None = None,
+    on_inconclusive: str | None = None,
+    sequential: bool | None = None,
+    looks: Sequence[float] | None = None,
+    n_boot: int | None = None,
+    seed: int | None = None,
+) -> RobustnessVerdict:
+    """Assert that accuracy does not drop by more than ``max_accuracy_drop`` under paraphrase.
+
+    ``subject`` is a :class:`TaskResult` from :func:`evaluate`, or a model (then ``task`` is
+    required and the assertion scores lazily, stopping early with ``sequential=True``).
+    The drop is in absolute accuracy points (0.05 = 5 points; ``relative=True`` divides by the
+    reference accuracy). ``claim``: ``instructions`` (these instructions), ``phrasings`` (new
+    phrasings in general, two-way bootstrap) or ``auto`` (phrasings when unobserved or generated
+    instructions are compared). ``kinds`` picks which instructions are compared (default: every
+    non-reference one). ``min_consistency`` and ``max_worst_drop`` add checks. Returns the
+    verdict; raises :class:`RobustnessError` (an ``AssertionError``) on "fail", and on
+    "inconclusive" unless ``on_inconclusive="pass"``. Defaults can be overridden per test with
+    ``@pytest.mark.promptcheck(...)``.
+
+    >>> verdict = assert_robust(evaluate(model, task), max_accuracy_drop=0.05)  # doctest: +SKIP
+    """
+    __tracebackhide__ = True  # pytest shows the verdict, not this function's insides
+    opts = _options(dict(max_accuracy_drop=max_accuracy_drop, confidence=confidence, relative=relative, claim=claim,
+                         kinds=kinds, min_consistency=min_consistency, max_worst_drop=max_worst_drop,
+                         on_inconclusive=on_inconclusive, sequential=sequential, looks=looks, n_boot=n_boot,
+                         seed=seed))
+    if isinstance(subject, TaskResult):
+        if task is not None and task is not subject.task:
+            raise InputError("pass either a result or a model and a task, not a result and another task",
+                             field="task")
+        ev = _Evidence.empty(list(r.instruction for r in subject.instructions))
+        ev.add(subject)
+        verdict = _judge(ev, task=subject.task, opts=opts, alpha_share=1.0, model=subject.model.to_json(),
+                         looks_used=1, looks_planned=1)
+    else:
+        if task is None:
+            raise InputError("assert_robust(model, task): the task is missing", field="task")
+        verdict = _drive(subject, task, _instructions_of(task, instructions), opts)
+    recorder = RECORDER.get()
+    if recorder is not None:
+        recorder.append(verdict)
+    if verdict.verdict == "fail" or (verdict.verdict == "inconclusive" and opts["on_inconclusive"] == "fail"):
+        raise RobustnessError(verdict)
+    return verdict
+
+
+def _drive(model: Any, task: Task, instructions: list[Instruction], opts: dict[str, Any]) -> RobustnessVerdict:
+    """Score in a seeded item order, judging at each planned look (all at once unless sequential)."""
+    items = list(task.items)
+    random.Random(int(opts["seed"])).shuffle(items)
+    fractions = sorted({min(1.0, max(0.0, float(f))) for f in opts["looks"]} | {1.0}) if opts["sequential"] \
+        else [1.0]
+    cuts = sorted({max(1, math.ceil(f * len(items))) for f in fractions})
+    ev = _Evidence.empty(instructions)
+    done = 0
+    verdict: RobustnessVerdict | None = None
+    identity = getattr(model, "identity", None)
+    model_json = identity.to_json() if identity is not None else {}
+    for look, cut in enumerate(cuts, start=1):
+        chunk = replace(task, items=tuple(items[done:cut]))
+        ev.add(evaluate(model, chunk, instructions))
+        done = cut
+        verdict = _judge(ev, task=task, opts=opts, alpha_share=1.0 / len(cuts), model=model_json,
+                         looks_used=look, looks_planned=len(cuts))
+        if verdict.verdict != "inconclusive":
+            break
+    assert verdict is not None
+    return verdict
