@@ -134,6 +134,106 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
         out.print(f"results written to {json_out}")
 
 
+@app.command()
+def fix(
+    suites: Annotated[Optional[list[Path]], typer.Argument(help="Suite files to fix (or use --from).",
+                                                           show_default=False)] = None,
+    from_failures: Annotated[Optional[Path], typer.Option("--from", help="A failures.json written by the pytest "
+                             "plugin (.promptcheck/failures.json).")] = None,
+    out: Annotated[Path, typer.Option(help="Where the peft adapter and fix_report.json go.")] = Path("adapters/fix"),
+    model: ModelOpt = "default",
+    virtual_tokens: Annotated[int, typer.Option(min=1, help="Soft-prompt length (initialised from the reference "
+                              "instruction's text).")] = 20,
+    steps: Annotated[int, typer.Option(min=1, help="Optimizer steps.")] = 60,
+    lr: Annotated[float, typer.Option(help="Learning rate.")] = 0.01,
+    kl_weight: Annotated[float, typer.Option("--lambda", "--kl-weight", help="Weight of the KL term.")] = 1.0,
+    batch_items: Annotated[int, typer.Option(min=1, help="Items per step.")] = 2,
+    paraphrases_per_item: Annotated[int, typer.Option(min=1, help="Paraphrased prompts per item per step.")] = 3,
+    mode: Annotated[str, typer.Option(help="both (CE + KL), ce (prompt tuning without KL) or kl (KL only).")] = "both",
+    detach_reference: Annotated[bool, typer.Option("--detach-reference/--no-detach-reference",
+                                help="Hold p(.|reference) fixed in the KL term.")] = True,
+    heldout_items: Annotated[float, typer.Option(help="Share of items held out of training.")] = 0.5,
+    generated: Annotated[int, typer.Option(min=0, help="Also train on N generated paraphrases.")] = 0,
+    checkpoint_every: Annotated[int, typer.Option(min=1, help="Checkpoint every N steps.")] = 10,
+    resume: Annotated[bool, typer.Option(help="Continue from the checkpoint in --out.")] = False,
+    harm_tolerance: Annotated[float, typer.Option(help="Largest allowed fall of reference accuracy "
+                              "(0.01 = 1 point) before fix fails.")] = 0.01,
+    seed: Annotated[int, typer.Option(help="Seed for splits, sampling and bootstrap.")] = 0,
+    device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "cpu",
+    dtype: Annotated[str, typer.Option(help="float32, bfloat16, float16 or auto.")] = "float32",
+) -> None:
+    """Train a soft prompt that pulls answers under paraphrases toward the reference's; check it on held-out ones."""
+    try:
+        _fix(suites or [], from_failures, out, model, seed=seed, device=device, dtype=dtype, resume=resume,
+             cfg_kwargs=dict(num_virtual_tokens=virtual_tokens, steps=steps, lr=lr, kl_weight=kl_weight,
+                             batch_items=batch_items, paraphrases_per_item=paraphrases_per_item, mode=mode,
+                             detach_reference=detach_reference, heldout_items=heldout_items, generated=generated,
+                             checkpoint_every=checkpoint_every, harm_tolerance=harm_tolerance, seed=seed))
+    except PromptcheckError as exc:
+        _fail(exc)
+
+
+def _fix(suites: list[Path], from_failures: Path | None, out: Path, model: str, *, seed: int, device: str,
+         dtype: str, resume: bool, cfg_kwargs: dict) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from promptcheck.errors import InputError
+    from promptcheck.fix.config import MODES, FixConfig
+    from promptcheck.fix.data import split_task, tasks_from_failures
+    from promptcheck.tasks.suite import load_task
+
+    if bool(suites) == bool(from_failures):
+        raise InputError("name the tasks to fix: suite files, or --from .promptcheck/failures.json (not both)",
+                         field="suites")
+    if cfg_kwargs["mode"] not in MODES:
+        raise InputError(f"must be one of {', '.join(MODES)}, got {cfg_kwargs['mode']!r}", field="mode")
+    cfg = FixConfig(**cfg_kwargs)
+    tasks = tasks_from_failures(from_failures) if from_failures else [load_task(p) for p in suites]
+    for t in tasks:
+        split_task(t, cfg)  # validate before loading a model
+    out_c = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    from promptcheck.fix.run import run_fix
+    from promptcheck.models.loading import load_model
+
+    with err.status(f"loading model {model} ..."):
+        scorer = load_model(model, device=device, dtype=dtype)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[loss]}"),
+               TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=err, transient=True) as progress:
+            bar = progress.add_task("measuring before", total=cfg.steps, loss="")
+            report = run_fix(
+                scorer, tasks, cfg, out, resume=resume,
+                on_phase=lambda msg: progress.update(bar, description=msg),
+                on_step=lambda st, loss: progress.update(bar, completed=st.step, loss=f"loss {loss:.3f}"),
+            )
+    except KeyboardInterrupt:
+        err.print(f"interrupted: checkpoint saved in {out}; continue with the same command plus --resume")
+        raise typer.Exit(130) from None
+    table = Table(title=f"promptcheck fix: held-out items ({cfg.heldout_items:.0%}) and instructions",
+                  title_justify="left")
+    for col in ("task", "", "reference acc", "observed drop", "held-out drop", "held-out drop interval"):
+        table.add_column(col, justify="left" if col in ("task", "") else "right")
+    for t in report["tasks"]:
+        for label in ("before", "after"):
+            m = t[label]
+            lo, hi = m["heldout_drop_interval"]
+            table.add_row(t["name"] if label == "before" else "", label, f"{m['reference_accuracy']:.3f}",
+                          f"{100 * m['observed_drop']:+.1f} pts", f"{100 * m['heldout_drop']:+.1f} pts",
+                          f"[{100 * lo:+.1f}, {100 * hi:+.1f}]")
+    out_c.print(table)
+    out_c.print(f"adapter saved to {out} (peft format), report {out / 'fix_report.json'}; "
+                f"training {report['seconds']['train']} s, total {report['seconds']['total']} s")
+    out_c.print(f"use it: promptcheck run SUITE --adapter {out}   |   pytest --promptcheck-adapter={out}")
+    if not report["harm_check"]["ok"]:
+        err.print(f"promptcheck: HARM: accuracy under the reference instruction fell by more than "
+                  f"{100 * cfg.harm_tolerance:.1f} points on {', '.join(report['harm_check']['harmed_tasks'])}; "
+                  "the adapter is saved but should not be used")
+        raise typer.Exit(3)
+
+
 def _families(value: str | None) -> list[str] | None:
     if not value:
         return None

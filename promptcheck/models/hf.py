@@ -319,3 +319,27 @@ class HFScorer:
             )
             for lp, nt, p in zip(logprobs, ntokens, prompts)
         ]
+
+    def choice_logprobs_tensor(self, prompts: Sequence[Prompt]) -> torch.Tensor:
+        """Differentiable log-probabilities, shape (prompts, max choices), ``-inf`` where a prompt has fewer.
+
+        The same token boundaries and units as :meth:`score`, without the inference-only
+        shortcuts (no shared-prefix cache), so gradients reach a soft prompt. Used by
+        ``promptcheck fix``; evaluation always goes through :meth:`score`.
+        """
+        units = self._seq2seq_units(prompts) if self.is_seq2seq else self._causal_units(prompts)
+        width = max(len(p.continuations) for p in prompts)
+        cells: dict[tuple[int, int], torch.Tensor] = {}
+        for batch in self._batches(units):
+            logits, column = self._forward(batch, None)
+            for row, unit in enumerate(batch):
+                for span in unit.spans or ():
+                    n = len(span.targets)
+                    cols = [column[span.start + i] for i in range(n)]
+                    lp = torch.log_softmax(logits[row, cols].float(), dim=-1)
+                    targets = torch.tensor(span.targets, device=lp.device)
+                    cells[(span.prompt, span.choice)] = lp[torch.arange(n, device=lp.device), targets].sum()
+        neg_inf = torch.tensor(float("-inf"), device=self.device)
+        return torch.stack([
+            torch.stack([cells.get((p, k), neg_inf) for k in range(width)]) for p in range(len(prompts))
+        ])

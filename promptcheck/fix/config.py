@@ -1,0 +1,37 @@
+"""Options of ``promptcheck fix``, as one dataclass whose fields carry their help (peft's style)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+MODES = ("both", "ce", "kl")
+
+
+@dataclass(frozen=True)
+class FixConfig:
+    """How the soft prompt is trained. Every field has a default that works on the default model."""
+
+    num_virtual_tokens: int = field(default=20, metadata={"help": "soft-prompt length; initialised from the "
+                                                           "reference instruction's token embeddings"})
+    steps: int = field(default=60, metadata={"help": "optimizer steps"})
+    lr: float = field(default=0.01, metadata={"help": "AdamW learning rate for the soft prompt"})
+    kl_weight: float = field(default=1.0, metadata={"help": "lambda: weight of KL(p(.|paraphrase) || p(.|reference))"})
+    batch_items: int = field(default=2, metadata={"help": "items per step; each brings its reference prompt and "
+                                                   "`paraphrases_per_item` paraphrased prompts"})
+    paraphrases_per_item: int = field(default=3, metadata={"help": "paraphrased prompts per item per step"})
+    mode: str = field(default="both", metadata={"help": "both: CE + lambda*KL (the paper's method); ce: prompt "
+                                                "tuning without KL; kl: KL only (ablations)"})
+    detach_reference: bool = field(default=True, metadata={"help": "treat p(.|reference) as a fixed target in the "
+                                                           "KL term (default: the reference is the anchor the paper "
+                                                           "aligns to; letting it move can drag it toward the paraphrases)"})
+    heldout_items: float = field(default=0.5, metadata={"help": "share of each task's items held out of training "
+                                                        "(seeded split)"})
+    generated: int = field(default=0, metadata={"help": "add this many generated paraphrases of the reference "
+                                                "to the training instructions"})
+    checkpoint_every: int = field(default=10, metadata={"help": "save a resumable checkpoint every N steps"})
+    harm_tolerance: float = field(default=0.01, metadata={"help": "largest allowed fall of held-out accuracy "
+                                                          "under the reference instruction (0.01 = 1 point)"})
+    seed: int = field(default=0, metadata={"help": "seed for the item split, sampling and bootstrap"})
+
+    def to_json(self) -> dict:
+        return asdict(self)

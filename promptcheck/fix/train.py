@@ -1,0 +1,163 @@
+"""Soft-prompt alignment (Sun et al. 2023): prompt tuning with a KL term toward the reference.
+
+Each step takes a few training items; for each, one prompt under the reference instruction and
+several under paraphrased (observed) instructions. Over the answer options only:
+
+    loss = CE(correct choice | every prompt) + lambda * mean_j KL(p(. | paraphrase_j) || p(. | reference))
+
+The paper applies the KL term to the model's output distribution; restricting it to the answer
+options is the same objective for multiple-choice scoring, where only those options are read.
+Only the soft prompt trains (peft prompt tuning); a checksum proves the base model unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from promptcheck.errors import InputError, PromptcheckError
+from promptcheck.fix.config import MODES, FixConfig
+from promptcheck.fix.data import FixTask
+from promptcheck.models.hf import HFScorer
+from promptcheck.prompts.rendering import render
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class TrainState:
+    step: int = 0
+    curve: list[dict] = field(default_factory=list)
+
+
+def base_checksum(model: Any) -> float:
+    """A float64 sum over every base-model parameter: any update to them changes it."""
+    with torch.no_grad():
+        return float(sum(p.detach().double().sum() for n, p in model.named_parameters()
+                         if "prompt_encoder" not in n))
+
+
+def attach_soft_prompt(scorer: HFScorer, cfg: FixConfig, init_text: str) -> HFScorer:
+    """Wrap the scorer's model in a peft prompt-tuning model, initialised from ``init_text``'s embeddings."""
+    from peft import PromptTuningConfig, TaskType, get_peft_model
+
+    task_type = TaskType.SEQ_2_SEQ_LM if scorer.is_seq2seq else TaskType.CAUSAL_LM
+    # One transformer submodule: the soft prompt leads the encoder of a seq2seq model (as in
+    # Lester et al.'s T5 prompt tuning), so decoder positions, and the answer scores, stay put.
+    peft_model = get_peft_model(scorer.model, PromptTuningConfig(task_type=task_type,
+                                                                 num_virtual_tokens=cfg.num_virtual_tokens,
+                                                                 num_transformer_submodules=1))
+    ids = scorer.tokenizer(init_text, add_special_tokens=False)["input_ids"] or [scorer.tokenizer.eos_token_id]
+    ids = (ids * math.ceil(cfg.num_virtual_tokens / len(ids)))[: cfg.num_virtual_tokens]
+    with torch.no_grad():
+        table = scorer.model.get_input_embeddings().weight
+        peft_model.prompt_encoder["default"].embedding.weight.copy_(table[torch.tensor(ids)])
+    peft_model.eval()  # no dropout: training is deterministic and resumable
+    return HFScorer(peft_model, scorer.tokenizer, scorer.identity, use_chat_template=scorer.use_chat_template,
+                    batch_size=scorer.batch_size)
+
+
+def soft_prompt(scorer: HFScorer) -> torch.nn.Parameter:
+    return scorer.model.prompt_encoder["default"].embedding.weight
+
+
+def step_loss(scorer: HFScorer, tasks: list[FixTask], cfg: FixConfig, step: int) -> tuple[torch.Tensor, float, float]:
+    """The loss of one step; its batch depends only on (seed, step), so a resumed run replays exactly."""
+    rng = random.Random(cfg.seed * 1_000_003 + step)
+    pool = [(t, item) for t in tasks for item in t.train_items]
+    batch = rng.sample(pool, k=min(cfg.batch_items, len(pool)))
+    fmt = scorer.chat_formatter()
+    prompts, groups = [], []
+    for ft, item in batch:
+        chosen = rng.sample(ft.train_instructions, k=min(cfg.paraphrases_per_item, len(ft.train_instructions)))
+        start = len(prompts)
+        prompts.append(render(ft.task.reference_instruction, item, ft.task, chat_formatter=fmt))
+        prompts += [render(text, item, ft.task, chat_formatter=fmt) for text in chosen]
+        groups.append((start, len(prompts), item.answer, len(item.choices)))
+    lp = scorer.choice_logprobs_tensor(prompts)
+    ces, kls = [], []
+    for start, end, answer, n_choices in groups:
+        logp = torch.log_softmax(lp[start:end, :n_choices], dim=-1)
+        ces.append(-logp[:, answer].mean())
+        ref = logp[0].detach() if cfg.detach_reference else logp[0]
+        para = logp[1:]
+        kls.append((para.exp() * (para - ref)).sum(dim=-1).mean() if len(para) else logp.new_zeros(()))
+    ce, kl = torch.stack(ces).mean(), torch.stack(kls).mean()
+    loss = (ce if cfg.mode != "kl" else 0 * ce) + (cfg.kl_weight * kl if cfg.mode != "ce" else 0 * kl)
+    return loss, float(ce.detach()), float(kl.detach())
+
+
+def _save_checkpoint(out: Path, scorer: HFScorer, opt: torch.optim.Optimizer, state: TrainState,
+                     cfg: FixConfig) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".{CHECKPOINT}.tmp"
+    torch.save({"step": state.step, "prompt": soft_prompt(scorer).detach().clone(), "optimizer": opt.state_dict(),
+                "curve": json.dumps(state.curve), "config": json.dumps(cfg.to_json(), sort_keys=True)}, tmp)
+    os.replace(tmp, out / CHECKPOINT)
+
+
+def _load_checkpoint(out: Path, scorer: HFScorer, opt: torch.optim.Optimizer, cfg: FixConfig) -> TrainState:
+    path = out / CHECKPOINT
+    if not path.is_file():
+        raise InputError("no checkpoint to resume from", file=path, field="--resume")
+    try:
+        ck = torch.load(path, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - a corrupt checkpoint can raise many things
+        raise InputError(f"unreadable checkpoint ({type(exc).__name__}); delete it to start over",
+                         file=path) from None
+    if ck["config"] != json.dumps(cfg.to_json(), sort_keys=True):
+        raise InputError("was written with other training options; resume with the same options or start over",
+                         file=path, field="config")
+    with torch.no_grad():
+        soft_prompt(scorer).copy_(ck["prompt"])
+    opt.load_state_dict(ck["optimizer"])
+    return TrainState(step=int(ck["step"]), curve=json.loads(ck["curve"]))
+
+
+def train(
+    scorer: HFScorer,
+    tasks: list[FixTask],
+    cfg: FixConfig,
+    out: Path,
+    *,
+    resume: bool = False,
+    on_step: Callable[[TrainState, float], None] | None = None,
+) -> TrainState:
+    """Run the optimizer for ``cfg.steps`` steps, checkpointing every ``cfg.checkpoint_every``.
+
+    Ctrl-C saves a checkpoint of the last finished step before it propagates; a killed run
+    loses at most ``checkpoint_every`` steps; ``resume=True`` continues where it stopped.
+    """
+    if cfg.mode not in MODES:
+        raise InputError(f"must be one of {', '.join(MODES)}, got {cfg.mode!r}", field="mode")
+    torch.manual_seed(cfg.seed)
+    param = soft_prompt(scorer)
+    trainable = [n for n, p in scorer.model.named_parameters() if p.requires_grad]
+    if trainable != ["prompt_encoder.default.embedding.weight"]:
+        raise PromptcheckError(f"only the soft prompt may train, found trainable {trainable}")
+    opt = torch.optim.AdamW([param], lr=cfg.lr, weight_decay=0.0)
+    state = _load_checkpoint(out, scorer, opt, cfg) if resume else TrainState()
+    try:
+        while state.step < cfg.steps:
+            opt.zero_grad(set_to_none=True)
+            loss, ce, kl = step_loss(scorer, tasks, cfg, state.step)
+            loss.backward()
+            opt.step()
+            state.step += 1
+            state.curve.append({"step": state.step, "loss": float(loss.detach()), "ce": ce, "kl": kl})
+            if on_step is not None:
+                on_step(state, float(loss.detach()))
+            if state.step % cfg.checkpoint_every == 0 or state.step == cfg.steps:
+                _save_checkpoint(out, scorer, opt, state, cfg)
+    except KeyboardInterrupt:
+        _save_checkpoint(out, scorer, opt, state, cfg)
+        raise
+    return state

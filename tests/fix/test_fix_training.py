@@ -1,0 +1,148 @@
+"""`promptcheck fix` on a tiny model built in code: gradients, checkpoints, resume, saved adapter."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import promptcheck as pc
+from promptcheck.cli.main import app
+from promptcheck.fix.config import FixConfig
+from promptcheck.fix.data import split_task
+from promptcheck.fix.train import CHECKPOINT, attach_soft_prompt, soft_prompt, step_loss, train
+
+CFG = FixConfig(num_virtual_tokens=4, steps=6, lr=0.05, batch_items=2, paraphrases_per_item=2, checkpoint_every=2)
+
+
+@pytest.fixture
+def tiny(tiny_causal_dir):
+    return pc.load_model(str(tiny_causal_dir))
+
+
+@pytest.fixture(scope="module")
+def task(examples_dir):
+    t = pc.load_task(examples_dir / "sentiment.yaml")
+    return dataclasses.replace(t, items=t.items[:12])
+
+
+@pytest.mark.parametrize("mode", ["both", "kl", "ce"])
+def test_gradient_flows_only_into_the_soft_prompt(tiny, task, mode):
+    cfg = dataclasses.replace(CFG, mode=mode, detach_reference=False)
+    tuned = attach_soft_prompt(tiny, cfg, task.reference_instruction)
+    loss, ce, kl = step_loss(tuned, [split_task(task, cfg)], cfg, step=0)
+    loss.backward()
+    grads = {n: p.grad for n, p in tuned.model.named_parameters()}
+    prompt_grad = grads.pop("prompt_encoder.default.embedding.weight")
+    assert prompt_grad is not None and prompt_grad.abs().sum() > 0
+    assert all(g is None for g in grads.values()), "a base-model parameter received a gradient"
+    assert kl >= 0 and ce > 0
+
+
+def test_soft_prompt_starts_from_the_reference_text(tiny, task):
+    tuned = attach_soft_prompt(tiny, CFG, task.reference_instruction)
+    ids = tiny.tokenizer(task.reference_instruction, add_special_tokens=False)["input_ids"][:4]
+    table = tuned.model.get_base_model().get_input_embeddings().weight
+    assert torch.equal(soft_prompt(tuned).detach(), table[torch.tensor(ids)])
+
+
+def _final_prompt(tiny_dir, task, out, cfg, stop_at=None, how=None):
+    scorer = pc.load_model(str(tiny_dir))
+    tuned = attach_soft_prompt(scorer, cfg, task.reference_instruction)
+    splits = [split_task(task, cfg)]
+
+    def on_step(state, loss):
+        if stop_at is not None and state.step == stop_at:
+            raise how()
+
+    try:
+        train(tuned, splits, cfg, out, on_step=on_step)
+    except (KeyboardInterrupt, SystemExit):
+        scorer = pc.load_model(str(tiny_dir))
+        tuned = attach_soft_prompt(scorer, cfg, task.reference_instruction)
+        state = train(tuned, splits, cfg, out, resume=True)
+        assert state.step == cfg.steps and len(state.curve) == cfg.steps
+    return soft_prompt(tuned).detach().clone()
+
+
+def test_resume_after_ctrl_c_or_kill_reproduces_the_uninterrupted_adapter(tiny_causal_dir, task, tmp_path):
+    straight = _final_prompt(tiny_causal_dir, task, tmp_path / "a", CFG)
+    # Ctrl-C at step 3 saves step 3; a kill (SystemExit stands in) at step 3 keeps the step-2 checkpoint.
+    ctrl_c = _final_prompt(tiny_causal_dir, task, tmp_path / "b", CFG, stop_at=3, how=KeyboardInterrupt)
+    killed = _final_prompt(tiny_causal_dir, task, tmp_path / "c", CFG, stop_at=3, how=SystemExit)
+    assert torch.allclose(straight, ctrl_c, atol=1e-5) and torch.allclose(straight, killed, atol=1e-5)
+    assert not torch.allclose(straight, attach_soft_prompt(pc.load_model(str(tiny_causal_dir)), CFG,
+                                                           task.reference_instruction).model
+                              .prompt_encoder["default"].embedding.weight.detach()), "training moved the prompt"
+
+
+def test_resume_refuses_other_options(tiny_causal_dir, task, tmp_path):
+    _final_prompt(tiny_causal_dir, task, tmp_path, CFG)
+    assert (tmp_path / CHECKPOINT).is_file()
+    tuned = attach_soft_prompt(pc.load_model(str(tiny_causal_dir)), CFG, task.reference_instruction)
+    with pytest.raises(pc.InputError, match="other training options"):
+        train(tuned, [split_task(task, CFG)], dataclasses.replace(CFG, lr=0.5), tmp_path, resume=True)
+
+
+def test_cli_fix_saves_a_peft_adapter_that_loads_anywhere(tiny_causal_dir, task, examples_dir, tmp_path):
+    out = tmp_path / "adapter"
+    res = CliRunner().invoke(app, ["fix", str(examples_dir / "yesno.yaml"), "--model", str(tiny_causal_dir),
+                                   "--out", str(out), "--steps", "4", "--virtual-tokens", "5",
+                                   "--harm-tolerance", "1.0"])
+    assert res.exit_code == 0, res.output
+    assert (out / "adapter_config.json").is_file() and (out / "adapter_model.safetensors").is_file()
+    report = json.loads((out / "fix_report.json").read_text())
+    (t,) = report["tasks"]
+    for side in ("before", "after"):
+        assert set(t[side]) >= {"reference_accuracy", "observed_drop", "heldout_drop", "heldout_drop_interval"}
+    assert len(report["training_curve"]) == 4 and report["harm_check"]["ok"]
+    assert t["heldout_items"] == 16 and not set(t["train_instructions"]) & set(t["heldout_instructions"])
+
+    # Plain peft, no promptcheck: the adapter loads and changes the model's outputs.
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(tiny_causal_dir)
+    peft_model = PeftModel.from_pretrained(base, str(out))
+    assert peft_model.peft_config["default"].num_virtual_tokens == 5
+
+    # Through promptcheck: --adapter gives the after-numbers of the report, and shared-prefix
+    # reuse with the soft prompt equals the plain computation.
+    with_adapter = pc.load_model(str(tiny_causal_dir), adapter=out)
+    assert with_adapter.identity.adapter_hash == report["adapter"]["hash"]
+    yesno = pc.load_task(examples_dir / "yesno.yaml")
+    prompts = [pc.render(yesno.reference_instruction, i, yesno, chat_formatter=with_adapter.chat_formatter())
+               for i in yesno.items[:8]]
+    shared = with_adapter.score(prompts)
+    with_adapter.share_prefix = False
+    for a, b in zip(shared, with_adapter.score(prompts)):
+        assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4)
+    base_scores = pc.load_model(str(tiny_causal_dir)).score(prompts)
+    assert any(abs(a.logprobs[0] - b.logprobs[0]) > 1e-4 for a, b in zip(shared, base_scores))
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ([], "name the tasks to fix"),
+    (["--from", "missing.json"], "missing.json: file not found"),
+    (["{suite}", "--mode", "both-ish"], "mode: must be one of"),
+])
+def test_cli_fix_bad_input_is_one_line(tmp_path, examples_dir, args, message):
+    argv = [a.replace("{suite}", str(examples_dir / "yesno.yaml")) for a in args]
+    res = CliRunner().invoke(app, ["fix", *argv, "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert message in res.output
+
+
+def test_fix_trains_a_seq2seq_model_too(tiny_seq2seq_dir, task, tmp_path):
+    scorer = pc.load_model(str(tiny_seq2seq_dir))
+    assert scorer.is_seq2seq
+    tuned = attach_soft_prompt(scorer, CFG, task.reference_instruction)
+    before = soft_prompt(tuned).detach().clone()
+    state = train(tuned, [split_task(task, CFG)], dataclasses.replace(CFG, steps=3), tmp_path)
+    assert state.step == 3 and all(r["loss"] > 0 for r in state.curve)
+    assert not torch.allclose(before, soft_prompt(tuned).detach())
+    grads = [n for n, p in tuned.model.named_parameters() if p.requires_grad]
+    assert grads == ["prompt_encoder.default.embedding.weight"]
