@@ -316,7 +316,8 @@ class PromptcheckSession:
             })
         if settings.markdown and records:
             atomic_write_text(Path(settings.markdown), _markdown(records, settings))
-        bad = [r for r in records if r["verdict"] != "pass"]
+        # Only definite failures go to fix: an inconclusive task needs more items, not training.
+        bad = [r for r in records if r["verdict"] == "fail"]
         if bad:
             atomic_write_json(Path(settings.failures), _failures(bad, settings))
         if exitstatus == pytest.ExitCode.TESTS_FAILED:

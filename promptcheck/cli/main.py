@@ -178,8 +178,12 @@ def _fix(suites: list[Path], from_failures: Path | None, out: Path, model: str, 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
+    import warnings
+
     from promptcheck.errors import InputError
     from promptcheck.fix.config import MODES, FixConfig
+
+    warnings.filterwarnings("ignore", category=FutureWarning)  # peft/transformers deprecation chatter
     from promptcheck.fix.data import split_task, tasks_from_failures
     from promptcheck.tasks.suite import load_task
 
