@@ -32,7 +32,7 @@ from promptcheck.stats.robustness import (
     mean_kl,
     verdict_for,
 )
-from promptcheck.tasks.records import Instruction, Task
+from promptcheck.tasks.records import INSTRUCTION_KINDS, Instruction, Task
 
 #: Set by the pytest plugin around each test: marker overrides, the session seed, and where
 #: verdicts are recorded for the terminal summary, JSON, JUnit and failures.json.
@@ -186,6 +186,13 @@ def _options(explicit: dict[str, Any]) -> dict[str, Any]:
         raise InputError(f"must be 'fail' or 'pass', got {opts['on_inconclusive']!r}", field="on_inconclusive")
     if not 0 < float(opts["confidence"]) < 1:
         raise InputError(f"must be between 0 and 1, got {opts['confidence']!r}", field="confidence")
+    if opts["claim"] not in ("auto", "instructions", "phrasings"):
+        raise InputError(f"must be auto, instructions or phrasings, got {opts['claim']!r}", field="claim")
+    kinds = opts["kinds"]
+    if kinds is not None and (isinstance(kinds, str) or any(k not in INSTRUCTION_KINDS for k in kinds)):
+        raise InputError(f"must be a list of {', '.join(INSTRUCTION_KINDS)}, got {kinds!r}", field="kinds")
+    if int(opts["n_boot"]) < 100:
+        raise InputError(f"must be at least 100, got {opts['n_boot']!r}", field="n_boot")
     return opts
 
 
@@ -234,7 +241,8 @@ def _judge(ev: _Evidence, *, task: Task, opts: dict[str, Any], alpha_share: floa
         {"text": ev.instructions[para_j[i]].text, "kind": ev.instructions[para_j[i]].kind,
          "edits": list(ev.instructions[para_j[i]].edits), "accuracy": float(accs[i]),
          "drop": float(ref.mean() - accs[i]), "mcnemar_p": mcnemar_exact(ref, para[i])}
-        for i in order if ref.mean() - accs[i] > threshold
+        for i in order
+        if (ref.mean() - accs[i]) / (ref.mean() if opts["relative"] and ref.mean() > 0 else 1.0) > threshold
     )
     return RobustnessVerdict(
         verdict=overall, task=task.name, claim=claim, drop=drop, interval=interval, threshold=threshold,

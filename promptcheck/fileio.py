@@ -38,8 +38,20 @@ def cached_sha256(path: Path, cache_root: Path) -> str:
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write via a temp file in the same folder and rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    from promptcheck.errors import InputError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise InputError(f"cannot write here: {exc.strerror or exc}", file=path) from None
+    try:
+        _write_and_rename(fd, tmp, path, text)
+    except OSError as exc:
+        raise InputError(f"cannot write here: {exc.strerror or exc}", file=path) from None
+
+
+def _write_and_rename(fd: int, tmp: str, path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)

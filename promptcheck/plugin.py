@@ -125,6 +125,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
                     raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.promptcheck: {key} must be a number, "
                                             f"got {value!r}")
+            claim = mark.kwargs.get("claim")
+            if claim is not None and claim not in ("auto", "instructions", "phrasings"):
+                raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.promptcheck: claim must be auto, "
+                                        f"instructions or phrasings, got {claim!r}")
             conf = mark.kwargs.get("confidence")
             if conf is not None and not 0 < conf < 1:
                 raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.promptcheck: confidence must be in (0, 1)")
@@ -317,9 +321,13 @@ class PromptcheckSession:
         if settings.markdown and records:
             atomic_write_text(Path(settings.markdown), _markdown(records, settings))
         # Only definite failures go to fix: an inconclusive task needs more items, not training.
-        bad = [r for r in records if r["verdict"] == "fail"]
+        # Only tasks read from a suite file can be fixed from the file's record.
+        bad = [r for r in records if r["verdict"] == "fail" and r.get("task_source")]
+        failures = Path(settings.failures)
         if bad:
-            atomic_write_json(Path(settings.failures), _failures(bad, settings))
+            atomic_write_json(failures, _failures(bad, settings))
+        elif records and failures.is_file():
+            failures.unlink()  # the last gate passed: a stale list must not send `fix` after old failures
         if exitstatus == pytest.ExitCode.TESTS_FAILED:
             verdicts = {r["verdict"] for r in records}
             if "fail" not in verdicts and not self.other_failures:

@@ -46,7 +46,7 @@ def model_settings(max_examples: int = 25) -> settings:
 
 
 def model_test(seed: int = 0, max_examples: int = 25) -> Callable[[F], F]:
-    """Decorator: :func:`model_settings` plus a fixed hypothesis seed (the promptcheck seed).
+    """Decorator: :func:`model_settings` plus a fixed hypothesis seed.
 
     Put it above ``@given``. The same seed explores the same instructions on every run;
     a failure found earlier is still replayed first from the example database.

@@ -65,6 +65,9 @@ def run(
              n_paraphrases=n_paraphrases, families=_families(families), min_similarity=min_similarity)
     except PromptcheckError as exc:
         _fail(exc)
+    except KeyboardInterrupt:
+        Console(stderr=True).print("interrupted before scoring began; nothing to save")
+        raise typer.Exit(130) from None
 
 
 def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, revision: str | None, dtype: str,
@@ -141,7 +144,8 @@ def fix(
     from_failures: Annotated[Optional[Path], typer.Option("--from", help="A failures.json written by the pytest "
                              "plugin (.promptcheck/failures.json).")] = None,
     out: Annotated[Path, typer.Option(help="Where the peft adapter and fix_report.json go.")] = Path("adapters/fix"),
-    model: ModelOpt = "default",
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model to fix [default: the model the "
+                     "failing gate tested (from --from), else 'default']")] = None,
     virtual_tokens: Annotated[int, typer.Option(min=1, help="Soft-prompt length (initialised from the reference "
                               "instruction's text).")] = 20,
     steps: Annotated[int, typer.Option(min=1, help="Optimizer steps.")] = 60,
@@ -156,6 +160,8 @@ def fix(
     generated: Annotated[int, typer.Option(min=0, help="Also train on N generated paraphrases.")] = 0,
     checkpoint_every: Annotated[int, typer.Option(min=1, help="Checkpoint every N steps.")] = 10,
     resume: Annotated[bool, typer.Option(help="Continue from the checkpoint in --out.")] = False,
+    joint: Annotated[bool, typer.Option(help="Several tasks: train one soft prompt shared by all "
+                     "[default: one adapter per task, in --out/<task>].")] = False,
     harm_tolerance: Annotated[float, typer.Option(help="Largest allowed fall of reference accuracy "
                               "(0.01 = 1 point) before fix fails.")] = 0.01,
     seed: Annotated[int, typer.Option(help="Seed for splits, sampling and bootstrap.")] = 0,
@@ -164,7 +170,7 @@ def fix(
 ) -> None:
     """Train a soft prompt that pulls answers under paraphrases toward the reference's; check it on held-out ones."""
     try:
-        _fix(suites or [], from_failures, out, model, seed=seed, device=device, dtype=dtype, resume=resume,
+        _fix(suites or [], from_failures, out, model, seed=seed, device=device, dtype=dtype, resume=resume, joint=joint,
              cfg_kwargs=dict(num_virtual_tokens=virtual_tokens, steps=steps, lr=lr, kl_weight=kl_weight,
                              batch_items=batch_items, paraphrases_per_item=paraphrases_per_item, mode=mode,
                              detach_reference=detach_reference, heldout_items=heldout_items, generated=generated,
@@ -173,8 +179,8 @@ def fix(
         _fail(exc)
 
 
-def _fix(suites: list[Path], from_failures: Path | None, out: Path, model: str, *, seed: int, device: str,
-         dtype: str, resume: bool, cfg_kwargs: dict) -> None:
+def _fix(suites: list[Path], from_failures: Path | None, out: Path, model: str | None, *, seed: int, device: str,
+         dtype: str, resume: bool, joint: bool, cfg_kwargs: dict) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
@@ -193,7 +199,12 @@ def _fix(suites: list[Path], from_failures: Path | None, out: Path, model: str, 
     if cfg_kwargs["mode"] not in MODES:
         raise InputError(f"must be one of {', '.join(MODES)}, got {cfg_kwargs['mode']!r}", field="mode")
     cfg = FixConfig(**cfg_kwargs)
-    tasks = tasks_from_failures(from_failures) if from_failures else [load_task(p) for p in suites]
+    if from_failures:
+        tasks, gated_model = tasks_from_failures(from_failures)
+        model = model or gated_model or "default"
+    else:
+        tasks = [load_task(p) for p in suites]
+    model = model or "default"
     for t in tasks:
         split_task(t, cfg)  # validate before loading a model
     out_c = Console(highlight=False)
@@ -209,12 +220,12 @@ def _fix(suites: list[Path], from_failures: Path | None, out: Path, model: str, 
         with Progress(*columns, console=err, transient=True) as progress:
             bar = progress.add_task("measuring before", total=cfg.steps, loss="")
             report = run_fix(
-                scorer, tasks, cfg, out, resume=resume,
+                scorer, tasks, cfg, out, resume=resume, joint=joint,
                 on_phase=lambda msg: progress.update(bar, description=msg),
                 on_step=lambda st, loss: progress.update(bar, completed=st.step, loss=f"loss {loss:.3f}"),
             )
     except KeyboardInterrupt:
-        err.print(f"interrupted: checkpoint saved in {out}; continue with the same command plus --resume")
+        err.print(f"interrupted: checkpoint saved under {out}; continue with the same command plus --resume")
         raise typer.Exit(130) from None
     table = Table(title=f"promptcheck fix: held-out items ({cfg.heldout_items:.0%}) and instructions",
                   title_justify="left")
@@ -228,9 +239,11 @@ def _fix(suites: list[Path], from_failures: Path | None, out: Path, model: str, 
                           f"{100 * m['observed_drop']:+.1f} pts", f"{100 * m['heldout_drop']:+.1f} pts",
                           f"[{100 * lo:+.1f}, {100 * hi:+.1f}]")
     out_c.print(table)
-    out_c.print(f"adapter saved to {out} (peft format), report {out / 'fix_report.json'}; "
+    where = ", ".join(t["adapter"]["path"] for t in report["tasks"]) if report.get("per_task_adapters") else str(out)
+    out_c.print(f"adapter(s) saved to {where} (peft format), report {out / 'fix_report.json'}; "
                 f"training {report['seconds']['train']} s, total {report['seconds']['total']} s")
-    out_c.print(f"use it: promptcheck run SUITE --adapter {out}   |   pytest --promptcheck-adapter={out}")
+    first = report["tasks"][0]["adapter"]["path"] if report.get("per_task_adapters") else str(out)
+    out_c.print(f"use it: promptcheck run SUITE --adapter {first}   |   pytest --promptcheck-adapter={first}")
     if not report["harm_check"]["ok"]:
         err.print(f"promptcheck: HARM: accuracy under the reference instruction fell by more than "
                   f"{100 * cfg.harm_tolerance:.1f} points on {', '.join(report['harm_check']['harmed_tasks'])}; "
@@ -251,7 +264,7 @@ def paraphrase(
     seed: Annotated[int, typer.Option(help="Same seed, same list.")] = 0,
     families: Annotated[Optional[str], typer.Option(help="Comma-separated families: lexical, syntactic, framing, "
                         "formatting, noise [default: all but noise].")] = None,
-    max_edits: Annotated[int, typer.Option(min=1, max=5, help="Most edits per paraphrase.")] = 2,
+    max_edits: Annotated[int, typer.Option(min=1, max=3, help="Most edits per paraphrase.")] = 2,
     min_similarity: Annotated[Optional[float], typer.Option(help="Reject paraphrases whose embedding cosine "
                               "similarity to the reference is below this.")] = None,
     protect: Annotated[Optional[str], typer.Option(help="Comma-separated extra words no edit may touch.")] = None,

@@ -33,5 +33,21 @@ class FixConfig:
                                                           "under the reference instruction (0.01 = 1 point)"})
     seed: int = field(default=0, metadata={"help": "seed for the item split, sampling and bootstrap"})
 
+    def __post_init__(self) -> None:
+        from promptcheck.errors import InputError
+
+        positive = {"num_virtual_tokens": self.num_virtual_tokens, "steps": self.steps, "lr": self.lr,
+                    "batch_items": self.batch_items, "paraphrases_per_item": self.paraphrases_per_item,
+                    "checkpoint_every": self.checkpoint_every}
+        for name, value in positive.items():
+            if not value > 0:
+                raise InputError(f"must be > 0, got {value!r}", field=name)
+        for name, value in {"kl_weight": self.kl_weight, "harm_tolerance": self.harm_tolerance,
+                            "generated": self.generated}.items():
+            if value < 0:
+                raise InputError(f"must be >= 0, got {value!r}", field=name)
+        if self.mode not in MODES:
+            raise InputError(f"must be one of {', '.join(MODES)}, got {self.mode!r}", field="mode")
+
     def to_json(self) -> dict:
         return asdict(self)

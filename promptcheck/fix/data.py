@@ -53,16 +53,16 @@ def split_task(task: Task, cfg: FixConfig) -> FixTask:
                    train_instructions=tuple(train_instructions), heldout_instructions=tuple(task.unobserved))
 
 
-def tasks_from_failures(path: Path) -> list[Task]:
-    """The tasks named in a ``.promptcheck/failures.json`` written by the pytest plugin."""
+def tasks_from_failures(path: Path) -> tuple[list[Task], str | None]:
+    """The tasks named in a ``.promptcheck/failures.json`` written by the pytest plugin, and the model it tested."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError("file not found (run the pytest gate first; it writes failures here)", file=path) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg}", file=path, line=exc.lineno) from None
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", file=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read file: {getattr(exc, 'strerror', None) or exc}", file=path) from None
     tasks_json = doc.get("tasks") if isinstance(doc, dict) else None
     if not isinstance(tasks_json, list) or not tasks_json:
         raise InputError("has no failing tasks to fix", file=path, field="tasks")
@@ -71,8 +71,6 @@ def tasks_from_failures(path: Path) -> list[Task]:
         source = t.get("source") if isinstance(t, dict) else None
         if not isinstance(source, str) or not source:
             raise InputError("missing the task's suite file", file=path, field=f"tasks[{i}].source")
-        src = Path(source)
-        if not src.is_absolute():
-            src = path.parent.parent / src if not src.exists() else src
-        out.append(load_task(src))
-    return out
+        out.append(load_task(Path(source)))  # absolute, or relative to where pytest ran
+    option = doc.get("model_option")
+    return out, option if isinstance(option, str) and option else None

@@ -7,6 +7,7 @@ other number promptcheck reports), on held-out items under the reference, the tr
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from promptcheck.errors import InputError
 from promptcheck.evaluate.runner import evaluate
 from promptcheck.fileio import atomic_write_json
 from promptcheck.fix.config import FixConfig
@@ -50,6 +52,10 @@ def measure(scorer: HFScorer, ft: FixTask, cfg: FixConfig) -> dict[str, Any]:
     }
 
 
+def _folder_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "task"
+
+
 def run_fix(
     scorer: HFScorer,
     tasks: list[Task],
@@ -57,10 +63,54 @@ def run_fix(
     out: Path,
     *,
     resume: bool = False,
+    joint: bool = False,
     on_phase: Callable[[str], None] | None = None,
     on_step: Callable[[TrainState, float], None] | None = None,
 ) -> dict[str, Any]:
-    """The whole ``promptcheck fix``; returns the report (also written to ``out/fix_report.json``)."""
+    """The whole ``promptcheck fix``; returns the report (also written to ``out/fix_report.json``).
+
+    Several tasks get one adapter each, in ``out/<task name>/`` (``joint=True``: one soft prompt
+    shared by all, in ``out``). Per task is the default because one soft prompt for unlike tasks
+    collapsed the default model's answers (docs/fix.md).
+    """
+    if len(tasks) == 1 or joint:
+        return _run_one(scorer, tasks, cfg, out, resume=resume, on_phase=on_phase, on_step=on_step)
+    names = [_folder_name(t.name) for t in tasks]
+    if len(set(names)) != len(names):
+        raise InputError("two tasks have the same name; give each suite its own name", field="name")
+    say = on_phase or (lambda _msg: None)
+    reports = []
+    for task, name in zip(tasks, names):
+        # Tasks not yet started when a per-task run was interrupted have no checkpoint: start them.
+        started = (out / name / "checkpoint.pt").is_file()
+        reports.append(_run_one(scorer, [task], cfg, out / name, resume=resume and started,
+                                on_phase=lambda msg, n=name: say(f"{n}: {msg}"), on_step=on_step))
+    harmed = [h for r in reports for h in r["harm_check"]["harmed_tasks"]]
+    combined = {
+        "schema_version": 1,
+        "model": scorer.identity.to_json(),
+        "per_task_adapters": True,
+        "config": cfg.to_json(),
+        "tasks": [{**r["tasks"][0], "adapter": r["adapter"], "training_curve": r["training_curve"]} for r in reports],
+        "training_curve": [],
+        "harm_check": {"tolerance": cfg.harm_tolerance, "harmed_tasks": harmed, "ok": not harmed},
+        "seconds": {"train": round(sum(r["seconds"]["train"] for r in reports), 1),
+                    "total": round(sum(r["seconds"]["total"] for r in reports), 1)},
+    }
+    atomic_write_json(out / REPORT, combined)
+    return combined
+
+
+def _run_one(
+    scorer: HFScorer,
+    tasks: list[Task],
+    cfg: FixConfig,
+    out: Path,
+    *,
+    resume: bool,
+    on_phase: Callable[[str], None] | None,
+    on_step: Callable[[TrainState, float], None] | None,
+) -> dict[str, Any]:
     started = time.perf_counter()
     splits = [split_task(t, cfg) for t in tasks]
     say = on_phase or (lambda _msg: None)
@@ -74,7 +124,10 @@ def run_fix(
     train_seconds = time.perf_counter() - t0
     if base_checksum(tuned.model) != checksum:
         raise AssertionError("a base-model parameter changed during fix; only the soft prompt may train")
-    tuned.model.save_pretrained(str(out))
+    try:
+        tuned.model.save_pretrained(str(out))
+    except OSError as exc:
+        raise InputError(f"cannot save the adapter: {exc.strerror or exc}", file=out, field="--out") from None
     from promptcheck.models.loading import adapter_hash
 
     tuned.identity = replace(scorer.identity, adapter=str(out), adapter_hash=adapter_hash(out))

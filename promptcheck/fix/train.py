@@ -97,11 +97,15 @@ def step_loss(scorer: HFScorer, tasks: list[FixTask], cfg: FixConfig, step: int)
 
 def _save_checkpoint(out: Path, scorer: HFScorer, opt: torch.optim.Optimizer, state: TrainState,
                      cfg: FixConfig) -> None:
-    out.mkdir(parents=True, exist_ok=True)
     tmp = out / f".{CHECKPOINT}.tmp"
-    torch.save({"step": state.step, "prompt": soft_prompt(scorer).detach().clone(), "optimizer": opt.state_dict(),
-                "curve": json.dumps(state.curve), "config": json.dumps(cfg.to_json(), sort_keys=True)}, tmp)
-    os.replace(tmp, out / CHECKPOINT)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        torch.save({"step": state.step, "prompt": soft_prompt(scorer).detach().clone(),
+                    "optimizer": opt.state_dict(), "curve": json.dumps(state.curve),
+                    "config": json.dumps(cfg.to_json(), sort_keys=True)}, tmp)
+        os.replace(tmp, out / CHECKPOINT)
+    except OSError as exc:
+        raise InputError(f"cannot write the checkpoint: {exc.strerror or exc}", file=out, field="--out") from None
 
 
 def _load_checkpoint(out: Path, scorer: HFScorer, opt: torch.optim.Optimizer, cfg: FixConfig) -> TrainState:

@@ -35,8 +35,12 @@ def _torch_dtype(name: str, device: str) -> Any:
 
 
 def _device(name: str) -> str:
+    import re
+
     import torch
 
+    if not re.fullmatch(r"cpu|auto|mps|cuda(:\d+)?", name or ""):
+        raise ModelLoadError(f"must be cpu, cuda, cuda:N, mps or auto, got {name!r}", field="device")
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():

@@ -51,8 +51,13 @@ def converted_copy(cache_root: Path) -> tuple[Path, str]:
     target = cache_root / "models" / f"smollm2-135m-instruct-{digest[:16]}"
     if (target / _DONE_MARKER).is_file():
         return target, digest
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    except OSError as exc:
+        raise ModelLoadError(f"cannot write the model cache: {exc.strerror or exc} "
+                             "(set PROMPTCHECK_CACHE_DIR or --promptcheck-cache to a writable folder)",
+                             file=target.parent, field="cache") from None
     try:
         _convert(gguf, tmp, digest)
         try:

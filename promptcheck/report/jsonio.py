@@ -14,6 +14,7 @@ from typing import Any
 
 from promptcheck.evaluate.results import RunResult, TaskResult
 from promptcheck.fileio import atomic_write_json
+from promptcheck.stats.robustness import wilson
 from promptcheck.stats.summary import summarize_sets
 
 SCHEMA_VERSION = 1
@@ -40,6 +41,7 @@ def task_to_json(result: TaskResult) -> dict[str, Any]:
             "edits": list(r.instruction.edits),
             "accuracy": r.accuracy,
             "n_correct": sum(r.correct),
+            "accuracy_interval": wilson(sum(r.correct), len(r.correct)).to_json(),
         }
         for i, r in enumerate(result.instructions)
     ]

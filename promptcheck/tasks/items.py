@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ def parse_answer(value: Any, choices: Sequence[str], err: Callable[[str], InputE
             if index >= n:
                 raise err(f"letter {text!r} is not among the {n} choices ({LETTERS[0]}-{LETTERS[n - 1]})")
             return index
-        if text.isdigit():
+        if text.isascii() and text.isdecimal():
             return parse_answer(int(text), choices, err)
         if value in choices:
             return list(choices).index(value)
@@ -135,6 +136,8 @@ def load_jsonl_items(path: Path) -> list[MCItem]:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"invalid JSON: {exc.msg} (column {exc.colno})", file=path, line=lineno) from None
+        except RecursionError:
+            raise InputError("invalid JSON: nested too deeply", file=path, line=lineno) from None
         if not isinstance(obj, dict):
             raise InputError("each line must be a JSON object", file=path, line=lineno)
         items.append(
@@ -244,9 +247,9 @@ def load_bigbench_json(path: Path) -> tuple[list[MCItem], dict[str, Any]]:
         values = []
         for c in choices:
             v = scores[c]
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
                 raise InputError(
-                    f"score of {c!r} must be a number", file=path, line=line, field=prefix + "target_scores"
+                    f"score of {c!r} must be a finite number", file=path, line=line, field=prefix + "target_scores"
                 )
             values.append(float(v))
         best = max(values)

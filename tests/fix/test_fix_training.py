@@ -146,3 +146,22 @@ def test_fix_trains_a_seq2seq_model_too(tiny_seq2seq_dir, task, tmp_path):
     assert not torch.allclose(before, soft_prompt(tuned).detach())
     grads = [n for n, p in tuned.model.named_parameters() if p.requires_grad]
     assert grads == ["prompt_encoder.default.embedding.weight"]
+
+
+def test_several_tasks_get_one_adapter_each_unless_joint(tiny_causal_dir, examples_dir, tmp_path):
+    out = tmp_path / "many"
+    res = CliRunner().invoke(app, ["fix", str(examples_dir / "yesno.yaml"), str(examples_dir / "sentiment.yaml"),
+                                   "--model", str(tiny_causal_dir), "--out", str(out), "--steps", "2",
+                                   "--virtual-tokens", "3", "--harm-tolerance", "1.0"])
+    assert res.exit_code == 0, res.output
+    report = json.loads((out / "fix_report.json").read_text())
+    assert report["per_task_adapters"] and [t["name"] for t in report["tasks"]] == ["yesno", "sentiment"]
+    for name in ("yesno", "sentiment"):
+        assert (out / name / "adapter_config.json").is_file()
+        assert json.loads((out / name / "fix_report.json").read_text())["tasks"][0]["name"] == name
+    joint = tmp_path / "joint"
+    res = CliRunner().invoke(app, ["fix", str(examples_dir / "yesno.yaml"), str(examples_dir / "sentiment.yaml"),
+                                   "--model", str(tiny_causal_dir), "--out", str(joint), "--steps", "2",
+                                   "--virtual-tokens", "3", "--harm-tolerance", "1.0", "--joint"])
+    assert res.exit_code == 0, res.output
+    assert (joint / "adapter_config.json").is_file() and len(json.loads((joint / "fix_report.json").read_text())["tasks"]) == 2
