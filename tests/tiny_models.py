@@ -84,3 +84,30 @@ def save(model, tokenizer, folder: Path) -> Path:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+class RuleModel:
+    """A Scorer built in code from a rule: ``prefers_first(context) -> bool``.
+
+    It gives choice 0 the higher log-probability when the rule holds for the prompt, and the
+    last choice otherwise. Deterministic and instant, for tests of searches and statistics.
+    """
+
+    def __init__(self, name: str, prefers_first):
+        from promptcheck.models.base import ModelIdentity
+
+        self.identity = ModelIdentity(id=name)
+        self.prefers_first = prefers_first
+
+    def chat_formatter(self):
+        return None
+
+    def score(self, prompts, *, progress=None):
+        from promptcheck.models.base import ChoiceScores
+
+        out = []
+        for p in prompts:
+            k = len(p.continuations)
+            best = 0 if self.prefers_first(p.context) else k - 1
+            out.append(ChoiceScores(tuple(-0.1 if i == best else -2.0 for i in range(k)), (1,) * k, (1,) * k))
+        return out

@@ -117,23 +117,14 @@ def test_inconclusive_fails_by_default_and_passes_on_request():
 def test_sequential_evaluation_stops_early_when_the_interval_decides(examples_dir):
     """A model whose answers collapse under any paraphrase: decided at the first look."""
 
-    class Collapsing:
-        identity = ModelIdentity(id="collapsing")
+    from tiny_models import RuleModel
 
-        def chat_formatter(self):
-            return None
-
-        def score(self, prompts, *, progress=None):
-            out = []
-            for p in prompts:
-                ref = p.context.startswith("Classify the sentiment of the following review")
-                out.append(pc.ChoiceScores((-0.1, -3.0) if ref else (-3.0, -0.1), (1, 1), (1, 1)))
-            return out
+    collapsing = RuleModel("collapsing", lambda ctx: ctx.startswith("Classify the sentiment of the following review"))
 
     task = pc.load_task(examples_dir / "sentiment.yaml")
     task = pc.Task(**{**task.__dict__, "items": tuple(i for i in task.items if i.answer == 0)})
     with pytest.raises(pc.RobustnessError) as info:
-        pc.assert_robust(Collapsing(), task, sequential=True, looks=(0.25, 0.5, 1.0))
+        pc.assert_robust(collapsing, task, sequential=True, looks=(0.25, 0.5, 1.0))
     v = info.value.verdict
     assert v.verdict == "fail" and v.looks_used == 1 and v.looks_planned == 3
     assert v.prompts_scored < len(task.items) * 13

@@ -6,7 +6,6 @@ import pytest
 from hypothesis import find, given, settings
 
 import promptcheck as pc
-from promptcheck.models.base import ChoiceScores, ModelIdentity
 from promptcheck.paraphrase import Paraphrase, load_bank
 from promptcheck.prompts.rendering import DEFAULT_FORMAT, PromptFormat
 from promptcheck.strategies import formats, instructions_for, model_test, paraphrases_of
@@ -14,24 +13,14 @@ from promptcheck.strategies import formats, instructions_for, model_test, paraph
 REF = "Answer the following multiple choice question."
 
 
-class OneWordModel:
+def OneWordModel():
     """A model built in code whose answer depends on one word of the instruction.
 
     It picks the right choice (index 0 in the task below) only while the prompt says "following".
     """
+    from tiny_models import RuleModel
 
-    identity = ModelIdentity(id="one-word-model")
-
-    def chat_formatter(self):
-        return None
-
-    def score(self, prompts, *, progress=None):
-        out = []
-        for p in prompts:
-            good = "following" in p.context.lower()
-            out.append(ChoiceScores(tuple((-0.1 if (k == 0) == good else -2.0) for k in range(len(p.continuations))),
-                                    (1,) * len(p.continuations), (1,) * len(p.continuations)))
-        return out
+    return RuleModel("one-word-model", lambda ctx: "following" in ctx.lower())
 
 
 @pytest.fixture(scope="module")
