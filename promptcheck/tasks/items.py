@@ -170,16 +170,23 @@ def load_mmlu_csv(path: Path) -> list[MCItem]:
         line_starts.append(start)
         next(reader)
         start = reader.line_num + 1
+    width: int | None = None
     for row, lineno in zip(rows, line_starts):
         if not row or all(not cell.strip() for cell in row):
             continue
         if lineno == line_starts[0] and row[0].strip().lower() == "question":
+            width = len(row)
             continue
         if len(row) < 4:
             raise InputError(
                 f"expected columns question, A, B, ..., answer; got {len(row)} column(s)",
                 file=path, line=lineno,
             )
+        if width is None:
+            width = len(row)
+        elif len(row) != width:
+            # A short row would silently become an item with fewer choices.
+            raise InputError(f"has {len(row)} columns where the file has {width}", file=path, line=lineno)
         items.append(make_item(None, row[0], row[1:-1], row[-1], file=path, line=lineno))
     check_unique_ids(items, path)
     return items

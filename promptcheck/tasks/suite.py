@@ -267,6 +267,10 @@ def load_task(
         )
     if kind not in TASK_KINDS:
         raise InputError(f"must be one of {', '.join(TASK_KINDS)}, got {kind!r}", field="kind")
+    if reference_instruction is not None:
+        _string(reference_instruction, file=p, line=None, field="reference_instruction")
+    observed = _instruction_list(list(observed), file=p, line=None, field="observed")
+    unobserved = _instruction_list(list(unobserved), file=p, line=None, field="unobserved")
     meta: dict[str, Any] = {}
     if suffix == ".json":
         items, meta = load_bigbench_json(p)
@@ -282,6 +286,11 @@ def load_task(
     prefix = meta.get("task_prefix")
     reference = reference_instruction or (prefix.strip() if isinstance(prefix, str) and prefix.strip() else None) \
         or DEFAULT_REFERENCE[kind]
+    dup = LineDict()
+    dup.lines = {}
+    _check_duplicates([("reference_instruction", reference)]
+                      + [(f"observed[{i}]", t) for i, t in enumerate(observed)]
+                      + [(f"unobserved[{i}]", t) for i, t in enumerate(unobserved)], p, dup)
     return Task(
         name=name or (meta.get("name") if isinstance(meta.get("name"), str) else None) or p.stem,
         items=tuple(items),

@@ -157,3 +157,20 @@ def test_outside_paths_allowed_on_request(tmp_path):
     (tmp_path / "sub").mkdir()
     write(tmp_path / "sub" / "s.yaml", "name: t\nitems: ../i.jsonl\nreference_instruction: A\n")
     assert len(pc.load_task(tmp_path / "sub" / "s.yaml", allow_outside=True).items) == 2
+
+
+def test_mmlu_csv_ragged_row_names_its_line(tmp_path):
+    (tmp_path / "r.csv").write_text("q1,a,b,c,d,A\nq2,a,b,c,B\n")
+    with pytest.raises(InputError, match=r"r\.csv:2: has 5 columns where the file has 6"):
+        pc.load_task(tmp_path / "r.csv")
+
+
+def test_items_file_options_are_validated_like_a_suite(tmp_path):
+    jsonl(tmp_path / "i.jsonl", ROWS)
+    with pytest.raises(InputError, match=r"unobserved\[1\]: is empty"):
+        pc.load_task(tmp_path / "i.jsonl", unobserved=["Reply.", " "])
+    with pytest.raises(InputError, match="duplicate instruction"):
+        pc.load_task(tmp_path / "i.jsonl", reference_instruction="Answer.", observed=["Answer."])
+    with pytest.raises(InputError, match="reference_instruction: is empty"):
+        pc.load_task(tmp_path / "i.jsonl", reference_instruction="")
+    assert pc.load_task(tmp_path / "i.jsonl", observed=["Reply."]).observed == ("Reply.",)
