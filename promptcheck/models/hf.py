@@ -280,8 +280,19 @@ class HFScorer:
         cache = out["cache"] if "cache" in out else out["past_key_values"]
         return _Prefix(length=length, cache=cache, cached_tokens=length + self._virtual_tokens)
 
+    def _units(self, prompts: Sequence[Prompt]) -> list[_Unit]:
+        return self._seq2seq_units(prompts) if self.is_seq2seq else self._causal_units(prompts)
+
+    @staticmethod
+    def _span_logprob(logits: torch.Tensor, column: dict[int, int], row: int, span: _Span) -> torch.Tensor:
+        """Summed log-probability of a span's target tokens (a 0-d tensor; differentiable when logits are)."""
+        n = len(span.targets)
+        lp = torch.log_softmax(logits[row, [column[span.start + i] for i in range(n)]].float(), dim=-1)
+        targets = torch.tensor(span.targets, device=lp.device)
+        return lp[torch.arange(n, device=lp.device), targets].sum()
+
     def score(self, prompts: Sequence[Prompt], *, progress: ProgressCallback | None = None) -> list[ChoiceScores]:
-        units = self._seq2seq_units(prompts) if self.is_seq2seq else self._causal_units(prompts)
+        units = self._units(prompts)
         logprobs = [[math.nan] * len(p.continuations) for p in prompts]
         ntokens = [[0] * len(p.continuations) for p in prompts]
         remaining = [len(p.continuations) for p in prompts]
@@ -292,12 +303,7 @@ class HFScorer:
                 done = 0
                 for row, unit in enumerate(batch):
                     for span in unit.spans or ():
-                        n = len(span.targets)
-                        cols = [column[span.start + i] for i in range(n)]
-                        rows = logits[row, cols].float()
-                        lp = torch.log_softmax(rows, dim=-1)
-                        picked = lp[torch.arange(n), torch.tensor(span.targets)]
-                        value = float(picked.sum())
+                        value = float(self._span_logprob(logits, column, row, span))
                         if not math.isfinite(value):
                             raise ScoringError(
                                 f"non-finite log-probability ({value}) for choice {span.choice}: "
@@ -305,7 +311,7 @@ class HFScorer:
                                 field=f"prompt {span.prompt}",
                             )
                         logprobs[span.prompt][span.choice] = value
-                        ntokens[span.prompt][span.choice] = n
+                        ntokens[span.prompt][span.choice] = len(span.targets)
                         remaining[span.prompt] -= 1
                         if remaining[span.prompt] == 0:
                             done += 1
@@ -327,18 +333,14 @@ class HFScorer:
         shortcuts (no shared-prefix cache), so gradients reach a soft prompt. Used by
         ``promptcheck fix``; evaluation always goes through :meth:`score`.
         """
-        units = self._seq2seq_units(prompts) if self.is_seq2seq else self._causal_units(prompts)
+        units = self._units(prompts)
         width = max(len(p.continuations) for p in prompts)
         cells: dict[tuple[int, int], torch.Tensor] = {}
         for batch in self._batches(units):
             logits, column = self._forward(batch, None)
             for row, unit in enumerate(batch):
                 for span in unit.spans or ():
-                    n = len(span.targets)
-                    cols = [column[span.start + i] for i in range(n)]
-                    lp = torch.log_softmax(logits[row, cols].float(), dim=-1)
-                    targets = torch.tensor(span.targets, device=lp.device)
-                    cells[(span.prompt, span.choice)] = lp[torch.arange(n, device=lp.device), targets].sum()
+                    cells[(span.prompt, span.choice)] = self._span_logprob(logits, column, row, span)
         neg_inf = torch.tensor(float("-inf"), device=self.device)
         return torch.stack([
             torch.stack([cells.get((p, k), neg_inf) for k in range(width)]) for p in range(len(prompts))

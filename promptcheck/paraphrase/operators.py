@@ -126,12 +126,21 @@ def _is_imperative(sentence: str) -> bool:
         and ":" not in sentence and "," not in words[0]
 
 
-@operator("syntactic", "imperative_to_question")
-def imperative_to_question(text: str, rng: random.Random, protected: frozenset[str]) -> EditResult:
-    """Turn a leading command into a question: "Answer X." -> "Can you answer X?"."""
+def _leading_command(text: str) -> tuple[str, str] | None:
+    """(first sentence without its end mark, the rest) when the text opens with a command, else None."""
     first, mark, rest = _split_first_sentence(text)
     if mark not in (".", "!") or not _is_imperative(first):
         return None
+    return first, rest
+
+
+@operator("syntactic", "imperative_to_question")
+def imperative_to_question(text: str, rng: random.Random, protected: frozenset[str]) -> EditResult:
+    """Turn a leading command into a question: "Answer X." -> "Can you answer X?"."""
+    command = _leading_command(text)
+    if command is None:
+        return None
+    first, rest = command
     lead = rng.choice(["Can you", "Could you", "Would you"])
     return f"{lead} {_lower_first(first)}?{rest}", f"'{first[:24]}...' -> question ('{lead} ...?')"
 
@@ -139,9 +148,10 @@ def imperative_to_question(text: str, rng: random.Random, protected: frozenset[s
 @operator("syntactic", "imperative_to_polite")
 def imperative_to_polite(text: str, rng: random.Random, protected: frozenset[str]) -> EditResult:
     """Turn a leading command into a polite request: "Answer X." -> "Please answer X."."""
-    first, mark, rest = _split_first_sentence(text)
-    if mark not in (".", "!") or not _is_imperative(first):
+    command = _leading_command(text)
+    if command is None:
         return None
+    first, rest = command
     lead = rng.choice(["Please", "Kindly", "I would like you to"])
     return f"{lead} {_lower_first(first)}.{rest}", f"command -> polite request ('{lead} ...')"
 
