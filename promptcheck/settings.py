@@ -27,3 +27,16 @@ def config_files() -> list[Path]:
     xdg = os.environ.get("XDG_CONFIG_HOME")
     user = (Path(xdg).expanduser() if xdg else Path.home() / ".config") / "promptcheck" / "config.toml"
     return [user, Path.cwd() / "pyproject.toml", Path.cwd() / "promptcheck.toml"]
+
+
+#: Where a served model's API key is read from when no other variable is named.
+DEFAULT_API_KEY_ENV = "PROMPTCHECK_API_KEY"
+
+
+def api_key(env_name: str | None = None) -> str | None:
+    """The API key for served models, from the environment only (never from a file in a repo).
+
+    ``env_name`` names the variable (e.g. ``OPENAI_API_KEY``); by default ``PROMPTCHECK_API_KEY``.
+    """
+    value = os.environ.get(env_name or DEFAULT_API_KEY_ENV, "").strip()
+    return value or None

@@ -1,7 +1,8 @@
-"""``load_model``: turn a name, path, hub id or GGUF file into a ready :class:`HFScorer`.
+"""``load_model``: turn a name, path, hub id, GGUF file or server URL into a ready Scorer.
 
-Resolution order: ``default`` (the packaged model) -> an alias -> an existing local path
-(a model folder, or a ``.gguf`` file) -> a hub id. The hub path is real code, used by users who
+Resolution order: ``http(s)://`` URLs (a served model, :mod:`promptcheck.models.served`) ->
+``default`` (the packaged model) -> an alias -> an existing local path (a model folder, or a
+``.gguf`` file) -> a hub id. The hub path is real code, used by users who
 are online; nothing in the test suite depends on it.
 """
 
@@ -16,11 +17,12 @@ from typing import Any
 from promptcheck.errors import ModelLoadError
 from promptcheck.fileio import cached_sha256
 from promptcheck.models.aliases import DEFAULT_ALIAS, resolve_alias
-from promptcheck.models.base import ModelIdentity
-from promptcheck.models.hf import HFScorer
+from promptcheck.models.base import ModelIdentity, Scorer
+from promptcheck.models.served import is_url
 from promptcheck.settings import cache_dir
 
 DTYPES = ("float32", "bfloat16", "float16", "auto")
+DEVICE_MAPS = ("auto", "balanced", "balanced_low_0", "sequential")
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
 
 
@@ -68,7 +70,7 @@ def adapter_hash(folder: Path) -> str:
 
 
 def _load_hf(source: str, *, gguf_file: str | None, revision: str | None, dtype: Any,
-             trust_remote_code: bool, allow_pickle: bool) -> tuple[Any, Any]:
+             trust_remote_code: bool, allow_pickle: bool, device_map: str | None = None) -> tuple[Any, Any]:
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -80,6 +82,9 @@ def _load_hf(source: str, *, gguf_file: str | None, revision: str | None, dtype:
         config = AutoConfig.from_pretrained(source, **kwargs)
         tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
         cls = AutoModelForSeq2SeqLM if getattr(config, "is_encoder_decoder", False) else AutoModelForCausalLM
+        if device_map is not None:
+            # accelerate places the layers over every visible GPU (then CPU RAM) as they load.
+            kwargs["device_map"] = device_map
         model = cls.from_pretrained(source, config=config, dtype=dtype,
                                     use_safetensors=None if allow_pickle or gguf_file else True, **kwargs)
     except OSError as exc:
@@ -104,7 +109,12 @@ def load_model(
     allow_pickle: bool = False,
     aliases: Mapping[str, str] | None = None,
     cache: str | os.PathLike[str] | None = None,
-) -> HFScorer:
+    device_map: str | None = None,
+    served_model: str | None = None,
+    api_key_env: str | None = None,
+    max_concurrency: int = 8,
+    tokenizer: str | None = None,
+) -> Scorer:
     """Load a model to score with.
 
     ``name_or_path`` is ``"default"`` (the packaged SmolLM2-135M-Instruct, no download), an
@@ -114,10 +124,29 @@ def load_model(
     the tokenizer's template when it has one. ``adapter`` is a peft adapter folder.
     Remote code and pickle checkpoints are refused unless explicitly allowed.
 
+    ``device_map="auto"`` spreads a model that does not fit one GPU over all of them
+    (accelerate), instead of ``device``.
+
+    ``"http://HOST:PORT/v1"`` (or several, comma-separated: data-parallel replicas) scores
+    through OpenAI-compatible servers (vLLM): ``served_model`` names the model when a server
+    has several, the API key is read from the environment variable ``api_key_env``
+    (``PROMPTCHECK_API_KEY`` when not given), ``max_concurrency`` bounds requests in flight per
+    endpoint, and ``tokenizer`` (a folder, hub id or ``default``) supplies the chat template.
+
     >>> model = load_model("default")   # doctest: +SKIP
+    >>> model = load_model("http://gpu-node:8000/v1", served_model="llama-70b")  # doctest: +SKIP
     """
+    if is_url(name_or_path or ""):
+        if adapter is not None or revision is not None or device_map is not None:
+            raise ModelLoadError("adapter, revision and device map apply to local models, not to a served one",
+                                 field="model")
+        return _load_served(name_or_path, served_model=served_model, api_key_env=api_key_env,
+                            max_concurrency=max_concurrency, tokenizer=tokenizer, chat_template=chat_template,
+                            aliases=aliases, cache=cache, trust_remote_code=trust_remote_code)
+    if device_map is not None and device_map not in DEVICE_MAPS:
+        raise ModelLoadError(f"must be one of {', '.join(DEVICE_MAPS)}, got {device_map!r}", field="device_map")
     root = cache_dir(cache)
-    dev = _device(device)
+    dev = _device("auto" if device_map is not None else device)
     torch_dtype = _torch_dtype(dtype, dev)
     name = (name_or_path or DEFAULT_ALIAS).strip()
     display = name
@@ -148,8 +177,11 @@ def load_model(
         else:
             source = name  # a hub id
     model, tokenizer = _load_hf(source, gguf_file=gguf_file, revision=revision, dtype=torch_dtype,
-                                trust_remote_code=trust_remote_code, allow_pickle=allow_pickle)
-    model.to(dev)
+                                trust_remote_code=trust_remote_code, allow_pickle=allow_pickle, device_map=device_map)
+    if device_map is None:
+        model.to(dev)
+    else:
+        dev = _placement(model)
     model.eval()
     a_hash = None
     if adapter is not None:
@@ -167,7 +199,68 @@ def load_model(
         architecture=type(model).__name__,
         is_seq2seq=bool(getattr(model.config, "is_encoder_decoder", False)),
     )
+    from promptcheck.models.hf import HFScorer
+
     return HFScorer(model, tokenizer, identity, use_chat_template=chat_template, batch_size=batch_size)
+
+
+def _placement(model: Any) -> str:
+    """Where accelerate put a device-mapped model: ``cuda:0``, or ``map:cuda:0,cuda:1,cpu``."""
+    placed = sorted({str(d) if not isinstance(d, int) else f"cuda:{d}"
+                     for d in (getattr(model, "hf_device_map", None) or {}).values()})
+    if not placed:
+        return str(next(model.parameters()).device)
+    return placed[0] if len(placed) == 1 else "map:" + ",".join(placed)
+
+
+def _load_served(spec: str, *, served_model: str | None, api_key_env: str | None, max_concurrency: int,
+                 tokenizer: str | None, chat_template: bool | None, aliases: Mapping[str, str] | None,
+                 cache: str | os.PathLike[str] | None, trust_remote_code: bool) -> Scorer:
+    from promptcheck.models.served import ServedScorer, parse_endpoints
+    from promptcheck.settings import api_key
+
+    formatter = None
+    if chat_template is not False and tokenizer is not None:
+        formatter = _chat_formatter(tokenizer, aliases=aliases, cache=cache, trust_remote_code=trust_remote_code,
+                                    required=bool(chat_template))
+    elif chat_template:
+        raise ModelLoadError("a served model's chat template comes from a local tokenizer: pass --tokenizer "
+                             "(a folder, a hub id or 'default')", field="chat_template")
+    return ServedScorer(parse_endpoints(spec), served_model=served_model, api_key=api_key(api_key_env),
+                        max_concurrency=max_concurrency, chat_template=formatter)
+
+
+def _chat_formatter(name: str, *, aliases: Mapping[str, str] | None, cache: str | os.PathLike[str] | None,
+                    trust_remote_code: bool, required: bool) -> Any:
+    """The chat template of a local tokenizer, rendered as the in-process backend renders it."""
+    from transformers import AutoTokenizer
+
+    source, gguf_file = name, None
+    alias = resolve_alias(name, aliases)
+    if alias is not None:
+        source = alias.model
+    if source == DEFAULT_ALIAS:
+        from promptcheck.models.packaged import converted_copy
+
+        source = str(converted_copy(cache_dir(cache))[0])
+    elif Path(source).expanduser().is_file() and source.lower().endswith(".gguf"):
+        path = Path(source).expanduser()
+        source, gguf_file = str(path.parent), path.name
+    try:
+        tok = AutoTokenizer.from_pretrained(source, gguf_file=gguf_file, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(f"cannot load tokenizer: {first}", file=name, field="tokenizer") from None
+    if not getattr(tok, "chat_template", None):
+        if required:
+            raise ModelLoadError("this tokenizer has no chat template", file=name, field="tokenizer")
+        return None
+
+    def fmt(user_text: str) -> str:
+        return tok.apply_chat_template([{"role": "user", "content": user_text}], tokenize=False,
+                                       add_generation_prompt=True)
+
+    return fmt
 
 
 def _attach_adapter(model: Any, folder: Path) -> tuple[Any, str]:
