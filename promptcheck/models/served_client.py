@@ -55,7 +55,8 @@ class Endpoint:
 
     url: str
     headers: dict[str, str] = field(default_factory=dict)
-    dead: str | None = None  # why it was given up on
+    dead: str | None = None  # why it was given up on (in the current call)
+    answered: int = 0  # requests this endpoint answered, over the scorer's life (for benchmarks and tests)
 
     def endpoint(self, path: str) -> str:
         return self.url.rstrip("/") + "/" + path.lstrip("/")
@@ -150,6 +151,8 @@ async def run_requests(
     the call fails with a :class:`ScoringError` naming them. ``on_result`` raising stops
     everything (a malformed answer is not retried: the server would answer the same).
     """
+    for e in endpoints:
+        e.dead = None  # a new call tries every endpoint again: a restarted server is welcome back
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(len(payloads)):
         queue.put_nowait(i)
@@ -188,6 +191,7 @@ async def run_requests(
                 failure.append(exc)
                 all_done.set()
                 return
+            endpoint.answered += 1
             remaining -= 1
             if remaining == 0:
                 all_done.set()

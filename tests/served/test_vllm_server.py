@@ -1,0 +1,127 @@
+"""The served backend against a REAL vLLM server (CPU build) on 127.0.0.1.
+
+The server serves the default model's transformers copy, the same float32 weights the
+in-process backend loads, so the two differ only by kernel arithmetic (operation order in
+vLLM's CPU attention and matmuls): measured differences are ~1e-5 on sums of ~-15. Tolerance:
+1e-3 absolute per choice log-probability, and every predicted answer must be identical.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+
+import pytest
+
+import promptcheck as pc
+from promptcheck.errors import ScoringError
+from promptcheck.evaluate.runner import evaluate
+from promptcheck.models.hf import HFScorer
+from promptcheck.models.served import ServedScorer
+from promptcheck.models.served_client import RetryPolicy
+from promptcheck.tasks.suite import load_task
+
+pytestmark = [pytest.mark.served, pytest.mark.default_model]
+
+TOLERANCE = 1e-3
+
+
+ITEMS = 12  # vLLM's CPU build answers ~5-10 requests/s here: keep the suite to ~1 min of requests
+
+
+def _small(task, items: int = ITEMS):
+    return dataclasses.replace(task, items=task.items[:items])
+
+
+def _subset(task, n_instructions: int = 2):
+    """The reference plus an observed instruction: enough prompts to mean something, quickly."""
+    return [task.reference_instruction, *task.observed[: n_instructions - 1]]
+
+
+def _flat(result) -> list[float]:
+    return [x for r in result.instructions for row in r.logprobs for x in row]
+
+
+def _compare(served, local, task) -> tuple[float, int]:
+    instructions = _subset(task)
+    a = evaluate(served, task, instructions)
+    b = evaluate(local, task, instructions)
+    worst, n = 0.0, 0
+    for ra, rb in zip(a.instructions, b.instructions):
+        assert ra.text == rb.text
+        assert ra.predictions == rb.predictions, f"predictions differ under {ra.text!r}"
+        for la, lb in zip(ra.logprobs, rb.logprobs):
+            for x, y in zip(la, lb):
+                worst = max(worst, abs(x - y))
+                n += 1
+    return worst, n
+
+
+@pytest.fixture(scope="module")
+def capitals(examples_dir):
+    return _small(load_task(examples_dir / "capitals.yaml"))
+
+
+@pytest.mark.parametrize("fmt", ["texts", "letters"])
+def test_served_scores_match_in_process_with_chat_template(vllm_server, default_model, capitals, fmt):
+    served = pc.load_model(vllm_server.url, tokenizer="default", max_concurrency=4)
+    assert served.use_chat_template and served.identity.id == "smollm2"
+    assert served.chat_formatter()("hi") == default_model.chat_formatter()("hi")
+    task = dataclasses.replace(capitals, format=fmt)
+    worst, n = _compare(served, default_model, task)
+    assert n == 2 * len(task.items) * 3
+    assert worst < TOLERANCE
+
+
+def test_served_scores_match_in_process_on_raw_text(vllm_server, default_model, examples_dir):
+    """No chat template: continuations start with a space (" Positive"), boundaries inside BPE merges."""
+    served = pc.load_model(vllm_server.url, chat_template=False, max_concurrency=4)
+    assert served.chat_formatter() is None
+    local = HFScorer(default_model.model, default_model.tokenizer, default_model.identity, use_chat_template=False)
+    task = _small(load_task(examples_dir / "sentiment.yaml"))
+    worst, _ = _compare(served, local, task)
+    assert worst < TOLERANCE
+
+
+def test_replicas_share_the_queue_and_give_the_same_scores(vllm_server, default_model_dir, capitals):
+    # Two endpoint URLs (two spellings of the one server) are two replicas to the client: each
+    # has its own workers on the one queue. The scores cannot depend on which one answered.
+    one = pc.load_model(vllm_server.url, tokenizer=str(default_model_dir), max_concurrency=2)
+    both_url = f"{vllm_server.url},http://localhost:{vllm_server.port}/v1"
+    both = pc.load_model(both_url, tokenizer=str(default_model_dir), max_concurrency=2)
+    assert [e.url for e in both.endpoints] == [vllm_server.url, f"http://localhost:{vllm_server.port}/v1"]
+    assert both.identity == one.identity  # the URL is not part of what the model is
+    instructions = _subset(capitals, 1)
+    a = evaluate(one, capitals, instructions)
+    b = evaluate(both, capitals, instructions)
+    assert _flat(b) == pytest.approx(_flat(a), abs=1e-4)
+    assert all(e.answered > 0 for e in both.endpoints), [e.answered for e in both.endpoints]
+    assert sum(e.answered for e in both.endpoints) == one.endpoints[0].answered
+
+
+def test_killed_server_gives_one_error_naming_the_endpoint(vllm_server, default_model, capitals):
+    """SIGKILL the server while requests are in flight: after the retries, a ScoringError names it."""
+    served = ServedScorer([vllm_server.url], max_concurrency=2, chat_template=default_model.chat_formatter(),
+                          policy=RetryPolicy(retries=2, backoff=0.2, timeout=20.0))
+    prompts = [pc.render(ins, item, capitals, chat_formatter=served.chat_formatter())
+               for ins in _subset(capitals) for item in capitals.items]
+    seen = []
+
+    def progress(n: int) -> None:
+        seen.append(n)
+        if sum(seen) >= 10 and vllm_server.proc.poll() is None:
+            os.killpg(vllm_server.proc.pid, signal.SIGKILL)
+
+    try:
+        with pytest.raises(ScoringError) as info:
+            served.score(prompts, progress=progress)
+        message = str(info.value)
+        assert vllm_server.url in message and "\n" not in message
+        assert "stopped answering" in message
+        assert 10 <= sum(seen) < len(prompts)
+    finally:
+        vllm_server.stop()
+        vllm_server.start()  # the same port: later tests (and the resume check) need it back
+    again = served.score(prompts)
+    assert len(again) == len(prompts)
