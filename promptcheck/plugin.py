@@ -21,8 +21,8 @@ from promptcheck.errors import PromptcheckError
 
 #: (name, help, default) for every value option; each has an ini twin ``promptcheck_<name>``.
 _OPTIONS: list[tuple[str, str, str | None]] = [
-    ("model", "model to test: 'default' (packaged SmolLM2-135M-Instruct), an alias, a folder, a .gguf or a hub id",
-     None),
+    ("model", "model to test: 'default' (packaged SmolLM2-135M-Instruct), an alias, a folder, a .gguf, a hub id, "
+     "or served endpoints http://HOST:PORT/v1[,URL2...] (vLLM)", None),
     ("adapter", "a peft adapter folder to load on the model", None),
     ("device", "cpu, cuda, cuda:N or auto", "cpu"),
     ("dtype", "float32, bfloat16, float16 or auto", "float32"),
@@ -31,6 +31,11 @@ _OPTIONS: list[tuple[str, str, str | None]] = [
     ("markdown", "write a pull-request summary (Markdown) to this file", None),
     ("cache", "promptcheck's cache folder (converted models, WordNet data)", None),
     ("failures", "where failing tasks are written for `promptcheck fix`", ".promptcheck/failures.json"),
+    ("served_model", "served model name, when the server serves several", None),
+    ("tokenizer", "where a served model's chat template comes from: a folder, a hub id or 'default'", None),
+    ("max_concurrency", "requests in flight per served endpoint", "8"),
+    ("api_key_env", "environment variable holding the served model's API key", "PROMPTCHECK_API_KEY"),
+    ("device_map", "'auto' spreads a local model over every GPU (accelerate)", None),
 ]
 _FLAGS: list[tuple[str, str]] = [
     ("require_model", "error out instead of skipping when no model is named (for CI gates)"),
@@ -57,6 +62,11 @@ class PluginSettings:
     cache: str | None
     failures: str
     require_model: bool
+    served_model: str | None = None
+    tokenizer: str | None = None
+    max_concurrency: int = 8
+    api_key_env: str | None = None
+    device_map: str | None = None
 
 
 SETTINGS_KEY = pytest.StashKey[PluginSettings]()
@@ -90,7 +100,19 @@ def _resolve(config: pytest.Config) -> PluginSettings:
         model=get("model"), adapter=get("adapter"), device=get("device") or "cpu", dtype=get("dtype") or "float32",
         seed=seed, json=get("json"), markdown=get("markdown"), cache=get("cache"),
         failures=get("failures") or ".promptcheck/failures.json", require_model=bool(get("require_model")),
+        served_model=get("served_model"), tokenizer=get("tokenizer"), max_concurrency=_positive(get("max_concurrency")),
+        api_key_env=get("api_key_env"), device_map=get("device_map"),
     )
+
+
+def _positive(text: Any) -> int:
+    try:
+        value = int(str(text or "8"))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise pytest.UsageError(f"promptcheck: --promptcheck-max-concurrency must be a positive integer, got {text!r}")
+    return value
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -192,7 +214,9 @@ def promptcheck_model(promptcheck_settings: PluginSettings) -> Any:
     from promptcheck.models.loading import load_model
 
     try:
-        return load_model(s.model, adapter=s.adapter, device=s.device, dtype=s.dtype, cache=s.cache)
+        return load_model(s.model, adapter=s.adapter, device=s.device, dtype=s.dtype, cache=s.cache,
+                          device_map=s.device_map, served_model=s.served_model, tokenizer=s.tokenizer,
+                          max_concurrency=s.max_concurrency, api_key_env=s.api_key_env)
     except PromptcheckError as exc:
         pytest.fail(f"promptcheck: {exc}", pytrace=False)
 

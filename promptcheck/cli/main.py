@@ -24,7 +24,8 @@ app = typer.Typer(
 )
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model: 'default' (packaged SmolLM2-135M-Instruct), "
-                                       "an alias (see `promptcheck models`), a local folder, a .gguf file or a hub id.")]
+                                       "an alias (see `promptcheck models`), a local folder, a .gguf file, a hub id, "
+                                       "or served endpoints http://HOST:PORT/v1[,URL2,...] (vLLM; docs/scaling.md).")]
 
 
 def _fail(exc: PromptcheckError) -> None:
@@ -56,13 +57,23 @@ def run(
                         "(lexical,syntactic,framing,formatting,noise) [default: all but noise].")] = None,
     min_similarity: Annotated[Optional[float], typer.Option(help="Equivalence guard for generated paraphrases: "
                               "minimum embedding cosine similarity to the reference.")] = None,
+    device_map: Annotated[Optional[str], typer.Option(help="'auto': spread a model too big for one GPU over all "
+                          "of them (accelerate); replaces --device.")] = None,
+    served_model: Annotated[Optional[str], typer.Option(help="Served model name, when the server serves several.")] = None,
+    tokenizer: Annotated[Optional[str], typer.Option(help="Served models: the local tokenizer whose chat template "
+                         "renders prompts (a folder, a hub id or 'default').")] = None,
+    max_concurrency: Annotated[int, typer.Option(min=1, help="Served models: requests in flight per endpoint.")] = 8,
+    api_key_env: Annotated[str, typer.Option(help="Served models: environment variable holding the API key "
+                           "(never put a key in a file).")] = "PROMPTCHECK_API_KEY",
 ) -> None:
     """Score suites under every instruction and print how accuracy moves from instruction to instruction."""
     try:
         _run(suites, model=model, json_out=json_out, seed=seed, revision=revision, dtype=dtype, device=device,
              adapter=adapter, chat_template=chat_template, batch_size=batch_size, verbose=verbose,
              allow_outside_paths=allow_outside_paths, trust_remote_code=trust_remote_code,
-             n_paraphrases=n_paraphrases, families=_families(families), min_similarity=min_similarity)
+             n_paraphrases=n_paraphrases, families=_families(families), min_similarity=min_similarity,
+             load_options={"device_map": device_map, "served_model": served_model, "tokenizer": tokenizer,
+                           "max_concurrency": max_concurrency, "api_key_env": api_key_env})
     except PromptcheckError as exc:
         _fail(exc)
     except KeyboardInterrupt:
@@ -73,7 +84,8 @@ def run(
 def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, revision: str | None, dtype: str,
          device: str, adapter: Path | None, chat_template: bool | None, batch_size: int, verbose: bool,
          allow_outside_paths: bool, trust_remote_code: bool, n_paraphrases: int = 0,
-         families: list[str] | None = None, min_similarity: float | None = None) -> None:
+         families: list[str] | None = None, min_similarity: float | None = None,
+         load_options: dict | None = None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from promptcheck.evaluate.results import RunResult
@@ -103,7 +115,7 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
     with err.status(f"loading model {model} ..."):
         scorer = load_model(model, revision=revision, dtype=dtype, device=device, adapter=adapter,
                             chat_template=chat_template, batch_size=batch_size,
-                            trust_remote_code=trust_remote_code)
+                            trust_remote_code=trust_remote_code, **(load_options or {}))
     settings = {"chat_template": scorer.use_chat_template, "batch_size": batch_size, "paraphrases": n_paraphrases,
                 "families": families, "min_similarity": min_similarity}
     done = []
@@ -205,6 +217,10 @@ def _fix(suites: list[Path], from_failures: Path | None, out: Path, model: str |
     else:
         tasks = [load_task(p) for p in suites]
     model = model or "default"
+    from promptcheck.models.served import is_url
+
+    if is_url(model):  # a soft prompt needs gradients through the model: only in-process
+        raise InputError("fix trains a soft prompt in-process; name a local model, not a served one", field="model")
     for t in tasks:
         split_task(t, cfg)  # validate before loading a model
     out_c = Console(highlight=False)

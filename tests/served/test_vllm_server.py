@@ -125,3 +125,25 @@ def test_killed_server_gives_one_error_naming_the_endpoint(vllm_server, default_
         vllm_server.start()  # the same port: later tests (and the resume check) need it back
     again = served.score(prompts)
     assert len(again) == len(prompts)
+
+
+def test_cli_run_scores_a_suite_through_the_server(vllm_server, examples_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from promptcheck.cli.main import app
+
+    items = (examples_dir / "yesno.jsonl").read_text().splitlines()[:6]
+    (tmp_path / "items.jsonl").write_text("\n".join(items) + "\n")
+    suite = (examples_dir / "yesno.yaml").read_text().replace("yesno.jsonl", "items.jsonl")
+    (tmp_path / "suite.yaml").write_text(suite)
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(app, ["run", str(tmp_path / "suite.yaml"), "--model", vllm_server.url,
+                                   "--served-model", "smollm2", "--tokenizer", "default",
+                                   "--max-concurrency", "4", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "model: smollm2" in res.output and "chat template on" in res.output
+    import json
+
+    doc = json.loads(out.read_text())
+    assert doc["model"]["architecture"] == "served:vllm" and len(doc["model"]["weights_hash"]) == 64
+    assert len(doc["tasks"][0]["items"]) == 6
