@@ -34,6 +34,7 @@ _OPTIONS: list[tuple[str, str, str | None]] = [
 ]
 _FLAGS: list[tuple[str, str]] = [
     ("require_model", "error out instead of skipping when no model is named (for CI gates)"),
+    ("no_score_cache", "score every prompt afresh instead of reusing scores stored on disk"),
 ]
 
 #: Exit statuses beyond pytest's own (0 ok, 1 failed, 2 interrupted, 3 internal, 4 usage, 5 no tests).
@@ -57,6 +58,7 @@ class PluginSettings:
     cache: str | None
     failures: str
     require_model: bool
+    no_score_cache: bool = False
 
 
 SETTINGS_KEY = pytest.StashKey[PluginSettings]()
@@ -90,6 +92,7 @@ def _resolve(config: pytest.Config) -> PluginSettings:
         model=get("model"), adapter=get("adapter"), device=get("device") or "cpu", dtype=get("dtype") or "float32",
         seed=seed, json=get("json"), markdown=get("markdown"), cache=get("cache"),
         failures=get("failures") or ".promptcheck/failures.json", require_model=bool(get("require_model")),
+        no_score_cache=bool(get("no_score_cache")),
     )
 
 
@@ -189,10 +192,15 @@ def promptcheck_model(promptcheck_settings: PluginSettings) -> Any:
     if not s.model:
         pytest.skip("no model to test: pass --promptcheck-model=PATH_OR_ID (or 'default'), "
                     "or set promptcheck_model in the pytest ini")
+    from promptcheck.models.cache import cached
     from promptcheck.models.loading import load_model
+    from promptcheck.settings import score_cache_path
 
     try:
-        return load_model(s.model, adapter=s.adapter, device=s.device, dtype=s.dtype, cache=s.cache)
+        model = load_model(s.model, adapter=s.adapter, device=s.device, dtype=s.dtype, cache=s.cache)
+        if s.no_score_cache:
+            return model
+        return cached(model, Path(s.cache) / "scores.sqlite" if s.cache else score_cache_path())
     except PromptcheckError as exc:
         pytest.fail(f"promptcheck: {exc}", pytrace=False)
 

@@ -56,13 +56,17 @@ def run(
                         "(lexical,syntactic,framing,formatting,noise) [default: all but noise].")] = None,
     min_similarity: Annotated[Optional[float], typer.Option(help="Equivalence guard for generated paraphrases: "
                               "minimum embedding cosine similarity to the reference.")] = None,
+    score_cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse scores stored on disk for the same "
+                           "model and prompt, and store new ones (an interrupted run continues where it stopped).")]
+    = True,
 ) -> None:
     """Score suites under every instruction and print how accuracy moves from instruction to instruction."""
     try:
         _run(suites, model=model, json_out=json_out, seed=seed, revision=revision, dtype=dtype, device=device,
              adapter=adapter, chat_template=chat_template, batch_size=batch_size, verbose=verbose,
              allow_outside_paths=allow_outside_paths, trust_remote_code=trust_remote_code,
-             n_paraphrases=n_paraphrases, families=_families(families), min_similarity=min_similarity)
+             n_paraphrases=n_paraphrases, families=_families(families), min_similarity=min_similarity,
+             score_cache=score_cache)
     except PromptcheckError as exc:
         _fail(exc)
     except KeyboardInterrupt:
@@ -73,7 +77,7 @@ def run(
 def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, revision: str | None, dtype: str,
          device: str, adapter: Path | None, chat_template: bool | None, batch_size: int, verbose: bool,
          allow_outside_paths: bool, trust_remote_code: bool, n_paraphrases: int = 0,
-         families: list[str] | None = None, min_similarity: float | None = None) -> None:
+         families: list[str] | None = None, min_similarity: float | None = None, score_cache: bool = True) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from promptcheck.evaluate.results import RunResult
@@ -104,6 +108,10 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
         scorer = load_model(model, revision=revision, dtype=dtype, device=device, adapter=adapter,
                             chat_template=chat_template, batch_size=batch_size,
                             trust_remote_code=trust_remote_code)
+    if score_cache:
+        from promptcheck.models.cache import cached
+
+        scorer = cached(scorer)
     settings = {"chat_template": scorer.use_chat_template, "batch_size": batch_size, "paraphrases": n_paraphrases,
                 "families": families, "min_similarity": min_similarity}
     done = []
@@ -121,7 +129,9 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
                     write_run_json(json_out, RunResult(tuple(done), scorer.identity, seed, settings))
     except KeyboardInterrupt:
         err.print(f"interrupted: {len(done)} of {len(tasks)} task(s) finished"
-                  + (f", saved in {json_out}" if json_out and done else ""))
+                  + (f", saved in {json_out}" if json_out and done else "")
+                  + ("; the prompts scored so far are in the score cache: run the same command to continue"
+                     if getattr(scorer, "stats", None) is not None else ""))
         for result in done:
             print_task(out, result, verbose=verbose)
         raise typer.Exit(130) from None
@@ -132,7 +142,9 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
     for result in done:
         print_task(out, result, verbose=verbose)
     seconds = sum(r.seconds for r in done)
-    out.print(f"{sum(r.prompts_scored for r in done)} prompts scored in {seconds:.1f} s")
+    stats = getattr(scorer, "stats", None)
+    from_cache = f" ({stats.hits} from the score cache)" if stats is not None and stats.hits else ""
+    out.print(f"{sum(r.prompts_scored for r in done)} prompts scored in {seconds:.1f} s{from_cache}")
     if json_out is not None:
         out.print(f"results written to {json_out}")
 
