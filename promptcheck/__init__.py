@@ -23,6 +23,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "CachedScorer",
     "ChoiceScores",
     "InputError",
     "Instruction",
@@ -42,6 +43,7 @@ __all__ = [
     "TaskResult",
     "__version__",
     "assert_robust",
+    "cached",
     "evaluate",
     "load_bank",
     "load_model",
@@ -58,6 +60,10 @@ def __getattr__(name: str):
         import promptcheck.assertions as assertions
 
         return getattr(assertions, name)
+    if name in ("cached", "CachedScorer"):
+        import promptcheck.models.cache as cache
+
+        return getattr(cache, name)
     if name == "strategies":
         import promptcheck.strategies as strategies
 

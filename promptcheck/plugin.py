@@ -39,6 +39,7 @@ _OPTIONS: list[tuple[str, str, str | None]] = [
 ]
 _FLAGS: list[tuple[str, str]] = [
     ("require_model", "error out instead of skipping when no model is named (for CI gates)"),
+    ("no_score_cache", "score every prompt afresh instead of reusing scores stored on disk"),
 ]
 
 #: Exit statuses beyond pytest's own (0 ok, 1 failed, 2 interrupted, 3 internal, 4 usage, 5 no tests).
@@ -67,6 +68,7 @@ class PluginSettings:
     max_concurrency: int = 8
     api_key_env: str | None = None
     device_map: str | None = None
+    no_score_cache: bool = False
 
 
 SETTINGS_KEY = pytest.StashKey[PluginSettings]()
@@ -102,6 +104,7 @@ def _resolve(config: pytest.Config) -> PluginSettings:
         failures=get("failures") or ".promptcheck/failures.json", require_model=bool(get("require_model")),
         served_model=get("served_model"), tokenizer=get("tokenizer"), max_concurrency=_positive(get("max_concurrency")),
         api_key_env=get("api_key_env"), device_map=get("device_map"),
+        no_score_cache=bool(get("no_score_cache")),
     )
 
 
@@ -211,12 +214,17 @@ def promptcheck_model(promptcheck_settings: PluginSettings) -> Any:
     if not s.model:
         pytest.skip("no model to test: pass --promptcheck-model=PATH_OR_ID (or 'default'), "
                     "or set promptcheck_model in the pytest ini")
+    from promptcheck.models.cache import cached
     from promptcheck.models.loading import load_model
+    from promptcheck.settings import score_cache_path
 
     try:
-        return load_model(s.model, adapter=s.adapter, device=s.device, dtype=s.dtype, cache=s.cache,
-                          device_map=s.device_map, served_model=s.served_model, tokenizer=s.tokenizer,
-                          max_concurrency=s.max_concurrency, api_key_env=s.api_key_env)
+        model = load_model(s.model, adapter=s.adapter, device=s.device, dtype=s.dtype, cache=s.cache,
+                           device_map=s.device_map, served_model=s.served_model, tokenizer=s.tokenizer,
+                           max_concurrency=s.max_concurrency, api_key_env=s.api_key_env)
+        if s.no_score_cache:
+            return model
+        return cached(model, Path(s.cache) / "scores.sqlite" if s.cache else score_cache_path())
     except PromptcheckError as exc:
         pytest.fail(f"promptcheck: {exc}", pytrace=False)
 

@@ -22,6 +22,12 @@ def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
     return base / "promptcheck"
 
 
+def score_cache_path() -> Path:
+    """The score cache file: ``$PROMPTCHECK_SCORE_CACHE``, else ``scores.sqlite`` in the cache root."""
+    env = os.environ.get("PROMPTCHECK_SCORE_CACHE")
+    return Path(env).expanduser() if env else cache_dir() / "scores.sqlite"
+
+
 def config_files() -> list[Path]:
     """Config files read for model aliases, lowest precedence first."""
     xdg = os.environ.get("XDG_CONFIG_HOME")

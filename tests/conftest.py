@@ -19,8 +19,11 @@ CACHE = str(cache_dir())
 
 
 @pytest.fixture(autouse=True)
-def _shared_cache(monkeypatch):
+def _shared_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("PROMPTCHECK_CACHE_DIR", CACHE)
+    # Scores, unlike converted weights, are what tests check: each test starts with an empty
+    # score cache so it computes what it asserts (tests of the cache itself fill it on purpose).
+    monkeypatch.setenv("PROMPTCHECK_SCORE_CACHE", str(tmp_path / "scores.sqlite"))
 
 
 @pytest.fixture(scope="session")

@@ -65,6 +65,9 @@ def run(
     max_concurrency: Annotated[int, typer.Option(min=1, help="Served models: requests in flight per endpoint.")] = 8,
     api_key_env: Annotated[str, typer.Option(help="Served models: environment variable holding the API key "
                            "(never put a key in a file).")] = "PROMPTCHECK_API_KEY",
+    score_cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse scores stored on disk for the same "
+                           "model and prompt, and store new ones (an interrupted run continues where it stopped).")]
+    = True,
 ) -> None:
     """Score suites under every instruction and print how accuracy moves from instruction to instruction."""
     try:
@@ -72,6 +75,7 @@ def run(
              adapter=adapter, chat_template=chat_template, batch_size=batch_size, verbose=verbose,
              allow_outside_paths=allow_outside_paths, trust_remote_code=trust_remote_code,
              n_paraphrases=n_paraphrases, families=_families(families), min_similarity=min_similarity,
+             score_cache=score_cache,
              load_options={"device_map": device_map, "served_model": served_model, "tokenizer": tokenizer,
                            "max_concurrency": max_concurrency, "api_key_env": api_key_env})
     except PromptcheckError as exc:
@@ -84,7 +88,7 @@ def run(
 def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, revision: str | None, dtype: str,
          device: str, adapter: Path | None, chat_template: bool | None, batch_size: int, verbose: bool,
          allow_outside_paths: bool, trust_remote_code: bool, n_paraphrases: int = 0,
-         families: list[str] | None = None, min_similarity: float | None = None,
+         families: list[str] | None = None, min_similarity: float | None = None, score_cache: bool = True,
          load_options: dict | None = None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -116,6 +120,10 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
         scorer = load_model(model, revision=revision, dtype=dtype, device=device, adapter=adapter,
                             chat_template=chat_template, batch_size=batch_size,
                             trust_remote_code=trust_remote_code, **(load_options or {}))
+    if score_cache:
+        from promptcheck.models.cache import cached
+
+        scorer = cached(scorer)
     settings = {"chat_template": scorer.use_chat_template, "batch_size": batch_size, "paraphrases": n_paraphrases,
                 "families": families, "min_similarity": min_similarity}
     done = []
@@ -133,7 +141,9 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
                     write_run_json(json_out, RunResult(tuple(done), scorer.identity, seed, settings))
     except KeyboardInterrupt:
         err.print(f"interrupted: {len(done)} of {len(tasks)} task(s) finished"
-                  + (f", saved in {json_out}" if json_out and done else ""))
+                  + (f", saved in {json_out}" if json_out and done else "")
+                  + ("; the prompts scored so far are in the score cache: run the same command to continue"
+                     if getattr(scorer, "stats", None) is not None else ""))
         for result in done:
             print_task(out, result, verbose=verbose)
         raise typer.Exit(130) from None
@@ -144,7 +154,9 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
     for result in done:
         print_task(out, result, verbose=verbose)
     seconds = sum(r.seconds for r in done)
-    out.print(f"{sum(r.prompts_scored for r in done)} prompts scored in {seconds:.1f} s")
+    stats = getattr(scorer, "stats", None)
+    from_cache = f" ({stats.hits} from the score cache)" if stats is not None and stats.hits else ""
+    out.print(f"{sum(r.prompts_scored for r in done)} prompts scored in {seconds:.1f} s{from_cache}")
     if json_out is not None:
         out.print(f"results written to {json_out}")
 

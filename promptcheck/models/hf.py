@@ -118,6 +118,20 @@ class HFScorer:
 
         return fmt
 
+    def fingerprint(self) -> dict[str, str]:
+        """What besides the weights decides this scorer's numbers: config and tokenizer (for the score cache)."""
+        import hashlib
+
+        config = self.model.config.to_json_string(use_diff=False)
+        backend = getattr(self.tokenizer, "backend_tokenizer", None)
+        vocab = backend.to_str() if backend is not None else repr(sorted(self.tokenizer.get_vocab().items()))
+        return {
+            "class": type(self).__name__,
+            "config": hashlib.sha256(config.encode()).hexdigest(),
+            "tokenizer": hashlib.sha256(vocab.encode()).hexdigest(),
+            "special_tokens": repr(sorted(self.tokenizer.special_tokens_map.items())),
+        }
+
     def _prompt_learning_tokens(self) -> int:
         """Virtual tokens a peft prompt-tuning adapter prepends to a causal model's logits."""
         peft_config = getattr(self.model, "peft_config", None)
