@@ -97,12 +97,18 @@ def test_replicas_share_the_queue_and_give_the_same_scores(vllm_server, default_
     assert sum(e.answered for e in both.endpoints) == one.endpoints[0].answered
 
 
-def test_killed_server_gives_one_error_naming_the_endpoint(vllm_server, default_model, capitals):
-    """SIGKILL the server while requests are in flight: after the retries, a ScoringError names it."""
+def test_killed_server_errors_naming_it_and_the_rerun_resumes_from_the_score_cache(vllm_server, default_model,
+                                                                                  capitals, tmp_path):
+    """SIGKILL the server mid-run: one ScoringError names it; after a restart, the re-run scores
+    only what the cache does not hold, and each missing text is requested once."""
+    from promptcheck.models.cache import CachedScorer
+
     served = ServedScorer([vllm_server.url], max_concurrency=2, chat_template=default_model.chat_formatter(),
                           policy=RetryPolicy(retries=2, backoff=0.2, timeout=20.0))
     prompts = [pc.render(ins, item, capitals, chat_formatter=served.chat_formatter())
                for ins in _subset(capitals) for item in capitals.items]
+    path = tmp_path / "scores.sqlite"
+    first = CachedScorer(served, path, chunk=4)
     seen = []
 
     def progress(n: int) -> None:
@@ -112,16 +118,23 @@ def test_killed_server_gives_one_error_naming_the_endpoint(vllm_server, default_
 
     try:
         with pytest.raises(ScoringError) as info:
-            served.score(prompts, progress=progress)
+            first.score(prompts, progress=progress)
         message = str(info.value)
-        assert vllm_server.url in message and "\n" not in message
-        assert "stopped answering" in message
-        assert 10 <= sum(seen) < len(prompts)
+        assert vllm_server.url in message and "stopped answering" in message and "\n" not in message
+        stored = first.stats.scored
+        assert 8 <= stored < len(prompts) and len(first.store) == stored
+        first.close()
     finally:
         vllm_server.stop()
-        vllm_server.start()  # the same port: later tests (and the resume check) need it back
-    again = served.score(prompts)
-    assert len(again) == len(prompts)
+        vllm_server.start()  # the same port: later tests need it back
+    answered = served.endpoints[0].answered
+    again = CachedScorer(served, path, chunk=4)
+    scores = again.score(prompts)
+    assert (again.stats.hits, again.stats.scored) == (stored, len(prompts) - stored)
+    assert served.endpoints[0].answered - answered == (len(prompts) - stored) * capitals.n_choices
+    local = default_model.score(prompts)
+    for a, b in zip(scores, local):
+        assert a.logprobs == pytest.approx(b.logprobs, abs=TOLERANCE)
 
 
 def test_cli_run_scores_a_suite_through_the_server(vllm_server, examples_dir, tmp_path):
