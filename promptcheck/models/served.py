@@ -250,7 +250,12 @@ class ServedScorer:
 
         def on_result(i: int, body: dict[str, Any], url: str) -> None:
             req = requests[i]
-            value, n = continuation_logprob(body, req.context, req.continuation, url)
+            try:
+                value, n = continuation_logprob(body, req.context, req.continuation, url)
+            except ScoringError as exc:
+                if exc.field == "prompt":  # evaluate() turns "prompt N" into the item's id and file
+                    exc.field = f"prompt {req.cells[0][0]}"
+                raise
             done = 0
             for p, k in req.cells:
                 logprobs[p][k], ntokens[p][k] = value, n

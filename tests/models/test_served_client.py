@@ -195,3 +195,9 @@ def test_endpoint_list_parsing():
 def test_local_only_options_are_refused_for_a_served_model():
     with pytest.raises(ModelLoadError, match="apply to local models"):
         load_model("http://127.0.0.1:9", adapter="x")
+
+
+def test_a_bad_prompt_error_names_the_prompt_index():
+    with pytest.raises(ScoringError) as info:
+        _scorer(Server()).score([Prompt("Q1:", (" a",)), Prompt("", ("yes",))])
+    assert info.value.field == "prompt 1" and "empty prompt" in str(info.value)
