@@ -166,9 +166,11 @@ async def run_requests(
         nonlocal remaining
         while not all_done.is_set() and endpoint.dead is None:
             try:
-                i = await asyncio.wait_for(queue.get(), timeout=0.2)
-            except asyncio.TimeoutError:
-                continue  # re-check: done, or another worker may still hand an item back
+                i = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                # Not done yet: a worker of a failing endpoint may still hand its item back.
+                await asyncio.sleep(0.05)
+                continue
             try:
                 body = await post_json(client, endpoint, path, payloads[i], policy)
             except RequestFailed as exc:

@@ -86,11 +86,12 @@ def test_timeouts_and_dropped_connections_are_retried():
 
 def test_a_dead_replica_hands_its_work_to_the_others():
     server = Server({"b": [httpx.ConnectError("refused")] * 100})
-    scorer = _scorer(server, urls=("http://a:1/v1", "http://b:1/v1"), max_concurrency=2)
+    # b first: its workers take the first requests, fail them three times each, hand them back.
+    scorer = _scorer(server, urls=("http://b:1/v1", "http://a:1/v1"), max_concurrency=2)
     scores = scorer.score(PROMPTS)
     assert scores[1].logprobs == pytest.approx((_expected(" yes"), _expected(" no")))
     assert server.completions == {"a": 5}
-    assert scorer.endpoints[1].dead == "connection refused"
+    assert scorer.endpoints[0].dead == "connection refused" and scorer.endpoints[0].answered == 0
 
 
 def test_every_endpoint_dead_is_one_line_naming_them():
