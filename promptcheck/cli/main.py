@@ -27,6 +27,18 @@ ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model: 'default' (
                                        "an alias (see `promptcheck models`), a local folder, a .gguf file or a hub id.")]
 
 
+def _one_line_warnings() -> None:
+    """Warnings (cache rebuilt, out-of-memory retries) as one line on stderr, not a source excerpt."""
+    import warnings
+
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001 - warnings' signature
+        err.print(f"promptcheck: warning: {message}", markup=False)
+
+    warnings.showwarning = show
+
+
 def _fail(exc: PromptcheckError) -> None:
     Console(stderr=True, soft_wrap=True, highlight=False).print(f"promptcheck: error: {exc}", markup=False)
     raise typer.Exit(exc.exit_code)
@@ -46,7 +58,10 @@ def run(
     chat_template: Annotated[Optional[bool], typer.Option("--chat-template/--no-chat-template",
                              help="Wrap prompts in the tokenizer's chat template [default: when it has one].",
                              show_default=False)] = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Sequences per forward pass.")] = 16,
+    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Most sequences per forward pass "
+                          "[default: 16, fewer when --max-memory says so].", show_default=False)] = None,
+    max_memory: Annotated[Optional[str], typer.Option(help="Memory one forward pass may use, e.g. 2GiB, 8GB "
+                          "[default: 2GiB]; the batch is sized to fit, and halved if memory still runs out.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print every instruction's accuracy.")] = False,
     allow_outside_paths: Annotated[bool, typer.Option(help="Let suite files name items outside their folder.")] = False,
     trust_remote_code: Annotated[bool, typer.Option(help="Run model code from the hub (off: it is code you have not read).")] = False,
@@ -61,9 +76,10 @@ def run(
     = True,
 ) -> None:
     """Score suites under every instruction and print how accuracy moves from instruction to instruction."""
+    _one_line_warnings()
     try:
         _run(suites, model=model, json_out=json_out, seed=seed, revision=revision, dtype=dtype, device=device,
-             adapter=adapter, chat_template=chat_template, batch_size=batch_size, verbose=verbose,
+             adapter=adapter, chat_template=chat_template, batch_size=batch_size, max_memory=max_memory, verbose=verbose,
              allow_outside_paths=allow_outside_paths, trust_remote_code=trust_remote_code,
              n_paraphrases=n_paraphrases, families=_families(families), min_similarity=min_similarity,
              score_cache=score_cache)
@@ -75,7 +91,8 @@ def run(
 
 
 def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, revision: str | None, dtype: str,
-         device: str, adapter: Path | None, chat_template: bool | None, batch_size: int, verbose: bool,
+         device: str, adapter: Path | None, chat_template: bool | None, batch_size: int | None,
+         max_memory: str | None = None, verbose: bool = False,
          allow_outside_paths: bool, trust_remote_code: bool, n_paraphrases: int = 0,
          families: list[str] | None = None, min_similarity: float | None = None, score_cache: bool = True) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -106,13 +123,14 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
 
     with err.status(f"loading model {model} ..."):
         scorer = load_model(model, revision=revision, dtype=dtype, device=device, adapter=adapter,
-                            chat_template=chat_template, batch_size=batch_size,
+                            chat_template=chat_template, batch_size=batch_size, max_memory=max_memory,
                             trust_remote_code=trust_remote_code)
     if score_cache:
         from promptcheck.models.cache import cached
 
         scorer = cached(scorer)
-    settings = {"chat_template": scorer.use_chat_template, "batch_size": batch_size, "paraphrases": n_paraphrases,
+    settings = {"chat_template": scorer.use_chat_template, "batch_size": scorer.batch_size,
+                "batch_tokens": scorer.batch_tokens, "paraphrases": n_paraphrases,
                 "families": families, "min_similarity": min_similarity}
     done = []
     total = sum(len(t.items) * len(ins) for t, ins in zip(tasks, instruction_sets))

@@ -99,7 +99,8 @@ def load_model(
     device: str = "cpu",
     adapter: str | os.PathLike[str] | None = None,
     chat_template: bool | None = None,
-    batch_size: int = 16,
+    batch_size: int | None = None,
+    max_memory: int | str | None = None,
     trust_remote_code: bool = False,
     allow_pickle: bool = False,
     aliases: Mapping[str, str] | None = None,
@@ -112,11 +113,15 @@ def load_model(
     ``.gguf`` file, or a hub id (``revision`` picks a branch, tag or commit). ``dtype``
     ``bfloat16`` halves memory (a 7B model then fits 24 GiB). ``chat_template``: None uses
     the tokenizer's template when it has one. ``adapter`` is a peft adapter folder.
+    ``max_memory`` ("2GiB", bytes) bounds one forward pass; the batch is sized to fit it.
     Remote code and pickle checkpoints are refused unless explicitly allowed.
 
     >>> model = load_model("default")   # doctest: +SKIP
     """
     root = cache_dir(cache)
+    from promptcheck.models.memory import parse_memory
+
+    budget = parse_memory(max_memory)  # checked before minutes of loading
     dev = _device(device)
     torch_dtype = _torch_dtype(dtype, dev)
     name = (name_or_path or DEFAULT_ALIAS).strip()
@@ -167,7 +172,8 @@ def load_model(
         architecture=type(model).__name__,
         is_seq2seq=bool(getattr(model.config, "is_encoder_decoder", False)),
     )
-    return HFScorer(model, tokenizer, identity, use_chat_template=chat_template, batch_size=batch_size)
+    return HFScorer(model, tokenizer, identity, use_chat_template=chat_template, batch_size=batch_size,
+                    max_memory=budget)
 
 
 def _attach_adapter(model: Any, folder: Path) -> tuple[Any, str]:
