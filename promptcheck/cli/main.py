@@ -71,6 +71,8 @@ def run(
                         "(lexical,syntactic,framing,formatting,noise) [default: all but noise].")] = None,
     min_similarity: Annotated[Optional[float], typer.Option(help="Equivalence guard for generated paraphrases: "
                               "minimum embedding cosine similarity to the reference.")] = None,
+    too_long: Annotated[str, typer.Option(help="A prompt longer than the model's context: 'fail' (error naming "
+                        "the item) or 'skip' (leave the item out under every instruction, with a count).")] = "fail",
     score_cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse scores stored on disk for the same "
                            "model and prompt, and store new ones (an interrupted run continues where it stopped).")]
     = True,
@@ -82,7 +84,7 @@ def run(
              adapter=adapter, chat_template=chat_template, batch_size=batch_size, max_memory=max_memory, verbose=verbose,
              allow_outside_paths=allow_outside_paths, trust_remote_code=trust_remote_code,
              n_paraphrases=n_paraphrases, families=_families(families), min_similarity=min_similarity,
-             score_cache=score_cache)
+             score_cache=score_cache, too_long=too_long)
     except PromptcheckError as exc:
         _fail(exc)
     except KeyboardInterrupt:
@@ -94,7 +96,8 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
          device: str, adapter: Path | None, chat_template: bool | None, batch_size: int | None,
          max_memory: str | None = None, verbose: bool = False,
          allow_outside_paths: bool, trust_remote_code: bool, n_paraphrases: int = 0,
-         families: list[str] | None = None, min_similarity: float | None = None, score_cache: bool = True) -> None:
+         families: list[str] | None = None, min_similarity: float | None = None, score_cache: bool = True,
+         too_long: str = "fail") -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from promptcheck.evaluate.results import RunResult
@@ -105,6 +108,11 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
 
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
+    from promptcheck.evaluate.runner import TOO_LONG
+    from promptcheck.errors import InputError
+
+    if too_long not in TOO_LONG:
+        raise InputError(f"must be one of {', '.join(TOO_LONG)}, got {too_long!r}", field="too_long")
     # Read and validate every suite before loading a model: a typo should cost seconds, not minutes.
     tasks = [load_task(p, allow_outside=allow_outside_paths) for p in suites]
     instruction_sets = []
@@ -130,7 +138,7 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
 
         scorer = cached(scorer)
     settings = {"chat_template": scorer.use_chat_template, "batch_size": scorer.batch_size,
-                "batch_tokens": scorer.batch_tokens, "paraphrases": n_paraphrases,
+                "batch_tokens": scorer.batch_tokens, "too_long": too_long, "paraphrases": n_paraphrases,
                 "families": families, "min_similarity": min_similarity}
     done = []
     total = sum(len(t.items) * len(ins) for t, ins in zip(tasks, instruction_sets))
@@ -141,7 +149,9 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
             bar = progress.add_task("scoring", total=total)
             for task, chosen in zip(tasks, instruction_sets):
                 progress.update(bar, description=f"scoring {task.name}")
-                result = evaluate(scorer, task, chosen, progress=lambda n: progress.advance(bar, n))
+                result = evaluate(scorer, task, chosen, progress=lambda n: progress.advance(bar, n), too_long=too_long)
+                if result.skipped_items:  # their prompts will never come
+                    progress.advance(bar, len(result.skipped_items) * len(result.instructions))
                 done.append(result)
                 if json_out is not None:  # after each task, so an interruption keeps what finished
                     write_run_json(json_out, RunResult(tuple(done), scorer.identity, seed, settings))

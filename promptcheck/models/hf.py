@@ -171,6 +171,13 @@ class HFScorer:
                 return value
         return None
 
+    def prompt_lengths(self, prompts: Sequence[Prompt]) -> list[int]:
+        """Tokens each prompt needs in the model's context (the longest choice for causal models)."""
+        if self.is_seq2seq:
+            return [len(self._encode(p.context, special=True)) for p in prompts]
+        special = not self.use_chat_template
+        return [max(len(self._encode(p.context + c, special=special)) for c in p.continuations) for p in prompts]
+
     def _encode(self, text: str, *, special: bool) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=special)["input_ids"])
 
