@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import resource
 import tempfile
-import threading
 import time
 import warnings
 from contextlib import contextmanager
@@ -35,42 +33,9 @@ from pathlib import Path
 import torch
 
 import promptcheck as pc
+from _measure import PeakRSS
 from promptcheck.models.cache import CachedScorer
 from promptcheck.prompts.rendering import render
-
-
-class PeakRSS:
-    """Samples resident memory every 5 ms; reports the peak above the level at entry (MiB)."""
-
-    def __init__(self) -> None:
-        self.peak = 0
-        self._stop = threading.Event()
-
-    @staticmethod
-    def rss() -> int:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-    def __enter__(self) -> "PeakRSS":
-        self.start = self.rss()
-        self.peak = self.start
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.rss())
-            time.sleep(0.005)
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.rss())
-
-    @property
-    def mib(self) -> float:
-        return (self.peak - self.start) / 2**20
 
 
 @contextmanager
