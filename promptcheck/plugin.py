@@ -29,7 +29,8 @@ _OPTIONS: list[tuple[str, str, str | None]] = [
     ("seed", "seed for item order, bootstrap and paraphrase searches", "0"),
     ("json", "write every robustness verdict to this JSON file", None),
     ("markdown", "write a pull-request summary (Markdown) to this file", None),
-    ("cache", "promptcheck's cache folder (converted models, WordNet data)", None),
+    ("cache", "promptcheck's cache folder (converted models, WordNet data, scores.sqlite)", None),
+    ("max_memory", "memory one forward pass may use, e.g. 8GiB (the batch is sized to fit)", "2GiB"),
     ("failures", "where failing tasks are written for `promptcheck fix`", ".promptcheck/failures.json"),
     ("served_model", "served model name, when the server serves several", None),
     ("tokenizer", "where a served model's chat template comes from: a folder, a hub id or 'default'", None),
@@ -62,6 +63,7 @@ class PluginSettings:
     markdown: str | None
     cache: str | None
     failures: str
+    max_memory: str | None
     require_model: bool
     served_model: str | None = None
     tokenizer: str | None = None
@@ -101,10 +103,10 @@ def _resolve(config: pytest.Config) -> PluginSettings:
     return PluginSettings(
         model=get("model"), adapter=get("adapter"), device=get("device") or "cpu", dtype=get("dtype") or "float32",
         seed=seed, json=get("json"), markdown=get("markdown"), cache=get("cache"),
-        failures=get("failures") or ".promptcheck/failures.json", require_model=bool(get("require_model")),
+        failures=get("failures") or ".promptcheck/failures.json", max_memory=get("max_memory"),
+        require_model=bool(get("require_model")), no_score_cache=bool(get("no_score_cache")),
         served_model=get("served_model"), tokenizer=get("tokenizer"), max_concurrency=_positive(get("max_concurrency")),
         api_key_env=get("api_key_env"), device_map=get("device_map"),
-        no_score_cache=bool(get("no_score_cache")),
     )
 
 
@@ -220,8 +222,8 @@ def promptcheck_model(promptcheck_settings: PluginSettings) -> Any:
 
     try:
         model = load_model(s.model, adapter=s.adapter, device=s.device, dtype=s.dtype, cache=s.cache,
-                           device_map=s.device_map, served_model=s.served_model, tokenizer=s.tokenizer,
-                           max_concurrency=s.max_concurrency, api_key_env=s.api_key_env)
+                           max_memory=s.max_memory, device_map=s.device_map, served_model=s.served_model,
+                           tokenizer=s.tokenizer, max_concurrency=s.max_concurrency, api_key_env=s.api_key_env)
         if s.no_score_cache:
             return model
         return cached(model, Path(s.cache) / "scores.sqlite" if s.cache else score_cache_path())

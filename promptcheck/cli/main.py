@@ -28,6 +28,18 @@ ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model: 'default' (
                                        "or served endpoints http://HOST:PORT/v1[,URL2,...] (vLLM; docs/scaling.md).")]
 
 
+def _one_line_warnings() -> None:
+    """Warnings (cache rebuilt, out-of-memory retries) as one line on stderr, not a source excerpt."""
+    import warnings
+
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001 - warnings' signature
+        err.print(f"promptcheck: warning: {message}", markup=False)
+
+    warnings.showwarning = show
+
+
 def _fail(exc: PromptcheckError) -> None:
     Console(stderr=True, soft_wrap=True, highlight=False).print(f"promptcheck: error: {exc}", markup=False)
     raise typer.Exit(exc.exit_code)
@@ -47,7 +59,10 @@ def run(
     chat_template: Annotated[Optional[bool], typer.Option("--chat-template/--no-chat-template",
                              help="Wrap prompts in the tokenizer's chat template [default: when it has one].",
                              show_default=False)] = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Sequences per forward pass.")] = 16,
+    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Most sequences per forward pass "
+                          "[default: 16, fewer when --max-memory says so].", show_default=False)] = None,
+    max_memory: Annotated[Optional[str], typer.Option(help="Memory one forward pass may use, e.g. 2GiB, 8GB "
+                          "[default: 2GiB]; the batch is sized to fit, and halved if memory still runs out.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print every instruction's accuracy.")] = False,
     allow_outside_paths: Annotated[bool, typer.Option(help="Let suite files name items outside their folder.")] = False,
     trust_remote_code: Annotated[bool, typer.Option(help="Run model code from the hub (off: it is code you have not read).")] = False,
@@ -65,17 +80,20 @@ def run(
     max_concurrency: Annotated[int, typer.Option(min=1, help="Served models: requests in flight per endpoint.")] = 8,
     api_key_env: Annotated[str, typer.Option(help="Served models: environment variable holding the API key "
                            "(never put a key in a file).")] = "PROMPTCHECK_API_KEY",
+    too_long: Annotated[str, typer.Option(help="A prompt longer than the model's context: 'fail' (error naming "
+                        "the item) or 'skip' (leave the item out under every instruction, with a count).")] = "fail",
     score_cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse scores stored on disk for the same "
                            "model and prompt, and store new ones (an interrupted run continues where it stopped).")]
     = True,
 ) -> None:
     """Score suites under every instruction and print how accuracy moves from instruction to instruction."""
+    _one_line_warnings()
     try:
         _run(suites, model=model, json_out=json_out, seed=seed, revision=revision, dtype=dtype, device=device,
-             adapter=adapter, chat_template=chat_template, batch_size=batch_size, verbose=verbose,
+             adapter=adapter, chat_template=chat_template, batch_size=batch_size, max_memory=max_memory, verbose=verbose,
              allow_outside_paths=allow_outside_paths, trust_remote_code=trust_remote_code,
              n_paraphrases=n_paraphrases, families=_families(families), min_similarity=min_similarity,
-             score_cache=score_cache,
+             score_cache=score_cache, too_long=too_long,
              load_options={"device_map": device_map, "served_model": served_model, "tokenizer": tokenizer,
                            "max_concurrency": max_concurrency, "api_key_env": api_key_env})
     except PromptcheckError as exc:
@@ -86,10 +104,11 @@ def run(
 
 
 def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, revision: str | None, dtype: str,
-         device: str, adapter: Path | None, chat_template: bool | None, batch_size: int, verbose: bool,
+         device: str, adapter: Path | None, chat_template: bool | None, batch_size: int | None,
+         max_memory: str | None = None, verbose: bool = False,
          allow_outside_paths: bool, trust_remote_code: bool, n_paraphrases: int = 0,
          families: list[str] | None = None, min_similarity: float | None = None, score_cache: bool = True,
-         load_options: dict | None = None) -> None:
+         too_long: str = "fail", load_options: dict | None = None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from promptcheck.evaluate.results import RunResult
@@ -100,6 +119,11 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
 
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
+    from promptcheck.evaluate.runner import TOO_LONG
+    from promptcheck.errors import InputError
+
+    if too_long not in TOO_LONG:
+        raise InputError(f"must be one of {', '.join(TOO_LONG)}, got {too_long!r}", field="too_long")
     # Read and validate every suite before loading a model: a typo should cost seconds, not minutes.
     tasks = [load_task(p, allow_outside=allow_outside_paths) for p in suites]
     instruction_sets = []
@@ -118,13 +142,14 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
 
     with err.status(f"loading model {model} ..."):
         scorer = load_model(model, revision=revision, dtype=dtype, device=device, adapter=adapter,
-                            chat_template=chat_template, batch_size=batch_size,
+                            chat_template=chat_template, batch_size=batch_size, max_memory=max_memory,
                             trust_remote_code=trust_remote_code, **(load_options or {}))
     if score_cache:
         from promptcheck.models.cache import cached
 
         scorer = cached(scorer)
-    settings = {"chat_template": scorer.use_chat_template, "batch_size": batch_size, "paraphrases": n_paraphrases,
+    settings = {"chat_template": scorer.use_chat_template, "batch_size": scorer.batch_size,
+                "batch_tokens": scorer.batch_tokens, "too_long": too_long, "paraphrases": n_paraphrases,
                 "families": families, "min_similarity": min_similarity}
     done = []
     total = sum(len(t.items) * len(ins) for t, ins in zip(tasks, instruction_sets))
@@ -135,7 +160,9 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
             bar = progress.add_task("scoring", total=total)
             for task, chosen in zip(tasks, instruction_sets):
                 progress.update(bar, description=f"scoring {task.name}")
-                result = evaluate(scorer, task, chosen, progress=lambda n: progress.advance(bar, n))
+                result = evaluate(scorer, task, chosen, progress=lambda n: progress.advance(bar, n), too_long=too_long)
+                if result.skipped_items:  # their prompts will never come
+                    progress.advance(bar, len(result.skipped_items) * len(result.instructions))
                 done.append(result)
                 if json_out is not None:  # after each task, so an interruption keeps what finished
                     write_run_json(json_out, RunResult(tuple(done), scorer.identity, seed, settings))

@@ -44,6 +44,9 @@ class TaskResult:
     instructions: tuple[InstructionResult, ...]
     prompts_scored: int = 0
     seconds: float = field(default=0.0, compare=False)
+    #: Ids of items left out because a prompt was longer than the model's context
+    #: (``too_long="skip"``); ``task.items`` holds only the items scored.
+    skipped_items: tuple[str, ...] = ()
 
     @property
     def reference(self) -> InstructionResult | None:

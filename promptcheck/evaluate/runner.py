@@ -6,7 +6,9 @@ can batch by length across items; progress is reported per prompt.
 
 from __future__ import annotations
 
+import dataclasses
 import time
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 
 from promptcheck.errors import InputError, ScoringError
@@ -59,6 +61,7 @@ def evaluate(
     *,
     progress: Callable[[int], None] | None = None,
     prompt_format: PromptFormat = DEFAULT_FORMAT,
+    too_long: str = "fail",
 ) -> TaskResult:
     """Score ``task`` under each instruction and return per-instruction accuracies and evidence.
 
@@ -66,12 +69,22 @@ def evaluate(
     plain strings are taken as generated instructions. The reference instruction is always
     included, since every drop is measured against it.
 
+    ``too_long``: a prompt longer than the model's context either stops the evaluation with
+    an error naming the item (``"fail"``, the default) or drops that item under *every*
+    instruction, so accuracies stay paired, with a warning that counts them (``"skip"``; the
+    ids are in ``TaskResult.skipped_items``).
+
     >>> result = evaluate(load_model("default"), load_task("examples/suites/sentiment.yaml"))  # doctest: +SKIP
     >>> result.reference_accuracy  # doctest: +SKIP
     """
     chosen = _as_instructions(task, instructions)
     formatter = model.chat_formatter()
     started = time.perf_counter()
+    if too_long not in TOO_LONG:
+        raise InputError(f"must be one of {', '.join(TOO_LONG)}, got {too_long!r}", field="too_long")
+    skipped: tuple[str, ...] = ()
+    if too_long == "skip":
+        task, skipped = _without_long_items(model, task, chosen, formatter, prompt_format)
     results = []
     scored = 0
     for ins in chosen:
@@ -101,4 +114,34 @@ def evaluate(
         instructions=tuple(results),
         prompts_scored=scored,
         seconds=time.perf_counter() - started,
+        skipped_items=skipped,
     )
+
+
+#: What ``evaluate(too_long=...)`` accepts.
+TOO_LONG = ("fail", "skip")
+
+
+def _without_long_items(model: Scorer, task: Task, chosen: list[Instruction], formatter: Callable[[str], str] | None,
+                        prompt_format: PromptFormat) -> tuple[Task, tuple[str, ...]]:
+    """The task without items whose prompt exceeds the model's context under any instruction."""
+    limit = getattr(model, "max_length", None)
+    lengths = getattr(model, "prompt_lengths", None)
+    if not limit or not callable(lengths):
+        return task, ()  # a backend that cannot count tokens reports long prompts itself
+    long_items: set[int] = set()
+    for ins in chosen:
+        prompts = [render(ins.text, item, task, chat_formatter=formatter, prompt_format=prompt_format)
+                   for item in task.items]
+        long_items |= {i for i, n in enumerate(lengths(prompts)) if n > limit}
+    if not long_items:
+        return task, ()
+    kept = tuple(item for i, item in enumerate(task.items) if i not in long_items)
+    ids = tuple(task.items[i].id for i in sorted(long_items))
+    if not kept:
+        raise InputError(f"every item is longer than the model's context ({limit} tokens)",
+                         file=task.source or task.name, field="items")
+    shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+    warnings.warn(f"{task.name}: skipped {len(ids)} of {len(task.items)} items longer than the model's context "
+                  f"({limit} tokens): {shown}", RuntimeWarning, stacklevel=3)
+    return dataclasses.replace(task, items=kept), ids

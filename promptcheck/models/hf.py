@@ -14,7 +14,8 @@ from __future__ import annotations
 import copy
 import inspect
 import math
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ import torch
 
 from promptcheck.errors import ScoringError
 from promptcheck.models.base import ChoiceScores, ModelIdentity, ProgressCallback
+from promptcheck.models.memory import DEFAULT_BUDGET, bytes_per_token, is_out_of_memory
 from promptcheck.prompts.rendering import Prompt
 
 
@@ -53,6 +55,14 @@ class _Unit:
     spans: list[_Span] | None = None
 
 
+@dataclass
+class _Group:
+    """One prompt's units (one per answer choice) and the context length they share."""
+
+    units: list[_Unit]
+    context: int
+
+
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     n = min(len(a), len(b))
     i = 0
@@ -61,12 +71,19 @@ def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return i
 
 
+#: Sequences per forward pass unless the caller says otherwise (see docs/performance.md).
+AUTO_BATCH_ROWS = 16
+
+
 class HFScorer:
     """A transformers model and tokenizer behind the :class:`~promptcheck.models.base.Scorer` protocol.
 
     ``use_chat_template``: ``None`` uses the tokenizer's chat template when it has one.
-    ``batch_tokens`` bounds padded tokens per forward pass (memory, not results: padding
-    never changes a score; tests check batch sizes 1 and many agree to 1e-4).
+    ``batch_size`` caps sequences per forward pass (default :data:`AUTO_BATCH_ROWS`);
+    ``batch_tokens`` caps padded tokens per pass and defaults to what fits ``max_memory``
+    bytes (default 2 GiB, fixed so batches repeat exactly) by :func:`~promptcheck.models.memory.bytes_per_token`.
+    Neither changes results (padding never changes a score; tests check batch sizes 1 and
+    many agree to 1e-4). Running out of memory anyway halves the batch and retries.
     """
 
     def __init__(
@@ -76,8 +93,9 @@ class HFScorer:
         identity: ModelIdentity,
         *,
         use_chat_template: bool | None = None,
-        batch_size: int = 16,
-        batch_tokens: int = 4096,
+        batch_size: int | None = None,
+        batch_tokens: int | None = None,
+        max_memory: int | None = None,
         share_prefix: bool = True,
         min_prefix: int = 4,
     ) -> None:
@@ -89,8 +107,15 @@ class HFScorer:
         self.use_chat_template = has_template if use_chat_template is None else use_chat_template
         if self.use_chat_template and not has_template:
             raise ScoringError(f"the tokenizer of {identity.id} has no chat template", field="chat_template")
-        self.batch_size = max(1, int(batch_size))
-        self.batch_tokens = max(1, int(batch_tokens))
+        self.device = next(model.parameters()).device
+        # Memory sets the padded tokens per pass; rows are capped too, since on a CPU very wide
+        # batches stop paying off and on a GPU they are bounded by the tokens anyway.
+        self.max_memory = max_memory or DEFAULT_BUDGET
+        dtype_bytes = next(model.parameters()).element_size()
+        per_token = bytes_per_token(model.config, dtype_bytes)
+        self.batch_size = max(1, int(batch_size or AUTO_BATCH_ROWS))
+        self.batch_tokens = max(1, int(batch_tokens or min(self.max_memory // per_token, 1 << 16)))
+        self.oom_halvings = 0
         self.share_prefix = share_prefix
         self.min_prefix = min_prefix
         get_base = getattr(model, "get_base_model", None)
@@ -99,7 +124,6 @@ class HFScorer:
         self._base = get_base() if callable(get_base) else model
         # transformers 5.x renamed past_key_values to cache; older releases only know the old name.
         self._cache_kw = "cache" if "cache" in inspect.signature(self._base.forward).parameters else "past_key_values"
-        self.device = next(model.parameters()).device
         self.max_length = self._max_length()
         self._virtual_tokens = self._prompt_learning_tokens()
         if tokenizer.pad_token_id is None:
@@ -146,6 +170,13 @@ class HFScorer:
             if isinstance(value, int) and value > 0:
                 return value
         return None
+
+    def prompt_lengths(self, prompts: Sequence[Prompt]) -> list[int]:
+        """Tokens each prompt needs in the model's context (the longest choice for causal models)."""
+        if self.is_seq2seq:
+            return [len(self._encode(p.context, special=True)) for p in prompts]
+        special = not self.use_chat_template
+        return [max(len(self._encode(p.context + c, special=special)) for c in p.continuations) for p in prompts]
 
     def _encode(self, text: str, *, special: bool) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=special)["input_ids"])
@@ -294,12 +325,140 @@ class HFScorer:
         cache = out["cache"] if "cache" in out else out["past_key_values"]
         return _Prefix(length=length, cache=cache, cached_tokens=length + self._virtual_tokens)
 
+    def _passes(self, units: list[_Unit]) -> Iterator[tuple[list[_Unit], torch.Tensor, Any]]:
+        """Every forward pass of a score() call: (units, logits, position -> column map).
+
+        Two levels of reuse for causal models: the prefix every unit shares (chat header and
+        instruction) runs once per call; then each prompt whose K answer choices are separate
+        units (multi-token answers) runs its own context once and only the K short
+        continuations run on top of it.
+        """
+        prefix = self._shared_prefix(units)
+        rest = units
+        if not self.is_seq2seq and self.share_prefix:
+            groups, rest = self._context_groups(units, prefix.length if prefix is not None else 0)
+            for batch in self._group_batches(groups):
+                yield from self._guarded(lambda b: self._two_stage_forward(b, prefix), batch)
+        for batch in self._batches(rest):
+            yield from self._guarded(lambda b: (b, *self._forward(b, prefix)), batch)
+
+    def _guarded(self, run: Callable[[list], tuple], batch: list) -> Iterator[tuple]:
+        """``run(batch)``; out of memory, run each half instead (and keep later batches smaller)."""
+        try:
+            result = run(batch)
+        except (RuntimeError, torch.OutOfMemoryError) as exc:
+            if not is_out_of_memory(exc):
+                raise
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+            units = [u for item in batch for u in (item.units if isinstance(item, _Group) else [item])]
+            if len(batch) == 1:
+                span = units[0].spans[0]  # type: ignore[index]
+                raise ScoringError(f"out of memory on a single prompt ({len(units[0].ids)} tokens); "
+                                   "lower --max-memory, use --dtype bfloat16 or a larger device",
+                                   field=f"prompt {span.prompt}") from None
+            self.oom_halvings += 1
+            self.batch_size = max(1, len(batch) // 2)
+            self.batch_tokens = max(1, self.batch_tokens // 2)
+            warnings.warn(f"out of memory with {len(batch)} sequences in a pass: retrying in halves and "
+                          f"keeping passes to {self.batch_size} sequences / {self.batch_tokens} tokens",
+                          RuntimeWarning, stacklevel=2)
+            mid = len(batch) // 2
+            yield from self._guarded(run, batch[:mid])
+            yield from self._guarded(run, batch[mid:])
+            return
+        yield result
+
+    def _context_groups(self, units: list[_Unit], offset: int) -> tuple[list[_Group], list[_Unit]]:
+        """Units grouped by prompt, with the context length they share beyond ``offset``.
+
+        Only prompts with several units and at least one shared token past the call's prefix
+        gain from a second stage; the others stay on the one-stage path.
+        """
+        by_prompt: dict[int, list[_Unit]] = {}
+        for unit in units:
+            by_prompt.setdefault(unit.spans[0].prompt, []).append(unit)  # type: ignore[index]
+        groups: list[_Group] = []
+        rest: list[_Unit] = []
+        for members in by_prompt.values():
+            first = members[0].ids
+            length = min(min(_common_prefix(first, u.ids) for u in members),
+                         min(span.start for u in members for span in u.spans or ()))
+            if len(members) >= 2 and length > offset:
+                groups.append(_Group(units=members, context=length))
+            else:
+                rest.extend(members)
+        return groups, rest
+
+    def _group_batches(self, groups: list[_Group]) -> list[list[_Group]]:
+        """Batches of prompts: at most ``batch_size`` contexts and ``4 * batch_size`` continuations."""
+        order = sorted(groups, key=lambda g: max(len(u.ids) for u in g.units), reverse=True)
+        batches: list[list[_Group]] = []
+        current: list[_Group] = []
+        rows = 0
+        for group in order:
+            width = max(len(u.ids) for u in (current[0].units if current else group.units))
+            if current and (len(current) >= self.batch_size or rows + len(group.units) > 4 * self.batch_size
+                            or (rows + len(group.units)) * width > 2 * self.batch_tokens):
+                batches.append(current)
+                current, rows = [], 0
+            current.append(group)
+            rows += len(group.units)
+        if current:
+            batches.append(current)
+        return batches
+
+    def _two_stage_forward(self, groups: list[_Group], prefix: _Prefix | None
+                           ) -> tuple[list[_Unit], torch.Tensor, list[dict[int, int]]]:
+        """Run each prompt's context once (stage 1), then all its continuations on top of it (stage 2).
+
+        Stage 1 rows are right-padded, so stage 2 sees holes in the cache: the attention mask
+        hides them and explicit position ids continue each row from its real length, which
+        makes the result equal to running every unit in full (a test checks 1e-4).
+        """
+        pad = self.tokenizer.pad_token_id
+        offset = prefix.length if prefix is not None else 0
+        ids, mask = self._pad([g.units[0].ids[offset:g.context] for g in groups], pad, self.device)
+        if prefix is not None:
+            base = prefix.cached_tokens
+            cache = copy.deepcopy(prefix.cache)
+            cache.batch_repeat_interleave(len(groups))
+            full = torch.cat([torch.ones((len(groups), base), dtype=mask.dtype, device=self.device), mask], dim=1)
+            out = self._base(input_ids=ids, attention_mask=full, use_cache=True, logits_to_keep=1,
+                             **{self._cache_kw: cache})
+        else:
+            base = self._virtual_tokens  # a soft prompt, if any, sits in front of the context
+            full = torch.cat([torch.ones((len(groups), base), dtype=mask.dtype, device=self.device), mask], dim=1)
+            out = self.model(input_ids=ids, attention_mask=mask, use_cache=True, logits_to_keep=1)
+        cache = out["cache"] if "cache" in out else out["past_key_values"]
+        units = [u for g in groups for u in g.units]
+        owner = [gi for gi, g in enumerate(groups) for _ in g.units]
+        index = torch.tensor(owner, dtype=torch.long, device=self.device)
+        cache.batch_select_indices(index)
+        starts = [groups[gi].context for gi in owner]
+        ids2, mask2 = self._pad([u.ids[c:] for u, c in zip(units, starts)], pad, self.device)
+        real = mask.sum(dim=1)[index]  # stage-1 tokens of each row's prompt
+        positions = base + real.unsqueeze(1) + torch.arange(ids2.shape[1], device=self.device).unsqueeze(0)
+        needed = sorted({span.start + i - c for u, c in zip(units, starts) for span in u.spans or ()
+                         for i in range(len(span.targets))})
+        keep = torch.tensor(needed, dtype=torch.long, device=self.device)
+        out2 = self._base(input_ids=ids2, attention_mask=torch.cat([full[index], mask2], dim=1),
+                          position_ids=positions, use_cache=True, logits_to_keep=keep, **{self._cache_kw: cache})
+        columns = [{rel + c: j for j, rel in enumerate(needed)} for c in starts]
+        return units, out2.logits, columns
+
     def _units(self, prompts: Sequence[Prompt]) -> list[_Unit]:
         return self._seq2seq_units(prompts) if self.is_seq2seq else self._causal_units(prompts)
 
     @staticmethod
-    def _span_logprob(logits: torch.Tensor, column: dict[int, int], row: int, span: _Span) -> torch.Tensor:
-        """Summed log-probability of a span's target tokens (a 0-d tensor; differentiable when logits are)."""
+    def _span_logprob(logits: torch.Tensor, column: dict[int, int] | list[dict[int, int]], row: int,
+                      span: _Span) -> torch.Tensor:
+        """Summed log-probability of a span's target tokens (a 0-d tensor; differentiable when logits are).
+
+        ``column`` maps a position to its logits column, for the whole batch or per row.
+        """
+        if isinstance(column, list):
+            column = column[row]
         n = len(span.targets)
         lp = torch.log_softmax(logits[row, [column[span.start + i] for i in range(n)]].float(), dim=-1)
         targets = torch.tensor(span.targets, device=lp.device)
@@ -311,9 +470,7 @@ class HFScorer:
         ntokens = [[0] * len(p.continuations) for p in prompts]
         remaining = [len(p.continuations) for p in prompts]
         with torch.inference_mode():
-            prefix = self._shared_prefix(units)
-            for batch in self._batches(units):
-                logits, column = self._forward(batch, prefix)
+            for batch, logits, column in self._passes(units):
                 done = 0
                 for row, unit in enumerate(batch):
                     for span in unit.spans or ():

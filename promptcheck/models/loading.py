@@ -104,7 +104,8 @@ def load_model(
     device: str = "cpu",
     adapter: str | os.PathLike[str] | None = None,
     chat_template: bool | None = None,
-    batch_size: int = 16,
+    batch_size: int | None = None,
+    max_memory: int | str | None = None,
     trust_remote_code: bool = False,
     allow_pickle: bool = False,
     aliases: Mapping[str, str] | None = None,
@@ -122,6 +123,7 @@ def load_model(
     ``.gguf`` file, or a hub id (``revision`` picks a branch, tag or commit). ``dtype``
     ``bfloat16`` halves memory (a 7B model then fits 24 GiB). ``chat_template``: None uses
     the tokenizer's template when it has one. ``adapter`` is a peft adapter folder.
+    ``max_memory`` ("2GiB", bytes) bounds one forward pass; the batch is sized to fit it.
     Remote code and pickle checkpoints are refused unless explicitly allowed.
 
     ``device_map="auto"`` spreads a model that does not fit one GPU over all of them
@@ -146,6 +148,9 @@ def load_model(
     if device_map is not None and device_map not in DEVICE_MAPS:
         raise ModelLoadError(f"must be one of {', '.join(DEVICE_MAPS)}, got {device_map!r}", field="device_map")
     root = cache_dir(cache)
+    from promptcheck.models.memory import parse_memory
+
+    budget = parse_memory(max_memory)  # checked before minutes of loading
     dev = _device("auto" if device_map is not None else device)
     torch_dtype = _torch_dtype(dtype, dev)
     name = (name_or_path or DEFAULT_ALIAS).strip()
@@ -201,7 +206,8 @@ def load_model(
     )
     from promptcheck.models.hf import HFScorer
 
-    return HFScorer(model, tokenizer, identity, use_chat_template=chat_template, batch_size=batch_size)
+    return HFScorer(model, tokenizer, identity, use_chat_template=chat_template, batch_size=batch_size,
+                    max_memory=budget)
 
 
 def _placement(model: Any) -> str:

@@ -64,6 +64,7 @@ def task_to_json(result: TaskResult) -> dict[str, Any]:
         "source": task.source,
         "suite_hash": task.source_hash,
         "n_items": len(task.items),
+        "skipped_items": list(result.skipped_items),
         "reference_instruction": task.reference_instruction,
         "reference_accuracy": result.reference_accuracy,
         "sets": [s.to_json() for s in summarize_sets(result)],

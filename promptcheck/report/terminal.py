@@ -23,8 +23,9 @@ def task_table(result: TaskResult) -> Table:
     """Reference accuracy, then mean and worst accuracy per instruction set and their drops."""
     task = result.task
     table = Table(
-        title=f"{task.name}  ({task.kind}, {task.format}, {len(task.items)} items, "
-              f"chance {_pct(sum(1 / len(i.choices) for i in task.items) / len(task.items))})",
+        title=f"{task.name}  ({task.kind}, {task.format}, {len(task.items)} items"
+              + (f" ({len(result.skipped_items)} too long, skipped)" if result.skipped_items else "")
+              + f", chance {_pct(sum(1 / len(i.choices) for i in task.items) / len(task.items))})",
         title_justify="left",
     )
     table.add_column("instructions")

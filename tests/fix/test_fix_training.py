@@ -116,10 +116,21 @@ def test_cli_fix_saves_a_peft_adapter_that_loads_anywhere(tiny_causal_dir, task,
     yesno = pc.load_task(examples_dir / "yesno.yaml")
     prompts = [pc.render(yesno.reference_instruction, i, yesno, chat_formatter=with_adapter.chat_formatter())
                for i in yesno.items[:8]]
-    shared = with_adapter.score(prompts)
+    # Multi-token answers take the per-prompt context path (each context once, then K choices),
+    # with and without a call-wide prefix (raw prompts under different instructions share none).
+    capitals = pc.load_task(examples_dir / "capitals.yaml")
+    multi = [pc.render(capitals.reference_instruction, i, capitals, chat_formatter=with_adapter.chat_formatter())
+             for i in capitals.items[:6]]
+    mixed = [pc.render(ins, i, capitals) for ins, i in zip(["Capital?", "Name it.", "Pick the city."],
+                                                            capitals.items[6:9])]
+    assert with_adapter._shared_prefix(with_adapter._causal_units(mixed)) is None
+    calls = [prompts, multi, mixed]
+    shared = [with_adapter.score(c) for c in calls]
     with_adapter.share_prefix = False
-    for a, b in zip(shared, with_adapter.score(prompts)):
-        assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4)
+    for call, got in zip(calls, shared):
+        for a, b in zip(got, with_adapter.score(call)):
+            assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4)
+    shared = shared[0]
     base_scores = pc.load_model(str(tiny_causal_dir)).score(prompts)
     assert any(abs(a.logprobs[0] - b.logprobs[0]) > 1e-4 for a, b in zip(shared, base_scores))
 

@@ -53,7 +53,12 @@ def test_scorer_logprobs_match_unbatched_forward(kind, fmt, chat, capitals):
         prompts += batch
         scores += scorer.score(batch)
     if kind == "causal":
-        assert scorer._shared_prefix(scorer._causal_units(prompts[:12])) is not None
+        units = scorer._causal_units(prompts[:12])
+        prefix = scorer._shared_prefix(units)
+        assert prefix is not None
+        groups, _ = scorer._context_groups(units, prefix.length)
+        # Multi-token answers: each prompt's context runs once for its K choices.
+        assert groups or fmt == "letters"
     for prompt, got in zip(prompts, scores):
         for k, cont in enumerate(prompt.continuations):
             if kind == "causal":
@@ -108,3 +113,21 @@ def test_shared_prefix_reuse_equals_no_reuse(capitals):
     assert prefix is not None and prefix.length > 10
     for a, b in zip(reuse.score(prompts), plain.score(prompts)):
         assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4)
+
+
+def test_per_prompt_context_reuse_without_a_shared_prefix_equals_plain(capitals):
+    """Prompts with nothing in common (no call-wide prefix) still share each context across its choices."""
+    model, tokenizer = tiny_causal()
+    scorer = HFScorer(model, tokenizer, ModelIdentity(id="tiny"), use_chat_template=False, batch_size=3)
+    task = dataclasses.replace(capitals, format="texts", items=capitals.items[:6])
+    prompts = [render(ins, item, task) for ins, item in zip(["Name the capital.", "Which city is the capital?",
+                                                             "Pick one.", "Capital?", "Say the capital city.",
+                                                             "Choose the right city."], task.items)]
+    units = scorer._causal_units(prompts)
+    assert scorer._shared_prefix(units) is None
+    groups, _ = scorer._context_groups(units, 0)
+    assert len(groups) >= 5
+    for prompt, got in zip(prompts, scorer.score(prompts)):
+        for k, cont in enumerate(prompt.continuations):
+            want = plain_causal_logprob(model, tokenizer, prompt.context, cont, special=True)
+            assert got.logprobs[k] == pytest.approx(want, abs=1e-4)
