@@ -148,8 +148,9 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
         from promptcheck.models.cache import cached
 
         scorer = cached(scorer)
-    settings = {"chat_template": scorer.use_chat_template, "batch_size": scorer.batch_size,
-                "batch_tokens": scorer.batch_tokens, "too_long": too_long, "paraphrases": n_paraphrases,
+    # A served model has no batch settings of ours (its server batches): recorded as None.
+    settings = {"chat_template": scorer.use_chat_template, "batch_size": getattr(scorer, "batch_size", None),
+                "batch_tokens": getattr(scorer, "batch_tokens", None), "too_long": too_long, "paraphrases": n_paraphrases,
                 "families": families, "min_similarity": min_similarity}
     done = []
     total = sum(len(t.items) * len(ins) for t, ins in zip(tasks, instruction_sets))
