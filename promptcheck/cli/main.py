@@ -56,13 +56,24 @@ def run(
                         "(lexical,syntactic,framing,formatting,noise) [default: all but noise].")] = None,
     min_similarity: Annotated[Optional[float], typer.Option(help="Equivalence guard for generated paraphrases: "
                               "minimum embedding cosine similarity to the reference.")] = None,
+    max_accuracy_drop: Annotated[float, typer.Option(help="Threshold for the verdicts stored in --json "
+                                 "(0.05 = 5 points), as in assert_robust.")] = 0.05,
+    representations: Annotated[bool, typer.Option("--representations", help="Also store each instruction's hidden "
+                               "state analysis in --json (docs/report.md: distance to observed instructions, "
+                               "2-D projection, correlation with the drop).")] = False,
+    representation_layer: Annotated[Optional[int], typer.Option(help="Hidden-state layer for --representations "
+                                    "(0 = embeddings, -1 = last) [default: the paper's choice, docs/report.md].")] = None,
+    projection: Annotated[str, typer.Option(help="2-D projection for --representations: pca or tsne "
+                          "(needs scikit-learn).")] = "pca",
 ) -> None:
     """Score suites under every instruction and print how accuracy moves from instruction to instruction."""
     try:
         _run(suites, model=model, json_out=json_out, seed=seed, revision=revision, dtype=dtype, device=device,
              adapter=adapter, chat_template=chat_template, batch_size=batch_size, verbose=verbose,
              allow_outside_paths=allow_outside_paths, trust_remote_code=trust_remote_code,
-             n_paraphrases=n_paraphrases, families=_families(families), min_similarity=min_similarity)
+             n_paraphrases=n_paraphrases, families=_families(families), min_similarity=min_similarity,
+             stats={"threshold": max_accuracy_drop},
+             representations={"layer": representation_layer, "projection": projection} if representations else None)
     except PromptcheckError as exc:
         _fail(exc)
     except KeyboardInterrupt:
@@ -73,7 +84,8 @@ def run(
 def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, revision: str | None, dtype: str,
          device: str, adapter: Path | None, chat_template: bool | None, batch_size: int, verbose: bool,
          allow_outside_paths: bool, trust_remote_code: bool, n_paraphrases: int = 0,
-         families: list[str] | None = None, min_similarity: float | None = None) -> None:
+         families: list[str] | None = None, min_similarity: float | None = None, stats: dict | None = None,
+         representations: dict | None = None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from promptcheck.evaluate.results import RunResult
@@ -86,6 +98,16 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
     err = Console(stderr=True, highlight=False)
     # Read and validate every suite before loading a model: a typo should cost seconds, not minutes.
     tasks = [load_task(p, allow_outside=allow_outside_paths) for p in suites]
+    if representations is not None and representations["projection"] not in ("pca", "tsne"):
+        from promptcheck.errors import InputError
+
+        raise InputError(f"must be pca or tsne, got {representations['projection']!r}", field="--projection")
+    if representations is not None and json_out is None:
+        from promptcheck.errors import InputError
+
+        raise InputError("--representations stores its analysis in the results file: add --json OUT.json",
+                         field="--representations")
+    reps: dict[str, dict] = {}
     instruction_sets = []
     for task in tasks:
         chosen: list = task.instructions()
@@ -117,8 +139,14 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
                 progress.update(bar, description=f"scoring {task.name}")
                 result = evaluate(scorer, task, chosen, progress=lambda n: progress.advance(bar, n))
                 done.append(result)
+                if representations is not None:
+                    from promptcheck.analysis.representations import representation_analysis
+
+                    progress.update(bar, description=f"representations {task.name}")
+                    reps[task.name] = representation_analysis(scorer, result, seed=seed, **representations)
                 if json_out is not None:  # after each task, so an interruption keeps what finished
-                    write_run_json(json_out, RunResult(tuple(done), scorer.identity, seed, settings))
+                    write_run_json(json_out, RunResult(tuple(done), scorer.identity, seed, settings), stats=stats,
+                                   representations=reps)
     except KeyboardInterrupt:
         err.print(f"interrupted: {len(done)} of {len(tasks)} task(s) finished"
                   + (f", saved in {json_out}" if json_out and done else ""))
