@@ -279,6 +279,65 @@ def _fix(suites: list[Path], from_failures: Path | None, out: Path, model: str |
         raise typer.Exit(3)
 
 
+@app.command()
+def report(
+    results: Annotated[Path, typer.Argument(help="A results file: `promptcheck run --json`, the plugin's "
+                                            "--promptcheck-json, or fix_report.json.", show_default=False)],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where the HTML goes [default: RESULTS "
+                   "with .html].")] = None,
+) -> None:
+    """Write a self-contained HTML report (plots, worst instructions, flipping items, representations)."""
+    try:
+        from promptcheck.report.html import write_report
+        from promptcheck.report.jsonio import read_results
+
+        doc = read_results(results)
+        target = write_report(doc, out or results.with_suffix(".html"), source=str(results))
+    except PromptcheckError as exc:
+        _fail(exc)
+        return
+    Console(highlight=False).print(f"report written to {target}", markup=False)
+
+
+@app.command()
+def compare(
+    old: Annotated[Path, typer.Argument(help="Results of the old release (run --json or --promptcheck-json).",
+                                        show_default=False)],
+    new: Annotated[Path, typer.Argument(help="Results of the new release, on the same suites.", show_default=False)],
+    confidence: Annotated[float, typer.Option(help="Confidence of the paired interval.")] = 0.95,
+    tolerance: Annotated[float, typer.Option(help="A change counts as worse only if the whole interval is above "
+                         "this (0.01 = 1 point).")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    html: Annotated[Optional[Path], typer.Option(help="Also write the comparison as HTML.")] = None,
+) -> None:
+    """Did robustness get worse between two releases? Paired interval per task; exit 1 on a significant regression."""
+    try:
+        from promptcheck.errors import InputError
+        from promptcheck.report.compare import changes_table, compare_files
+
+        if not 0 < confidence < 1:
+            raise InputError(f"must be between 0 and 1, got {confidence}", field="--confidence")
+        changes, missing, old_doc, new_doc = compare_files(old, new, confidence=confidence, seed=seed,
+                                                           tolerance=tolerance)
+        if html is not None:
+            from promptcheck.fileio import atomic_write_text
+            from promptcheck.report.html import render_compare
+
+            atomic_write_text(html, render_compare(changes, missing, old_doc, new_doc, old=str(old), new=str(new)))
+    except PromptcheckError as exc:
+        _fail(exc)
+        return
+    console = Console(highlight=False)
+    console.print(changes_table(changes))
+    if missing:
+        console.print(f"no baseline in {old} for: {', '.join(missing)}", markup=False)
+    worse = [c.key for c in changes if c.verdict == "worse"]
+    if worse:
+        Console(stderr=True, highlight=False).print(f"promptcheck: robustness got worse on {', '.join(worse)}",
+                                                    markup=False)
+        raise typer.Exit(1)
+
+
 def _families(value: str | None) -> list[str] | None:
     if not value:
         return None
