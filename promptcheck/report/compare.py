@@ -143,7 +143,8 @@ def changes_table(changes: list[Change]) -> Any:
     table = Table(title="promptcheck compare: change in accuracy drop under paraphrase (new minus old)",
                   title_justify="left")
     for col in ("task", "items", "claim", "old drop", "new drop", "change", "interval", "verdict"):
-        table.add_column(col, justify="left" if col in ("task", "claim", "verdict") else "right")
+        table.add_column(col, justify="left" if col in ("task", "claim", "verdict") else "right",
+                         no_wrap=col in ("verdict", "change"), overflow="fold")
     for c in changes:
         table.add_row(Text(c.key), str(c.items), c.claim, f"{100 * c.old_drop:+.1f}", f"{100 * c.new_drop:+.1f}",
                       f"{100 * c.change:+.1f}", f"[{100 * c.interval[0]:+.1f}, {100 * c.interval[1]:+.1f}]",
