@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from report_fixtures import HOSTILE, PNG_SIGNATURE, SCRIPT, data_pngs, small_run  # noqa: F401
 from typer.testing import CliRunner
 
@@ -88,3 +90,26 @@ def test_report_of_a_bad_file_is_one_line_and_exit_2(tmp_path):
     assert res.exit_code == 2 and "not a promptcheck results file" in res.output
     res = runner.invoke(app, ["report", str(tmp_path / "missing.json")])
     assert res.exit_code == 2 and "no such file" in res.output
+
+
+def test_run_json_verdict_agrees_with_assert_robust(examples_dir):
+    """The report's verdict and the gate's come from the same rule and the same numbers."""
+    from dataclasses import replace
+
+    from tiny_models import RuleModel
+
+    import promptcheck as pc
+    from promptcheck.evaluate.results import RunResult
+    from promptcheck.report.jsonio import run_to_json
+
+    task = pc.load_task(examples_dir / "sentiment.yaml")
+    task = replace(task, items=task.items[:16])
+    model = RuleModel("rule", lambda ctx: "review" in ctx.split("\n")[0].lower() and len(ctx) % 3 != 0)
+    result = pc.evaluate(model, task)
+    doc = run_to_json(RunResult((result,), model.identity, seed=4), timestamp=False)
+    rob = doc["tasks"][0]["robustness"]
+    verdict = pc.assert_robust(result, on_inconclusive="pass", seed=4, max_accuracy_drop=0.05)
+    assert rob["drop"] == pytest.approx(verdict.drop)
+    assert rob["drop_interval"] == pytest.approx(verdict.interval.to_json())
+    assert (rob["verdict"], rob["claim"], rob["consistency"]) == (verdict.verdict, verdict.claim, verdict.consistency)
+    assert rob["spread_sd"] == pytest.approx(verdict.spread_sd)
