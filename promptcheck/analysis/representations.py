@@ -59,6 +59,12 @@ def instruction_states(scorer: Any, result: TaskResult, *, layer: int | None = N
     virtual = int(getattr(scorer, "_virtual_tokens", 0) or 0)  # peft soft prompt in front of causal inputs
     device = getattr(scorer, "device", None) or next(model.parameters()).device
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+    # Only hidden states are needed: no KV cache, and logits for one position where the model allows it.
+    import inspect
+
+    extra = {"use_cache": False}
+    if not seq2seq and "logits_to_keep" in inspect.signature(model.forward).parameters:
+        extra["logits_to_keep"] = 1
     task = result.task
     means, used = [], -1
     for ins in result.instructions:
@@ -74,13 +80,14 @@ def instruction_states(scorer: Any, result: TaskResult, *, layer: int | None = N
                 if seq2seq:
                     start_id = model.config.decoder_start_token_id
                     dec = torch.full((len(chunk), 1), start_id if start_id is not None else pad, device=device)
-                    out = model(input_ids=ids, attention_mask=mask, decoder_input_ids=dec, output_hidden_states=True)
+                    out = model(input_ids=ids, attention_mask=mask, decoder_input_ids=dec, output_hidden_states=True,
+                                **extra)
                     states = out.decoder_hidden_states
                     used = _resolve_layer(len(states), layer, True)
                     picked = states[used][:, 0, :]
                 else:
                     # Right padding: real tokens come first, so the last real token never sees padding.
-                    out = model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+                    out = model(input_ids=ids, attention_mask=mask, output_hidden_states=True, **extra)
                     states = out.hidden_states
                     used = _resolve_layer(len(states), layer, False)
                     last = torch.tensor([virtual + len(r) - 1 for r in chunk], device=device)
