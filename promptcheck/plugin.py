@@ -32,6 +32,9 @@ _OPTIONS: list[tuple[str, str, str | None]] = [
     ("cache", "promptcheck's cache folder (converted models, WordNet data, scores.sqlite)", None),
     ("max_memory", "memory one forward pass may use, e.g. 8GiB (the batch is sized to fit)", "2GiB"),
     ("failures", "where failing tasks are written for `promptcheck fix`", ".promptcheck/failures.json"),
+    ("html", "write an HTML report of every robustness verdict (plots, worst instructions) to this file", None),
+    ("baseline", "a --promptcheck-json file of an earlier release: fail (exit 8) where robustness got "
+     "significantly worse (paired interval over the same items)", None),
 ]
 _FLAGS: list[tuple[str, str]] = [
     ("require_model", "error out instead of skipping when no model is named (for CI gates)"),
@@ -41,6 +44,7 @@ _FLAGS: list[tuple[str, str]] = [
 #: Exit statuses beyond pytest's own (0 ok, 1 failed, 2 interrupted, 3 internal, 4 usage, 5 no tests).
 EXIT_INCONCLUSIVE = 6
 EXIT_ERROR = 7
+EXIT_REGRESSION = 8
 
 RECORD_KEY = "promptcheck.record"
 
@@ -61,6 +65,8 @@ class PluginSettings:
     max_memory: str | None
     require_model: bool
     no_score_cache: bool = False
+    html: str | None = None
+    baseline: str | None = None
 
 
 SETTINGS_KEY = pytest.StashKey[PluginSettings]()
@@ -95,6 +101,7 @@ def _resolve(config: pytest.Config) -> PluginSettings:
         seed=seed, json=get("json"), markdown=get("markdown"), cache=get("cache"),
         failures=get("failures") or ".promptcheck/failures.json", max_memory=get("max_memory"),
         require_model=bool(get("require_model")), no_score_cache=bool(get("no_score_cache")),
+        html=get("html"), baseline=get("baseline"),
     )
 
 
@@ -296,6 +303,8 @@ class PromptcheckSession:
         self.records: list[dict] = []
         self.errors = 0
         self.other_failures = 0
+        self.comparison: list = []
+        self.comparison_notes: list[str] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = dict(report.user_properties)
@@ -315,6 +324,17 @@ class PromptcheckSession:
             return
         terminalreporter.write_sep("=", "promptcheck")
         terminalreporter.write(_summary_table(self.records))
+        if self.comparison:
+            from rich.console import Console
+
+            from promptcheck.report.compare import changes_table
+
+            console = Console(width=140, record=True, force_terminal=False, color_system=None)
+            with console.capture() as cap:
+                console.print(changes_table(self.comparison))
+            terminalreporter.write(cap.get())
+        for note in self.comparison_notes:
+            terminalreporter.write_line(note)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if _is_worker(self.config):
@@ -322,13 +342,20 @@ class PromptcheckSession:
         from promptcheck.fileio import atomic_write_json, atomic_write_text
 
         settings, records = self.settings, self.records
-        if settings.json:
+        if settings.json or (settings.html and records):
             from promptcheck.report.jsonio import library_versions
 
-            atomic_write_json(Path(settings.json), {
+            doc = {
                 "schema_version": 1, "kind": "pytest", "seed": settings.seed, "model_option": settings.model,
                 "adapter_option": settings.adapter, "libraries": library_versions(), "tests": records,
-            })
+            }
+            if settings.json:
+                atomic_write_json(Path(settings.json), doc)
+            if settings.html and records:
+                from promptcheck.report.html import write_report
+
+                write_report(doc, Path(settings.html), source=settings.json or "")
+        regressed = self._compare_with_baseline(records) if settings.baseline and records else False
         if settings.markdown and records:
             atomic_write_text(Path(settings.markdown), _markdown(records, settings))
         # Only definite failures go to fix: an inconclusive task needs more items, not training.
@@ -339,6 +366,8 @@ class PromptcheckSession:
             atomic_write_json(failures, _failures(bad, settings))
         elif records and failures.is_file():
             failures.unlink()  # the last gate passed: a stale list must not send `fix` after old failures
+        if regressed and exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = EXIT_REGRESSION if regressed is True else EXIT_ERROR
         if exitstatus == pytest.ExitCode.TESTS_FAILED:
             verdicts = {r["verdict"] for r in records}
             if "fail" not in verdicts and not self.other_failures:
@@ -346,6 +375,28 @@ class PromptcheckSession:
                     session.exitstatus = EXIT_INCONCLUSIVE
                 elif self.errors:
                     session.exitstatus = EXIT_ERROR
+
+
+    def _compare_with_baseline(self, records: list[dict]) -> bool | str:
+        """Compare with the baseline file; True on a significant regression, "error" when it cannot."""
+        from promptcheck.report.compare import compare_evidence, evidence_of
+        from promptcheck.report.jsonio import read_results
+
+        try:
+            base = read_results(Path(self.settings.baseline))
+            current = evidence_of({"tests": records})
+            changes, missing = compare_evidence(evidence_of(base, self.settings.baseline), current,
+                                                seed=self.settings.seed)
+        except PromptcheckError as exc:
+            self.comparison_notes.append(f"promptcheck: baseline comparison failed: {exc}")
+            return "error"
+        self.comparison = changes
+        if missing:
+            self.comparison_notes.append(f"promptcheck: no baseline for {', '.join(missing)}")
+        worse = [c.key for c in changes if c.verdict == "worse"]
+        if worse:
+            self.comparison_notes.append(f"promptcheck: robustness got worse than the baseline on {', '.join(worse)}")
+        return bool(worse)
 
 
 def _failures(bad: list[dict], settings: PluginSettings) -> dict:

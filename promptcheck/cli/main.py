@@ -76,6 +76,15 @@ def run(
     score_cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse scores stored on disk for the same "
                            "model and prompt, and store new ones (an interrupted run continues where it stopped).")]
     = True,
+    max_accuracy_drop: Annotated[float, typer.Option(help="Threshold for the verdicts stored in --json "
+                                 "(0.05 = 5 points), as in assert_robust.")] = 0.05,
+    representations: Annotated[bool, typer.Option("--representations", help="Also store each instruction's hidden "
+                               "state analysis in --json (docs/report.md: distance to observed instructions, "
+                               "2-D projection, correlation with the drop).")] = False,
+    representation_layer: Annotated[Optional[int], typer.Option(help="Hidden-state layer for --representations "
+                                    "(0 = embeddings, -1 = last) [default: the paper's choice, docs/report.md].")] = None,
+    projection: Annotated[str, typer.Option(help="2-D projection for --representations: pca or tsne "
+                          "(needs scikit-learn).")] = "pca",
 ) -> None:
     """Score suites under every instruction and print how accuracy moves from instruction to instruction."""
     _one_line_warnings()
@@ -84,7 +93,8 @@ def run(
              adapter=adapter, chat_template=chat_template, batch_size=batch_size, max_memory=max_memory, verbose=verbose,
              allow_outside_paths=allow_outside_paths, trust_remote_code=trust_remote_code,
              n_paraphrases=n_paraphrases, families=_families(families), min_similarity=min_similarity,
-             score_cache=score_cache, too_long=too_long)
+             score_cache=score_cache, too_long=too_long, stats={"threshold": max_accuracy_drop},
+             representations={"layer": representation_layer, "projection": projection} if representations else None)
     except PromptcheckError as exc:
         _fail(exc)
     except KeyboardInterrupt:
@@ -97,7 +107,7 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
          max_memory: str | None = None, verbose: bool = False,
          allow_outside_paths: bool, trust_remote_code: bool, n_paraphrases: int = 0,
          families: list[str] | None = None, min_similarity: float | None = None, score_cache: bool = True,
-         too_long: str = "fail") -> None:
+         too_long: str = "fail", stats: dict | None = None, representations: dict | None = None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from promptcheck.evaluate.results import RunResult
@@ -115,6 +125,16 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
         raise InputError(f"must be one of {', '.join(TOO_LONG)}, got {too_long!r}", field="too_long")
     # Read and validate every suite before loading a model: a typo should cost seconds, not minutes.
     tasks = [load_task(p, allow_outside=allow_outside_paths) for p in suites]
+    if representations is not None and representations["projection"] not in ("pca", "tsne"):
+        from promptcheck.errors import InputError
+
+        raise InputError(f"must be pca or tsne, got {representations['projection']!r}", field="--projection")
+    if representations is not None and json_out is None:
+        from promptcheck.errors import InputError
+
+        raise InputError("--representations stores its analysis in the results file: add --json OUT.json",
+                         field="--representations")
+    reps: dict[str, dict] = {}
     instruction_sets = []
     for task in tasks:
         chosen: list = task.instructions()
@@ -153,8 +173,14 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
                 if result.skipped_items:  # their prompts will never come
                     progress.advance(bar, len(result.skipped_items) * len(result.instructions))
                 done.append(result)
+                if representations is not None:
+                    from promptcheck.analysis.representations import representation_analysis
+
+                    progress.update(bar, description=f"representations {task.name}")
+                    reps[task.name] = representation_analysis(scorer, result, seed=seed, **representations)
                 if json_out is not None:  # after each task, so an interruption keeps what finished
-                    write_run_json(json_out, RunResult(tuple(done), scorer.identity, seed, settings))
+                    write_run_json(json_out, RunResult(tuple(done), scorer.identity, seed, settings), stats=stats,
+                                   representations=reps)
     except KeyboardInterrupt:
         err.print(f"interrupted: {len(done)} of {len(tasks)} task(s) finished"
                   + (f", saved in {json_out}" if json_out and done else "")
@@ -289,6 +315,65 @@ def _fix(suites: list[Path], from_failures: Path | None, out: Path, model: str |
                   f"{100 * cfg.harm_tolerance:.1f} points on {', '.join(report['harm_check']['harmed_tasks'])}; "
                   "the adapter is saved but should not be used")
         raise typer.Exit(3)
+
+
+@app.command()
+def report(
+    results: Annotated[Path, typer.Argument(help="A results file: `promptcheck run --json`, the plugin's "
+                                            "--promptcheck-json, or fix_report.json.", show_default=False)],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where the HTML goes [default: RESULTS "
+                   "with .html].")] = None,
+) -> None:
+    """Write a self-contained HTML report (plots, worst instructions, flipping items, representations)."""
+    try:
+        from promptcheck.report.html import write_report
+        from promptcheck.report.jsonio import read_results
+
+        doc = read_results(results)
+        target = write_report(doc, out or results.with_suffix(".html"), source=str(results))
+    except PromptcheckError as exc:
+        _fail(exc)
+        return
+    Console(highlight=False).print(f"report written to {target}", markup=False)
+
+
+@app.command()
+def compare(
+    old: Annotated[Path, typer.Argument(help="Results of the old release (run --json or --promptcheck-json).",
+                                        show_default=False)],
+    new: Annotated[Path, typer.Argument(help="Results of the new release, on the same suites.", show_default=False)],
+    confidence: Annotated[float, typer.Option(help="Confidence of the paired interval.")] = 0.95,
+    tolerance: Annotated[float, typer.Option(help="A change counts as worse only if the whole interval is above "
+                         "this (0.01 = 1 point).")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    html: Annotated[Optional[Path], typer.Option(help="Also write the comparison as HTML.")] = None,
+) -> None:
+    """Did robustness get worse between two releases? Paired interval per task; exit 1 on a significant regression."""
+    try:
+        from promptcheck.errors import InputError
+        from promptcheck.report.compare import changes_table, compare_files
+
+        if not 0 < confidence < 1:
+            raise InputError(f"must be between 0 and 1, got {confidence}", field="--confidence")
+        changes, missing, old_doc, new_doc = compare_files(old, new, confidence=confidence, seed=seed,
+                                                           tolerance=tolerance)
+        if html is not None:
+            from promptcheck.fileio import atomic_write_text
+            from promptcheck.report.html import render_compare
+
+            atomic_write_text(html, render_compare(changes, missing, old_doc, new_doc, old=str(old), new=str(new)))
+    except PromptcheckError as exc:
+        _fail(exc)
+        return
+    console = Console(highlight=False)
+    console.print(changes_table(changes))
+    if missing:
+        console.print(f"no baseline in {old} for: {', '.join(missing)}", markup=False)
+    worse = [c.key for c in changes if c.verdict == "worse"]
+    if worse:
+        Console(stderr=True, highlight=False).print(f"promptcheck: robustness got worse on {', '.join(worse)}",
+                                                    markup=False)
+        raise typer.Exit(1)
 
 
 def _families(value: str | None) -> list[str] | None:
