@@ -80,12 +80,12 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
     from promptcheck.evaluate.runner import evaluate
     from promptcheck.report.jsonio import write_run_json
     from promptcheck.report.terminal import print_task
-    from promptcheck.tasks.suite import load_task
+    from promptcheck.tasks.suite import load_tasks
 
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
     # Read and validate every suite before loading a model: a typo should cost seconds, not minutes.
-    tasks = [load_task(p, allow_outside=allow_outside_paths) for p in suites]
+    tasks = load_tasks(suites, allow_outside=allow_outside_paths)
     instruction_sets = []
     for task in tasks:
         chosen: list = task.instructions()
