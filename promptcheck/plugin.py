@@ -34,6 +34,8 @@ _OPTIONS: list[tuple[str, str, str | None]] = [
 ]
 _FLAGS: list[tuple[str, str]] = [
     ("require_model", "error out instead of skipping when no model is named (for CI gates)"),
+    ("trust_remote_code", "let a model run its own Python code when loaded (off: code you have not read)"),
+    ("allow_pickle", "load pickle weights (.bin/.pt) when a model has no safetensors (off: unpickling runs code)"),
 ]
 
 #: Exit statuses beyond pytest's own (0 ok, 1 failed, 2 interrupted, 3 internal, 4 usage, 5 no tests).
@@ -41,6 +43,10 @@ EXIT_INCONCLUSIVE = 6
 EXIT_ERROR = 7
 
 RECORD_KEY = "promptcheck.record"
+
+#: The same as promptcheck.models.loading.DTYPES (not imported: that module imports torch, and
+#: `pytest --help` must stay fast). A test keeps the two equal.
+_DTYPES = ("float32", "bfloat16", "float16", "auto")
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,8 @@ class PluginSettings:
     cache: str | None
     failures: str
     require_model: bool
+    trust_remote_code: bool = False
+    allow_pickle: bool = False
 
 
 SETTINGS_KEY = pytest.StashKey[PluginSettings]()
@@ -90,6 +98,7 @@ def _resolve(config: pytest.Config) -> PluginSettings:
         model=get("model"), adapter=get("adapter"), device=get("device") or "cpu", dtype=get("dtype") or "float32",
         seed=seed, json=get("json"), markdown=get("markdown"), cache=get("cache"),
         failures=get("failures") or ".promptcheck/failures.json", require_model=bool(get("require_model")),
+        trust_remote_code=bool(get("trust_remote_code")), allow_pickle=bool(get("allow_pickle")),
     )
 
 
@@ -98,6 +107,15 @@ def pytest_configure(config: pytest.Config) -> None:
     if settings.require_model and not settings.model:
         raise pytest.UsageError("promptcheck: --promptcheck-require-model is set but no model is named; "
                                 "pass --promptcheck-model=PATH_OR_ID (or 'default')")
+    # Checked here, not at model load, so a typo stops the session before any test runs.
+    if settings.dtype not in _DTYPES:
+        raise pytest.UsageError(f"promptcheck: --promptcheck-dtype must be one of {', '.join(_DTYPES)}, "
+                                f"got {settings.dtype!r}")
+    import re
+
+    if not re.fullmatch(r"cpu|auto|mps|cuda(:\d+)?", settings.device):
+        raise pytest.UsageError(f"promptcheck: --promptcheck-device must be cpu, cuda, cuda:N, mps or auto, "
+                                f"got {settings.device!r}")
     config.stash[SETTINGS_KEY] = settings
     config.pluginmanager.register(PromptcheckSession(config, settings), "promptcheck-session")
     config.addinivalue_line(
@@ -192,7 +210,8 @@ def promptcheck_model(promptcheck_settings: PluginSettings) -> Any:
     from promptcheck.models.loading import load_model
 
     try:
-        return load_model(s.model, adapter=s.adapter, device=s.device, dtype=s.dtype, cache=s.cache)
+        return load_model(s.model, adapter=s.adapter, device=s.device, dtype=s.dtype, cache=s.cache,
+                          trust_remote_code=s.trust_remote_code, allow_pickle=s.allow_pickle)
     except PromptcheckError as exc:
         pytest.fail(f"promptcheck: {exc}", pytrace=False)
 
@@ -308,6 +327,24 @@ class PromptcheckSession:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if _is_worker(self.config):
             return
+        try:
+            self._write_outputs()
+        except PromptcheckError as exc:
+            # An unwritable --promptcheck-json must not end the run in an INTERNALERROR traceback.
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.write_line(f"promptcheck: error: {exc}", red=True)
+            session.exitstatus = EXIT_ERROR
+            return
+        if exitstatus == pytest.ExitCode.TESTS_FAILED:
+            verdicts = {r["verdict"] for r in self.records}
+            if "fail" not in verdicts and not self.other_failures:
+                if "inconclusive" in verdicts:
+                    session.exitstatus = EXIT_INCONCLUSIVE
+                elif self.errors:
+                    session.exitstatus = EXIT_ERROR
+
+    def _write_outputs(self) -> None:
         from promptcheck.fileio import atomic_write_json, atomic_write_text
 
         settings, records = self.settings, self.records
@@ -328,13 +365,6 @@ class PromptcheckSession:
             atomic_write_json(failures, _failures(bad, settings))
         elif records and failures.is_file():
             failures.unlink()  # the last gate passed: a stale list must not send `fix` after old failures
-        if exitstatus == pytest.ExitCode.TESTS_FAILED:
-            verdicts = {r["verdict"] for r in records}
-            if "fail" not in verdicts and not self.other_failures:
-                if "inconclusive" in verdicts:
-                    session.exitstatus = EXIT_INCONCLUSIVE
-                elif self.errors:
-                    session.exitstatus = EXIT_ERROR
 
 
 def _failures(bad: list[dict], settings: PluginSettings) -> dict:
