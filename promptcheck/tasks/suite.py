@@ -220,13 +220,14 @@ def load_suite(path: Path, *, allow_outside: bool = False) -> Task:
     else:
         rel = _string(items_value, file=path, line=items_line, field="items")
         items_path = _resolve_inside(path.parent, rel, allow_outside=allow_outside, file=path, line=items_line)
+        if os.path.abspath(items_path) == os.path.abspath(path):
+            raise InputError("names the suite file itself; items go in a .jsonl, .csv or .json file",
+                             file=path, line=items_line, field="items")
         if items_path.suffix.lower() not in ITEM_SUFFIXES:
             raise InputError(
                 f"unknown items file type {items_path.suffix!r}; expected one of {', '.join(ITEM_SUFFIXES)}",
                 file=path, line=items_line, field="items",
             )
-        if items_path.resolve() == path.resolve():
-            raise InputError("names the suite file itself", file=path, line=items_line, field="items")
         try:
             items = load_items(items_path)
         except InputError as exc:
