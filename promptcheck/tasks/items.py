@@ -237,8 +237,10 @@ def check_unique_ids(items: Sequence[MCItem], file: Path) -> None:
     for item in items:
         if item.id in seen:
             line = item.source.rsplit(":", 1)[-1]
+            derived = item.id == stable_item_id(item.question, item.choices)
             raise InputError(
-                f"duplicate item id {item.id!r} (first at {seen[item.id]})",
+                f"the same question and choices as the item at {seen[item.id]} (items without an id are "
+                "told apart by their text)" if derived else f"duplicate item id {item.id!r} (first at {seen[item.id]})",
                 file=file,
                 line=int(line) if line.isdigit() else None,
                 field="id",
