@@ -48,7 +48,8 @@ def items_case(items: str | bytes, expected: str, name: str = "i.jsonl") -> Case
     return Case({"s.yaml": SUITE.replace("i.jsonl", name), name: items}, ["run", "s.yaml"], expected)
 
 
-LAUGHS = "".join(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" if i else 'l0: &l0 ["lol"]\n' for i in range(9))
+LAUGHS = "description:\n" + "".join(
+    f"  - &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" if i else '  - &l0 ["lol"]\n' for i in range(9))
 
 CASES: dict[str, Case] = {
     # -- suite YAML -------------------------------------------------------------------------------
@@ -60,13 +61,10 @@ CASES: dict[str, Case] = {
     "yaml-missing-key": suite_case("name: t\nitems: i.jsonl\n", "s.yaml:1: reference_instruction: missing required key"),
     "yaml-unknown-key": suite_case(SUITE + "refrence_instruction: x\n", "s.yaml:4: refrence_instruction: unknown key; expected one of name, items"),
     "yaml-duplicate-key": suite_case(SUITE + "name: u\n", "s.yaml:4: name: duplicate key"),
-    "yaml-billion-laughs": suite_case(
-        "name: t\nitems: i.jsonl\nreference_instruction: A\n" + LAUGHS.replace("l", "x").replace('"xox"', '"lol"'),
-        "s.yaml:4: x0: unknown key"),
-    "yaml-billion-laughs-in-instructions": suite_case(
-        SUITE + "instructions:\n  observed: " + "[" * 0 + "&a [&b [&c [lol, lol], *c, *c], *b, *b]\n"
-        + "  unobserved: [*a, *a, *a, *a, *a, *a, *a, *a]\n",
-        "s.yaml:5: instructions.observed[0]: must be a string, got a list"),
+    # 9 levels of 9 aliases: 9**9 strings if expanded. Aliases are shared, never copied, so this
+    # is refused in milliseconds.
+    "yaml-billion-laughs": suite_case(SUITE + LAUGHS + "instructions:\n  unobserved: *l8\n",
+                                      "s.yaml:12: instructions.unobserved[0]: must be a string, got a list"),
     "yaml-python-tag": suite_case("name: !!python/object/apply:os.system ['echo pwned']\nitems: i.jsonl\nreference_instruction: A\n",
                                   "s.yaml:1: invalid YAML: could not determine a constructor for the tag 'tag:yaml.org,2002:python/object/apply:os.system'"),
     "yaml-recursive-alias": suite_case(SUITE + "instructions: &x\n  observed: *x\n", "s.yaml:4: invalid YAML: found unconstructable recursive node"),
