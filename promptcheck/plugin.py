@@ -39,6 +39,8 @@ _OPTIONS: list[tuple[str, str, str | None]] = [
 _FLAGS: list[tuple[str, str]] = [
     ("require_model", "error out instead of skipping when no model is named (for CI gates)"),
     ("no_score_cache", "score every prompt afresh instead of reusing scores stored on disk"),
+    ("trust_remote_code", "let a model run its own Python code when loaded (off: code you have not read)"),
+    ("allow_pickle", "load pickle weights (.bin/.pt) when a model has no safetensors (off: unpickling runs code)"),
 ]
 
 #: Exit statuses beyond pytest's own (0 ok, 1 failed, 2 interrupted, 3 internal, 4 usage, 5 no tests).
@@ -47,6 +49,10 @@ EXIT_ERROR = 7
 EXIT_REGRESSION = 8
 
 RECORD_KEY = "promptcheck.record"
+
+#: The same as promptcheck.models.loading.DTYPES (not imported: that module imports torch, and
+#: `pytest --help` must stay fast). A test keeps the two equal.
+_DTYPES = ("float32", "bfloat16", "float16", "auto")
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,8 @@ class PluginSettings:
     no_score_cache: bool = False
     html: str | None = None
     baseline: str | None = None
+    trust_remote_code: bool = False
+    allow_pickle: bool = False
 
 
 SETTINGS_KEY = pytest.StashKey[PluginSettings]()
@@ -102,6 +110,7 @@ def _resolve(config: pytest.Config) -> PluginSettings:
         failures=get("failures") or ".promptcheck/failures.json", max_memory=get("max_memory"),
         require_model=bool(get("require_model")), no_score_cache=bool(get("no_score_cache")),
         html=get("html"), baseline=get("baseline"),
+        trust_remote_code=bool(get("trust_remote_code")), allow_pickle=bool(get("allow_pickle")),
     )
 
 
@@ -110,6 +119,15 @@ def pytest_configure(config: pytest.Config) -> None:
     if settings.require_model and not settings.model:
         raise pytest.UsageError("promptcheck: --promptcheck-require-model is set but no model is named; "
                                 "pass --promptcheck-model=PATH_OR_ID (or 'default')")
+    # Checked here, not at model load, so a typo stops the session before any test runs.
+    if settings.dtype not in _DTYPES:
+        raise pytest.UsageError(f"promptcheck: --promptcheck-dtype must be one of {', '.join(_DTYPES)}, "
+                                f"got {settings.dtype!r}")
+    import re
+
+    if not re.fullmatch(r"cpu|auto|mps|cuda(:\d+)?", settings.device):
+        raise pytest.UsageError(f"promptcheck: --promptcheck-device must be cpu, cuda, cuda:N, mps or auto, "
+                                f"got {settings.device!r}")
     config.stash[SETTINGS_KEY] = settings
     config.pluginmanager.register(PromptcheckSession(config, settings), "promptcheck-session")
     config.addinivalue_line(
@@ -207,7 +225,8 @@ def promptcheck_model(promptcheck_settings: PluginSettings) -> Any:
 
     try:
         model = load_model(s.model, adapter=s.adapter, device=s.device, dtype=s.dtype, cache=s.cache,
-                           max_memory=s.max_memory)
+                           max_memory=s.max_memory, trust_remote_code=s.trust_remote_code,
+                           allow_pickle=s.allow_pickle)
         if s.no_score_cache:
             return model
         return cached(model, Path(s.cache) / "scores.sqlite" if s.cache else score_cache_path())
@@ -339,6 +358,27 @@ class PromptcheckSession:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if _is_worker(self.config):
             return
+        try:
+            self._write_outputs()
+        except PromptcheckError as exc:
+            # An unwritable --promptcheck-json must not end the run in an INTERNALERROR traceback.
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.write_line(f"promptcheck: error: {exc}", red=True)
+            session.exitstatus = EXIT_ERROR
+            return
+        regressed = self._compare_with_baseline(self.records) if self.settings.baseline and self.records else False
+        if regressed and exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = EXIT_REGRESSION if regressed is True else EXIT_ERROR
+        if exitstatus == pytest.ExitCode.TESTS_FAILED:
+            verdicts = {r["verdict"] for r in self.records}
+            if "fail" not in verdicts and not self.other_failures:
+                if "inconclusive" in verdicts:
+                    session.exitstatus = EXIT_INCONCLUSIVE
+                elif self.errors:
+                    session.exitstatus = EXIT_ERROR
+
+    def _write_outputs(self) -> None:
         from promptcheck.fileio import atomic_write_json, atomic_write_text
 
         settings, records = self.settings, self.records
@@ -355,7 +395,6 @@ class PromptcheckSession:
                 from promptcheck.report.html import write_report
 
                 write_report(doc, Path(settings.html), source=settings.json or "")
-        regressed = self._compare_with_baseline(records) if settings.baseline and records else False
         if settings.markdown and records:
             atomic_write_text(Path(settings.markdown), _markdown(records, settings))
         # Only definite failures go to fix: an inconclusive task needs more items, not training.
@@ -366,16 +405,6 @@ class PromptcheckSession:
             atomic_write_json(failures, _failures(bad, settings))
         elif records and failures.is_file():
             failures.unlink()  # the last gate passed: a stale list must not send `fix` after old failures
-        if regressed and exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = EXIT_REGRESSION if regressed is True else EXIT_ERROR
-        if exitstatus == pytest.ExitCode.TESTS_FAILED:
-            verdicts = {r["verdict"] for r in records}
-            if "fail" not in verdicts and not self.other_failures:
-                if "inconclusive" in verdicts:
-                    session.exitstatus = EXIT_INCONCLUSIVE
-                elif self.errors:
-                    session.exitstatus = EXIT_ERROR
-
 
     def _compare_with_baseline(self, records: list[dict]) -> bool | str:
         """Compare with the baseline file; True on a significant regression, "error" when it cannot."""
