@@ -120,7 +120,7 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
     from promptcheck.tasks.suite import load_tasks
 
     out = Console(highlight=False)
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     from promptcheck.evaluate.runner import TOO_LONG
     from promptcheck.errors import InputError
 
@@ -277,7 +277,7 @@ def _fix(suites: list[Path], from_failures: Path | None, out: Path, model: str |
     for t in tasks:
         split_task(t, cfg)  # validate before loading a model
     out_c = Console(highlight=False)
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     from promptcheck.fix.run import run_fix
     from promptcheck.models.loading import load_model
 
