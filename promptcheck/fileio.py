@@ -66,5 +66,32 @@ def _write_and_rename(fd: int, tmp: str, path: Path, text: str) -> None:
         raise
 
 
+def check_output_file(path: Path, *, inputs: list[Path], field: str) -> None:
+    """Refuse an output path that cannot be a results file, before hours of scoring are spent.
+
+    A folder cannot be replaced by a file, and writing over one of the run's own inputs
+    (``--json suite.yaml``) would destroy the suite.
+    """
+    from promptcheck.errors import InputError
+
+    if path.is_dir():
+        raise InputError("is a directory; give a file name such as results.json", file=path, field=field)
+    try:
+        target = path.resolve()
+        same = any(target == Path(p).resolve() for p in inputs)
+    except (OSError, RuntimeError):
+        return  # unresolvable (a symlink loop): the write itself will say so
+    if same:
+        raise InputError("is one of this run's input files; writing results there would overwrite it",
+                         file=path, field=field)
+    try:  # the same temp-file-and-rename the real write does, tried now
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise InputError(f"cannot write here: {exc.strerror or exc}", file=path, field=field) from None
+
+
 def atomic_write_json(path: Path, data: object) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")

@@ -32,6 +32,9 @@ _OPTIONS: list[tuple[str, str, str | None]] = [
     ("cache", "promptcheck's cache folder (converted models, WordNet data, scores.sqlite)", None),
     ("max_memory", "memory one forward pass may use, e.g. 8GiB (the batch is sized to fit)", "2GiB"),
     ("failures", "where failing tasks are written for `promptcheck fix`", ".promptcheck/failures.json"),
+    ("html", "write an HTML report of every robustness verdict (plots, worst instructions) to this file", None),
+    ("baseline", "a --promptcheck-json file of an earlier release: fail (exit 8) where robustness got "
+     "significantly worse (paired interval over the same items)", None),
     ("served_model", "served model name, when the server serves several", None),
     ("tokenizer", "where a served model's chat template comes from: a folder, a hub id or 'default'", None),
     ("max_concurrency", "requests in flight per served endpoint", "8"),
@@ -41,13 +44,20 @@ _OPTIONS: list[tuple[str, str, str | None]] = [
 _FLAGS: list[tuple[str, str]] = [
     ("require_model", "error out instead of skipping when no model is named (for CI gates)"),
     ("no_score_cache", "score every prompt afresh instead of reusing scores stored on disk"),
+    ("trust_remote_code", "let a model run its own Python code when loaded (off: code you have not read)"),
+    ("allow_pickle", "load pickle weights (.bin/.pt) when a model has no safetensors (off: unpickling runs code)"),
 ]
 
 #: Exit statuses beyond pytest's own (0 ok, 1 failed, 2 interrupted, 3 internal, 4 usage, 5 no tests).
 EXIT_INCONCLUSIVE = 6
 EXIT_ERROR = 7
+EXIT_REGRESSION = 8
 
 RECORD_KEY = "promptcheck.record"
+
+#: The same as promptcheck.models.loading.DTYPES (not imported: that module imports torch, and
+#: `pytest --help` must stay fast). A test keeps the two equal.
+_DTYPES = ("float32", "bfloat16", "float16", "auto")
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,10 @@ class PluginSettings:
     api_key_env: str | None = None
     device_map: str | None = None
     no_score_cache: bool = False
+    html: str | None = None
+    baseline: str | None = None
+    trust_remote_code: bool = False
+    allow_pickle: bool = False
 
 
 SETTINGS_KEY = pytest.StashKey[PluginSettings]()
@@ -105,6 +119,8 @@ def _resolve(config: pytest.Config) -> PluginSettings:
         seed=seed, json=get("json"), markdown=get("markdown"), cache=get("cache"),
         failures=get("failures") or ".promptcheck/failures.json", max_memory=get("max_memory"),
         require_model=bool(get("require_model")), no_score_cache=bool(get("no_score_cache")),
+        html=get("html"), baseline=get("baseline"),
+        trust_remote_code=bool(get("trust_remote_code")), allow_pickle=bool(get("allow_pickle")),
         served_model=get("served_model"), tokenizer=get("tokenizer"), max_concurrency=_positive(get("max_concurrency")),
         api_key_env=get("api_key_env"), device_map=get("device_map"),
     )
@@ -125,6 +141,15 @@ def pytest_configure(config: pytest.Config) -> None:
     if settings.require_model and not settings.model:
         raise pytest.UsageError("promptcheck: --promptcheck-require-model is set but no model is named; "
                                 "pass --promptcheck-model=PATH_OR_ID (or 'default')")
+    # Checked here, not at model load, so a typo stops the session before any test runs.
+    if settings.dtype not in _DTYPES:
+        raise pytest.UsageError(f"promptcheck: --promptcheck-dtype must be one of {', '.join(_DTYPES)}, "
+                                f"got {settings.dtype!r}")
+    import re
+
+    if not re.fullmatch(r"cpu|auto|mps|cuda(:\d+)?", settings.device):
+        raise pytest.UsageError(f"promptcheck: --promptcheck-device must be cpu, cuda, cuda:N, mps or auto, "
+                                f"got {settings.device!r}")
     config.stash[SETTINGS_KEY] = settings
     config.pluginmanager.register(PromptcheckSession(config, settings), "promptcheck-session")
     config.addinivalue_line(
@@ -222,7 +247,8 @@ def promptcheck_model(promptcheck_settings: PluginSettings) -> Any:
 
     try:
         model = load_model(s.model, adapter=s.adapter, device=s.device, dtype=s.dtype, cache=s.cache,
-                           max_memory=s.max_memory, device_map=s.device_map, served_model=s.served_model,
+                           max_memory=s.max_memory, trust_remote_code=s.trust_remote_code,
+                           allow_pickle=s.allow_pickle, device_map=s.device_map, served_model=s.served_model,
                            tokenizer=s.tokenizer, max_concurrency=s.max_concurrency, api_key_env=s.api_key_env)
         if s.no_score_cache:
             return model
@@ -319,6 +345,8 @@ class PromptcheckSession:
         self.records: list[dict] = []
         self.errors = 0
         self.other_failures = 0
+        self.comparison: list = []
+        self.comparison_notes: list[str] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = dict(report.user_properties)
@@ -338,20 +366,58 @@ class PromptcheckSession:
             return
         terminalreporter.write_sep("=", "promptcheck")
         terminalreporter.write(_summary_table(self.records))
+        if self.comparison:
+            from rich.console import Console
+
+            from promptcheck.report.compare import changes_table
+
+            console = Console(width=140, record=True, force_terminal=False, color_system=None)
+            with console.capture() as cap:
+                console.print(changes_table(self.comparison))
+            terminalreporter.write(cap.get())
+        for note in self.comparison_notes:
+            terminalreporter.write_line(note)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if _is_worker(self.config):
             return
+        try:
+            self._write_outputs()
+        except PromptcheckError as exc:
+            # An unwritable --promptcheck-json must not end the run in an INTERNALERROR traceback.
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.write_line(f"promptcheck: error: {exc}", red=True)
+            session.exitstatus = EXIT_ERROR
+            return
+        regressed = self._compare_with_baseline(self.records) if self.settings.baseline and self.records else False
+        if regressed and exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = EXIT_REGRESSION if regressed is True else EXIT_ERROR
+        if exitstatus == pytest.ExitCode.TESTS_FAILED:
+            verdicts = {r["verdict"] for r in self.records}
+            if "fail" not in verdicts and not self.other_failures:
+                if "inconclusive" in verdicts:
+                    session.exitstatus = EXIT_INCONCLUSIVE
+                elif self.errors:
+                    session.exitstatus = EXIT_ERROR
+
+    def _write_outputs(self) -> None:
         from promptcheck.fileio import atomic_write_json, atomic_write_text
 
         settings, records = self.settings, self.records
-        if settings.json:
+        if settings.json or (settings.html and records):
             from promptcheck.report.jsonio import library_versions
 
-            atomic_write_json(Path(settings.json), {
+            doc = {
                 "schema_version": 1, "kind": "pytest", "seed": settings.seed, "model_option": settings.model,
                 "adapter_option": settings.adapter, "libraries": library_versions(), "tests": records,
-            })
+            }
+            if settings.json:
+                atomic_write_json(Path(settings.json), doc)
+            if settings.html and records:
+                from promptcheck.report.html import write_report
+
+                write_report(doc, Path(settings.html), source=settings.json or "")
         if settings.markdown and records:
             atomic_write_text(Path(settings.markdown), _markdown(records, settings))
         # Only definite failures go to fix: an inconclusive task needs more items, not training.
@@ -362,13 +428,27 @@ class PromptcheckSession:
             atomic_write_json(failures, _failures(bad, settings))
         elif records and failures.is_file():
             failures.unlink()  # the last gate passed: a stale list must not send `fix` after old failures
-        if exitstatus == pytest.ExitCode.TESTS_FAILED:
-            verdicts = {r["verdict"] for r in records}
-            if "fail" not in verdicts and not self.other_failures:
-                if "inconclusive" in verdicts:
-                    session.exitstatus = EXIT_INCONCLUSIVE
-                elif self.errors:
-                    session.exitstatus = EXIT_ERROR
+
+    def _compare_with_baseline(self, records: list[dict]) -> bool | str:
+        """Compare with the baseline file; True on a significant regression, "error" when it cannot."""
+        from promptcheck.report.compare import compare_evidence, evidence_of
+        from promptcheck.report.jsonio import read_results
+
+        try:
+            base = read_results(Path(self.settings.baseline))
+            current = evidence_of({"tests": records})
+            changes, missing = compare_evidence(evidence_of(base, self.settings.baseline), current,
+                                                seed=self.settings.seed)
+        except PromptcheckError as exc:
+            self.comparison_notes.append(f"promptcheck: baseline comparison failed: {exc}")
+            return "error"
+        self.comparison = changes
+        if missing:
+            self.comparison_notes.append(f"promptcheck: no baseline for {', '.join(missing)}")
+        worse = [c.key for c in changes if c.verdict == "worse"]
+        if worse:
+            self.comparison_notes.append(f"promptcheck: robustness got worse than the baseline on {', '.join(worse)}")
+        return bool(worse)
 
 
 def _failures(bad: list[dict], settings: PluginSettings) -> dict:

@@ -51,7 +51,7 @@ def run(
                                                  show_default=False)],
     model: ModelOpt = "default",
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write results as JSON (docs/results-schema.md).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed for everything random (recorded in the results).")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed for everything random (recorded in the results).")] = 0,
     revision: Annotated[Optional[str], typer.Option(help="Hub revision (branch, tag or commit).")] = None,
     dtype: Annotated[str, typer.Option(help="float32, bfloat16, float16 or auto.")] = "float32",
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "cpu",
@@ -66,6 +66,8 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print every instruction's accuracy.")] = False,
     allow_outside_paths: Annotated[bool, typer.Option(help="Let suite files name items outside their folder.")] = False,
     trust_remote_code: Annotated[bool, typer.Option(help="Run model code from the hub (off: it is code you have not read).")] = False,
+    allow_pickle: Annotated[bool, typer.Option(help="Load pickle weights (.bin/.pt) when a model has no safetensors "
+                            "(off: unpickling can run code).")] = False,
     n_paraphrases: Annotated[int, typer.Option("--paraphrases", min=0,
                              help="Add N generated paraphrases of each reference instruction (kind 'generated').")] = 0,
     families: Annotated[Optional[str], typer.Option(help="Paraphrase families, comma-separated "
@@ -85,15 +87,25 @@ def run(
     score_cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse scores stored on disk for the same "
                            "model and prompt, and store new ones (an interrupted run continues where it stopped).")]
     = True,
+    max_accuracy_drop: Annotated[float, typer.Option(help="Threshold for the verdicts stored in --json "
+                                 "(0.05 = 5 points), as in assert_robust.")] = 0.05,
+    representations: Annotated[bool, typer.Option("--representations", help="Also store each instruction's hidden "
+                               "state analysis in --json (docs/report.md: distance to observed instructions, "
+                               "2-D projection, correlation with the drop).")] = False,
+    representation_layer: Annotated[Optional[int], typer.Option(help="Hidden-state layer for --representations "
+                                    "(0 = embeddings, -1 = last) [default: the paper's choice, docs/report.md].")] = None,
+    projection: Annotated[str, typer.Option(help="2-D projection for --representations: pca or tsne "
+                          "(needs scikit-learn).")] = "pca",
 ) -> None:
     """Score suites under every instruction and print how accuracy moves from instruction to instruction."""
     _one_line_warnings()
     try:
         _run(suites, model=model, json_out=json_out, seed=seed, revision=revision, dtype=dtype, device=device,
              adapter=adapter, chat_template=chat_template, batch_size=batch_size, max_memory=max_memory, verbose=verbose,
-             allow_outside_paths=allow_outside_paths, trust_remote_code=trust_remote_code,
+             allow_outside_paths=allow_outside_paths, trust_remote_code=trust_remote_code, allow_pickle=allow_pickle,
              n_paraphrases=n_paraphrases, families=_families(families), min_similarity=min_similarity,
-             score_cache=score_cache, too_long=too_long,
+             score_cache=score_cache, too_long=too_long, stats={"threshold": max_accuracy_drop},
+             representations={"layer": representation_layer, "projection": projection} if representations else None,
              load_options={"device_map": device_map, "served_model": served_model, "tokenizer": tokenizer,
                            "max_concurrency": max_concurrency, "api_key_env": api_key_env})
     except PromptcheckError as exc:
@@ -106,26 +118,38 @@ def run(
 def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, revision: str | None, dtype: str,
          device: str, adapter: Path | None, chat_template: bool | None, batch_size: int | None,
          max_memory: str | None = None, verbose: bool = False,
-         allow_outside_paths: bool, trust_remote_code: bool, n_paraphrases: int = 0,
+         allow_outside_paths: bool, trust_remote_code: bool, allow_pickle: bool = False,
+         n_paraphrases: int = 0,
          families: list[str] | None = None, min_similarity: float | None = None, score_cache: bool = True,
-         too_long: str = "fail", load_options: dict | None = None) -> None:
+         too_long: str = "fail", stats: dict | None = None, representations: dict | None = None,
+         load_options: dict | None = None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from promptcheck.evaluate.results import RunResult
     from promptcheck.evaluate.runner import evaluate
     from promptcheck.report.jsonio import write_run_json
     from promptcheck.report.terminal import print_task
-    from promptcheck.tasks.suite import load_task
+    from promptcheck.tasks.suite import load_tasks
 
     out = Console(highlight=False)
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     from promptcheck.evaluate.runner import TOO_LONG
     from promptcheck.errors import InputError
 
     if too_long not in TOO_LONG:
         raise InputError(f"must be one of {', '.join(TOO_LONG)}, got {too_long!r}", field="too_long")
     # Read and validate every suite before loading a model: a typo should cost seconds, not minutes.
-    tasks = [load_task(p, allow_outside=allow_outside_paths) for p in suites]
+    tasks = load_tasks(suites, allow_outside=allow_outside_paths)
+    if json_out is not None:
+        from promptcheck.fileio import check_output_file
+
+        check_output_file(json_out, inputs=[*suites, *(Path(t.source) for t in tasks)], field="--json")
+    if representations is not None and representations["projection"] not in ("pca", "tsne"):
+        raise InputError(f"must be pca or tsne, got {representations['projection']!r}", field="--projection")
+    if representations is not None and json_out is None:
+        raise InputError("--representations stores its analysis in the results file: add --json OUT.json",
+                         field="--representations")
+    reps: dict[str, dict] = {}
     instruction_sets = []
     for task in tasks:
         chosen: list = task.instructions()
@@ -143,7 +167,7 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
     with err.status(f"loading model {model} ..."):
         scorer = load_model(model, revision=revision, dtype=dtype, device=device, adapter=adapter,
                             chat_template=chat_template, batch_size=batch_size, max_memory=max_memory,
-                            trust_remote_code=trust_remote_code, **(load_options or {}))
+                            trust_remote_code=trust_remote_code, allow_pickle=allow_pickle, **(load_options or {}))
     if score_cache:
         from promptcheck.models.cache import cached
 
@@ -165,8 +189,14 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
                 if result.skipped_items:  # their prompts will never come
                     progress.advance(bar, len(result.skipped_items) * len(result.instructions))
                 done.append(result)
+                if representations is not None:
+                    from promptcheck.analysis.representations import representation_analysis
+
+                    progress.update(bar, description=f"representations {task.name}")
+                    reps[task.name] = representation_analysis(scorer, result, seed=seed, **representations)
                 if json_out is not None:  # after each task, so an interruption keeps what finished
-                    write_run_json(json_out, RunResult(tuple(done), scorer.identity, seed, settings))
+                    write_run_json(json_out, RunResult(tuple(done), scorer.identity, seed, settings), stats=stats,
+                                   representations=reps)
     except KeyboardInterrupt:
         err.print(f"interrupted: {len(done)} of {len(tasks)} task(s) finished"
                   + (f", saved in {json_out}" if json_out and done else "")
@@ -216,7 +246,7 @@ def fix(
                      "[default: one adapter per task, in --out/<task>].")] = False,
     harm_tolerance: Annotated[float, typer.Option(help="Largest allowed fall of reference accuracy "
                               "(0.01 = 1 point) before fix fails.")] = 0.01,
-    seed: Annotated[int, typer.Option(help="Seed for splits, sampling and bootstrap.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed for splits, sampling and bootstrap.")] = 0,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "cpu",
     dtype: Annotated[str, typer.Option(help="float32, bfloat16, float16 or auto.")] = "float32",
 ) -> None:
@@ -264,7 +294,7 @@ def _fix(suites: list[Path], from_failures: Path | None, out: Path, model: str |
     for t in tasks:
         split_task(t, cfg)  # validate before loading a model
     out_c = Console(highlight=False)
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     from promptcheck.fix.run import run_fix
     from promptcheck.models.loading import load_model
 
@@ -307,6 +337,65 @@ def _fix(suites: list[Path], from_failures: Path | None, out: Path, model: str |
         raise typer.Exit(3)
 
 
+@app.command()
+def report(
+    results: Annotated[Path, typer.Argument(help="A results file: `promptcheck run --json`, the plugin's "
+                                            "--promptcheck-json, or fix_report.json.", show_default=False)],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where the HTML goes [default: RESULTS "
+                   "with .html].")] = None,
+) -> None:
+    """Write a self-contained HTML report (plots, worst instructions, flipping items, representations)."""
+    try:
+        from promptcheck.report.html import write_report
+        from promptcheck.report.jsonio import read_results
+
+        doc = read_results(results)
+        target = write_report(doc, out or results.with_suffix(".html"), source=str(results))
+    except PromptcheckError as exc:
+        _fail(exc)
+        return
+    Console(highlight=False).print(f"report written to {target}", markup=False)
+
+
+@app.command()
+def compare(
+    old: Annotated[Path, typer.Argument(help="Results of the old release (run --json or --promptcheck-json).",
+                                        show_default=False)],
+    new: Annotated[Path, typer.Argument(help="Results of the new release, on the same suites.", show_default=False)],
+    confidence: Annotated[float, typer.Option(help="Confidence of the paired interval.")] = 0.95,
+    tolerance: Annotated[float, typer.Option(help="A change counts as worse only if the whole interval is above "
+                         "this (0.01 = 1 point).")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    html: Annotated[Optional[Path], typer.Option(help="Also write the comparison as HTML.")] = None,
+) -> None:
+    """Did robustness get worse between two releases? Paired interval per task; exit 1 on a significant regression."""
+    try:
+        from promptcheck.errors import InputError
+        from promptcheck.report.compare import changes_table, compare_files
+
+        if not 0 < confidence < 1:
+            raise InputError(f"must be between 0 and 1, got {confidence}", field="--confidence")
+        changes, missing, old_doc, new_doc = compare_files(old, new, confidence=confidence, seed=seed,
+                                                           tolerance=tolerance)
+        if html is not None:
+            from promptcheck.fileio import atomic_write_text
+            from promptcheck.report.html import render_compare
+
+            atomic_write_text(html, render_compare(changes, missing, old_doc, new_doc, old=str(old), new=str(new)))
+    except PromptcheckError as exc:
+        _fail(exc)
+        return
+    console = Console(highlight=False)
+    console.print(changes_table(changes))
+    if missing:
+        console.print(f"no baseline in {old} for: {', '.join(missing)}", markup=False)
+    worse = [c.key for c in changes if c.verdict == "worse"]
+    if worse:
+        Console(stderr=True, highlight=False).print(f"promptcheck: robustness got worse on {', '.join(worse)}",
+                                                    markup=False)
+        raise typer.Exit(1)
+
+
 def _families(value: str | None) -> list[str] | None:
     if not value:
         return None
@@ -317,7 +406,7 @@ def _families(value: str | None) -> list[str] | None:
 def paraphrase(
     instruction: Annotated[str, typer.Argument(help="The reference instruction to rephrase.", show_default=False)],
     n: Annotated[int, typer.Option("-n", "--n", min=1, help="How many paraphrases.")] = 20,
-    seed: Annotated[int, typer.Option(help="Same seed, same list.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Same seed, same list.")] = 0,
     families: Annotated[Optional[str], typer.Option(help="Comma-separated families: lexical, syntactic, framing, "
                         "formatting, noise [default: all but noise].")] = None,
     max_edits: Annotated[int, typer.Option(min=1, max=3, help="Most edits per paraphrase.")] = 2,
@@ -381,10 +470,45 @@ def models() -> None:
     Console().print(table)
 
 
+def _option_error_types() -> tuple[type[BaseException], ...]:
+    """The exception class(es) typer raises for bad command-line options.
+
+    Newer typer releases vendor click (``typer._click``), older ones use click itself.
+    """
+    import importlib
+
+    found = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            found.append(importlib.import_module(module).ClickException)
+        except (ImportError, AttributeError):
+            pass
+    return tuple(found)
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Bad options get the same one line as bad files (``promptcheck: error: ...``, exit 2)
+    instead of typer's usage box, so a CI log shows what went wrong on one line.
+    """
+    option_errors = _option_error_types()
     try:
-        app()
+        code = app(standalone_mode=False)
     except PromptcheckError as exc:  # pragma: no cover - commands catch their own
         print(f"promptcheck: error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
+    except option_errors as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError" or not hasattr(exc, "format_message"):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(getattr(exc, "exit_code", 2))
+        ctx = getattr(exc, "ctx", None)
+        sub = ctx is not None and ctx.parent is not None  # an error inside a command, not in its name
+        where = f"{ctx.info_name}: " if sub else ""
+        message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+        hint = f" (see: promptcheck {ctx.info_name} --help)" if sub else " (see: promptcheck --help)"
+        print(f"promptcheck: error: {where}{message}{hint}", file=sys.stderr)
+        sys.exit(getattr(exc, "exit_code", 2))
+    except KeyboardInterrupt:  # outside a command's own handling (while parsing or importing)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

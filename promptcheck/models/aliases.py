@@ -50,30 +50,60 @@ class AliasTarget:
     source: str = "built-in"
 
 
+def _toml_line(exc: Exception) -> int | None:
+    import re
+
+    found = re.search(r"at line (\d+)", str(exc))
+    return int(found.group(1)) if found else None
+
+
 def _read_aliases(path: Path) -> dict[str, AliasTarget]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except OSError:
         return {}
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"invalid TOML: {exc}", file=path) from None
-    table = data.get("tool", {}).get("promptcheck", {}).get("aliases") if path.name == "pyproject.toml" \
-        else data.get("aliases")
+    except UnicodeDecodeError:
+        raise InputError("not valid UTF-8 text", file=path) from None
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc).split(" (at line")[0]
+        raise InputError(f"invalid TOML: {message}", file=path, line=_toml_line(exc)) from None
+    if path.name == "pyproject.toml":
+        field = "tool.promptcheck.aliases"
+        table: object = data
+        for key in ("tool", "promptcheck"):
+            table = table.get(key) if isinstance(table, Mapping) else None
+            if table is None:
+                return {}
+            if not isinstance(table, Mapping):
+                raise InputError("must be a table", file=path, field=field.rsplit(".", 1)[0] if key == "promptcheck"
+                                 else "tool")
+        table = table.get("aliases")
+    else:
+        field = "aliases"
+        table = data.get("aliases")
     if table is None:
         return {}
-    field = "tool.promptcheck.aliases" if path.name == "pyproject.toml" else "aliases"
     if not isinstance(table, Mapping):
         raise InputError("must be a table of name = model", file=path, field=field)
     out = {}
     for name, value in table.items():
+        where = f"{field}.{name}"
+        if name == DEFAULT_ALIAS:
+            raise InputError("'default' is the packaged model and cannot be redefined; choose another name",
+                             file=path, field=where)
         if isinstance(value, str) and value.strip():
             out[name] = AliasTarget(value.strip(), None, str(path))
-        elif isinstance(value, Mapping) and isinstance(value.get("model"), str):
+        elif isinstance(value, Mapping) and isinstance(value.get("model"), str) and value["model"].strip():
+            unknown = sorted(set(value) - {"model", "revision"})
+            if unknown:
+                raise InputError(f"unknown key(s) {', '.join(unknown)}; expected model and revision", file=path,
+                                 field=where)
             rev = value.get("revision")
-            out[name] = AliasTarget(value["model"], str(rev) if rev is not None else None, str(path))
+            if rev is not None and (not isinstance(rev, str) or not rev.strip()):
+                raise InputError("must be a branch, tag or commit (a string)", file=path, field=f"{where}.revision")
+            out[name] = AliasTarget(value["model"].strip(), rev.strip() if rev else None, str(path))
         else:
-            raise InputError("must be a model id/path or a table with 'model'", file=path,
-                             field=f"{field}.{name}")
+            raise InputError("must be a model id/path or a table with 'model'", file=path, field=where)
     return out
 
 
@@ -91,10 +121,13 @@ def alias_table(extra: Mapping[str, str] | None = None) -> dict[str, AliasTarget
 def resolve_alias(name: str, extra: Mapping[str, str] | None = None) -> AliasTarget | None:
     """The target of ``name`` if it is an alias (following chains), else None."""
     table = alias_table(extra)
-    seen = set()
+    chain = [name]
     target = None
-    while name in table and name not in seen and name != DEFAULT_ALIAS:
-        seen.add(name)
+    while name in table and name != DEFAULT_ALIAS:
         target = table[name]
         name = target.model
+        if name in chain:
+            raise InputError(f"aliases form a loop: {' -> '.join(chain + [name])}", file=target.source
+                             if target.source not in ("built-in", "argument") else None, field="aliases")
+        chain.append(name)
     return target

@@ -24,6 +24,69 @@ from promptcheck.settings import cache_dir
 DTYPES = ("float32", "bfloat16", "float16", "auto")
 DEVICE_MAPS = ("auto", "balanced", "balanced_low_0", "sequential")
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
+#: Weight files torch loads with pickle, which can run code on load.
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
+#: Files a tokenizer is built from; a folder with none of them has no tokenizer.
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "spiece.model", "vocab.json",
+                   "vocab.txt", "sentencepiece.bpe.model")
+
+
+def check_model_folder(path: Path, *, trust_remote_code: bool, allow_pickle: bool) -> None:
+    """Refuse a local model folder before transformers touches it: missing parts, code, pickles.
+
+    Checking here gives one clear line (and the flag that overrides it) instead of whatever
+    transformers raises half-way through a load.
+    """
+    import json
+
+    config_path = path / "config.json"
+    if not config_path.is_file():
+        if any(path.glob("*.gguf")):
+            return
+        raise ModelLoadError("not a model folder (no config.json)", file=path, field="model")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ModelLoadError(f"config.json is not valid JSON: {exc}", file=path, field="model") from None
+    if not isinstance(config, dict):
+        raise ModelLoadError("config.json must be a JSON object", file=path, field="model")
+    if config.get("auto_map") and not trust_remote_code:
+        code = sorted(p.name for p in path.glob("*.py"))
+        raise ModelLoadError(
+            f"needs its own Python code to load ({', '.join(code) or 'auto_map in config.json'}); "
+            "pass --trust-remote-code only if you have read that code", file=path, field="model")
+    names = {p.name for p in path.iterdir() if p.is_file()}
+    safetensors = [n for n in names if n.endswith(".safetensors")]
+    pickles = sorted(n for n in names if n.endswith(PICKLE_SUFFIXES) and n != "training_args.bin")
+    if not safetensors and pickles and not allow_pickle:
+        raise ModelLoadError(
+            f"has only pickle weights ({', '.join(pickles[:3])}), which can run code when loaded; convert them "
+            "to safetensors, or pass --allow-pickle only if you trust the file", file=path, field="model")
+    if not safetensors and not pickles:
+        raise ModelLoadError("has no weights (no *.safetensors file)", file=path, field="model")
+    if not names & set(TOKENIZER_FILES):
+        raise ModelLoadError(f"has no tokenizer (none of {', '.join(TOKENIZER_FILES[:3])}, ...)", file=path,
+                             field="model")
+
+
+def check_adapter_folder(folder: Path) -> None:
+    """An adapter is checked before the (slow) model load, so a typo costs seconds."""
+    import json
+
+    config_path = folder / "adapter_config.json"
+    if not config_path.is_file():
+        what = "no such folder" if not folder.exists() else "not a peft adapter folder (no adapter_config.json)"
+        raise ModelLoadError(what, file=folder, field="adapter")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ModelLoadError(f"adapter_config.json is not valid JSON: {exc}", file=folder, field="adapter") from None
+    if not isinstance(config, dict) or not isinstance(config.get("peft_type"), str):
+        raise ModelLoadError("adapter_config.json has no peft_type; not a peft adapter", file=folder,
+                             field="adapter")
+    if not (folder / "adapter_model.safetensors").is_file():
+        raise ModelLoadError("has no adapter_model.safetensors (pickle adapters are not loaded)", file=folder,
+                             field="adapter")
 
 
 def _torch_dtype(name: str, device: str) -> Any:
@@ -75,9 +138,16 @@ def _load_hf(source: str, *, gguf_file: str | None, revision: str | None, dtype:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # our own progress bar is the one that matters
+    try:  # failures arrive as exceptions and become one line; the hub's retry warnings would add more
+        from huggingface_hub.utils import logging as hub_logging
+
+        hub_logging.set_verbosity_error()
+    except ImportError:  # pragma: no cover
+        pass
     kwargs: dict[str, Any] = {"revision": revision, "trust_remote_code": trust_remote_code}
     if gguf_file:
         kwargs["gguf_file"] = gguf_file
+    where = str(Path(source) / gguf_file) if gguf_file else source
     try:
         config = AutoConfig.from_pretrained(source, **kwargs)
         tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
@@ -88,12 +158,27 @@ def _load_hf(source: str, *, gguf_file: str | None, revision: str | None, dtype:
         model = cls.from_pretrained(source, config=config, dtype=dtype,
                                     use_safetensors=None if allow_pickle or gguf_file else True, **kwargs)
     except OSError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelLoadError(f"cannot load model: {first}", file=source, field="model") from None
-    except (ValueError, KeyError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelLoadError(f"not a usable model: {first}", file=source, field="model") from None
+        raise ModelLoadError(f"cannot load model: {_first_line(exc)}", file=where, field="model") from None
+    except (ValueError, KeyError, TypeError, RuntimeError, EOFError, _safetensors_error()) as exc:
+        # RuntimeError: shape mismatches; SafetensorError: a truncated or corrupt weights file.
+        message = _first_line(exc)
+        if "custom code" in message or "trust_remote_code" in message:
+            message = "needs its own Python code to load; pass --trust-remote-code only if you have read that code"
+        raise ModelLoadError(f"not a usable model: {message}", file=where, field="model") from None
     return model, tokenizer
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0].rstrip(": ") if text else type(exc).__name__
+
+
+def _safetensors_error() -> type[BaseException]:
+    try:
+        from safetensors import SafetensorError
+    except ImportError:  # pragma: no cover - transformers depends on safetensors
+        return OSError
+    return SafetensorError
 
 
 def load_model(
@@ -171,8 +256,7 @@ def load_model(
             source, gguf_file = str(path.parent), path.name
             w_hash = cached_sha256(path, root)
         elif path.is_dir():
-            if not (path / "config.json").is_file() and not any(path.glob("*.gguf")):
-                raise ModelLoadError("not a model folder (no config.json)", file=path, field="model")
+            check_model_folder(path, trust_remote_code=trust_remote_code, allow_pickle=allow_pickle)
             source = str(path)
             w_hash = weights_hash(path, root)
         elif path.exists():
@@ -181,6 +265,8 @@ def load_model(
             raise ModelLoadError("no such file or folder", file=path, field="model")
         else:
             source = name  # a hub id
+    if adapter is not None:
+        check_adapter_folder(Path(adapter))
     model, tokenizer = _load_hf(source, gguf_file=gguf_file, revision=revision, dtype=torch_dtype,
                                 trust_remote_code=trust_remote_code, allow_pickle=allow_pickle, device_map=device_map)
     if device_map is None:
@@ -270,13 +356,12 @@ def _chat_formatter(name: str, *, aliases: Mapping[str, str] | None, cache: str 
 
 
 def _attach_adapter(model: Any, folder: Path) -> tuple[Any, str]:
-    if not (folder / "adapter_config.json").is_file():
-        raise ModelLoadError("not a peft adapter folder (no adapter_config.json)", file=folder, field="adapter")
+    check_adapter_folder(folder)
     from peft import PeftModel
 
     try:
         wrapped = PeftModel.from_pretrained(model, str(folder))
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, _safetensors_error()) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelLoadError(f"cannot load adapter: {first}", file=folder, field="adapter") from None
     wrapped.eval()

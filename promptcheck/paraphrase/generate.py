@@ -99,6 +99,10 @@ def paraphrases(
         raise InputError("the reference instruction is empty", field="reference")
     if n < 0:
         raise InputError("must be >= 0", field="n")
+    if min_similarity is not None and not -1.0 <= min_similarity <= 1.0:  # also refuses NaN
+        # A cosine similarity above 1 would reject every paraphrase and print an empty list.
+        raise InputError(f"must be a cosine similarity between -1 and 1, got {min_similarity}",
+                         field="min_similarity")
     ops = operators(families)
     protected = protected_words(reference, protect)
     rng = random.Random(seed)

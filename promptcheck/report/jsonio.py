@@ -12,12 +12,17 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from promptcheck.evaluate.results import RunResult, TaskResult
 from promptcheck.fileio import atomic_write_json
-from promptcheck.stats.robustness import wilson
+from promptcheck.stats.robustness import item_flips, wilson
+from promptcheck.stats.sets import group_statistics, instruction_tests
 from promptcheck.stats.summary import summarize_sets
 
 SCHEMA_VERSION = 1
+#: What the interval statistics in a results file are judged against (same defaults as assert_robust).
+STAT_DEFAULTS = {"threshold": 0.05, "confidence": 0.95, "n_boot": 2000}
 _LIBRARIES = ("promptcheck", "torch", "transformers", "peft", "tokenizers", "numpy", "scipy")
 
 
@@ -31,8 +36,38 @@ def library_versions() -> dict[str, str | None]:
     return out
 
 
-def task_to_json(result: TaskResult) -> dict[str, Any]:
+def _statistics(result: TaskResult, seed: int, stats: dict[str, Any]) -> dict[str, Any]:
+    """Interval statistics per set and over every non-reference instruction, plus per-instruction
+    drops and per-item flip counts: everything a report shows, computed here and not in the report."""
+    rows = result.instructions
+    ref_j = next((j for j, r in enumerate(rows) if r.kind == "reference"), None)
+    if ref_j is None or len(rows) < 2:
+        return {}
+    correct = np.asarray([r.correct for r in rows], dtype=bool)
+    preds = np.asarray([r.predictions for r in rows])
+    opts = dict(threshold=float(stats["threshold"]), confidence=float(stats["confidence"]),
+                n_boot=int(stats["n_boot"]), seed=seed)
+
+    def group(js: list[int]) -> dict[str, Any]:
+        return group_statistics(correct[ref_j], correct[js], preds[ref_j], preds[js],
+                                [rows[j].kind for j in js], **opts).to_json()
+
+    others = [j for j in range(len(rows)) if j != ref_j]
+    by_kind = {k: [j for j in others if rows[j].kind == k] for k in ("observed", "unobserved", "generated")}
+    return {
+        "robustness": group(others),
+        "set_statistics": {k: group(js) for k, js in by_kind.items() if js},
+        "instruction_tests": instruction_tests(correct[ref_j], correct),
+        "flips": item_flips(preds, ref_j).tolist(),
+    }
+
+
+def task_to_json(result: TaskResult, *, seed: int = 0, stats: dict[str, Any] | None = None,
+                 representations: dict[str, Any] | None = None) -> dict[str, Any]:
     task = result.task
+    extra = _statistics(result, seed, {**STAT_DEFAULTS, **(stats or {})})
+    tests = extra.get("instruction_tests")
+    flips = extra.get("flips")
     instructions = [
         {
             "index": i,
@@ -42,6 +77,7 @@ def task_to_json(result: TaskResult) -> dict[str, Any]:
             "accuracy": r.accuracy,
             "n_correct": sum(r.correct),
             "accuracy_interval": wilson(sum(r.correct), len(r.correct)).to_json(),
+            **(tests[i] if tests else {}),
         }
         for i, r in enumerate(result.instructions)
     ]
@@ -53,6 +89,7 @@ def task_to_json(result: TaskResult) -> dict[str, Any]:
             # predictions[j] / logprobs[j] belong to instructions[j].
             "predictions": [r.predictions[n] for r in result.instructions],
             "logprobs": [list(r.logprobs[n]) for r in result.instructions],
+            **({"flips": flips[n]} if flips else {}),
         }
         for n, item in enumerate(task.items)
     ]
@@ -67,7 +104,9 @@ def task_to_json(result: TaskResult) -> dict[str, Any]:
         "skipped_items": list(result.skipped_items),
         "reference_instruction": task.reference_instruction,
         "reference_accuracy": result.reference_accuracy,
-        "sets": [s.to_json() for s in summarize_sets(result)],
+        "sets": [{**s.to_json(), **extra.get("set_statistics", {}).get(s.kind, {})} for s in summarize_sets(result)],
+        **({"robustness": extra["robustness"]} if extra else {}),
+        **({"representations": representations} if representations else {}),
         "instructions": instructions,
         "items": items,
         "prompts_scored": result.prompts_scored,
@@ -75,9 +114,16 @@ def task_to_json(result: TaskResult) -> dict[str, Any]:
     }
 
 
-def run_to_json(run: RunResult, *, timestamp: bool = True) -> dict[str, Any]:
-    """The JSON document for a run; ``timestamp=False`` makes it byte-identical across runs."""
+def run_to_json(run: RunResult, *, timestamp: bool = True, stats: dict[str, Any] | None = None,
+                representations: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The JSON document for a run; ``timestamp=False`` makes it byte-identical across runs.
+
+    ``stats`` overrides :data:`STAT_DEFAULTS` (threshold, confidence, n_boot) for the interval
+    statistics; ``representations`` maps a task name to its representation analysis.
+    """
     libs = library_versions()
+    stats = {**STAT_DEFAULTS, **(stats or {})}
+    reps = representations or {}
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "promptcheck_version": libs.get("promptcheck"),
@@ -85,13 +131,43 @@ def run_to_json(run: RunResult, *, timestamp: bool = True) -> dict[str, Any]:
         "model": run.model.to_json(),
         "libraries": libs,
         "settings": dict(run.settings),
-        "tasks": [task_to_json(t) for t in run.tasks],
+        "statistics": stats,
+        "tasks": [task_to_json(t, seed=run.seed, stats=stats, representations=reps.get(t.task.name)) for t in run.tasks],
     }
     if timestamp:
         doc["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return doc
 
 
-def write_run_json(path: Path, run: RunResult, *, timestamp: bool = True) -> None:
+def write_run_json(path: Path, run: RunResult, *, timestamp: bool = True, stats: dict[str, Any] | None = None,
+                   representations: dict[str, dict[str, Any]] | None = None) -> None:
     """Write atomically: an interrupted write never replaces a good file with half a file."""
-    atomic_write_json(path, run_to_json(run, timestamp=timestamp))
+    atomic_write_json(path, run_to_json(run, timestamp=timestamp, stats=stats, representations=representations))
+
+
+def read_results(path: Path) -> dict[str, Any]:
+    """Read a results file (``run --json``, the plugin's ``--promptcheck-json`` or ``fix_report.json``).
+
+    Bad input is an :class:`InputError` naming the file, never a traceback.
+    """
+    import json
+
+    from promptcheck.errors import InputError
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("no such file", file=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read: {exc}", file=path) from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not JSON: {exc.msg}", file=path, line=exc.lineno) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("tasks", doc.get("tests")), list):
+        raise InputError("not a promptcheck results file (no 'tasks' or 'tests' list)", file=path)
+    version = doc.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise InputError(f"schema_version {version!r} is not supported (expected {SCHEMA_VERSION})", file=path,
+                         field="schema_version")
+    return doc

@@ -134,3 +134,70 @@ def verdict_for(interval: Interval, threshold: float) -> str:
     if interval.high < threshold:
         return "pass"
     return "inconclusive"
+
+
+def item_flips(predictions: np.ndarray, ref_index: int = 0) -> np.ndarray:
+    """Per item, how many instructions' predictions differ from the reference instruction's.
+
+    ``predictions``: (n_instr, n_items). The reference row itself never counts.
+    """
+    preds = np.asarray(predictions)
+    return np.sum(preds != preds[ref_index], axis=0).astype(int)
+
+
+def bootstrap_drop_change(
+    old_ref: np.ndarray,
+    old_para: np.ndarray,
+    new_ref: np.ndarray,
+    new_para: np.ndarray,
+    *,
+    claim: str = "instructions",
+    confidence: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> Interval:
+    """Paired percentile bootstrap of ``drop_new - drop_old`` between two releases on the same items.
+
+    Items (columns, in the same order in old and new) are resampled once per replicate and used
+    for both releases, so item difficulty cancels and the interval is much narrower than two
+    independent intervals would suggest. ``claim="phrasings"`` also resamples instructions
+    jointly, which needs the same instructions (rows) in both runs. A positive change means the
+    new release drops more under paraphrase: robustness got worse.
+    """
+    if claim not in CLAIMS:
+        raise ValueError(f"claim must be one of {CLAIMS}, got {claim!r}")
+    old_ref, new_ref = np.asarray(old_ref, dtype=bool), np.asarray(new_ref, dtype=bool)
+    old_para, new_para = np.asarray(old_para, dtype=bool), np.asarray(new_para, dtype=bool)
+    n = old_ref.shape[0]
+    if new_ref.shape[0] != n or old_para.shape[1] != n or new_para.shape[1] != n:
+        raise ValueError("old and new must cover the same items (same columns)")
+    if claim == "phrasings" and old_para.shape[0] != new_para.shape[0]:
+        raise ValueError("claim 'phrasings' pairs instructions: old and new need the same instructions")
+    rng = np.random.default_rng(seed)
+    items = rng.integers(0, n, size=(n_boot, n))
+
+    def drops(ref: np.ndarray, para: np.ndarray, instr: np.ndarray | None) -> np.ndarray:
+        ref_acc = ref[items].mean(axis=1)
+        if instr is None:
+            para_acc = para[:, items].mean(axis=2).mean(axis=0)
+        else:
+            para_acc = para[instr[:, :, None], items[:, None, :]].mean(axis=2).mean(axis=1)
+        return ref_acc - para_acc
+
+    instr = None
+    if claim == "phrasings" and old_para.shape[0] > 1:
+        instr = rng.integers(0, old_para.shape[0], size=(n_boot, old_para.shape[0]))
+    change = drops(new_ref, new_para, instr) - drops(old_ref, old_para, instr)
+    alpha = 1 - confidence
+    low, high = np.quantile(change, [alpha / 2, 1 - alpha / 2])
+    return Interval(float(low), float(high), confidence)
+
+
+def change_verdict(interval: Interval, tolerance: float = 0.0) -> str:
+    """worse: the whole interval of (new drop - old drop) is above ``tolerance``; better: the whole
+    interval is below ``-tolerance``; else unchanged (no significant difference)."""
+    if interval.low > tolerance:
+        return "worse"
+    if interval.high < -tolerance:
+        return "better"
+    return "unchanged"

@@ -10,6 +10,9 @@ import csv
 import io
 import json
 import math
+import os
+import re
+import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,9 +23,59 @@ from promptcheck.tasks.records import LETTERS, MCItem, stable_item_id
 ITEM_SUFFIXES = (".jsonl", ".csv", ".json")
 
 
+#: Largest file read (bytes): a suite or items file bigger than this is a mistake (a model, a
+#: dataset dump), and reading it whole would take the machine's memory first.
+MAX_FILE_BYTES = 512 * 1024 * 1024
+
+#: JSONL records are separated by newlines; U+2028, U+0085 etc. may sit raw inside a JSON
+#: string, so ``str.splitlines`` (which splits on them) must not be used.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def type_name(value: Any) -> str:
+    """A YAML/JSON user's name for a value's type (not Python's ``LineDict`` or ``NoneType``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bytes):
+        return "binary data"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def yaml_hint(value: Any) -> str:
+    """Why a YAML value the user wrote as text arrived as something else, and what to do."""
+    import datetime
+
+    if isinstance(value, bool):
+        return " (unquoted yes/no/true/false/on/off are booleans in YAML: write \"yes\")"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return " (an unquoted date is a date in YAML: quote it)"
+    return ""
+
+
 def read_text(path: Path) -> str:
-    """Read a UTF-8 text file, turning every OS or decoding problem into an InputError."""
+    """Read a UTF-8 text file, turning every OS or decoding problem into an InputError.
+
+    Only regular files are read: a FIFO or a device would block or never end.
+    """
     try:
+        st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError("is a directory, expected a file", file=path)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError("is not a regular file", file=path)
+        if st.st_size > MAX_FILE_BYTES:
+            raise InputError(f"is {st.st_size} bytes; larger than {MAX_FILE_BYTES} is not a suite or items file",
+                             file=path)
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputError("file not found", file=path) from None
@@ -30,6 +83,8 @@ def read_text(path: Path) -> str:
         raise InputError("is a directory, expected a file", file=path) from None
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror or exc}", file=path) from None
+    except ValueError:  # a NUL byte in the path
+        raise InputError("not a valid file name", file=repr(str(path))) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -37,30 +92,93 @@ def read_text(path: Path) -> str:
         raise InputError("not valid UTF-8 text", file=path, line=line) from None
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            # json keeps the last value silently; in target_scores that changes the answer.
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def loads_strict(text: str) -> Any:
+    """``json.loads`` refusing what would silently change meaning: duplicate keys, NaN/Infinity.
+
+    Raises ``json.JSONDecodeError`` for bad syntax, ``ValueError`` for the refusals above and for
+    integers too long to convert, ``RecursionError`` for absurd nesting.
+    """
+    return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+
+
+def json_error(exc: Exception, *, file: Path, line: int | None) -> InputError:
+    """The one-line InputError for anything :func:`loads_strict` raised."""
+    if isinstance(exc, json.JSONDecodeError):
+        # A JSONL line is parsed alone: its error is on that line of the file.
+        return InputError(f"invalid JSON: {exc.msg} (column {exc.colno})", file=file,
+                          line=line if line is not None else exc.lineno)
+    if isinstance(exc, RecursionError):
+        return InputError("invalid JSON: nested too deeply", file=file, line=line)
+    message = str(exc).split(":")[0] if "int_max_str_digits" in str(exc) else str(exc)
+    return InputError(f"invalid JSON: {message}", file=file, line=line)
+
+
+def check_text(value: str, err: Callable[[str], InputError]) -> str:
+    """Refuse strings that cannot be encoded (lone surrogates from ``"\\ud800"`` escapes)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise err("contains an unpaired surrogate (\\ud800-\\udfff escape); not valid text") from None
+    return value
+
+
+def short(value: Any, limit: int = 40) -> str:
+    """``repr`` cut to ``limit`` characters: a message must stay one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def parse_answer(value: Any, choices: Sequence[str], err: Callable[[str], InputError]) -> int:
     """An answer given as a 0-based index, a letter (A, B, ...) or the exact text of a choice."""
     n = len(choices)
     if isinstance(value, bool):
-        raise err(f"must be a choice index (0..{n - 1}) or letter, got {value!r}")
+        raise err(f"must be a choice index (0..{n - 1}), a letter or a choice's text, got "
+                  f"{str(value).lower()}{yaml_hint(value)}")
     if isinstance(value, int):
         if not 0 <= value < n:
-            raise err(f"index {value} is out of range for {n} choices (0..{n - 1})")
+            raise err(f"index {short(value)} is out of range for {n} choices (0..{n - 1})")
         return value
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return parse_answer(int(value), choices, err)
     if isinstance(value, str):
         text = value.strip()
+        as_text = [i for i, c in enumerate(choices) if c.strip() == text]
+        index: int | None = None
         if len(text) == 1 and text.upper() in LETTERS:
             index = LETTERS.index(text.upper())
+        elif text.isascii() and text.isdecimal():
+            index = int(text)
+        if index is not None and as_text:
+            if index < n and as_text[0] != index:
+                # "a" with choices ["b", "a"], or "1" with ["1", "2"]: the position or the text?
+                # Guessing would be a silently wrong answer key.
+                raise err(f"{short(value)} is ambiguous: as a letter or index it is choice {index}, but choice "
+                          f"{as_text[0]} has that text; give the answer as a 0-based index")
+            return as_text[0]
+        if index is not None:
             if index >= n:
-                raise err(f"letter {text!r} is not among the {n} choices ({LETTERS[0]}-{LETTERS[n - 1]})")
+                if len(text) == 1 and text.upper() in LETTERS:
+                    raise err(f"letter {text!r} is not among the {n} choices ({LETTERS[0]}-{LETTERS[n - 1]})")
+                raise err(f"index {short(index)} is out of range for {n} choices (0..{n - 1})")
             return index
-        if text.isascii() and text.isdecimal():
-            return parse_answer(int(text), choices, err)
-        if value in choices:
-            return list(choices).index(value)
-        raise err(f"{value!r} is neither a choice index, a letter, nor the text of a choice")
-    raise err(f"must be a choice index (0..{n - 1}) or letter, got {type(value).__name__}")
+        if as_text:
+            return as_text[0]
+        raise err(f"{short(value)} is neither a choice index, a letter, nor the text of a choice")
+    raise err(f"must be a choice index (0..{n - 1}), a letter or a choice's text, got {type_name(value)}")
 
 
 def make_item(
@@ -79,25 +197,27 @@ def make_item(
         return lambda msg: InputError(msg, file=file, line=line, field=prefix + field)
 
     if not isinstance(question, str):
-        raise err("question")("missing or not a string" if question is None else "must be a string")
+        raise err("question")("missing" if question is None else f"must be a string, got {type_name(question)}")
     if not question.strip():
         raise err("question")("is empty")
+    check_text(question, err("question"))
     if not isinstance(choices, (list, tuple)):
-        raise err("choices")("missing or not a list" if choices is None else "must be a list of strings")
+        raise err("choices")("missing" if choices is None else f"must be a list of strings, got {type_name(choices)}")
     if len(choices) < 2:
         raise err("choices")(f"needs at least 2 choices, got {len(choices)}")
     if len(choices) > len(LETTERS):
         raise err("choices")(f"at most {len(LETTERS)} choices are supported, got {len(choices)}")
     clean: list[str] = []
     for i, choice in enumerate(choices):
-        if isinstance(choice, (int, float)) and not isinstance(choice, bool):
+        if isinstance(choice, (int, float)) and not isinstance(choice, bool) and math.isfinite(choice):
             choice = str(choice)
         if not isinstance(choice, str):
-            raise err(f"choices[{i}]")("must be a string")
+            raise err(f"choices[{i}]")(f"must be a string, got {type_name(choice)}{yaml_hint(choice)}")
+        check_text(choice, err(f"choices[{i}]"))
         if not choice.strip():
             raise err(f"choices[{i}]")("is empty")
         if choice.strip() in (c.strip() for c in clean):
-            raise err(f"choices[{i}]")(f"duplicate choice {choice!r}")
+            raise err(f"choices[{i}]")(f"duplicate choice {short(choice)}")
         clean.append(choice)
     if answer is None:
         raise err("answer")("missing")
@@ -105,7 +225,7 @@ def make_item(
     if raw_id is None:
         item_id = stable_item_id(question, tuple(clean))
     elif isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) and str(raw_id).strip():
-        item_id = str(raw_id)
+        item_id = check_text(str(raw_id), err("id"))
     else:
         raise err("id")("must be a non-empty string or integer")
     source = f"{file}:{line}" if line else str(file)
@@ -117,8 +237,10 @@ def check_unique_ids(items: Sequence[MCItem], file: Path) -> None:
     for item in items:
         if item.id in seen:
             line = item.source.rsplit(":", 1)[-1]
+            derived = item.id == stable_item_id(item.question, item.choices)
             raise InputError(
-                f"duplicate item id {item.id!r} (first at {seen[item.id]})",
+                f"the same question and choices as the item at {seen[item.id]} (items without an id are "
+                "told apart by their text)" if derived else f"duplicate item id {item.id!r} (first at {seen[item.id]})",
                 file=file,
                 line=int(line) if line.isdigit() else None,
                 field="id",
@@ -129,17 +251,15 @@ def check_unique_ids(items: Sequence[MCItem], file: Path) -> None:
 def load_jsonl_items(path: Path) -> list[MCItem]:
     """One JSON object per line: ``{"question", "choices", "answer", "id"?}``; blank lines skipped."""
     items = []
-    for lineno, line in enumerate(read_text(path).splitlines(), start=1):
+    for lineno, line in enumerate(_LINE_BREAK.split(read_text(path)), start=1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"invalid JSON: {exc.msg} (column {exc.colno})", file=path, line=lineno) from None
-        except RecursionError:
-            raise InputError("invalid JSON: nested too deeply", file=path, line=lineno) from None
+            obj = loads_strict(line)
+        except (ValueError, RecursionError) as exc:
+            raise json_error(exc, file=path, line=lineno) from None
         if not isinstance(obj, dict):
-            raise InputError("each line must be a JSON object", file=path, line=lineno)
+            raise InputError(f"each line must be a JSON object, got {type_name(obj)}", file=path, line=lineno)
         items.append(
             make_item(
                 obj.get("id"), obj.get("question"), obj.get("choices"), obj.get("answer"),
@@ -227,11 +347,9 @@ def load_bigbench_json(path: Path) -> tuple[list[MCItem], dict[str, Any]]:
     """
     text = read_text(path)
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc.msg}", file=path, line=exc.lineno) from None
-    except RecursionError:
-        raise InputError("invalid JSON: nested too deeply", file=path) from None
+        data = loads_strict(text)
+    except (ValueError, RecursionError) as exc:
+        raise json_error(exc, file=path, line=None) from None
     if not isinstance(data, dict):
         raise InputError("a BIG-bench task file must be a JSON object", file=path, line=1)
     examples = data.get("examples")

@@ -17,11 +17,15 @@ from typing import Any
 from promptcheck.errors import InputError
 from promptcheck.tasks.items import (
     ITEM_SUFFIXES,
+    check_text,
     check_unique_ids,
     load_bigbench_json,
     load_items,
     make_item,
     read_text,
+    short,
+    type_name,
+    yaml_hint,
 )
 from promptcheck.tasks.records import (
     ANSWER_FORMATS,
@@ -64,10 +68,17 @@ def _sha256(*parts: bytes) -> str:
 
 def _resolve_inside(base: Path, rel: str, *, allow_outside: bool, file: Path, line: int | None) -> Path:
     """Resolve ``rel`` against the suite's folder; refuse paths that leave it unless allowed."""
+    if "\0" in rel:
+        raise InputError("path contains a NUL character", file=file, line=line, field="items")
     target = (base / os.path.expanduser(rel)) if not os.path.isabs(rel) else Path(rel)
     if not allow_outside:
-        root = base.resolve()
-        resolved = target.resolve()
+        try:
+            # resolve() follows symlinks: a link inside the folder pointing outside is outside.
+            root = base.resolve()
+            resolved = target.resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop
+            raise InputError(f"cannot resolve path {rel!r}: {getattr(exc, 'strerror', None) or exc}",
+                             file=file, line=line, field="items") from None
         if resolved != root and root not in resolved.parents:
             raise InputError(
                 f"path {rel!r} leaves the suite's folder; pass allow_outside=True "
@@ -77,18 +88,19 @@ def _resolve_inside(base: Path, rel: str, *, allow_outside: bool, file: Path, li
     return target
 
 
-def _string(value: Any, *, file: Path, line: int | None, field: str) -> str:
+def _string(value: Any, *, file: Path | None, line: int | None, field: str) -> str:
     if not isinstance(value, str):
-        raise InputError(f"must be a string, got {type(value).__name__}", file=file, line=line, field=field)
+        raise InputError(f"must be a string, got {type_name(value)}{yaml_hint(value)}", file=file, line=line,
+                         field=field)
     if not value.strip():
         raise InputError("is empty", file=file, line=line, field=field)
-    return value
+    return check_text(value, lambda msg: InputError(msg, file=file, line=line, field=field))
 
 
 def _choice(value: Any, allowed: Sequence[str], *, file: Path, line: int | None, field: str) -> str:
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         raise InputError(
-            f"must be one of {', '.join(allowed)}, got {value!r}", file=file, line=line, field=field
+            f"must be one of {', '.join(allowed)}, got {short(value)}", file=file, line=line, field=field
         )
     return value
 
@@ -99,7 +111,7 @@ def _instruction_list(value: Any, *, file: Path, line: int | None, field: str) -
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list):
-        raise InputError("must be a list of strings", file=file, line=line, field=field)
+        raise InputError(f"must be a list of strings, got {type_name(value)}", file=file, line=line, field=field)
     lines = getattr(value, "lines", [line] * len(value))
     return tuple(
         _string(v, file=file, line=ln, field=f"{field}[{i}]") for i, (v, ln) in enumerate(zip(value, lines))
@@ -116,8 +128,8 @@ def _instruction_sets(doc: LineDict, file: Path) -> tuple[tuple[str, ...], tuple
         return (), _instruction_list(value, file=file, line=line, field="instructions")
     if not isinstance(value, dict):
         raise InputError(
-            "must be a mapping with 'observed' and/or 'unobserved' lists", file=file, line=line,
-            field="instructions",
+            f"must be a mapping with 'observed' and/or 'unobserved' lists, got {type_name(value)}", file=file,
+            line=line, field="instructions",
         )
     for key in value:
         if key not in ("observed", "unobserved"):
@@ -162,10 +174,12 @@ def _inline_items(value: LineList, file: Path) -> list[MCItem]:
 def load_suite(path: Path, *, allow_outside: bool = False) -> Task:
     """Read a suite YAML file and the items it names into a validated :class:`Task`."""
     text = read_text(path)
+    if not text.strip():
+        raise InputError("is empty; a suite needs name, items and reference_instruction", file=path)
     doc = load_yaml(path, text)
     if not isinstance(doc, dict):
-        raise InputError("a suite file must be a YAML mapping (key: value lines)", file=path,
-                         line=getattr(doc, "line", 1) or 1)
+        raise InputError(f"a suite file must be a YAML mapping (key: value lines), got {type_name(doc)}",
+                         file=path, line=getattr(doc, "line", 1) or 1)
     for key in doc:
         if key not in SUITE_KEYS:
             raise InputError(
@@ -190,6 +204,9 @@ def load_suite(path: Path, *, allow_outside: bool = False) -> Task:
                   field="format")
     norm = _choice(doc.get("length_norm", "none"), LENGTH_NORMS, file=path,
                    line=doc.lines.get("length_norm"), field="length_norm")
+    if "description" in doc and doc["description"] is not None and not isinstance(doc["description"], str):
+        raise InputError(f"must be text, got {type_name(doc['description'])}", file=path,
+                         line=doc.lines.get("description"), field="description")
     show = doc.get("show_choices", False)
     if not isinstance(show, bool):
         raise InputError("must be true or false", file=path, line=doc.lines.get("show_choices"),
@@ -203,12 +220,22 @@ def load_suite(path: Path, *, allow_outside: bool = False) -> Task:
     else:
         rel = _string(items_value, file=path, line=items_line, field="items")
         items_path = _resolve_inside(path.parent, rel, allow_outside=allow_outside, file=path, line=items_line)
+        if os.path.abspath(items_path) == os.path.abspath(path):
+            raise InputError("names the suite file itself; items go in a .jsonl, .csv or .json file",
+                             file=path, line=items_line, field="items")
         if items_path.suffix.lower() not in ITEM_SUFFIXES:
             raise InputError(
                 f"unknown items file type {items_path.suffix!r}; expected one of {', '.join(ITEM_SUFFIXES)}",
                 file=path, line=items_line, field="items",
             )
-        items = load_items(items_path)
+        try:
+            items = load_items(items_path)
+        except InputError as exc:
+            if exc.message == "file not found" and exc.line is None:
+                # Say where the name came from: the suite line is what the user edits.
+                raise InputError(f"items file not found: {items_path}", file=path, line=items_line,
+                                 field="items") from None
+            raise
         hashed.append(items_path.read_bytes())
     if not items:
         raise InputError("the suite has no items", file=path, line=items_line, field="items")
@@ -269,8 +296,11 @@ def load_task(
         raise InputError(f"must be one of {', '.join(TASK_KINDS)}, got {kind!r}", field="kind")
     if reference_instruction is not None:
         _string(reference_instruction, file=p, line=None, field="reference_instruction")
-    observed = _instruction_list(list(observed), file=p, line=None, field="observed")
-    unobserved = _instruction_list(list(unobserved), file=p, line=None, field="unobserved")
+    # A bare string is one instruction, not a list of characters.
+    observed = _instruction_list([observed] if isinstance(observed, str) else list(observed), file=p, line=None,
+                                 field="observed")
+    unobserved = _instruction_list([unobserved] if isinstance(unobserved, str) else list(unobserved), file=p,
+                                   line=None, field="unobserved")
     meta: dict[str, Any] = {}
     if suffix == ".json":
         items, meta = load_bigbench_json(p)
@@ -303,3 +333,17 @@ def load_task(
         source=str(p),
         source_hash=_sha256(p.read_bytes()),
     )
+
+
+def load_tasks(paths: Sequence[str | os.PathLike[str]], *, allow_outside: bool = False) -> list[Task]:
+    """Load several suites for one run; two tasks with the same name would be mixed up in results."""
+    tasks: list[Task] = []
+    seen: dict[str, str] = {}
+    for p in paths:
+        task = load_task(p, allow_outside=allow_outside)
+        if task.name in seen:
+            raise InputError(f"task name {task.name!r} is also the name of the task in {seen[task.name]}; "
+                             "names must be unique in one run", file=p, field="name")
+        seen[task.name] = str(p)
+        tasks.append(task)
+    return tasks

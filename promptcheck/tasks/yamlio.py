@@ -75,6 +75,8 @@ def load_yaml(path: Path, text: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.problem and exc.problem.startswith("but "):
+            problem = f"{exc.context} {exc.problem}"  # "expected ... but found ..." reads as one sentence
         raise InputError(f"invalid YAML: {problem}", file=path, line=line) from None
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}", file=path) from None

@@ -115,7 +115,7 @@ def test_bigbench_json_uses_target_scores_and_task_prefix(tmp_path):
         ("name: t\nitems: i.jsonl\nreference_instruction: A\ninstructions:\n  seen: [B]\n", None,
          "s.yaml:5: instructions.seen: unknown instruction set"),
         ("name: t\nitems: [oops\n", None, "s.yaml:3: invalid YAML"),
-        ("name: t\nitems: missing.jsonl\nreference_instruction: A\n", None, "missing.jsonl: file not found"),
+        ("name: t\nitems: missing.jsonl\nreference_instruction: A\n", None, "s.yaml:2: items: items file not found:"),
         ("name: t\nitems: ../x.jsonl\nreference_instruction: A\n", None, "s.yaml:2: items: path '../x.jsonl' leaves"),
         ("name: t\nitems: i.jsonl\nreference_instruction: A\n", '{"question": "q", "choices": ["a", "b"], "answer": 2}\n',
          "i.jsonl:1: answer: index 2 is out of range"),

@@ -1,0 +1,1 @@
+"""Analyses of a run beyond accuracy: what the model represents (representations.py)."""

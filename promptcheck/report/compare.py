@@ -1,0 +1,152 @@
+"""Release comparison: did robustness to paraphrase get worse between two results files?
+
+Works on ``promptcheck run --json`` files and on the pytest plugin's ``--promptcheck-json``
+files (whose verdicts carry per-item evidence). Tasks are matched by name (and, for plugin
+files, test id first); items by id. The paired interval of ``drop_new - drop_old`` comes from
+:func:`promptcheck.stats.robustness.bootstrap_drop_change`; this module only lines the two
+files up and renders the answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from promptcheck.errors import InputError
+from promptcheck.stats.robustness import bootstrap_drop_change, change_verdict, drop_point
+from promptcheck.stats.sets import claim_for
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One task's per-item correctness: the reference row first, then the compared instructions."""
+
+    key: str
+    task: str
+    item_ids: tuple[str, ...]
+    texts: tuple[str, ...]
+    kinds: tuple[str, ...]
+    correct: np.ndarray  # (n_instructions, n_items) bool, row 0 = reference
+
+
+@dataclass(frozen=True)
+class Change:
+    """The comparison of one task between two releases."""
+
+    task: str
+    key: str
+    items: int
+    claim: str
+    old_drop: float
+    new_drop: float
+    change: float
+    interval: tuple[float, float]
+    confidence: float
+    tolerance: float
+    verdict: str  # worse / better / unchanged
+
+    def to_json(self) -> dict:
+        return {"task": self.task, "key": self.key, "items": self.items, "claim": self.claim,
+                "old_drop": self.old_drop, "new_drop": self.new_drop, "change": self.change,
+                "interval": list(self.interval), "confidence": self.confidence, "tolerance": self.tolerance,
+                "verdict": self.verdict}
+
+
+def evidence_of(doc: dict[str, Any], source: str = "") -> dict[str, Evidence]:
+    """Every task's evidence in a results document, keyed by task name (plugin files: 'test::task' too)."""
+    out: dict[str, Evidence] = {}
+    if "tests" in doc:
+        for r in doc["tests"]:
+            ev = r.get("evidence") or {}
+            if not ev.get("correct"):
+                raise InputError(f"the record of {r.get('test')} has no per-item evidence (written by an older "
+                                 "promptcheck); re-run the gate", file=source or None, field="evidence")
+            e = Evidence(key=f"{r['test']}::{r['task']}", task=r["task"], item_ids=tuple(ev["item_ids"]),
+                         texts=tuple(i["text"] for i in ev["instructions"]),
+                         kinds=tuple(i["kind"] for i in ev["instructions"]),
+                         correct=np.asarray(ev["correct"], dtype=bool))
+            out[e.key] = e
+            out.setdefault(e.task, e)
+        return out
+    for t in doc["tasks"]:
+        ins = t["instructions"]
+        ref = next((i["index"] for i in ins if i["kind"] == "reference"), None)
+        if ref is None or "items" not in t:
+            raise InputError(f"task {t.get('name')!r} has no reference instruction or items", file=source or None,
+                             field="tasks")
+        order = [ref] + [i["index"] for i in ins if i["index"] != ref]
+        correct = np.asarray([[it["predictions"][j] == it["answer"] for it in t["items"]] for j in order], dtype=bool)
+        out[t["name"]] = Evidence(key=t["name"], task=t["name"], item_ids=tuple(it["id"] for it in t["items"]),
+                                  texts=tuple(ins[j]["text"] for j in order), kinds=tuple(ins[j]["kind"] for j in order),
+                                  correct=correct)
+    return out
+
+
+def _align(old: Evidence, new: Evidence) -> tuple[np.ndarray, np.ndarray]:
+    """Columns of ``new`` put in ``old``'s item order; the suites must hold the same items."""
+    if set(old.item_ids) != set(new.item_ids) or len(old.item_ids) != len(new.item_ids):
+        only_old = sorted(set(old.item_ids) - set(new.item_ids))
+        only_new = sorted(set(new.item_ids) - set(old.item_ids))
+        raise InputError(f"task {old.task!r}: the two runs scored different items ({len(only_old)} only in old, "
+                         f"e.g. {only_old[:3]}; {len(only_new)} only in new, e.g. {only_new[:3]}); a paired "
+                         "comparison needs the same suite", field="items")
+    pos = {item: n for n, item in enumerate(new.item_ids)}
+    cols = [pos[item] for item in old.item_ids]
+    return old.correct, new.correct[:, cols]
+
+
+def compare_evidence(old: dict[str, Evidence], new: dict[str, Evidence], *, confidence: float = 0.95,
+                     n_boot: int = 2000, seed: int = 0, tolerance: float = 0.0) -> tuple[list[Change], list[str]]:
+    """Per task in ``new`` that ``old`` also has: the paired change. Also returns the keys without a baseline."""
+    changes, missing = [], []
+    seen: set[int] = set()
+    for key, n in new.items():
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        o = old.get(n.key) or old.get(n.task)
+        if o is None:
+            missing.append(n.key)
+            continue
+        oc, nc = _align(o, n)
+        same_instructions = o.texts[1:] == n.texts[1:]
+        claim = claim_for(n.kinds[1:]) if same_instructions else "instructions"
+        interval = bootstrap_drop_change(oc[0], oc[1:], nc[0], nc[1:], claim=claim, confidence=confidence,
+                                         n_boot=n_boot, seed=seed)
+        od, nd = drop_point(oc[0], oc[1:]), drop_point(nc[0], nc[1:])
+        changes.append(Change(task=n.task, key=n.key, items=len(o.item_ids), claim=claim, old_drop=od, new_drop=nd,
+                              change=nd - od, interval=(interval.low, interval.high), confidence=confidence,
+                              tolerance=tolerance, verdict=change_verdict(interval, tolerance)))
+    return changes, missing
+
+
+def compare_files(old_path: Any, new_path: Any, **options: Any) -> tuple[list[Change], list[str], dict, dict]:
+    """Read two results files and compare them (see :func:`compare_evidence`)."""
+    from promptcheck.report.jsonio import read_results
+
+    old_doc, new_doc = read_results(old_path), read_results(new_path)
+    changes, missing = compare_evidence(evidence_of(old_doc, str(old_path)), evidence_of(new_doc, str(new_path)),
+                                        **options)
+    if not changes:
+        raise InputError("no task of the new run is in the old one (tasks are matched by name)", file=new_path)
+    return changes, missing, old_doc, new_doc
+
+
+def changes_table(changes: list[Change]) -> Any:
+    """A rich table of the comparison, for the terminal."""
+    from rich.table import Table
+    from rich.text import Text
+
+    colour = {"worse": "red", "better": "green", "unchanged": ""}
+    table = Table(title="promptcheck compare: change in accuracy drop under paraphrase (new minus old)",
+                  title_justify="left")
+    for col in ("task", "items", "claim", "old drop", "new drop", "change", "interval", "verdict"):
+        table.add_column(col, justify="left" if col in ("task", "claim", "verdict") else "right",
+                         no_wrap=col in ("verdict", "change"), overflow="fold")
+    for c in changes:
+        table.add_row(Text(c.key), str(c.items), c.claim, f"{100 * c.old_drop:+.1f}", f"{100 * c.new_drop:+.1f}",
+                      f"{100 * c.change:+.1f}", f"[{100 * c.interval[0]:+.1f}, {100 * c.interval[1]:+.1f}]",
+                      Text(c.verdict, style=colour[c.verdict]))
+    return table

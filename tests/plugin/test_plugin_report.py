@@ -1,0 +1,88 @@
+"""The plugin's HTML report (--promptcheck-html) and release comparison (--promptcheck-baseline), with pytester."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+
+from conftest import ROOT
+
+pytest_plugins = ["pytester"]
+
+# An in-code scorer with a known answer per item: release "old" is always right; release "new"
+# is right under the reference but wrong on every other item under any other instruction.
+GATE = """
+import os
+import pytest
+import promptcheck as pc
+from promptcheck.models.base import ChoiceScores, ModelIdentity
+
+
+class Release:
+    def __init__(self, task, name):
+        self.identity = ModelIdentity(id=f"release-{name}")
+        self.task, self.name = task, name
+
+    def chat_formatter(self):
+        return None
+
+    def score(self, prompts, *, progress=None):
+        out = []
+        for p in prompts:
+            n, item = next((n, it) for n, it in enumerate(self.task.items) if it.question.strip() in p.context)
+            right = self.name == "old" or p.context.startswith(self.task.reference_instruction) or n % 2
+            best = item.answer if right else (item.answer + 1) % len(item.choices)
+            k = len(p.continuations)
+            out.append(ChoiceScores(tuple(-0.1 if i == best else -2.0 for i in range(k)), (1,) * k, (1,) * k))
+        return out
+
+
+@pytest.mark.promptcheck(on_inconclusive="pass", n_boot=300, max_accuracy_drop=0.9)
+def test_gate(promptcheck_suite):
+    task = promptcheck_suite("suites/sentiment.yaml")
+    task = pc.Task(**{**task.__dict__, "items": task.items[:20]})
+    pc.assert_robust(Release(task, os.environ["RELEASE"]), task, instructions=task.instructions()[:4] + [
+        pc.Instruction("<script>alert(1)</script> Label this review.", "unobserved")])
+"""
+
+
+def _setup(pytester):
+    shutil.copytree(ROOT / "examples" / "suites", pytester.path / "suites")
+    pytester.makepyfile(test_gate=GATE)
+
+
+def test_promptcheck_html_writes_a_self_contained_report(pytester, monkeypatch):
+    _setup(pytester)
+    monkeypatch.setenv("RELEASE", "new")
+    result = pytester.runpytest("--promptcheck-html=gate.html", "--promptcheck-json=gate.json")
+    result.assert_outcomes(passed=1)
+    html = (pytester.path / "gate.html").read_text()
+    assert "test_gate.py::test_gate" in html and "sentiment" in html
+    pngs = [base64.b64decode(m) for m in re.findall(r'src="data:image/png;base64,([^"]+)"', html)]
+    assert len(pngs) == 2 and all(p.startswith(b"\x89PNG") and len(p) > 2000 for p in pngs)
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_baseline_comparison_fails_the_session_on_a_regression(pytester, monkeypatch):
+    _setup(pytester)
+    monkeypatch.setenv("RELEASE", "old")
+    pytester.runpytest("--promptcheck-json=old.json").assert_outcomes(passed=1)
+    same = pytester.runpytest("--promptcheck-baseline=old.json")
+    assert same.ret == 0, same.stdout.str()[-3000:]
+    assert "unchanged" in same.stdout.str()
+    monkeypatch.setenv("RELEASE", "new")
+    worse = pytester.runpytest("--promptcheck-baseline=old.json")
+    worse.assert_outcomes(passed=1)  # the gate itself passes (threshold 0.9); the comparison fails it
+    assert worse.ret == 8, worse.stdout.str()[-3000:]
+    worse.stdout.fnmatch_lines(["*robustness got worse than the baseline on test_gate.py::test_gate::sentiment*"])
+
+
+def test_a_baseline_of_another_suite_is_a_one_line_error(pytester, monkeypatch):
+    _setup(pytester)
+    monkeypatch.setenv("RELEASE", "old")
+    pytester.runpytest("--promptcheck-json=old.json").assert_outcomes(passed=1)
+    (pytester.path / "test_gate.py").write_text(GATE.replace("items[:20]", "items[:18]"))
+    result = pytester.runpytest("--promptcheck-baseline=old.json")
+    assert result.ret == 7
+    result.stdout.fnmatch_lines(["*baseline comparison failed: items: task 'sentiment': the two runs scored different items*"])
