@@ -194,18 +194,19 @@ class CacheStats:
 class CachedScorer:
     """A scorer that looks each prompt up on disk first and stores what it scores.
 
-    New scores are stored every ``chunk`` prompts, so an interrupted run (Ctrl-C, a killed CI
+    New scores are stored every ``chunk`` prompts (default 128, or the backend's ``cache_chunk``), so an interrupted run (Ctrl-C, a killed CI
     job, a server that went away) keeps what it finished, and the re-run continues from there.
     Attributes it does not define (``model``, ``tokenizer``, ...) are the wrapped scorer's.
 
     >>> model = CachedScorer(load_model("default"))  # doctest: +SKIP
     """
 
-    def __init__(self, inner: Scorer, path: str | os.PathLike[str] | None = None, *, chunk: int = 128) -> None:
+    def __init__(self, inner: Scorer, path: str | os.PathLike[str] | None = None, *, chunk: int | None = None) -> None:
         self.inner = inner
         self.identity = inner.identity
         self.path = Path(path) if path is not None else default_cache_path()
-        self.chunk = max(1, int(chunk))
+        # A backend may say how often to store (a served model: a few requests per connection).
+        self.chunk = max(1, int(chunk or getattr(inner, "cache_chunk", None) or 128))
         self.stats = CacheStats()
         self.fingerprint_hex = model_fingerprint(inner)
         self.store = ScoreStore(self.path)

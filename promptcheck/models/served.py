@@ -154,6 +154,9 @@ class ServedScorer:
     ) -> None:
         self.endpoints = [Endpoint(u, {"Authorization": f"Bearer {api_key}"} if api_key else {}) for u in urls]
         self.max_concurrency = max(1, int(max_concurrency))
+        # The score cache stores every this many prompts: enough to keep every connection busy,
+        # few enough that a server dying mid-run loses little.
+        self.cache_chunk = 4 * self.max_concurrency * len(self.endpoints)
         self.policy = policy or RetryPolicy()
         self._chat = chat_template
         self.use_chat_template = chat_template is not None
