@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import os
 import threading
 import time
@@ -20,6 +22,13 @@ class PeakRSS:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
     def __enter__(self) -> "PeakRSS":
+        # Hand memory freed by the previous contender back to the OS first, or its high-water
+        # mark would hide this one's (glibc keeps freed heap pages otherwise).
+        gc.collect()
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
         self.start = self.rss()
         self.peak = self.start
         self._thread = threading.Thread(target=self._run, daemon=True)
