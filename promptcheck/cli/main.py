@@ -133,11 +133,10 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
 
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    from promptcheck.evaluate.runner import TOO_LONG
     from promptcheck.errors import InputError
+    from promptcheck.evaluate.runner import check_too_long
 
-    if too_long not in TOO_LONG:
-        raise InputError(f"must be one of {', '.join(TOO_LONG)}, got {too_long!r}", field="too_long")
+    check_too_long(too_long)
     # Read and validate every suite before loading a model: a typo should cost seconds, not minutes.
     tasks = load_tasks(suites, allow_outside=allow_outside_paths)
     if json_out is not None:

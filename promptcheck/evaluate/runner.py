@@ -80,8 +80,7 @@ def evaluate(
     chosen = _as_instructions(task, instructions)
     formatter = model.chat_formatter()
     started = time.perf_counter()
-    if too_long not in TOO_LONG:
-        raise InputError(f"must be one of {', '.join(TOO_LONG)}, got {too_long!r}", field="too_long")
+    check_too_long(too_long)
     skipped: tuple[str, ...] = ()
     if too_long == "skip":
         task, skipped = _without_long_items(model, task, chosen, formatter, prompt_format)
@@ -120,6 +119,12 @@ def evaluate(
 
 #: What ``evaluate(too_long=...)`` accepts.
 TOO_LONG = ("fail", "skip")
+
+
+def check_too_long(value: str) -> None:
+    """The one check of a ``too_long`` value (the CLI calls it before loading a model)."""
+    if value not in TOO_LONG:
+        raise InputError(f"must be one of {', '.join(TOO_LONG)}, got {value!r}", field="too_long")
 
 
 def _without_long_items(model: Scorer, task: Task, chosen: list[Instruction], formatter: Callable[[str], str] | None,

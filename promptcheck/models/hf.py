@@ -419,16 +419,15 @@ class HFScorer:
         pad = self.tokenizer.pad_token_id
         offset = prefix.length if prefix is not None else 0
         ids, mask = self._pad([g.units[0].ids[offset:g.context] for g in groups], pad, self.device)
+        # Cached positions in front of the contexts: the call's prefix, else a soft prompt, if any.
+        base = prefix.cached_tokens if prefix is not None else self._virtual_tokens
+        full = torch.cat([torch.ones((len(groups), base), dtype=mask.dtype, device=self.device), mask], dim=1)
         if prefix is not None:
-            base = prefix.cached_tokens
             cache = copy.deepcopy(prefix.cache)
             cache.batch_repeat_interleave(len(groups))
-            full = torch.cat([torch.ones((len(groups), base), dtype=mask.dtype, device=self.device), mask], dim=1)
             out = self._base(input_ids=ids, attention_mask=full, use_cache=True, logits_to_keep=1,
                              **{self._cache_kw: cache})
-        else:
-            base = self._virtual_tokens  # a soft prompt, if any, sits in front of the context
-            full = torch.cat([torch.ones((len(groups), base), dtype=mask.dtype, device=self.device), mask], dim=1)
+        else:  # the peft model (if any) prepends its soft prompt and extends the mask itself
             out = self.model(input_ids=ids, attention_mask=mask, use_cache=True, logits_to_keep=1)
         cache = out["cache"] if "cache" in out else out["past_key_values"]
         units = [u for g in groups for u in g.units]
