@@ -32,6 +32,7 @@ from promptcheck.stats.robustness import (
     mean_kl,
     verdict_for,
 )
+from promptcheck.stats.sets import claim_for
 from promptcheck.tasks.records import INSTRUCTION_KINDS, Instruction, Task
 
 #: Set by the pytest plugin around each test: marker overrides, the session seed, and where
@@ -212,8 +213,7 @@ def _judge(ev: _Evidence, *, task: Task, opts: dict[str, Any], alpha_share: floa
                          field="instructions")
     claim = opts["claim"]
     if claim == "auto":
-        claim = "phrasings" if any(ev.instructions[j].kind in ("unobserved", "generated") for j in para_j) \
-            else "instructions"
+        claim = claim_for([ev.instructions[j].kind for j in para_j])
     ref = np.asarray(ev.correct[ref_j], dtype=bool)
     para = np.asarray([ev.correct[j] for j in para_j], dtype=bool)
     conf = 1 - (1 - float(opts["confidence"])) * alpha_share
