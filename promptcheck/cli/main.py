@@ -202,14 +202,14 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
                   + ("; the prompts scored so far are in the score cache: run the same command to continue"
                      if getattr(scorer, "stats", None) is not None else ""))
         for result in done:
-            print_task(out, result, verbose=verbose)
+            print_task(out, result, verbose=verbose, threshold=(stats or {}).get("threshold", 0.05), seed=seed)
         raise typer.Exit(130) from None
     out.print(f"model: {scorer.identity.id}", markup=False)
     out.print(f"       dtype {scorer.identity.dtype}, device {scorer.identity.device}, chat template "
               f"{'on' if scorer.use_chat_template else 'off'}" + (f", adapter {adapter}" if adapter else ""),
               markup=False)
     for result in done:
-        print_task(out, result, verbose=verbose)
+        print_task(out, result, verbose=verbose, threshold=(stats or {}).get("threshold", 0.05), seed=seed)
     seconds = sum(r.seconds for r in done)
     stats = getattr(scorer, "stats", None)
     from_cache = f" ({stats.hits} from the score cache)" if stats is not None and stats.hits else ""
@@ -361,13 +361,14 @@ def compare(
     old: Annotated[Path, typer.Argument(help="Results of the old release (run --json or --promptcheck-json).",
                                         show_default=False)],
     new: Annotated[Path, typer.Argument(help="Results of the new release, on the same suites.", show_default=False)],
-    confidence: Annotated[float, typer.Option(help="Confidence of the paired interval.")] = 0.95,
-    tolerance: Annotated[float, typer.Option(help="A change counts as worse only if the whole interval is above "
+    confidence: Annotated[float, typer.Option(help="Each one-sided test's level; with several tasks, "
+                          "'worse' is Holm-adjusted across them.")] = 0.95,
+    tolerance: Annotated[float, typer.Option(help="A change counts as worse only if its lower bound is above "
                          "this (0.01 = 1 point).")] = 0.0,
-    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    seed: Annotated[int, typer.Option(help="Kept for scripts; the paired test is analytic.")] = 0,
     html: Annotated[Optional[Path], typer.Option(help="Also write the comparison as HTML.")] = None,
 ) -> None:
-    """Did robustness get worse between two releases? Paired interval per task; exit 1 on a significant regression."""
+    """Did robustness get worse between two releases? Paired test per task; exit 1 on a significant regression."""
     try:
         from promptcheck.errors import InputError
         from promptcheck.report.compare import changes_table, compare_files
@@ -399,6 +400,38 @@ def _families(value: str | None) -> list[str] | None:
     if not value:
         return None
     return [f.strip() for f in value.split(",") if f.strip()]
+
+
+@app.command()
+def plan(
+    results: Annotated[Path, typer.Argument(help="A pilot: results of `promptcheck run --json` or a pytest gate's "
+                                            "--promptcheck-json.", show_default=False)],
+    max_accuracy_drop: Annotated[float, typer.Option(help="The gate's threshold (0.05 = 5 points).")] = 0.05,
+    confidence: Annotated[float, typer.Option(help="The gate's confidence (each one-sided test).")] = 0.95,
+    target_drop: Annotated[Optional[float], typer.Option(help="Plan for this true drop (0.0: a model that does "
+                           "not drop) [default: the drop the pilot measured].")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+) -> None:
+    """What each task's gate detects at its size, and how many items or instructions would decide it."""
+    import json
+
+    try:
+        from promptcheck.errors import InputError
+        from promptcheck.report.jsonio import read_results
+        from promptcheck.report.plan import plan_results, plan_table
+
+        if not 0.5 < confidence < 1:
+            raise InputError(f"must be between 0.5 and 1, got {confidence}", field="--confidence")
+        plans = plan_results(read_results(results), str(results), threshold=max_accuracy_drop,
+                             confidence=confidence, target_drop=target_drop)
+    except PromptcheckError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        typer.echo(json.dumps({"source": str(results), "threshold": max_accuracy_drop, "confidence": confidence,
+                               "tasks": [p.to_json() for p in plans]}, indent=1))
+        return
+    Console(highlight=False).print(plan_table(plans))
 
 
 @app.command()

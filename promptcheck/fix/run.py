@@ -23,7 +23,7 @@ from promptcheck.fix.config import FixConfig
 from promptcheck.fix.data import FixTask, split_task
 from promptcheck.fix.train import TrainState, attach_soft_prompt, base_checksum, train
 from promptcheck.models.hf import HFScorer
-from promptcheck.stats.robustness import bootstrap_drop
+from promptcheck.stats.verdicts import judge
 from promptcheck.tasks.records import Instruction, Task
 
 REPORT = "fix_report.json"
@@ -39,14 +39,16 @@ def measure(scorer: HFScorer, ft: FixTask, cfg: FixConfig) -> dict[str, Any]:
     ref = np.asarray(result.instructions[0].correct, dtype=bool)
     obs = np.asarray([r.correct for r in result.instructions if r.kind == "observed"], dtype=bool)
     held = np.asarray([r.correct for r in result.instructions if r.kind == "unobserved"], dtype=bool)
-    interval = bootstrap_drop(ref, held, claim="phrasings", seed=cfg.seed)
+    # The same rule as the gate (promptcheck.stats.judge), so "would the gate pass now" is answerable.
+    gate = judge(ref, held, claim="phrasings" if held.shape[0] > 1 else "instructions", seed=cfg.seed)
     return {
         "reference_accuracy": float(ref.mean()),
         "observed_accuracy": float(obs.mean()),
         "heldout_accuracy": float(held.mean()),
         "observed_drop": float(ref.mean() - obs.mean(axis=1).mean()),
         "heldout_drop": float(ref.mean() - held.mean(axis=1).mean()),
-        "heldout_drop_interval": interval.to_json(),
+        "heldout_drop_interval": gate.interval.to_json(),
+        "heldout_verdict": gate.verdict,
         "items": int(ref.size),
         "heldout_instructions": int(held.shape[0]),
     }
