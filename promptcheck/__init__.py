@@ -12,7 +12,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from promptcheck.errors import InputError, ModelLoadError, PromptcheckError, ScoringError
-from promptcheck.evaluate import InstructionResult, RunResult, TaskResult, evaluate
+from promptcheck.evaluation import InstructionResult, RunResult, TaskResult, evaluate
 from promptcheck.models.base import ChoiceScores, ModelIdentity, Scorer
 from promptcheck.prompts import Prompt, render
 from promptcheck.tasks import Instruction, MCItem, Task, load_task

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from promptcheck.errors import InputError
-from promptcheck.evaluate.results import TaskResult
-from promptcheck.evaluate.runner import evaluate
+from promptcheck.evaluation.results import TaskResult
+from promptcheck.evaluation.runner import evaluate
 from promptcheck.stats.robustness import (
     Interval,
     bootstrap_consistency,
@@ -291,9 +291,9 @@ def _evidence_json(ev: _Evidence, ref_j: int, para_j: list[int]) -> dict:
 
 
 def _instructions_of(task: Task, instructions: Iterable[Instruction | str | Any] | None) -> list[Instruction]:
-    from promptcheck.evaluate.runner import _as_instructions
+    from promptcheck.evaluation.runner import as_instructions
 
-    return _as_instructions(task, instructions)
+    return as_instructions(task, instructions)
 
 
 def assert_robust(

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from promptcheck.errors import InputError
-from promptcheck.evaluate.results import TaskResult
+from promptcheck.evaluation.results import TaskResult
 from promptcheck.prompts.rendering import render
 
 PROJECTIONS = ("pca", "tsne")

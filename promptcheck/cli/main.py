@@ -125,8 +125,8 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
          load_options: dict | None = None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from promptcheck.evaluate.results import RunResult
-    from promptcheck.evaluate.runner import evaluate
+    from promptcheck.evaluation.results import RunResult
+    from promptcheck.evaluation.runner import evaluate
     from promptcheck.report.jsonio import write_run_json
     from promptcheck.report.terminal import print_task
     from promptcheck.tasks.suite import load_tasks
@@ -134,7 +134,7 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     from promptcheck.errors import InputError
-    from promptcheck.evaluate.runner import check_too_long
+    from promptcheck.evaluation.runner import check_too_long
 
     check_too_long(too_long)
     # Read and validate every suite before loading a model: a typo should cost seconds, not minutes.

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from promptcheck.errors import InputError
-from promptcheck.evaluate.runner import evaluate
+from promptcheck.evaluation.runner import evaluate
 from promptcheck.fileio import atomic_write_json
 from promptcheck.fix.config import FixConfig
 from promptcheck.fix.data import FixTask, split_task

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from promptcheck.evaluate.results import RunResult, TaskResult
+from promptcheck.evaluation.results import RunResult, TaskResult
 from promptcheck.fileio import atomic_write_json
 from promptcheck.stats.robustness import item_flips, wilson
 from promptcheck.stats.sets import group_statistics, instruction_tests

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from promptcheck.evaluate.results import TaskResult
+from promptcheck.evaluation.results import TaskResult
 from promptcheck.stats.summary import summarize_sets
 
 

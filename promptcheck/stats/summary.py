@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from promptcheck.evaluate.results import TaskResult
+from promptcheck.evaluation.results import TaskResult
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import pytest
 
 import promptcheck as pc
 from promptcheck.errors import ScoringError
-from promptcheck.evaluate.runner import evaluate
+from promptcheck.evaluation.runner import evaluate
 from promptcheck.models.hf import HFScorer
 from promptcheck.models.served import ServedScorer
 from promptcheck.models.served_client import RetryPolicy

@@ -7,7 +7,7 @@ import pytest
 
 import promptcheck as pc
 from promptcheck.models.base import ModelIdentity
-from promptcheck.evaluate.results import InstructionResult, TaskResult
+from promptcheck.evaluation.results import InstructionResult, TaskResult
 from promptcheck.stats.robustness import (
     bootstrap_drop,
     consistency,

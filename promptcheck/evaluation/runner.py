@@ -12,14 +12,19 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 
 from promptcheck.errors import InputError, ScoringError
-from promptcheck.evaluate.results import InstructionResult, TaskResult
+from promptcheck.evaluation.results import InstructionResult, TaskResult
 from promptcheck.models.base import ChoiceScores, Scorer
 from promptcheck.prompts.rendering import DEFAULT_FORMAT, Prompt, PromptFormat, render
 from promptcheck.tasks.records import INSTRUCTION_KINDS, Instruction, Task
 
 
-def _as_instructions(task: Task, instructions: Iterable[Instruction | str] | None) -> list[Instruction]:
-    """Normalise the caller's instructions; the reference always comes first (it is the baseline)."""
+def as_instructions(task: Task, instructions: Iterable[Instruction | str] | None) -> list[Instruction]:
+    """The caller's instructions as :class:`Instruction` records, as :func:`evaluate` scores them.
+
+    Strings and paraphrase records (anything with ``.text``) are accepted; the reference always
+    comes first (it is the baseline) and a repeated text is kept once. ``assert_robust`` uses it
+    to know the instruction set before scoring.
+    """
     if instructions is None:
         return task.instructions()
     out: list[Instruction] = []
@@ -77,7 +82,7 @@ def evaluate(
     >>> result = evaluate(load_model("default"), load_task("examples/suites/sentiment.yaml"))  # doctest: +SKIP
     >>> result.reference_accuracy  # doctest: +SKIP
     """
-    chosen = _as_instructions(task, instructions)
+    chosen = as_instructions(task, instructions)
     formatter = model.chat_formatter()
     started = time.perf_counter()
     check_too_long(too_long)
