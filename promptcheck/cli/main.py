@@ -172,8 +172,12 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
 
         scorer = cached(scorer)
     # A served model has no batch settings of ours (its server batches): recorded as None.
-    settings = {"chat_template": scorer.use_chat_template, "batch_size": getattr(scorer, "batch_size", None),
-                "batch_tokens": getattr(scorer, "batch_tokens", None), "too_long": too_long, "paraphrases": n_paraphrases,
+    from promptcheck.models.base import Batched, capability
+    from promptcheck.models.cache import CachedScorer
+
+    batched = capability(scorer, Batched)
+    settings = {"chat_template": scorer.use_chat_template, "batch_size": batched.batch_size if batched else None,
+                "batch_tokens": batched.batch_tokens if batched else None, "too_long": too_long, "paraphrases": n_paraphrases,
                 "families": families, "min_similarity": min_similarity}
     done = []
     total = sum(len(t.items) * len(ins) for t, ins in zip(tasks, instruction_sets))
@@ -200,7 +204,7 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
         err.print(f"interrupted: {len(done)} of {len(tasks)} task(s) finished"
                   + (f", saved in {json_out}" if json_out and done else "")
                   + ("; the prompts scored so far are in the score cache: run the same command to continue"
-                     if getattr(scorer, "stats", None) is not None else ""))
+                     if isinstance(scorer, CachedScorer) else ""))
         for result in done:
             print_task(out, result, verbose=verbose)
         raise typer.Exit(130) from None
@@ -211,7 +215,7 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
     for result in done:
         print_task(out, result, verbose=verbose)
     seconds = sum(r.seconds for r in done)
-    stats = getattr(scorer, "stats", None)
+    stats = scorer.stats if isinstance(scorer, CachedScorer) else None
     from_cache = f" ({stats.hits} from the score cache)" if stats is not None and stats.hits else ""
     out.print(f"{sum(r.prompts_scored for r in done)} prompts scored in {seconds:.1f} s{from_cache}")
     if json_out is not None:

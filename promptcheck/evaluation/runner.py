@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from promptcheck.errors import InputError, ScoringError
 from promptcheck.evaluation.results import InstructionResult, TaskResult
-from promptcheck.models.base import ChoiceScores, Scorer
+from promptcheck.models.base import ChoiceScores, CountsTokens, Scorer, capability
 from promptcheck.prompts.rendering import DEFAULT_FORMAT, Prompt, PromptFormat, render
 from promptcheck.tasks.records import INSTRUCTION_KINDS, Instruction, Task
 
@@ -135,15 +135,15 @@ def check_too_long(value: str) -> None:
 def _without_long_items(model: Scorer, task: Task, chosen: list[Instruction], formatter: Callable[[str], str] | None,
                         prompt_format: PromptFormat) -> tuple[Task, tuple[str, ...]]:
     """The task without items whose prompt exceeds the model's context under any instruction."""
-    limit = getattr(model, "max_length", None)
-    lengths = getattr(model, "prompt_lengths", None)
-    if not limit or not callable(lengths):
+    counter = capability(model, CountsTokens)
+    limit = counter.max_length if counter is not None else None
+    if counter is None or not limit:
         return task, ()  # a backend that cannot count tokens reports long prompts itself
     long_items: set[int] = set()
     for ins in chosen:
         prompts = [render(ins.text, item, task, chat_formatter=formatter, prompt_format=prompt_format)
                    for item in task.items]
-        long_items |= {i for i, n in enumerate(lengths(prompts)) if n > limit}
+        long_items |= {i for i, n in enumerate(counter.prompt_lengths(prompts)) if n > limit}
     if not long_items:
         return task, ()
     kept = tuple(item for i, item in enumerate(task.items) if i not in long_items)
