@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
 from promptcheck.errors import PromptcheckError
+from promptcheck.report.console import Console, plain_help_in_ci
 
 app = typer.Typer(
     name="promptcheck",
@@ -497,7 +497,8 @@ def main() -> None:
     """
     option_errors = _option_error_types()
     try:
-        code = app(standalone_mode=False)
+        with plain_help_in_ci(app) as context:
+            code = app(standalone_mode=False, **context)
     except PromptcheckError as exc:  # pragma: no cover - commands catch their own
         print(f"promptcheck: error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
