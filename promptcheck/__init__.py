@@ -7,6 +7,8 @@ The public API lives here; everything else may change between releases.
 >>> result = pc.evaluate(pc.load_model("default"), task)      # doctest: +SKIP
 """
 
+from typing import Any as _Any
+
 from promptcheck.errors import InputError, ModelLoadError, PromptcheckError, ScoringError
 from promptcheck.evaluation import InstructionResult, RunResult, TaskResult, evaluate
 from promptcheck.models.base import ChoiceScores, ModelIdentity, Scorer
@@ -84,7 +86,7 @@ def __getattr__(name: str):  # noqa: ANN202 - the type depends on the name
     raise AttributeError(f"module 'promptcheck' has no attribute {name!r}")
 
 
-def load_model(name_or_path: str = "default", **options):  # noqa: ANN201 - see models.loading
+def load_model(name_or_path: str = "default", **options: _Any):  # noqa: ANN201 - see models.loading
     """Load a model to score with; see :func:`promptcheck.models.loading.load_model`.
 
     Imported lazily so ``import promptcheck`` (and ``pytest --help``) never pays for torch.

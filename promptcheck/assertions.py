@@ -37,7 +37,7 @@ from promptcheck.tasks.records import INSTRUCTION_KINDS, Instruction, Task
 
 #: Set by the pytest plugin around each test: marker overrides, the session seed, and where
 #: verdicts are recorded for the terminal summary, JSON, JUnit and failures.json.
-CURRENT_OVERRIDES: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("promptcheck_overrides", default={})
+CURRENT_OVERRIDES: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("promptcheck_overrides", default={})  # noqa: B039 - only read; the plugin sets a new dict per test
 CURRENT_SEED: contextvars.ContextVar[int | None] = contextvars.ContextVar("promptcheck_seed", default=None)
 RECORDER: contextvars.ContextVar[list | None] = contextvars.ContextVar("promptcheck_recorder", default=None)
 

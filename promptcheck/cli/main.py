@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional, cast
 
 import typer
 
 from promptcheck.errors import PromptcheckError
+
+if TYPE_CHECKING:
+    from promptcheck.models.hf import HFScorer
 from promptcheck.report.console import Console, plain_help_in_ci
 
 app = typer.Typer(
@@ -34,7 +37,7 @@ def _one_line_warnings() -> None:
 
     err = Console(stderr=True, soft_wrap=True, highlight=False)
 
-    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001 - warnings' signature
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001 - warnings' signature
         err.print(f"promptcheck: warning: {message}", markup=False)
 
     warnings.showwarning = show
@@ -172,11 +175,13 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
 
         scorer = cached(scorer)
     # A served model has no batch settings of ours (its server batches): recorded as None.
-    from promptcheck.models.base import Batched, capability
+    from promptcheck.models.base import Batched, UsesChatTemplate, capability
     from promptcheck.models.cache import CachedScorer
 
     batched = capability(scorer, Batched)
-    settings = {"chat_template": scorer.use_chat_template, "batch_size": batched.batch_size if batched else None,
+    templated = capability(scorer, UsesChatTemplate)
+    settings = {"chat_template": templated is not None and templated.use_chat_template,
+                "batch_size": batched.batch_size if batched else None,
                 "batch_tokens": batched.batch_tokens if batched else None, "too_long": too_long, "paraphrases": n_paraphrases,
                 "families": families, "min_similarity": min_similarity}
     done = []
@@ -210,13 +215,13 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
         raise typer.Exit(130) from None
     out.print(f"model: {scorer.identity.id}", markup=False)
     out.print(f"       dtype {scorer.identity.dtype}, device {scorer.identity.device}, chat template "
-              f"{'on' if scorer.use_chat_template else 'off'}" + (f", adapter {adapter}" if adapter else ""),
+              f"{'on' if settings['chat_template'] else 'off'}" + (f", adapter {adapter}" if adapter else ""),
               markup=False)
     for result in done:
         print_task(out, result, verbose=verbose)
     seconds = sum(r.seconds for r in done)
-    stats = scorer.stats if isinstance(scorer, CachedScorer) else None
-    from_cache = f" ({stats.hits} from the score cache)" if stats is not None and stats.hits else ""
+    hits = scorer.stats.hits if isinstance(scorer, CachedScorer) else 0
+    from_cache = f" ({hits} from the score cache)" if hits else ""
     out.print(f"{sum(r.prompts_scored for r in done)} prompts scored in {seconds:.1f} s{from_cache}")
     if json_out is not None:
         out.print(f"results written to {json_out}")
@@ -309,7 +314,7 @@ def _fix(suites: list[Path], from_failures: Path | None, out: Path, model: str |
         with Progress(*columns, console=err, transient=True) as progress:
             bar = progress.add_task("measuring before", total=cfg.steps, loss="")
             report = run_fix(
-                scorer, tasks, cfg, out, resume=resume, joint=joint,
+                cast("HFScorer", scorer), tasks, cfg, out, resume=resume, joint=joint,  # served: refused above
                 on_phase=lambda msg: progress.update(bar, description=msg),
                 on_step=lambda st, loss: progress.update(bar, completed=st.step, loss=f"loss {loss:.3f}"),
             )
@@ -508,9 +513,9 @@ def main() -> None:
             sys.exit(getattr(exc, "exit_code", 2))
         ctx = getattr(exc, "ctx", None)
         sub = ctx is not None and ctx.parent is not None  # an error inside a command, not in its name
-        where = f"{ctx.info_name}: " if sub else ""
-        message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
-        hint = f" (see: promptcheck {ctx.info_name} --help)" if sub else " (see: promptcheck --help)"
+        where = f"{ctx.info_name}: " if sub and ctx is not None else ""
+        message = " ".join(exc.format_message().split())
+        hint = f" (see: promptcheck {ctx.info_name} --help)" if sub and ctx is not None else " (see: promptcheck --help)"
         print(f"promptcheck: error: {where}{message}{hint}", file=sys.stderr)
         sys.exit(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:  # outside a command's own handling (while parsing or importing)

@@ -244,8 +244,8 @@ class HFScorer:
         rest = units
         if not self.is_seq2seq and self.share_prefix:
             groups, rest = self.context_groups(units, prefix.length if prefix is not None else 0)
-            for batch in planning.group_batches(groups, batch_size=self.batch_size, batch_tokens=self.batch_tokens):
-                yield from self._guarded(lambda b: self._two_stage_forward(b, prefix), batch)
+            for stage in planning.group_batches(groups, batch_size=self.batch_size, batch_tokens=self.batch_tokens):
+                yield from self._guarded(lambda b: self._two_stage_forward(b, prefix), stage)
         for batch in self.batches(rest):
             yield from self._guarded(lambda b: (b, *self._forward(b, prefix)), batch)
 

@@ -204,7 +204,7 @@ async def run_requests(
         tasks = [asyncio.create_task(worker(e, c)) for e, c in zip(endpoints, clients)
                  for _ in range(max(1, max_concurrency))]
         waiter = asyncio.create_task(all_done.wait())
-        pending = set(tasks)
+        pending: set[asyncio.Task[Any]] = set(tasks)
         try:
             while pending and not all_done.is_set():
                 finished, pending = await asyncio.wait([waiter, *pending], return_when=asyncio.FIRST_COMPLETED)

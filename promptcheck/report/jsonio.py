@@ -45,7 +45,7 @@ def _statistics(result: TaskResult, seed: int, stats: dict[str, Any]) -> dict[st
         return {}
     correct = np.asarray([r.correct for r in rows], dtype=bool)
     preds = np.asarray([r.predictions for r in rows])
-    opts = dict(threshold=float(stats["threshold"]), confidence=float(stats["confidence"]),
+    opts: dict[str, Any] = dict(threshold=float(stats["threshold"]), confidence=float(stats["confidence"]),
                 n_boot=int(stats["n_boot"]), seed=seed)
 
     def group(js: list[int]) -> dict[str, Any]:
