@@ -16,7 +16,6 @@ from promptcheck.prompts import Prompt, render
 from promptcheck.tasks import Instruction, MCItem, Task, load_task
 
 
-
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 

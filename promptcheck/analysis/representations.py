@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from promptcheck.errors import InputError
-from promptcheck.models.base import HasHiddenStates, Scorer, capability
 from promptcheck.evaluation.results import TaskResult
+from promptcheck.models.base import HasHiddenStates, Scorer, capability
 from promptcheck.prompts.rendering import render
 
 PROJECTIONS = ("pca", "tsne")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -53,18 +53,18 @@ def run(
     suites: Annotated[list[Path], typer.Argument(help="Suite YAML files (or items files: .jsonl, MMLU .csv, BIG-bench .json).",
                                                  show_default=False)],
     model: ModelOpt = "default",
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write results as JSON (docs/results-schema.md).")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write results as JSON (docs/results-schema.md).")] = None,
     seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed for everything random (recorded in the results).")] = 0,
-    revision: Annotated[Optional[str], typer.Option(help="Hub revision (branch, tag or commit).")] = None,
+    revision: Annotated[str | None, typer.Option(help="Hub revision (branch, tag or commit).")] = None,
     dtype: Annotated[str, typer.Option(help="float32, bfloat16, float16 or auto.")] = "float32",
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "cpu",
-    adapter: Annotated[Optional[Path], typer.Option(help="A peft adapter folder to load on the model.")] = None,
-    chat_template: Annotated[Optional[bool], typer.Option("--chat-template/--no-chat-template",
+    adapter: Annotated[Path | None, typer.Option(help="A peft adapter folder to load on the model.")] = None,
+    chat_template: Annotated[bool | None, typer.Option("--chat-template/--no-chat-template",
                              help="Wrap prompts in the tokenizer's chat template [default: when it has one].",
                              show_default=False)] = None,
-    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Most sequences per forward pass "
+    batch_size: Annotated[int | None, typer.Option(min=1, help="Most sequences per forward pass "
                           "[default: 16, fewer when --max-memory says so].", show_default=False)] = None,
-    max_memory: Annotated[Optional[str], typer.Option(help="Memory one forward pass may use, e.g. 2GiB, 8GB "
+    max_memory: Annotated[str | None, typer.Option(help="Memory one forward pass may use, e.g. 2GiB, 8GB "
                           "[default: 2GiB]; the batch is sized to fit, and halved if memory still runs out.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print every instruction's accuracy.")] = False,
     allow_outside_paths: Annotated[bool, typer.Option(help="Let suite files name items outside their folder.")] = False,
@@ -73,14 +73,14 @@ def run(
                             "(off: unpickling can run code).")] = False,
     n_paraphrases: Annotated[int, typer.Option("--paraphrases", min=0,
                              help="Add N generated paraphrases of each reference instruction (kind 'generated').")] = 0,
-    families: Annotated[Optional[str], typer.Option(help="Paraphrase families, comma-separated "
+    families: Annotated[str | None, typer.Option(help="Paraphrase families, comma-separated "
                         "(lexical,syntactic,framing,formatting,noise) [default: all but noise].")] = None,
-    min_similarity: Annotated[Optional[float], typer.Option(help="Equivalence guard for generated paraphrases: "
+    min_similarity: Annotated[float | None, typer.Option(help="Equivalence guard for generated paraphrases: "
                               "minimum embedding cosine similarity to the reference.")] = None,
-    device_map: Annotated[Optional[str], typer.Option(help="'auto': spread a model too big for one GPU over all "
+    device_map: Annotated[str | None, typer.Option(help="'auto': spread a model too big for one GPU over all "
                           "of them (accelerate); replaces --device.")] = None,
-    served_model: Annotated[Optional[str], typer.Option(help="Served model name, when the server serves several.")] = None,
-    tokenizer: Annotated[Optional[str], typer.Option(help="Served models: the local tokenizer whose chat template "
+    served_model: Annotated[str | None, typer.Option(help="Served model name, when the server serves several.")] = None,
+    tokenizer: Annotated[str | None, typer.Option(help="Served models: the local tokenizer whose chat template "
                          "renders prompts (a folder, a hub id or 'default').")] = None,
     max_concurrency: Annotated[int, typer.Option(min=1, help="Served models: requests in flight per endpoint.")] = 8,
     api_key_env: Annotated[str, typer.Option(help="Served models: environment variable holding the API key "
@@ -95,7 +95,7 @@ def run(
     representations: Annotated[bool, typer.Option("--representations", help="Also store each instruction's hidden "
                                "state analysis in --json (docs/report.md: distance to observed instructions, "
                                "2-D projection, correlation with the drop).")] = False,
-    representation_layer: Annotated[Optional[int], typer.Option(help="Hidden-state layer for --representations "
+    representation_layer: Annotated[int | None, typer.Option(help="Hidden-state layer for --representations "
                                     "(0 = embeddings, -1 = last) [default: the paper's choice, docs/report.md].")] = None,
     projection: Annotated[str, typer.Option(help="2-D projection for --representations: pca or tsne "
                           "(needs scikit-learn).")] = "pca",
@@ -126,7 +126,14 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
          families: list[str] | None = None, min_similarity: float | None = None, score_cache: bool = True,
          too_long: str = "fail", stats: dict | None = None, representations: dict | None = None,
          load_options: dict | None = None) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from promptcheck.evaluation.results import RunResult
     from promptcheck.evaluation.runner import evaluate
@@ -229,12 +236,12 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
 
 @app.command()
 def fix(
-    suites: Annotated[Optional[list[Path]], typer.Argument(help="Suite files to fix (or use --from).",
+    suites: Annotated[list[Path] | None, typer.Argument(help="Suite files to fix (or use --from).",
                                                            show_default=False)] = None,
-    from_failures: Annotated[Optional[Path], typer.Option("--from", help="A failures.json written by the pytest "
+    from_failures: Annotated[Path | None, typer.Option("--from", help="A failures.json written by the pytest "
                              "plugin (.promptcheck/failures.json).")] = None,
     out: Annotated[Path, typer.Option(help="Where the peft adapter and fix_report.json go.")] = Path("adapters/fix"),
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model to fix [default: the model the "
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model to fix [default: the model the "
                      "failing gate tested (from --from), else 'default']")] = None,
     virtual_tokens: Annotated[int, typer.Option(min=1, help="Soft-prompt length (initialised from the reference "
                               "instruction's text).")] = 20,
@@ -271,10 +278,10 @@ def fix(
 
 def _fix(suites: list[Path], from_failures: Path | None, out: Path, model: str | None, *, seed: int, device: str,
          dtype: str, resume: bool, joint: bool, cfg_kwargs: dict) -> None:
+    import warnings
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
-
-    import warnings
 
     from promptcheck.errors import InputError
     from promptcheck.fix.config import MODES, FixConfig
@@ -349,7 +356,7 @@ def _fix(suites: list[Path], from_failures: Path | None, out: Path, model: str |
 def report(
     results: Annotated[Path, typer.Argument(help="A results file: `promptcheck run --json`, the plugin's "
                                             "--promptcheck-json, or fix_report.json.", show_default=False)],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where the HTML goes [default: RESULTS "
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Where the HTML goes [default: RESULTS "
                    "with .html].")] = None,
 ) -> None:
     """Write a self-contained HTML report (plots, worst instructions, flipping items, representations)."""
@@ -374,7 +381,7 @@ def compare(
     tolerance: Annotated[float, typer.Option(help="A change counts as worse only if the whole interval is above "
                          "this (0.01 = 1 point).")] = 0.0,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
-    html: Annotated[Optional[Path], typer.Option(help="Also write the comparison as HTML.")] = None,
+    html: Annotated[Path | None, typer.Option(help="Also write the comparison as HTML.")] = None,
 ) -> None:
     """Did robustness get worse between two releases? Paired interval per task; exit 1 on a significant regression."""
     try:
@@ -415,12 +422,12 @@ def paraphrase(
     instruction: Annotated[str, typer.Argument(help="The reference instruction to rephrase.", show_default=False)],
     n: Annotated[int, typer.Option("-n", "--n", min=1, help="How many paraphrases.")] = 20,
     seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Same seed, same list.")] = 0,
-    families: Annotated[Optional[str], typer.Option(help="Comma-separated families: lexical, syntactic, framing, "
+    families: Annotated[str | None, typer.Option(help="Comma-separated families: lexical, syntactic, framing, "
                         "formatting, noise [default: all but noise].")] = None,
     max_edits: Annotated[int, typer.Option(min=1, max=3, help="Most edits per paraphrase.")] = 2,
-    min_similarity: Annotated[Optional[float], typer.Option(help="Reject paraphrases whose embedding cosine "
+    min_similarity: Annotated[float | None, typer.Option(help="Reject paraphrases whose embedding cosine "
                               "similarity to the reference is below this.")] = None,
-    protect: Annotated[Optional[str], typer.Option(help="Comma-separated extra words no edit may touch.")] = None,
+    protect: Annotated[str | None, typer.Option(help="Comma-separated extra words no edit may touch.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of {text, edits, similarity}.")] = False,
 ) -> None:
     """Print paraphrases of an instruction with the edits that made them and their similarity."""

@@ -115,7 +115,7 @@ def _load_checkpoint(out: Path, scorer: HFScorer, opt: torch.optim.Optimizer, cf
         raise InputError("no checkpoint to resume from", file=path, field="--resume")
     try:
         ck = torch.load(path, weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - a corrupt checkpoint can raise many things
+    except Exception as exc:
         raise InputError(f"unreadable checkpoint ({type(exc).__name__}); delete it to start over",
                          file=path) from None
     if ck["config"] != json.dumps(cfg.to_json(), sort_keys=True):

@@ -189,7 +189,7 @@ async def run_requests(
                 return
             try:
                 on_result(i, body, endpoint.url)
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller below, not swallowed
+            except BaseException as exc:
                 failure.append(exc)
                 all_done.set()
                 return

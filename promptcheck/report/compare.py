@@ -102,7 +102,7 @@ def compare_evidence(old: dict[str, Evidence], new: dict[str, Evidence], *, conf
     """Per task in ``new`` that ``old`` also has: the paired change. Also returns the keys without a baseline."""
     changes, missing = [], []
     seen: set[int] = set()
-    for key, n in new.items():
+    for n in new.values():
         if id(n) in seen:
             continue
         seen.add(id(n))

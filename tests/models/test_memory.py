@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 import torch
+from tiny_models import tiny_causal
 from typer.testing import CliRunner
 
 import promptcheck as pc
@@ -15,7 +16,6 @@ from promptcheck.models.base import ModelIdentity
 from promptcheck.models.hf import HFScorer
 from promptcheck.models.memory import bytes_per_token, parse_memory
 from promptcheck.prompts.rendering import render
-from tiny_models import tiny_causal
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,12 @@ import dataclasses
 
 import pytest
 import torch
+from tiny_models import tiny_causal, tiny_seq2seq
 
 import promptcheck as pc
 from promptcheck.models.base import ModelIdentity
 from promptcheck.models.hf import HFScorer
 from promptcheck.prompts.rendering import render
-from tiny_models import tiny_causal, tiny_seq2seq
 
 
 def plain_causal_logprob(model, tokenizer, context: str, cont: str, special: bool) -> float:

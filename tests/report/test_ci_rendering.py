@@ -23,7 +23,7 @@ def _ci(*args: str, columns: str | None = None) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, env=env, timeout=300)
 
 
-def test_compare_table_keeps_task_names_and_claims_whole_in_a_ci_log(small_run, tmp_path):  # noqa: F811
+def test_compare_table_keeps_task_names_and_claims_whole_in_a_ci_log(small_run, tmp_path):
     doc = json.loads(small_run.read_text())
     for task in doc["tasks"]:
         task["name"] = LONG_NAME

@@ -6,7 +6,6 @@ import json
 import re
 
 import pytest
-
 from report_fixtures import HOSTILE, PNG_SIGNATURE, SCRIPT, data_pngs, small_run  # noqa: F401
 from typer.testing import CliRunner
 

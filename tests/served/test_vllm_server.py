@@ -9,6 +9,7 @@ vLLM's CPU attention and matmuls): measured differences are ~1e-5 on sums of ~-1
 from __future__ import annotations
 
 import dataclasses
+
 import pytest
 
 import promptcheck as pc

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import promptcheck as pc
-from promptcheck.models.base import ModelIdentity
 from promptcheck.evaluation.results import InstructionResult, TaskResult
+from promptcheck.models.base import ModelIdentity
 from promptcheck.stats.robustness import (
     bootstrap_drop,
     consistency,
