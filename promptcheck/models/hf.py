@@ -30,7 +30,7 @@ from promptcheck.prompts.rendering import Prompt
 
 
 @dataclass
-class _Prefix:
+class Prefix:
     """Keys/values of the tokens every unit of a call starts with, computed once."""
 
     length: int  # prompt tokens covered
@@ -51,6 +51,11 @@ class HFScorer:
     bytes (default 2 GiB, fixed so batches repeat exactly) by :func:`~promptcheck.models.memory.bytes_per_token`.
     Neither changes results (padding never changes a score; tests check batch sizes 1 and
     many agree to 1e-4). Running out of memory anyway halves the batch and retries.
+
+    Besides ``Scorer`` it has every optional capability of :mod:`promptcheck.models.base`
+    (token counts, fingerprint, batch settings, hidden states); the planning seams
+    (:meth:`units`, :meth:`batches`, :meth:`context_groups`, :meth:`shared_prefix`) are public
+    so tests and benchmarks can check a plan without reaching inside.
     """
 
     def __init__(
@@ -172,7 +177,7 @@ class HFScorer:
         """Units whose prompt's context can run once (see :func:`planning.context_groups`), and the rest."""
         return planning.context_groups(units, offset)
 
-    def shared_prefix(self, units: list[Unit]) -> _Prefix | None:
+    def shared_prefix(self, units: list[Unit]) -> Prefix | None:
         """Run the tokens every unit starts with once (chat header + instruction) and keep its cache.
 
         Only positions before every span's first scored position can be shared, since the
@@ -186,7 +191,7 @@ class HFScorer:
         ids = torch.tensor([units[0].ids[:length]], dtype=torch.long, device=self.device)
         out = self.model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=True)
         cache = out["cache"] if "cache" in out else out["past_key_values"]
-        return _Prefix(length=length, cache=cache, cached_tokens=length + self._virtual_tokens)
+        return Prefix(length=length, cache=cache, cached_tokens=length + self._virtual_tokens)
 
     # -- forward passes ------------------------------------------------------------------------
     @staticmethod
@@ -199,7 +204,7 @@ class HFScorer:
             mask[i, : len(r)] = 1
         return ids.to(device), mask.to(device)
 
-    def _forward(self, batch: list[Unit], prefix: _Prefix | None) -> tuple[torch.Tensor, dict[int, int]]:
+    def _forward(self, batch: list[Unit], prefix: Prefix | None) -> tuple[torch.Tensor, dict[int, int]]:
         """Logits for the positions the batch's spans read, and a map position -> logits column.
 
         With a shared prefix, its cached keys/values are repeated over the batch and only the
@@ -276,7 +281,7 @@ class HFScorer:
             return
         yield result
 
-    def _two_stage_forward(self, groups: list[Group], prefix: _Prefix | None
+    def _two_stage_forward(self, groups: list[Group], prefix: Prefix | None
                            ) -> tuple[list[Unit], torch.Tensor, list[dict[int, int]]]:
         """Run each prompt's context once (stage 1), then all its continuations on top of it (stage 2).
 
