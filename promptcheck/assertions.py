@@ -13,7 +13,6 @@ plan of :func:`promptcheck.stats.verdicts.look_plan`.
 from __future__ import annotations
 
 import contextvars
-import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,16 +21,16 @@ from typing import Any
 import numpy as np
 
 from promptcheck.errors import InputError
-from promptcheck.evaluate.results import TaskResult
-from promptcheck.evaluate.runner import evaluate
-from promptcheck.stats.verdicts import Judgment, judge, look_plan
+from promptcheck.evaluation.results import TaskResult
+from promptcheck.evaluation.runner import evaluate
 from promptcheck.stats.robustness import Interval, bootstrap_consistency, consistency, mean_kl
 from promptcheck.stats.sets import claim_for, compared_kinds, instruction_tests, item_chance
+from promptcheck.stats.verdicts import Judgment, judge, look_plan
 from promptcheck.tasks.records import INSTRUCTION_KINDS, Instruction, Task
 
 #: Set by the pytest plugin around each test: marker overrides, the session seed, and where
 #: verdicts are recorded for the terminal summary, JSON, JUnit and failures.json.
-CURRENT_OVERRIDES: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("promptcheck_overrides", default={})
+CURRENT_OVERRIDES: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("promptcheck_overrides", default={})  # noqa: B039 - only read; the plugin sets a new dict per test
 CURRENT_SEED: contextvars.ContextVar[int | None] = contextvars.ContextVar("promptcheck_seed", default=None)
 RECORDER: contextvars.ContextVar[list | None] = contextvars.ContextVar("promptcheck_recorder", default=None)
 
@@ -227,10 +226,15 @@ def _judge(ev: _Evidence, *, task: Task, opts: dict[str, Any], model: dict, look
     threshold = float(opts["max_accuracy_drop"])
     seed = int(opts["seed"])
     relative = bool(opts["relative"])
-    common = dict(confidence=float(opts["confidence"]), seed=seed, relative=relative,
-                  chance=np.asarray(ev.chance) if relative else None)
-    main = judge(ref, para, max_accuracy_drop=threshold, claim=claim, looks=looks, planned_items=planned_items,
-                 **common)
+    confidence = float(opts["confidence"])
+    chance = np.asarray(ev.chance, dtype=np.float64)  # also the floor of the instructions' logit scale
+
+    def judge_rows(reference: np.ndarray, rows: np.ndarray, limit: float, how: str, level: float,
+                   **plan: Any) -> Judgment:
+        return judge(reference, rows, max_accuracy_drop=limit, confidence=level, claim=how, seed=seed,
+                     relative=relative, chance=chance[: reference.size], **plan)
+
+    main = judge_rows(ref, para, threshold, claim, confidence, looks=looks, planned_items=planned_items)
     used = main.items_used
     ref_u, para_u = ref[:used], para[:, :used]
     checks = [Check("accuracy_drop", main.drop, main.interval, threshold, main.verdict)]
@@ -248,24 +252,22 @@ def _judge(ev: _Evidence, *, task: Task, opts: dict[str, Any], model: dict, look
     if opts["max_worst_drop"] is not None:
         # The worst instruction is chosen after looking: Bonferroni over all of them keeps it honest.
         w = int(order[0])
-        worst = judge(ref_u, para_u[w: w + 1], max_accuracy_drop=float(opts["max_worst_drop"]), claim="instructions",
-                      **{**common, "confidence": 1.0 - alpha / len(para_j),
-                         "chance": common["chance"][:used] if relative else None})
+        worst = judge_rows(ref_u, para_u[w: w + 1], float(opts["max_worst_drop"]), "instructions",
+                           1.0 - alpha / len(para_j))
         checks.append(Check("worst_drop", worst.drop, worst.interval, float(opts["max_worst_drop"]), worst.verdict))
     verdicts = [c.verdict for c in checks]
     overall = "fail" if "fail" in verdicts else ("inconclusive" if "inconclusive" in verdicts else "pass")
-    tests = instruction_tests(ref_u, para_u, confidence=float(opts["confidence"]))
+    tests = instruction_tests(ref_u, para_u, confidence=confidence)
     rows = [dict(text=ev.instructions[para_j[i]].text, kind=ev.instructions[para_j[i]].kind,
                  edits=list(ev.instructions[para_j[i]].edits), accuracy=float(accs[i]), **tests[i]) for i in order]
     sets = {}
     for kind in sorted({ins.kind for ins in ev.instructions if ins.kind != "reference"}):
         js = [j for j, ins in enumerate(ev.instructions) if ins.kind == kind]
-        sets[kind] = judge(ref_u, np.asarray([ev.correct[j][:used] for j in js], dtype=bool),
-                           max_accuracy_drop=threshold, claim=claim_for([kind] * len(js)),
-                           **{**common, "chance": common["chance"][:used] if relative else None}).to_json()
+        rows_k = np.asarray([ev.correct[j][:used] for j in js], dtype=bool)
+        sets[kind] = judge_rows(ref_u, rows_k, threshold, claim_for([kind] * len(js)), confidence).to_json()
     return RobustnessVerdict(
         verdict=overall, task=task.name, claim=claim, drop=main.drop, interval=main.interval, threshold=threshold,
-        confidence=float(opts["confidence"]), relative=relative, items=int(used),
+        confidence=confidence, relative=relative, items=int(used),
         instructions=len(para_j), prompts_scored=ev.prompts, seed=seed, reference_accuracy=main.reference_accuracy,
         mean_accuracy=float(accs.mean()),
         worst=tuple((ev.instructions[para_j[i]].text, ev.instructions[para_j[i]].kind, float(accs[i]))
@@ -300,15 +302,16 @@ def _evidence_json(ev: _Evidence, ref_j: int, para_j: list[int], used: int) -> d
             for i, j in enumerate(order)
         ],
         "correct": correct.astype(int).tolist(),
+        "chance": [float(c) for c in ev.chance[:used]],
         "predictions": preds.tolist(),
         "flips": item_flips(preds, 0).tolist(),
     }
 
 
 def _instructions_of(task: Task, instructions: Iterable[Instruction | str | Any] | None) -> list[Instruction]:
-    from promptcheck.evaluate.runner import _as_instructions
+    from promptcheck.evaluation.runner import as_instructions
 
-    return _as_instructions(task, instructions)
+    return as_instructions(task, instructions)
 
 
 def assert_robust(

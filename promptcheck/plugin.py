@@ -372,7 +372,7 @@ class PromptcheckSession:
             self.errors += 1
         if report.when != "call":
             return
-        self.records += [json.loads(v) for n, v in report.user_properties if n == RECORD_KEY]
+        self.records += [json.loads(str(v)) for n, v in report.user_properties if n == RECORD_KEY]
         if report.failed and RECORD_KEY not in props:
             if props.get("promptcheck.outcome") == "error":
                 self.errors += 1
@@ -449,6 +449,7 @@ class PromptcheckSession:
 
     def _compare_with_baseline(self, records: list[dict]) -> bool | str:
         """Compare with the baseline file; True on a significant regression, "error" when it cannot."""
+        assert self.settings.baseline is not None  # called only when a baseline is set
         from promptcheck.report.compare import compare_evidence, evidence_of
         from promptcheck.report.jsonio import read_results
 

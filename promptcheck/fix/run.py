@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from promptcheck.errors import InputError
-from promptcheck.evaluate.runner import evaluate
+from promptcheck.evaluation.runner import evaluate
 from promptcheck.fileio import atomic_write_json
 from promptcheck.fix.config import FixConfig
 from promptcheck.fix.data import FixTask, split_task
@@ -86,7 +86,8 @@ def run_fix(
         # Tasks not yet started when a per-task run was interrupted have no checkpoint: start them.
         started = (out / name / "checkpoint.pt").is_file()
         reports.append(_run_one(scorer, [task], cfg, out / name, resume=resume and started,
-                                on_phase=lambda msg, n=name: say(f"{n}: {msg}"), on_step=on_step))
+                                on_phase=lambda msg, n=name: say(f"{n}: {msg}"),  # type: ignore[misc]  # mypy cannot type a default-bound lambda
+                                on_step=on_step))
     harmed = [h for r in reports for h in r["harm_check"]["harmed_tasks"]]
     combined = {
         "schema_version": 1,

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from promptcheck.errors import InputError
-from promptcheck.stats.verdicts import holm, judge_change
 from promptcheck.stats.sets import claim_for, compared_kinds
+from promptcheck.stats.verdicts import holm, judge_change
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Evidence:
     texts: tuple[str, ...]
     kinds: tuple[str, ...]
     correct: np.ndarray  # (n_instructions, n_items) bool, row 0 = reference
+    chance: tuple[float, ...] | None = None  # per item, when the file records it
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,8 @@ def evidence_of(doc: dict[str, Any], source: str = "") -> dict[str, Evidence]:
             e = Evidence(key=f"{r['test']}::{r['task']}", task=r["task"], item_ids=tuple(ev["item_ids"]),
                          texts=tuple(i["text"] for i in ev["instructions"]),
                          kinds=tuple(i["kind"] for i in ev["instructions"]),
-                         correct=np.asarray(ev["correct"], dtype=bool))
+                         correct=np.asarray(ev["correct"], dtype=bool),
+                         chance=tuple(ev["chance"]) if ev.get("chance") else None)
             out[e.key] = e
             out.setdefault(e.task, e)
         return out
@@ -89,7 +91,9 @@ def evidence_of(doc: dict[str, Any], source: str = "") -> dict[str, Evidence]:
         correct = np.asarray([[it["predictions"][j] == it["answer"] for it in t["items"]] for j in order], dtype=bool)
         out[t["name"]] = Evidence(key=t["name"], task=t["name"], item_ids=tuple(it["id"] for it in t["items"]),
                                   texts=tuple(ins[j]["text"] for j in order), kinds=tuple(ins[j]["kind"] for j in order),
-                                  correct=correct)
+                                  correct=correct,
+                                  chance=tuple(1.0 / it["n_choices"] for it in t["items"])
+                                  if all("n_choices" in it for it in t["items"]) else None)
     return out
 
 
@@ -120,7 +124,7 @@ def compare_evidence(old: dict[str, Evidence], new: dict[str, Evidence], *, conf
     """
     pending, missing = [], []
     seen: set[int] = set()
-    for key, n in new.items():
+    for n in new.values():
         if id(n) in seen:
             continue
         seen.add(id(n))

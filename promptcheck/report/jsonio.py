@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from promptcheck.evaluate.results import RunResult, TaskResult
+from promptcheck.evaluation.results import RunResult, TaskResult
 from promptcheck.fileio import atomic_write_json
 from promptcheck.stats.robustness import item_flips, wilson
-from promptcheck.stats.sets import compared_kinds, group_statistics, instruction_tests
+from promptcheck.stats.sets import compared_kinds, group_statistics, instruction_tests, item_chance
 from promptcheck.stats.summary import summarize_sets
 
 #: 2: ``robustness`` compares the reference with unobserved/generated instructions only (observed
@@ -50,12 +50,13 @@ def _statistics(result: TaskResult, seed: int, stats: dict[str, Any]) -> dict[st
         return {}
     correct = np.asarray([r.correct for r in rows], dtype=bool)
     preds = np.asarray([r.predictions for r in rows])
-    opts = dict(threshold=float(stats["threshold"]), confidence=float(stats["confidence"]),
+    opts: dict[str, Any] = dict(threshold=float(stats["threshold"]), confidence=float(stats["confidence"]),
                 n_boot=int(stats["n_boot"]), seed=seed)
+    chance = item_chance(result.task.items)
 
     def group(js: list[int]) -> dict[str, Any]:
         return group_statistics(correct[ref_j], correct[js], preds[ref_j], preds[js],
-                                [rows[j].kind for j in js], **opts).to_json()
+                                [rows[j].kind for j in js], chance=chance, **opts).to_json()
 
     others = [j for j in range(len(rows)) if j != ref_j]
     kinds = compared_kinds(rows[j].kind for j in others)

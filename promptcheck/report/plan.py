@@ -58,7 +58,8 @@ def plan_task(e: Evidence, *, threshold: float = 0.05, confidence: float = 0.95,
     kinds = compared_kinds(e.kinds[1:])
     rows = [j for j in range(1, len(e.kinds)) if e.kinds[j] in kinds]
     claim = claim_for([e.kinds[j] for j in rows])
-    j = judge(e.correct[0], e.correct[rows], max_accuracy_drop=threshold, confidence=confidence, claim=claim)
+    j = judge(e.correct[0], e.correct[rows], max_accuracy_drop=threshold, confidence=confidence, claim=claim,
+              chance=e.chance)
     target = j.drop if target_drop is None else float(target_drop)
     items_needed, instr_needed = plan_sizes(j.components, gap=abs(target - threshold), alpha=1 - confidence,
                                             items=j.items_used, instructions=j.instructions)

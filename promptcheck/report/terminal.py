@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from promptcheck.evaluate.results import TaskResult
+from promptcheck.evaluation.results import TaskResult
 from promptcheck.stats.summary import summarize_sets
 
 
@@ -30,7 +30,7 @@ def task_table(result: TaskResult, *, threshold: float = 0.05, confidence: float
               + f", chance {_pct(sum(1 / len(i.choices) for i in task.items) / len(task.items))})",
         title_justify="left",
     )
-    table.add_column("instructions")
+    table.add_column("instructions", no_wrap=True)  # set names: a CI log must not split them
     table.add_column("n", justify="right")
     table.add_column("mean acc", justify="right")
     table.add_column("worst acc", justify="right")
@@ -57,7 +57,7 @@ _VERDICT_STYLE = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
 def instruction_table(result: TaskResult) -> Table:
     """Every instruction with its kind and accuracy (``promptcheck run --verbose``)."""
     table = Table(title=f"{result.task.name}: accuracy per instruction", title_justify="left")
-    table.add_column("kind")
+    table.add_column("kind", no_wrap=True)
     table.add_column("accuracy", justify="right")
     table.add_column("instruction", overflow="fold")
     for r in result.instructions:

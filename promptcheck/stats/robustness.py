@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
+
 @dataclass(frozen=True)
 class Interval:
     """A (low, high) pair and the two-sided coverage it was built for."""

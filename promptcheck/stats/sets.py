@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from promptcheck.stats.verdicts import Judgment, holm, judge
 from promptcheck.stats.robustness import Interval, bootstrap_consistency, consistency, mcnemar_exact
+from promptcheck.stats.verdicts import Judgment, holm, judge
 
 #: Instruction kinds that stand for new phrasings (never trained on, never seen when tuning).
 NEW_PHRASINGS = ("unobserved", "generated")
@@ -100,11 +100,14 @@ def group_statistics(
     confidence: float = 0.95,
     n_boot: int = 2000,
     seed: int = 0,
+    chance: Sequence[float] | None = None,
 ) -> GroupStatistics:
-    """Statistics of ``para`` (instructions x items) against ``ref`` (items); ``kinds`` of the para rows."""
+    """Statistics of ``para`` (instructions x items) against ``ref`` (items); ``kinds`` of the para rows;
+    ``chance`` per item (:func:`item_chance`), as :func:`promptcheck.assert_robust` passes it."""
     ref = np.asarray(ref_correct, dtype=bool)
     para = np.asarray(para_correct, dtype=bool)
-    j = judge(ref, para, max_accuracy_drop=threshold, confidence=confidence, claim=claim_for(kinds), seed=seed)
+    j = judge(ref, para, max_accuracy_drop=threshold, confidence=confidence, claim=claim_for(kinds), seed=seed,
+              chance=chance)
     accs = para.mean(axis=1)
     preds = np.vstack([np.asarray(ref_predictions)[None, :], np.asarray(para_predictions)])
     return GroupStatistics(

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from promptcheck.evaluate.results import TaskResult
-from promptcheck.stats.sets import GroupStatistics, group_statistics
+from promptcheck.evaluation.results import TaskResult
+from promptcheck.stats.sets import GroupStatistics, group_statistics, item_chance
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def summarize_sets(result: TaskResult, kinds: tuple[str, ...] = ("observed", "un
         stats = group_statistics(
             np.asarray(ref_row.correct, dtype=bool), np.asarray([r.correct for r in rows], dtype=bool),
             np.asarray(ref_row.predictions), np.asarray([r.predictions for r in rows]), [kind] * len(rows),
-            threshold=threshold, confidence=confidence, n_boot=n_boot, seed=seed)
+            threshold=threshold, confidence=confidence, n_boot=n_boot, seed=seed, chance=item_chance(result.task.items))
         out.append(SetSummary(kind=kind, n_instructions=len(rows), mean_accuracy=float(np.mean(accs)),
                               worst_accuracy=worst.accuracy, best_accuracy=max(accs),
                               worst_drop=result.reference_accuracy - worst.accuracy, worst_instruction=worst.text,

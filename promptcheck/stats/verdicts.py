@@ -411,7 +411,7 @@ def judge(
     looks: Sequence[float] | None = None,
     seed: int = 0,
     relative: bool = False,
-    chance: float | Sequence[float] | None = None,
+    chance: float | Sequence[float] | np.ndarray | None = None,
     planned_items: int | None = None,
 ) -> Judgment:
     """Judge the accuracy drop of ``paraphrases`` against ``reference`` on the same items.

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 import promptcheck as pc
+from promptcheck.evaluation.results import InstructionResult, TaskResult
 from promptcheck.models.base import ModelIdentity
-from promptcheck.evaluate.results import InstructionResult, TaskResult
 from promptcheck.stats import holm, judge
-from promptcheck.stats.verdicts import components, look_plan, spending
 from promptcheck.stats.robustness import consistency, mcnemar_exact, mean_kl, wilson
+from promptcheck.stats.verdicts import components, look_plan, spending
 
 
 def test_wilson_interval_matches_the_formula():
