@@ -11,10 +11,9 @@ The rule, and why:
 - **The drop** is reference accuracy minus the mean accuracy over the compared instructions.
   Its variance comes from a two-way crossed random-effects decomposition of the per-cell
   differences ``d[j, i] = reference[i] - paraphrase[j, i]`` (items x instructions, as in
-  generalizability theory): ``Var = s2_items/n + s2_instr/m + s2_resid/(n m)``, estimated
-  without bias from the ANOVA mean squares, with Satterthwaite's degrees of freedom, so a suite
-  with 4 instructions gets t(~3) behaviour in the instruction dimension, not a normal one.
-  ``claim="instructions"`` (these instructions, fixed) drops the instruction term.
+  generalizability theory). The item part and the instruction part are bounded separately and
+  combined by MOVER (:meth:`Components.bounds` says how each is corrected for skewness);
+  ``claim="instructions"`` (these instructions, fixed) drops the instruction part.
 - **Two one-sided tests** (the equivalence-test construction): "fail" when the lower one-sided
   bound at ``confidence`` is above the threshold, "pass" when the upper one-sided bound is
   below it, else "inconclusive". So a fail when the true drop is at or below the threshold and
@@ -26,18 +25,18 @@ The rule, and why:
   looks). Looks with fewer than :data:`MIN_LOOK_ITEMS` items are skipped: an interval on a
   handful of binary items is not trustworthy, and O'Brien-Fleming spends almost nothing there.
 - **Power**: ``minimum_detectable_drop`` is the true drop at which this design fails the gate
-  with 80% probability, from the same variance components; :func:`plan_sizes` turns them into
-  items or instructions needed.
+  with 80% probability, from the same bounds; :func:`plan_sizes` turns the variance components
+  into items or instructions needed.
 
-Nothing here is random: the verdict is a function of the arrays (``seed`` is accepted for a
-stable signature and recorded, never used to resample).
+The verdict is a function of the arrays and ``seed`` (which seeds the Monte-Carlo part of the
+instruction bound): same inputs, same judgment.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -305,7 +304,6 @@ class Judgment:
     confidence: float
     method: str
     seed: int = 0
-    decided_at: tuple[int, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
         c = self.components
