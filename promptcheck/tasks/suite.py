@@ -19,6 +19,8 @@ from promptcheck.tasks.items import (
     ITEM_SUFFIXES,
     check_text,
     check_unique_ids,
+    collect_items,
+    file_bytes,
     load_bigbench_json,
     load_items,
     make_item,
@@ -34,6 +36,9 @@ from promptcheck.tasks.records import (
     MCItem,
     Task,
 )
+from promptcheck.tasks.bigbench import TASK_FILE, BigbenchSource, load_source, usable
+from promptcheck.tasks.bigbench import sources as bigbench_sources
+from promptcheck.tasks.sampling import check_limit, collect
 from promptcheck.tasks.yamlio import LineDict, LineList, load_yaml
 
 SUITE_SUFFIXES = (".yaml", ".yml")
@@ -55,6 +60,7 @@ SUITE_KEYS = {
     "kind": "mcqa, classification, yesno or nli",
     "length_norm": "none, tokens or chars",
     "show_choices": "list the choices in the prompt (texts format)",
+    "limit": "score a seeded sample of this many items",
     "description": "free text, for people",
 }
 
@@ -171,8 +177,11 @@ def _inline_items(value: LineList, file: Path) -> list[MCItem]:
     return items
 
 
-def load_suite(path: Path, *, allow_outside: bool = False) -> Task:
-    """Read a suite YAML file and the items it names into a validated :class:`Task`."""
+def load_suite(path: Path, *, allow_outside: bool = False, limit: int | None = None, sample_seed: int = 0) -> Task:
+    """Read a suite YAML file and the items it names into a validated :class:`Task`.
+
+    ``limit`` (the CLI's ``--limit``) overrides the suite's own ``limit:``.
+    """
     text = read_text(path)
     if not text.strip():
         raise InputError("is empty; a suite needs name, items and reference_instruction", file=path)
@@ -211,32 +220,44 @@ def load_suite(path: Path, *, allow_outside: bool = False) -> Task:
     if not isinstance(show, bool):
         raise InputError("must be true or false", file=path, line=doc.lines.get("show_choices"),
                          field="show_choices")
+    own_limit = check_limit(doc.get("limit"), file=path, line=doc.lines.get("limit"))
+    limit = limit if limit is not None else own_limit
+    population = 0
 
     items_value = doc["items"]
     items_line = doc.lines["items"]
     hashed = [text.encode("utf-8")]
     if isinstance(items_value, list):
-        items = _inline_items(items_value, path)
+        got = collect(_inline_items(items_value, path), path, limit=limit, seed=sample_seed)
+        items, population = got.items, got.population
     else:
         rel = _string(items_value, file=path, line=items_line, field="items")
         items_path = _resolve_inside(path.parent, rel, allow_outside=allow_outside, file=path, line=items_line)
         if os.path.abspath(items_path) == os.path.abspath(path):
             raise InputError("names the suite file itself; items go in a .jsonl, .csv or .json file",
                              file=path, line=items_line, field="items")
-        if items_path.suffix.lower() not in ITEM_SUFFIXES:
+        if (items_path.is_dir() and items_path.suffix.lower() not in ITEM_SUFFIXES) or items_path.name == TASK_FILE:
+            # A BIG-bench task folder; a parent's subtasks are pooled (a suite is one task).
+            srcs = bigbench_sources(items_path, pool=True)
+            items, meta = load_source(srcs[0], limit=limit, seed=sample_seed)
+            population = meta["promptcheck"]["population"]
+            hashed += [file_bytes(f) for f in srcs[0].files]
+        elif items_path.suffix.lower() not in ITEM_SUFFIXES:
             raise InputError(
                 f"unknown items file type {items_path.suffix!r}; expected one of {', '.join(ITEM_SUFFIXES)}",
                 file=path, line=items_line, field="items",
             )
-        try:
-            items = load_items(items_path)
-        except InputError as exc:
-            if exc.message == "file not found" and exc.line is None:
-                # Say where the name came from: the suite line is what the user edits.
-                raise InputError(f"items file not found: {items_path}", file=path, line=items_line,
-                                 field="items") from None
-            raise
-        hashed.append(items_path.read_bytes())
+        else:
+            try:
+                got = collect_items(items_path, limit=limit, seed=sample_seed)
+            except InputError as exc:
+                if exc.message == "file not found" and exc.line is None:
+                    # Say where the name came from: the suite line is what the user edits.
+                    raise InputError(f"items file not found: {items_path}", file=path, line=items_line,
+                                     field="items") from None
+                raise
+            items, population = got.items, got.population
+            hashed.append(file_bytes(items_path))
     if not items:
         raise InputError("the suite has no items", file=path, line=items_line, field="items")
     return Task(
@@ -251,6 +272,9 @@ def load_suite(path: Path, *, allow_outside: bool = False) -> Task:
         show_choices=show,
         source=str(path),
         source_hash=_sha256(*hashed),
+        limit=limit,
+        sample_seed=sample_seed,
+        population=population,
     )
 
 
@@ -265,19 +289,30 @@ def load_task(
     kind: str = "mcqa",
     length_norm: str = "none",
     allow_outside: bool = False,
+    limit: int | None = None,
+    sample_seed: int = 0,
+    pool_subtasks: bool = False,
 ) -> Task:
-    """Load a task from a suite YAML file, or from an items file plus options.
+    """Load a task from a suite YAML file, or from an items file or BIG-bench task folder plus options.
 
     A ``.yaml``/``.yml`` path is a suite file and carries its own options (passing any here is
     an error, so nothing is silently ignored). A ``.jsonl``, MMLU ``.csv`` or BIG-bench ``.json``
-    path is an items file; the options fill in what a suite would say, with defaults: the
-    file's stem as name, a standard reference instruction for ``kind``, ``letters`` format for
-    MMLU CSV and ``texts`` otherwise.
+    path (or a BIG-bench task folder) is an items file; the options fill in what a suite would
+    say, with defaults: the file's stem (a BIG-bench task's folder name) as name, the BIG-bench
+    ``task_prefix`` or a standard reference instruction for ``kind`` as reference, ``letters``
+    format for MMLU CSV and ``texts`` otherwise.
+
+    ``limit``: score a seeded sample of that many items (:mod:`promptcheck.tasks.sampling`;
+    for a suite it overrides the suite's ``limit:``). A BIG-bench parent task (subtasks in
+    sub-folders) is one task only with ``pool_subtasks=True``; :func:`load_tasks` loads each
+    subtask as its own task.
 
     >>> task = load_task("examples/suites/capitals.yaml")          # doctest: +SKIP
     >>> task = load_task("mmlu/astronomy_test.csv", name="astronomy")  # doctest: +SKIP
+    >>> task = load_task("bigbench/vitaminc_fact_verification", limit=100)  # doctest: +SKIP
     """
     p = Path(path)
+    limit = check_limit(limit)
     suffix = p.suffix.lower()
     if suffix in SUITE_SUFFIXES:
         given = dict(name=name, reference_instruction=reference_instruction, format=format)
@@ -285,13 +320,33 @@ def load_task(
             ["unobserved"] if unobserved else [])
         if extra:
             raise InputError(f"options {', '.join(extra)} cannot override a suite file; edit the suite", file=p)
-        return load_suite(p, allow_outside=allow_outside)
-    if suffix not in ITEM_SUFFIXES:
+        return load_suite(p, allow_outside=allow_outside, limit=limit, sample_seed=sample_seed)
+    is_bigbench = suffix == ".json" or p.is_dir()
+    if not is_bigbench and suffix not in ITEM_SUFFIXES:
         raise InputError(
             f"unknown file type {suffix!r}; expected a suite ({', '.join(SUITE_SUFFIXES)}) or an items file "
-            f"({', '.join(ITEM_SUFFIXES)})",
+            f"({', '.join(ITEM_SUFFIXES)}, or a BIG-bench task folder)",
             file=p,
         )
+    if is_bigbench:
+        srcs = usable(bigbench_sources(p, pool=pool_subtasks), p)
+        if len(srcs) > 1:
+            names = ", ".join(s.name.split("/", 1)[1] for s in srcs)
+            raise InputError(f"is a BIG-bench task with {len(srcs)} subtasks ({names}): name one subtask's folder, "
+                             "pool them (pool_subtasks=True, --pool-subtasks), or load each with load_tasks()",
+                             file=p)
+        return _items_task(p, srcs[0], name=name, reference_instruction=reference_instruction, observed=observed,
+                           unobserved=unobserved, format=format, kind=kind, length_norm=length_norm, limit=limit,
+                           sample_seed=sample_seed)
+    return _items_task(p, None, name=name, reference_instruction=reference_instruction, observed=observed,
+                       unobserved=unobserved, format=format, kind=kind, length_norm=length_norm, limit=limit,
+                       sample_seed=sample_seed)
+
+
+def _items_task(p: Path, src: BigbenchSource | None, *, name: str | None, reference_instruction: str | None,
+                observed: Sequence[str], unobserved: Sequence[str], format: str | None, kind: str,
+                length_norm: str, limit: int | None, sample_seed: int) -> Task:
+    """A task from an items file (``src`` None) or a BIG-bench source, options filling in the rest."""
     if kind not in TASK_KINDS:
         raise InputError(f"must be one of {', '.join(TASK_KINDS)}, got {kind!r}", field="kind")
     if reference_instruction is not None:
@@ -302,13 +357,16 @@ def load_task(
     unobserved = _instruction_list([unobserved] if isinstance(unobserved, str) else list(unobserved), file=p,
                                    line=None, field="unobserved")
     meta: dict[str, Any] = {}
-    if suffix == ".json":
-        items, meta = load_bigbench_json(p)
+    if src is not None:
+        items, meta = load_source(src, limit=limit, seed=sample_seed)
+        population = meta["promptcheck"]["population"]
+        files = src.files
     else:
-        items = load_items(p)
+        got = collect_items(p, limit=limit, seed=sample_seed)
+        items, population, files = got.items, got.population, (p,)
     if not items:
         raise InputError("has no items", file=p)
-    fmt = format or ("letters" if suffix == ".csv" else "texts")
+    fmt = format or ("letters" if p.suffix.lower() == ".csv" else "texts")
     if fmt not in ANSWER_FORMATS:
         raise InputError(f"must be one of {', '.join(ANSWER_FORMATS)}, got {fmt!r}", field="format")
     if length_norm not in LENGTH_NORMS:
@@ -321,8 +379,10 @@ def load_task(
     _check_duplicates([("reference_instruction", reference)]
                       + [(f"observed[{i}]", t) for i, t in enumerate(observed)]
                       + [(f"unobserved[{i}]", t) for i, t in enumerate(unobserved)], p, dup)
+    # BIG-bench lists the choices after the input unless the task says not to (append_choices_to_input).
+    show = meta.get("append_choices_to_input", True) is not False if src is not None else False
     return Task(
-        name=name or (meta.get("name") if isinstance(meta.get("name"), str) else None) or p.stem,
+        name=name or _bigbench_name(src, meta) or p.stem,
         items=tuple(items),
         reference_instruction=reference,
         observed=tuple(observed),
@@ -330,20 +390,52 @@ def load_task(
         format=fmt,  # type: ignore[arg-type]
         kind=kind,  # type: ignore[arg-type]
         length_norm=length_norm,  # type: ignore[arg-type]
+        show_choices=show,
         source=str(p),
-        source_hash=_sha256(p.read_bytes()),
+        source_hash=_sha256(*(file_bytes(f) for f in files)),
+        limit=limit,
+        sample_seed=sample_seed,
+        population=population,
     )
 
 
-def load_tasks(paths: Sequence[str | os.PathLike[str]], *, allow_outside: bool = False) -> list[Task]:
-    """Load several suites for one run; two tasks with the same name would be mixed up in results."""
+def _bigbench_name(src: BigbenchSource | None, meta: dict[str, Any]) -> str | None:
+    """A task folder's name (``parent/subtask`` for a subtask); a loose ``x.json`` file's ``name`` field."""
+    if src is None:
+        return None
+    if src.files[0].name != TASK_FILE and len(src.files) == 1 and isinstance(meta.get("name"), str) \
+            and meta["name"].strip():
+        return meta["name"]
+    return src.name
+
+
+def expand(path: str | os.PathLike[str], *, pool_subtasks: bool = False) -> list[tuple[str, Path]]:
+    """What one command-line path stands for: ``[(task name or "", path)]``, one per BIG-bench subtask."""
+    p = Path(path)
+    if p.suffix.lower() in SUITE_SUFFIXES or not (p.is_dir() or p.suffix.lower() == ".json"):
+        return [("", p)]
+    srcs = usable(bigbench_sources(p, pool=pool_subtasks), p)
+    if len(srcs) == 1:
+        return [("", p) if srcs[0].files[0].parent == p or srcs[0].files[0] == p else (srcs[0].name, srcs[0].files[0].parent)]
+    return [(s.name, s.files[0].parent) for s in srcs]
+
+
+def load_tasks(paths: Sequence[str | os.PathLike[str]], *, allow_outside: bool = False, limit: int | None = None,
+               sample_seed: int = 0, pool_subtasks: bool = False) -> list[Task]:
+    """Load several suites for one run; two tasks with the same name would be mixed up in results.
+
+    A BIG-bench parent task loads as one task per subtask (named ``parent/subtask``), or as
+    one pooled task with ``pool_subtasks``.
+    """
     tasks: list[Task] = []
     seen: dict[str, str] = {}
-    for p in paths:
-        task = load_task(p, allow_outside=allow_outside)
-        if task.name in seen:
-            raise InputError(f"task name {task.name!r} is also the name of the task in {seen[task.name]}; "
-                             "names must be unique in one run", file=p, field="name")
-        seen[task.name] = str(p)
-        tasks.append(task)
+    for path in paths:
+        for sub_name, p in expand(path, pool_subtasks=pool_subtasks):
+            task = load_task(p, allow_outside=allow_outside, limit=limit, sample_seed=sample_seed,
+                             pool_subtasks=pool_subtasks, **({"name": sub_name} if sub_name else {}))
+            if task.name in seen:
+                raise InputError(f"task name {task.name!r} is also the name of the task in {seen[task.name]}; "
+                                 "names must be unique in one run", file=p, field="name")
+            seen[task.name] = str(p)
+            tasks.append(task)
     return tasks
