@@ -96,6 +96,12 @@ def run(
                                     "(0 = embeddings, -1 = last) [default: the paper's choice, docs/report.md].")] = None,
     projection: Annotated[str, typer.Option(help="2-D projection for --representations: pca or tsne "
                           "(needs scikit-learn).")] = "pca",
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Score a seeded, stable sample of N items per task "
+                     "(the same items under every instruction and in every run; overrides a suite's limit:).")] = None,
+    limit_seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed of the --limit sample.")] = 0,
+    pool_subtasks: Annotated[bool, typer.Option("--pool-subtasks", help="A BIG-bench task with subtasks: one task "
+                             "of all their items [default: each subtask is its own task, named parent/subtask].")]
+    = False,
 ) -> None:
     """Score suites under every instruction and print how accuracy moves from instruction to instruction."""
     _one_line_warnings()
@@ -107,7 +113,8 @@ def run(
              score_cache=score_cache, too_long=too_long, stats={"threshold": max_accuracy_drop},
              representations={"layer": representation_layer, "projection": projection} if representations else None,
              load_options={"device_map": device_map, "served_model": served_model, "tokenizer": tokenizer,
-                           "max_concurrency": max_concurrency, "api_key_env": api_key_env})
+                           "max_concurrency": max_concurrency, "api_key_env": api_key_env},
+             sampling={"limit": limit, "sample_seed": limit_seed, "pool_subtasks": pool_subtasks})
     except PromptcheckError as exc:
         _fail(exc)
     except KeyboardInterrupt:
@@ -122,7 +129,7 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
          n_paraphrases: int = 0,
          families: list[str] | None = None, min_similarity: float | None = None, score_cache: bool = True,
          too_long: str = "fail", stats: dict | None = None, representations: dict | None = None,
-         load_options: dict | None = None) -> None:
+         load_options: dict | None = None, sampling: dict | None = None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from promptcheck.evaluate.results import RunResult
@@ -138,7 +145,7 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
 
     check_too_long(too_long)
     # Read and validate every suite before loading a model: a typo should cost seconds, not minutes.
-    tasks = load_tasks(suites, allow_outside=allow_outside_paths)
+    tasks = load_tasks(suites, allow_outside=allow_outside_paths, **(sampling or {}))
     if json_out is not None:
         from promptcheck.fileio import check_output_file
 
@@ -174,7 +181,9 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
     # A served model has no batch settings of ours (its server batches): recorded as None.
     settings = {"chat_template": scorer.use_chat_template, "batch_size": getattr(scorer, "batch_size", None),
                 "batch_tokens": getattr(scorer, "batch_tokens", None), "too_long": too_long, "paraphrases": n_paraphrases,
-                "families": families, "min_similarity": min_similarity}
+                "families": families, "min_similarity": min_similarity,
+                **({"limit": sampling["limit"], "limit_seed": sampling["sample_seed"]}
+                   if sampling and sampling.get("limit") is not None else {})}
     done = []
     total = sum(len(t.items) * len(ins) for t, ins in zip(tasks, instruction_sets))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("prompts"),
@@ -248,10 +257,13 @@ def fix(
     seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed for splits, sampling and bootstrap.")] = 0,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "cpu",
     dtype: Annotated[str, typer.Option(help="float32, bfloat16, float16 or auto.")] = "float32",
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Use a seeded, stable sample of N items per task "
+                     "(as run --limit), split into training and held-out items.")] = None,
 ) -> None:
     """Train a soft prompt that pulls answers under paraphrases toward the reference's; check it on held-out ones."""
     try:
         _fix(suites or [], from_failures, out, model, seed=seed, device=device, dtype=dtype, resume=resume, joint=joint,
+             limit=limit,
              cfg_kwargs=dict(num_virtual_tokens=virtual_tokens, steps=steps, lr=lr, kl_weight=kl_weight,
                              batch_items=batch_items, paraphrases_per_item=paraphrases_per_item, mode=mode,
                              detach_reference=detach_reference, heldout_items=heldout_items, generated=generated,
@@ -261,7 +273,7 @@ def fix(
 
 
 def _fix(suites: list[Path], from_failures: Path | None, out: Path, model: str | None, *, seed: int, device: str,
-         dtype: str, resume: bool, joint: bool, cfg_kwargs: dict) -> None:
+         dtype: str, resume: bool, joint: bool, cfg_kwargs: dict, limit: int | None = None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
@@ -281,10 +293,10 @@ def _fix(suites: list[Path], from_failures: Path | None, out: Path, model: str |
         raise InputError(f"must be one of {', '.join(MODES)}, got {cfg_kwargs['mode']!r}", field="mode")
     cfg = FixConfig(**cfg_kwargs)
     if from_failures:
-        tasks, gated_model = tasks_from_failures(from_failures)
+        tasks, gated_model = tasks_from_failures(from_failures, limit=limit)
         model = model or gated_model or "default"
     else:
-        tasks = [load_task(p) for p in suites]
+        tasks = [load_task(p, limit=limit) for p in suites]
     model = model or "default"
     from promptcheck.models.served import is_url
 
