@@ -53,7 +53,8 @@ DEFAULT_REFERENCE = {
 
 SUITE_KEYS = {
     "name": "task name (required)",
-    "items": "items file, relative to the suite file, or a list of items (required)",
+    "items": "items file or BIG-bench task folder, relative to the suite file, a list of items, or a dataset "
+             "mapping (required)",
     "reference_instruction": "the instruction the others are compared with (required)",
     "instructions": "observed / unobserved instruction lists",
     "format": "letters or texts",
@@ -230,6 +231,16 @@ def load_suite(path: Path, *, allow_outside: bool = False, limit: int | None = N
     if isinstance(items_value, list):
         got = collect(_inline_items(items_value, path), path, limit=limit, seed=sample_seed)
         items, population = got.items, got.population
+    elif isinstance(items_value, dict):
+        from promptcheck.tasks import hfdata
+
+        spec = hfdata.check_spec(items_value, file=path, line=items_line)
+        paths = [_resolve_inside(path.parent, f, allow_outside=allow_outside, file=path, line=items_line)
+                 for f in spec["files"]] if "files" in spec else None
+        ds = hfdata.load_dataset(spec, paths, file=path, line=items_line)
+        got = hfdata.dataset_items(ds, spec, file=path, line=items_line, limit=limit, seed=sample_seed)
+        items, population = got.items, got.population
+        hashed.append(hfdata.fingerprint(ds, spec))
     else:
         rel = _string(items_value, file=path, line=items_line, field="items")
         items_path = _resolve_inside(path.parent, rel, allow_outside=allow_outside, file=path, line=items_line)
