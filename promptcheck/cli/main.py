@@ -47,8 +47,8 @@ def _fail(exc: PromptcheckError) -> None:
 
 @app.command()
 def run(
-    suites: Annotated[list[Path], typer.Argument(help="Suite YAML files (or items files: .jsonl, MMLU .csv, BIG-bench .json).",
-                                                 show_default=False)],
+    suites: Annotated[Optional[list[Path]], typer.Argument(help="Suite YAML files (or items files: .jsonl, MMLU .csv, "
+                                                 "BIG-bench .json or task folder).", show_default=False)] = None,
     model: ModelOpt = "default",
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write results as JSON (docs/results-schema.md).")] = None,
     seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed for everything random (recorded in the results).")] = 0,
@@ -99,6 +99,10 @@ def run(
     limit: Annotated[Optional[int], typer.Option(min=1, help="Score a seeded, stable sample of N items per task "
                      "(the same items under every instruction and in every run; overrides a suite's limit:).")] = None,
     limit_seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed of the --limit sample.")] = 0,
+    lm_eval_task: Annotated[Optional[str], typer.Option(help="lm-evaluation-harness task(s), comma-separated "
+                            "(e.g. mmlu_astronomy): items from lm-eval's own task configs (docs/suite-format.md).")] = None,
+    lm_eval_include: Annotated[Optional[list[Path]], typer.Option(help="A folder of your own lm-eval task YAML "
+                               "files for --lm-eval-task (then only those are indexed).")] = None,
     pool_subtasks: Annotated[bool, typer.Option("--pool-subtasks", help="A BIG-bench task with subtasks: one task "
                              "of all their items [default: each subtask is its own task, named parent/subtask].")]
     = False,
@@ -114,7 +118,9 @@ def run(
              representations={"layer": representation_layer, "projection": projection} if representations else None,
              load_options={"device_map": device_map, "served_model": served_model, "tokenizer": tokenizer,
                            "max_concurrency": max_concurrency, "api_key_env": api_key_env},
-             sampling={"limit": limit, "sample_seed": limit_seed, "pool_subtasks": pool_subtasks})
+             sampling={"limit": limit, "sample_seed": limit_seed, "pool_subtasks": pool_subtasks},
+             lm_eval={"names": [n.strip() for n in lm_eval_task.split(",") if n.strip()] if lm_eval_task else [],
+                      "include_path": lm_eval_include})
     except PromptcheckError as exc:
         _fail(exc)
     except KeyboardInterrupt:
@@ -129,7 +135,7 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
          n_paraphrases: int = 0,
          families: list[str] | None = None, min_similarity: float | None = None, score_cache: bool = True,
          too_long: str = "fail", stats: dict | None = None, representations: dict | None = None,
-         load_options: dict | None = None, sampling: dict | None = None) -> None:
+         load_options: dict | None = None, sampling: dict | None = None, lm_eval: dict | None = None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from promptcheck.evaluate.results import RunResult
@@ -145,11 +151,22 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
 
     check_too_long(too_long)
     # Read and validate every suite before loading a model: a typo should cost seconds, not minutes.
+    suites = list(suites or [])
+    if not suites and not (lm_eval or {}).get("names"):
+        raise InputError("name suite files or task folders to run, or --lm-eval-task NAME", field="suites")
     tasks = load_tasks(suites, allow_outside=allow_outside_paths, **(sampling or {}))
+    if lm_eval and lm_eval.get("names"):
+        from promptcheck.tasks.lmeval import load_lm_eval_tasks
+
+        sampled = {k: v for k, v in (sampling or {}).items() if k in ("limit", "sample_seed")}
+        tasks += load_lm_eval_tasks(lm_eval["names"], include_path=lm_eval.get("include_path"), **sampled)
+        if len({t.name for t in tasks}) != len(tasks):
+            raise InputError("two tasks have the same name; names must be unique in one run", field="--lm-eval-task")
     if json_out is not None:
         from promptcheck.fileio import check_output_file
 
-        check_output_file(json_out, inputs=[*suites, *(Path(t.source) for t in tasks)], field="--json")
+        check_output_file(json_out, inputs=[*suites, *(Path(t.source) for t in tasks
+                                                        if not t.source.startswith("lm-eval:"))], field="--json")
     if representations is not None and representations["projection"] not in ("pca", "tsne"):
         raise InputError(f"must be pca or tsne, got {representations['projection']!r}", field="--projection")
     if representations is not None and json_out is None:

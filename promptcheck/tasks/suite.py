@@ -62,6 +62,8 @@ SUITE_KEYS = {
     "length_norm": "none, tokens or chars",
     "show_choices": "list the choices in the prompt (texts format)",
     "limit": "score a seeded sample of this many items",
+    "lm_eval_task": "an lm-evaluation-harness task whose items to use (instead of items)",
+    "lm_eval_include": "folder of your own lm-eval task YAML files, relative to the suite file",
     "description": "free text, for people",
 }
 
@@ -196,6 +198,8 @@ def load_suite(path: Path, *, allow_outside: bool = False, limit: int | None = N
                 f"unknown key; expected one of {', '.join(SUITE_KEYS)}", file=path,
                 line=doc.lines.get(key), field=str(key),
             )
+    if doc.get("lm_eval_task") is not None:
+        return _lm_eval_suite(path, doc, allow_outside=allow_outside, limit=limit, sample_seed=sample_seed)
     for key in ("name", "items", "reference_instruction"):
         if key not in doc or doc[key] is None:
             raise InputError("missing required key", file=path, line=doc.line or 1, field=key)
@@ -287,6 +291,48 @@ def load_suite(path: Path, *, allow_outside: bool = False, limit: int | None = N
         sample_seed=sample_seed,
         population=population,
     )
+
+
+def _lm_eval_suite(path: Path, doc: LineDict, *, allow_outside: bool, limit: int | None, sample_seed: int) -> Task:
+    """A suite naming an lm-eval task: its items and (unless the suite gives one) its reference instruction."""
+    import dataclasses
+
+    from promptcheck.tasks.lmeval import load_lm_eval_tasks
+
+    if doc.get("items") is not None:
+        raise InputError("give items or lm_eval_task, not both", file=path, line=doc.lines.get("items"), field="items")
+    name = _string(doc.get("name"), file=path, line=doc.lines.get("name", doc.line), field="name")
+    task_name = _string(doc["lm_eval_task"], file=path, line=doc.lines["lm_eval_task"], field="lm_eval_task")
+    include = None
+    if doc.get("lm_eval_include") is not None:
+        rel = _string(doc["lm_eval_include"], file=path, line=doc.lines["lm_eval_include"], field="lm_eval_include")
+        include = [_resolve_inside(path.parent, rel, allow_outside=allow_outside, file=path,
+                                   line=doc.lines["lm_eval_include"])]
+    own_limit = check_limit(doc.get("limit"), file=path, line=doc.lines.get("limit"))
+    try:
+        found = load_lm_eval_tasks([task_name], include_path=include,
+                                   limit=limit if limit is not None else own_limit, sample_seed=sample_seed)
+    except InputError as exc:
+        raise InputError(exc.message, file=path, line=doc.lines["lm_eval_task"], field="lm_eval_task") from None
+    if len(found) != 1:
+        raise InputError(f"names {len(found)} lm-eval tasks (a group or tag); a suite is one task: name one of "
+                         f"{', '.join(t.name for t in found[:8])}", file=path, line=doc.lines["lm_eval_task"],
+                         field="lm_eval_task")
+    task = found[0]
+    reference = task.reference_instruction
+    if doc.get("reference_instruction") is not None:
+        reference = _string(doc["reference_instruction"], file=path, line=doc.lines["reference_instruction"],
+                            field="reference_instruction")
+    observed, unobserved = _instruction_sets(doc, path)
+    _check_duplicates([("reference_instruction", reference)]
+                      + [(f"instructions.observed[{i}]", t) for i, t in enumerate(observed)]
+                      + [(f"instructions.unobserved[{i}]", t) for i, t in enumerate(unobserved)], path, doc)
+    show = doc.get("show_choices", False)
+    if not isinstance(show, bool):
+        raise InputError("must be true or false", file=path, line=doc.lines.get("show_choices"), field="show_choices")
+    return dataclasses.replace(task, name=name, reference_instruction=reference, observed=observed,
+                               unobserved=unobserved, show_choices=show, source=str(path),
+                               source_hash=_sha256(read_text(path).encode(), task.source_hash.encode()))
 
 
 def load_task(

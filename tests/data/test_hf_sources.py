@@ -69,3 +69,60 @@ def test_dataset_errors_are_one_line(tmp_path, monkeypatch, items, message):
     assert res.exit_code == 2, res.output
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], lines
+
+
+LM_EVAL_TASK = """
+task: pc_evens
+dataset_path: json
+dataset_kwargs:
+  data_files:
+    test: {data}
+test_split: test
+output_type: {output_type}
+description: "Answer the question about numbers.\\n\\n"
+doc_to_text: "Question: {{{{question}}}}\\nAnswer:"
+doc_to_choice: "{{{{choices}}}}"
+doc_to_target: answer
+metric_list:
+  - metric: acc
+"""
+
+
+@pytest.fixture
+def lm_eval_dir(tmp_path):
+    pytest.importorskip("lm_eval", reason="optional extra: pip install 'promptcheck[lm-eval]'")
+    rows = [{"question": f"Is {i} an even number?", "choices": ["yes", "no"], "answer": i % 2} for i in range(10)]
+    data = tmp_path / "evens.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    folder = tmp_path / "lm_tasks"
+    folder.mkdir()
+    (folder / "evens.yaml").write_text(LM_EVAL_TASK.format(data=data, output_type="multiple_choice"))
+    (folder / "gen.yaml").write_text(LM_EVAL_TASK.format(data=data, output_type="generate_until")
+                                     .replace("pc_evens", "pc_evens_gen"))
+    return folder
+
+
+def test_lm_eval_task_runs_end_to_end_with_its_description_as_reference(lm_eval_dir, tmp_path, tiny_causal_dir):
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(app, ["run", "--lm-eval-task", "pc_evens", "--lm-eval-include", str(lm_eval_dir),
+                                   "--model", str(tiny_causal_dir), "--paraphrases", "2", "--limit", "6",
+                                   "--json", str(out), "--no-cache"])
+    assert res.exit_code == 0, res.output
+    (t,) = json.loads(out.read_text())["tasks"]
+    assert t["name"] == "pc_evens" and t["n_items"] == 6 and t["sample"]["population"] == 10
+    assert t["reference_instruction"] == "Answer the question about numbers."
+    assert len(t["instructions"]) == 3 and t["items"][0]["n_choices"] == 2
+    # a suite naming the task: its own instructions, lm-eval's items
+    (tmp_path / "s.yaml").write_text(f"name: evens\nlm_eval_task: pc_evens\nlm_eval_include: lm_tasks\n"
+                                     "instructions:\n  unobserved: [Reply about the number.]\n")
+    task = pc.load_task(tmp_path / "s.yaml")
+    assert task.reference_instruction == "Answer the question about numbers." and len(task.items) == 10
+    assert task.items[3].question == "Question: Is 3 an even number?\nAnswer:" and task.items[3].answer == 1
+
+
+def test_lm_eval_non_multiple_choice_task_is_refused_in_one_line(lm_eval_dir):
+    res = CliRunner().invoke(app, ["run", "--lm-eval-task", "pc_evens_gen", "--lm-eval-include", str(lm_eval_dir)])
+    assert res.exit_code == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "has output_type 'generate_until'; promptcheck scores multiple_choice tasks only" \
+        in lines[0], lines
