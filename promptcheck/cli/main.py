@@ -50,8 +50,8 @@ def _fail(exc: PromptcheckError) -> None:
 
 @app.command()
 def run(
-    suites: Annotated[list[Path], typer.Argument(help="Suite YAML files (or items files: .jsonl, MMLU .csv, BIG-bench .json).",
-                                                 show_default=False)],
+    suites: Annotated[list[Path] | None, typer.Argument(help="Suite YAML files (or items files: .jsonl, MMLU .csv, "
+                                                 "BIG-bench .json or task folder).", show_default=False)] = None,
     model: ModelOpt = "default",
     json_out: Annotated[Path | None, typer.Option("--json", help="Write results as JSON (docs/results-schema.md).")] = None,
     seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed for everything random (recorded in the results).")] = 0,
@@ -99,6 +99,16 @@ def run(
                                     "(0 = embeddings, -1 = last) [default: the paper's choice, docs/report.md].")] = None,
     projection: Annotated[str, typer.Option(help="2-D projection for --representations: pca or tsne "
                           "(needs scikit-learn).")] = "pca",
+    limit: Annotated[int | None, typer.Option(min=1, help="Score a seeded, stable sample of N items per task "
+                     "(the same items under every instruction and in every run; overrides a suite's limit:).")] = None,
+    limit_seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed of the --limit sample.")] = 0,
+    lm_eval_task: Annotated[str | None, typer.Option(help="lm-evaluation-harness task(s), comma-separated "
+                            "(e.g. mmlu_astronomy): items from lm-eval's own task configs (docs/suite-format.md).")] = None,
+    lm_eval_include: Annotated[list[Path] | None, typer.Option(help="A folder of your own lm-eval task YAML "
+                               "files for --lm-eval-task (then only those are indexed).")] = None,
+    pool_subtasks: Annotated[bool, typer.Option("--pool-subtasks", help="A BIG-bench task with subtasks: one task "
+                             "of all their items [default: each subtask is its own task, named parent/subtask].")]
+    = False,
 ) -> None:
     """Score suites under every instruction and print how accuracy moves from instruction to instruction."""
     _one_line_warnings()
@@ -110,7 +120,10 @@ def run(
              score_cache=score_cache, too_long=too_long, stats={"threshold": max_accuracy_drop},
              representations={"layer": representation_layer, "projection": projection} if representations else None,
              load_options={"device_map": device_map, "served_model": served_model, "tokenizer": tokenizer,
-                           "max_concurrency": max_concurrency, "api_key_env": api_key_env})
+                           "max_concurrency": max_concurrency, "api_key_env": api_key_env},
+             sampling={"limit": limit, "sample_seed": limit_seed, "pool_subtasks": pool_subtasks},
+             lm_eval={"names": [n.strip() for n in lm_eval_task.split(",") if n.strip()] if lm_eval_task else [],
+                      "include_path": lm_eval_include})
     except PromptcheckError as exc:
         _fail(exc)
     except KeyboardInterrupt:
@@ -118,14 +131,14 @@ def run(
         raise typer.Exit(130) from None
 
 
-def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, revision: str | None, dtype: str,
+def _run(suites: list[Path] | None, *, model: str, json_out: Path | None, seed: int, revision: str | None, dtype: str,
          device: str, adapter: Path | None, chat_template: bool | None, batch_size: int | None,
          max_memory: str | None = None, verbose: bool = False,
          allow_outside_paths: bool, trust_remote_code: bool, allow_pickle: bool = False,
          n_paraphrases: int = 0,
          families: list[str] | None = None, min_similarity: float | None = None, score_cache: bool = True,
          too_long: str = "fail", stats: dict | None = None, representations: dict | None = None,
-         load_options: dict | None = None) -> None:
+         load_options: dict | None = None, sampling: dict | None = None, lm_eval: dict | None = None) -> None:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -148,11 +161,22 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
 
     check_too_long(too_long)
     # Read and validate every suite before loading a model: a typo should cost seconds, not minutes.
-    tasks = load_tasks(suites, allow_outside=allow_outside_paths)
+    suites = list(suites or [])
+    if not suites and not (lm_eval or {}).get("names"):
+        raise InputError("name suite files or task folders to run, or --lm-eval-task NAME", field="suites")
+    tasks = load_tasks(suites, allow_outside=allow_outside_paths, **(sampling or {}))
+    if lm_eval and lm_eval.get("names"):
+        from promptcheck.tasks.lmeval import load_lm_eval_tasks
+
+        sampled = {k: v for k, v in (sampling or {}).items() if k in ("limit", "sample_seed")}
+        tasks += load_lm_eval_tasks(lm_eval["names"], include_path=lm_eval.get("include_path"), **sampled)
+        if len({t.name for t in tasks}) != len(tasks):
+            raise InputError("two tasks have the same name; names must be unique in one run", field="--lm-eval-task")
     if json_out is not None:
         from promptcheck.fileio import check_output_file
 
-        check_output_file(json_out, inputs=[*suites, *(Path(t.source) for t in tasks)], field="--json")
+        check_output_file(json_out, inputs=[*suites, *(Path(t.source) for t in tasks
+                                                        if not t.source.startswith("lm-eval:"))], field="--json")
     if representations is not None and representations["projection"] not in ("pca", "tsne"):
         raise InputError(f"must be pca or tsne, got {representations['projection']!r}", field="--projection")
     if representations is not None and json_out is None:
@@ -190,7 +214,9 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
     settings = {"chat_template": templated is not None and templated.use_chat_template,
                 "batch_size": batched.batch_size if batched else None,
                 "batch_tokens": batched.batch_tokens if batched else None, "too_long": too_long, "paraphrases": n_paraphrases,
-                "families": families, "min_similarity": min_similarity}
+                "families": families, "min_similarity": min_similarity,
+                **({"limit": sampling["limit"], "limit_seed": sampling["sample_seed"]}
+                   if sampling and sampling.get("limit") is not None else {})}
     done = []
     total = sum(len(t.items) * len(ins) for t, ins in zip(tasks, instruction_sets))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("prompts"),
@@ -264,10 +290,13 @@ def fix(
     seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed for splits, sampling and bootstrap.")] = 0,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "cpu",
     dtype: Annotated[str, typer.Option(help="float32, bfloat16, float16 or auto.")] = "float32",
+    limit: Annotated[int | None, typer.Option(min=1, help="Use a seeded, stable sample of N items per task "
+                     "(as run --limit), split into training and held-out items.")] = None,
 ) -> None:
     """Train a soft prompt that pulls answers under paraphrases toward the reference's; check it on held-out ones."""
     try:
         _fix(suites or [], from_failures, out, model, seed=seed, device=device, dtype=dtype, resume=resume, joint=joint,
+             limit=limit,
              cfg_kwargs=dict(num_virtual_tokens=virtual_tokens, steps=steps, lr=lr, kl_weight=kl_weight,
                              batch_items=batch_items, paraphrases_per_item=paraphrases_per_item, mode=mode,
                              detach_reference=detach_reference, heldout_items=heldout_items, generated=generated,
@@ -277,7 +306,7 @@ def fix(
 
 
 def _fix(suites: list[Path], from_failures: Path | None, out: Path, model: str | None, *, seed: int, device: str,
-         dtype: str, resume: bool, joint: bool, cfg_kwargs: dict) -> None:
+         dtype: str, resume: bool, joint: bool, cfg_kwargs: dict, limit: int | None = None) -> None:
     import warnings
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -297,10 +326,10 @@ def _fix(suites: list[Path], from_failures: Path | None, out: Path, model: str |
         raise InputError(f"must be one of {', '.join(MODES)}, got {cfg_kwargs['mode']!r}", field="mode")
     cfg = FixConfig(**cfg_kwargs)
     if from_failures:
-        tasks, gated_model = tasks_from_failures(from_failures)
+        tasks, gated_model = tasks_from_failures(from_failures, limit=limit)
         model = model or gated_model or "default"
     else:
-        tasks = [load_task(p) for p in suites]
+        tasks = [load_task(p, limit=limit) for p in suites]
     model = model or "default"
     from promptcheck.models.served import is_url
 

@@ -107,7 +107,7 @@ def evaluate(
             InstructionResult(
                 instruction=ins,
                 predictions=preds,
-                correct=tuple(p == item.answer for p, item in zip(preds, task.items)),
+                correct=tuple(item.is_correct(p) for p, item in zip(preds, task.items)),
                 logprobs=tuple(s.logprobs for s in scores),
             )
         )

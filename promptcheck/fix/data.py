@@ -53,7 +53,7 @@ def split_task(task: Task, cfg: FixConfig) -> FixTask:
                    train_instructions=tuple(train_instructions), heldout_instructions=tuple(task.unobserved))
 
 
-def tasks_from_failures(path: Path) -> tuple[list[Task], str | None]:
+def tasks_from_failures(path: Path, *, limit: int | None = None) -> tuple[list[Task], str | None]:
     """The tasks named in a ``.promptcheck/failures.json`` written by the pytest plugin, and the model it tested."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -71,6 +71,6 @@ def tasks_from_failures(path: Path) -> tuple[list[Task], str | None]:
         source = t.get("source") if isinstance(t, dict) else None
         if not isinstance(source, str) or not source:
             raise InputError("missing the task's suite file", file=path, field=f"tasks[{i}].source")
-        out.append(load_task(Path(source)))  # absolute, or relative to where pytest ran
+        out.append(load_task(Path(source), limit=limit))  # absolute, or relative to where pytest ran
     option = doc.get("model_option")
     return out, option if isinstance(option, str) and option else None

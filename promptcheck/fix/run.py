@@ -147,6 +147,8 @@ def _run_one(
             "train_items": len(ft.train_items), "heldout_items": len(ft.heldout_items),
             "train_instructions": list(ft.train_instructions), "heldout_instructions": list(ft.heldout_instructions),
             "reference_accuracy_fell_by": fell, "harmed": fell > cfg.harm_tolerance + 1e-12,
+            **({"sample": {"limit": ft.task.limit, "seed": ft.task.sample_seed, "population": ft.task.population}}
+               if ft.task.limit is not None else {}),
         })
     report = {
         "schema_version": 1,

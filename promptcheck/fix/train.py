@@ -3,7 +3,7 @@
 Each step takes a few training items; for each, one prompt under the reference instruction and
 several under paraphrased (observed) instructions. Over the answer options only:
 
-    loss = CE(correct choice | every prompt) + lambda * mean_j KL(p(. | paraphrase_j) || p(. | reference))
+    loss = CE(correct choices | every prompt) + lambda * mean_j KL(p(. | paraphrase_j) || p(. | reference))
 
 The paper applies the KL term to the model's output distribution; restricting it to the answer
 options is the same objective for multiple-choice scoring, where only those options are read.
@@ -82,12 +82,13 @@ def step_loss(scorer: HFScorer, tasks: list[FixTask], cfg: FixConfig, step: int)
         start = len(prompts)
         prompts.append(render(ft.task.reference_instruction, item, ft.task, chat_formatter=fmt))
         prompts += [render(text, item, ft.task, chat_formatter=fmt) for text in chosen]
-        groups.append((start, len(prompts), item.answer, len(item.choices)))
+        groups.append((start, len(prompts), list(item.answers), len(item.choices)))
     lp = scorer.choice_logprobs_tensor(prompts)
     ces, kls = [], []
-    for start, end, answer, n_choices in groups:
+    for start, end, answers, n_choices in groups:
         logp = torch.log_softmax(lp[start:end, :n_choices], dim=-1)
-        ces.append(-logp[:, answer].mean())
+        # Several correct choices: the target is the set, -log of their summed probability.
+        ces.append(-torch.logsumexp(logp[:, answers], dim=-1).mean())
         ref = logp[0].detach() if cfg.detach_reference else logp[0]
         para = logp[1:]
         kls.append((para.exp() * (para - ref)).sum(dim=-1).mean() if len(para) else logp.new_zeros(()))

@@ -51,7 +51,7 @@ def user_message(instruction: str, item: MCItem, *, format: str, show_choices: b
     The instruction is used as given (not stripped): whitespace and newline edits are part of
     what formatting paraphrases vary.
     """
-    parts = [item.question.strip()]
+    parts = [item.question.strip()] if item.question.strip() else []  # BIG-bench items may have no input
     if format == "letters":
         parts += [f"{prompt_format.label(i)}{c}" for i, c in enumerate(item.choices)]
     elif show_choices:

@@ -88,7 +88,8 @@ def evidence_of(doc: dict[str, Any], source: str = "") -> dict[str, Evidence]:
             raise InputError(f"task {t.get('name')!r} has no reference instruction or items", file=source or None,
                              field="tasks")
         order = [ref] + [i["index"] for i in ins if i["index"] != ref]
-        correct = np.asarray([[it["predictions"][j] == it["answer"] for it in t["items"]] for j in order], dtype=bool)
+        correct = np.asarray([[it["predictions"][j] in it.get("answers", [it["answer"]]) for it in t["items"]]
+                              for j in order], dtype=bool)
         out[t["name"]] = Evidence(key=t["name"], task=t["name"], item_ids=tuple(it["id"] for it in t["items"]),
                                   texts=tuple(ins[j]["text"] for j in order), kinds=tuple(ins[j]["kind"] for j in order),
                                   correct=correct,

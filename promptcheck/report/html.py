@@ -91,7 +91,7 @@ def _run_views(doc: dict[str, Any]) -> list[dict[str, Any]]:
                 groups.append({**s, "label": GROUP_LABELS.get(s["kind"], s["kind"])})
         compared = sum(1 for i in t["instructions"] if i["kind"] != "reference")
         flips = _top_flips([it["id"] for it in t["items"]], [it.get("flips", 0) for it in t["items"]], compared,
-                           [it["answer"] for it in t["items"]]) if t.get("items") and "flips" in t["items"][0] else []
+                           [it.get("answers", it["answer"]) for it in t["items"]]) if t.get("items") and "flips" in t["items"][0] else []
         views.append(_task_view(
             t["name"], t.get("source") or "", t["instructions"], t["reference_accuracy"], t["n_items"], groups,
             rob["threshold"] if rob else None, rob["verdict"] if rob else None, flips, rob,

@@ -94,6 +94,8 @@ def task_to_json(result: TaskResult, *, seed: int = 0, stats: dict[str, Any] | N
         {
             "id": item.id,
             "answer": item.answer,
+            # Several correct choices (BIG-bench ties): all of them; "answer" is the first.
+            **({"answers": list(item.answers)} if len(item.answers) > 1 else {}),
             "n_choices": len(item.choices),
             # predictions[j] / logprobs[j] belong to instructions[j].
             "predictions": [r.predictions[n] for r in result.instructions],
@@ -110,6 +112,9 @@ def task_to_json(result: TaskResult, *, seed: int = 0, stats: dict[str, Any] | N
         "source": task.source,
         "suite_hash": task.source_hash,
         "n_items": len(task.items),
+        "chance_accuracy": task.chance,
+        **({"sample": {"limit": task.limit, "seed": task.sample_seed, "population": task.population}}
+           if task.limit is not None else {}),
         "skipped_items": list(result.skipped_items),
         "reference_instruction": task.reference_instruction,
         "reference_accuracy": result.reference_accuracy,

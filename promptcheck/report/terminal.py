@@ -27,7 +27,8 @@ def task_table(result: TaskResult, *, threshold: float = 0.05, confidence: float
     table = Table(
         title=f"{task.name}  ({task.kind}, {task.format}, {len(task.items)} items"
               + (f" ({len(result.skipped_items)} too long, skipped)" if result.skipped_items else "")
-              + f", chance {_pct(sum(1 / len(i.choices) for i in task.items) / len(task.items))})",
+              + (f", a sample of {task.population}" if task.limit is not None else "")
+              + f", chance {_pct(task.chance)})",
         title_justify="left",
     )
     table.add_column("instructions", no_wrap=True)  # set names: a CI log must not split them

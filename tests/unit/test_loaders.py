@@ -148,7 +148,7 @@ def test_bad_input_names_file_line_and_field(tmp_path, suite, items, where):
 def test_bigbench_error_names_the_example_line(tmp_path):
     text = '{\n  "examples": [\n    {"input": "a", "target_scores": {"x": 1, "y": 0}},\n    {"input": "b", "target_scores": {"x": 0, "y": 0}}\n  ]\n}\n'
     (tmp_path / "t.json").write_text(text)
-    with pytest.raises(InputError, match=r"t\.json:4: examples\[1\]\.target_scores: needs exactly one"):
+    with pytest.raises(InputError, match=r"t\.json:4: examples\[1\]\.target_scores: needs a choice with a positive score"):
         pc.load_task(tmp_path / "t.json")
 
 
