@@ -93,7 +93,8 @@ def evidence_of(doc: dict[str, Any], source: str = "") -> dict[str, Evidence]:
         out[t["name"]] = Evidence(key=t["name"], task=t["name"], item_ids=tuple(it["id"] for it in t["items"]),
                                   texts=tuple(ins[j]["text"] for j in order), kinds=tuple(ins[j]["kind"] for j in order),
                                   correct=correct,
-                                  chance=tuple(1.0 / it["n_choices"] for it in t["items"])
+                                  chance=tuple(len(it.get("answers") or [it["answer"]]) / it["n_choices"]
+                                               for it in t["items"])
                                   if all("n_choices" in it for it in t["items"]) else None)
     return out
 

@@ -42,8 +42,9 @@ def claim_for(kinds: Sequence[str]) -> str:
 
 
 def item_chance(items: Iterable[Any]) -> list[float]:
-    """Per item, the accuracy of a uniform random guess among its choices."""
-    return [1.0 / len(item.choices) for item in items]
+    """Per item, the accuracy of a uniform random guess among its choices (``MCItem.chance``:
+    the share of correct choices when an item has several)."""
+    return [float(item.chance) for item in items]
 
 
 def instruction_tests(ref_correct: np.ndarray, rows: np.ndarray, *, confidence: float = 0.95) -> list[dict]:
