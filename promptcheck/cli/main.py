@@ -451,7 +451,8 @@ def _families(value: str | None) -> list[str] | None:
 def plan(
     results: Annotated[Path, typer.Argument(help="A pilot: results of `promptcheck run --json` or a pytest gate's "
                                             "--promptcheck-json.", show_default=False)],
-    max_accuracy_drop: Annotated[float, typer.Option(help="The gate's threshold (0.05 = 5 points).")] = 0.05,
+    max_accuracy_drop: Annotated[float | None, typer.Option(help="The threshold (0.05 = 5 points) [default: each "
+                                 "gate's own in a plugin JSON, else 0.05].", show_default=False)] = None,
     confidence: Annotated[float, typer.Option(help="The gate's confidence (each one-sided test).")] = 0.95,
     target_drop: Annotated[float | None, typer.Option(help="Plan for this true drop (0.0: a model that does "
                            "not drop) [default: the drop the pilot measured].")] = None,
@@ -473,7 +474,7 @@ def plan(
         _fail(exc)
         return
     if as_json:
-        typer.echo(json.dumps({"source": str(results), "threshold": max_accuracy_drop, "confidence": confidence,
+        typer.echo(json.dumps({"source": str(results), "confidence": confidence,
                                "tasks": [p.to_json() for p in plans]}, indent=1))
         return
     Console(highlight=False).print(plan_table(plans))

@@ -34,6 +34,10 @@ class Evidence:
     kinds: tuple[str, ...]
     correct: np.ndarray  # (n_instructions, n_items) bool, row 0 = reference
     chance: tuple[float, ...] | None = None  # per item, when the file records it
+    #: A gate's record (plugin JSON): its rows are exactly what the gate compared, under this
+    #: claim and threshold. None for run JSON, whose rows are every instruction of the task.
+    claim: str | None = None
+    threshold: float | None = None
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,8 @@ def evidence_of(doc: dict[str, Any], source: str = "") -> dict[str, Evidence]:
                          texts=tuple(i["text"] for i in ev["instructions"]),
                          kinds=tuple(i["kind"] for i in ev["instructions"]),
                          correct=np.asarray(ev["correct"], dtype=bool),
-                         chance=tuple(ev["chance"]) if ev.get("chance") else None)
+                         chance=tuple(ev["chance"]) if ev.get("chance") else None,
+                         claim=r.get("claim"), threshold=r.get("threshold"))
             out[e.key] = e
             out.setdefault(e.task, e)
         return out
@@ -112,8 +117,11 @@ def _align(old: Evidence, new: Evidence) -> tuple[np.ndarray, np.ndarray]:
     return old.correct, new.correct[:, cols]
 
 
-def _compared_rows(e: Evidence) -> list[int]:
-    """Rows (after the reference, row 0) that a verdict compares: unobserved/generated when present."""
+def compared_rows(e: Evidence) -> list[int]:
+    """Rows (after the reference, row 0) that the verdict compared: all of a gate's record, else
+    the unobserved/generated ones when present (the default of every verdict)."""
+    if e.claim is not None:
+        return list(range(1, len(e.kinds)))
     kinds = compared_kinds(e.kinds[1:])
     return [j for j in range(1, len(e.kinds)) if e.kinds[j] in kinds]
 
@@ -135,7 +143,7 @@ def compare_evidence(old: dict[str, Evidence], new: dict[str, Evidence], *, conf
             missing.append(n.key)
             continue
         oc, nc = _align(o, n)
-        o_rows, n_rows = _compared_rows(o), _compared_rows(n)
+        o_rows, n_rows = compared_rows(o), compared_rows(n)
         if not o_rows or not n_rows:
             raise InputError(f"task {n.task!r}: a run has no instruction besides the reference to compare",
                              field="instructions")
@@ -144,7 +152,7 @@ def compare_evidence(old: dict[str, Evidence], new: dict[str, Evidence], *, conf
         paired = sorted(o_texts) == sorted(n_pos)
         if paired:
             n_rows = [n_pos[t] for t in o_texts]  # new rows in old's order: instruction j pairs with j
-        claim = claim_for([n.kinds[j] for j in n_rows])
+        claim = n.claim or claim_for([n.kinds[j] for j in n_rows])
         cj = judge_change(oc[0], oc[o_rows], nc[0], nc[n_rows], claim=claim, paired_instructions=paired,
                           confidence=confidence, tolerance=tolerance)
         pending.append((n, o, claim, cj))

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from promptcheck.report.compare import Evidence, evidence_of
-from promptcheck.stats.sets import claim_for, compared_kinds
+from promptcheck.report.compare import Evidence, compared_rows, evidence_of
+from promptcheck.stats.sets import claim_for
 from promptcheck.stats.verdicts import judge, plan_sizes
 
 
@@ -51,13 +51,15 @@ class TaskPlan:
                 "cheaper_lever": self.cheaper_lever}
 
 
-def plan_task(e: Evidence, *, threshold: float = 0.05, confidence: float = 0.95,
+def plan_task(e: Evidence, *, threshold: float | None = None, confidence: float = 0.95,
               target_drop: float | None = None) -> TaskPlan:
-    """The plan for one task's evidence (row 0 the reference). ``target_drop``: the true drop to
-    plan for (default: the drop the pilot measured)."""
-    kinds = compared_kinds(e.kinds[1:])
-    rows = [j for j in range(1, len(e.kinds)) if e.kinds[j] in kinds]
-    claim = claim_for([e.kinds[j] for j in rows])
+    """The plan for one task's evidence (row 0 the reference): the instructions, claim and (unless
+    ``threshold`` is given) threshold the gate used, or a verdict's defaults for a run JSON.
+    ``target_drop``: the true drop to plan for (default: the drop the pilot measured)."""
+    rows = compared_rows(e)
+    claim = e.claim or claim_for([e.kinds[j] for j in rows])
+    if threshold is None:
+        threshold = e.threshold if e.threshold is not None else 0.05
     j = judge(e.correct[0], e.correct[rows], max_accuracy_drop=threshold, confidence=confidence, claim=claim,
               chance=e.chance)
     target = j.drop if target_drop is None else float(target_drop)
