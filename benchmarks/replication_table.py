@@ -1,6 +1,6 @@
 """The replication table (docs/replication.md) from `promptcheck run --json` files: numbers only from those files.
 
-    python benchmarks/replication_table.py benchmarks/results/replication-*-2026-12-03.json
+python benchmarks/replication_table.py benchmarks/results/replication-*-2026-12-03.json
 """
 
 from __future__ import annotations
@@ -37,16 +37,20 @@ def rows(path: Path) -> list[str]:
         unobs_v = unobs.get("verdict", "—")
         di = unobs.get("drop_interval")
         drop = f"{100 * unobs['drop']:+.1f} [{100 * di[0]:+.1f}, {100 * di[1]:+.1f}]" if di else "—"
-        out.append(f"| {model.split(' (')[0]} | {t['name']} | {t['n_items']} of {t.get('sample', {}).get('population', t['n_items'])} "
-                   f"| {100 * chance:.1f} | {100 * ref:.1f} [{100 * lo_ref:.0f}, {100 * ins[0]['accuracy_interval'][1]:.0f}]"
-                   f"{' **at chance**' if at_chance else ''} | {_acc_interval(ins, 'observed')} | {_acc_interval(ins, 'unobserved')} "
-                   f"| {gap:+.1f} | {drop} | {unobs_v} | {verdict} | {t['prompts_scored']} | {t['seconds']:.0f} |")
+        out.append(
+            f"| {model.split(' (')[0]} | {t['name']} | {t['n_items']} of {t.get('sample', {}).get('population', t['n_items'])} "
+            f"| {100 * chance:.1f} | {100 * ref:.1f} [{100 * lo_ref:.0f}, {100 * ins[0]['accuracy_interval'][1]:.0f}]"
+            f"{' **at chance**' if at_chance else ''} | {_acc_interval(ins, 'observed')} | {_acc_interval(ins, 'unobserved')} "
+            f"| {gap:+.1f} | {drop} | {unobs_v} | {verdict} | {t['prompts_scored']} | {t['seconds']:.0f} |"
+        )
     return out
 
 
 if __name__ == "__main__":
-    print("| model | task | items | chance % | reference % [95% CI] | observed % (mean) [mean CI] | unobserved % (mean) [mean CI] "
-          "| obs − unobs (pts) | unobserved drop vs ref (pts) [CI] | verdict (unobserved) | verdict (all) | prompts | s |")
+    print(
+        "| model | task | items | chance % | reference % [95% CI] | observed % (mean) [mean CI] | unobserved % (mean) [mean CI] "
+        "| obs − unobs (pts) | unobserved drop vs ref (pts) [CI] | verdict (unobserved) | verdict (all) | prompts | s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for p in sys.argv[1:]:
         for r in rows(Path(p)):

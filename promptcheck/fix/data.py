@@ -29,28 +29,43 @@ class FixTask:
 def split_task(task: Task, cfg: FixConfig) -> FixTask:
     """Seeded item split; observed (+ generated) instructions train, unobserved ones are held out."""
     if not task.observed and not cfg.generated:
-        raise InputError("has no observed instructions to train on (add instructions.observed or use --generated N)",
-                         file=task.source or None, field="instructions.observed")
+        raise InputError(
+            "has no observed instructions to train on (add instructions.observed or use --generated N)",
+            file=task.source or None,
+            field="instructions.observed",
+        )
     if not task.unobserved:
-        raise InputError("has no unobserved instructions to check the fix on (add instructions.unobserved)",
-                         file=task.source or None, field="instructions.unobserved")
+        raise InputError(
+            "has no unobserved instructions to check the fix on (add instructions.unobserved)",
+            file=task.source or None,
+            field="instructions.unobserved",
+        )
     if not 0 < cfg.heldout_items < 1:
         raise InputError(f"must be between 0 and 1, got {cfg.heldout_items}", field="heldout_items")
     items = list(task.items)
     random.Random(f"{cfg.seed}:{task.name}").shuffle(items)
     n_held = max(1, round(len(items) * cfg.heldout_items))
     if n_held >= len(items):
-        raise InputError("needs at least 2 items to split into training and held-out sets",
-                         file=task.source or None, field="items")
+        raise InputError(
+            "needs at least 2 items to split into training and held-out sets", file=task.source or None, field="items"
+        )
     train_instructions = list(task.observed)
     if cfg.generated:
         from promptcheck.paraphrase.generate import paraphrases
 
         taken = set(task.observed) | set(task.unobserved) | {task.reference_instruction}
-        train_instructions += [p.text for p in paraphrases(task.reference_instruction, n=cfg.generated + len(taken),
-                                                            seed=cfg.seed) if p.text not in taken][: cfg.generated]
-    return FixTask(task=task, train_items=tuple(items[n_held:]), heldout_items=tuple(items[:n_held]),
-                   train_instructions=tuple(train_instructions), heldout_instructions=tuple(task.unobserved))
+        train_instructions += [
+            p.text
+            for p in paraphrases(task.reference_instruction, n=cfg.generated + len(taken), seed=cfg.seed)
+            if p.text not in taken
+        ][: cfg.generated]
+    return FixTask(
+        task=task,
+        train_items=tuple(items[n_held:]),
+        heldout_items=tuple(items[:n_held]),
+        train_instructions=tuple(train_instructions),
+        heldout_instructions=tuple(task.unobserved),
+    )
 
 
 def tasks_from_failures(path: Path, *, limit: int | None = None) -> tuple[list[Task], str | None]:

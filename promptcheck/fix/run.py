@@ -85,9 +85,17 @@ def run_fix(
     for task, name in zip(tasks, names):
         # Tasks not yet started when a per-task run was interrupted have no checkpoint: start them.
         started = (out / name / "checkpoint.pt").is_file()
-        reports.append(_run_one(scorer, [task], cfg, out / name, resume=resume and started,
-                                on_phase=lambda msg, n=name: say(f"{n}: {msg}"),  # type: ignore[misc]  # mypy cannot type a default-bound lambda
-                                on_step=on_step))
+        reports.append(
+            _run_one(
+                scorer,
+                [task],
+                cfg,
+                out / name,
+                resume=resume and started,
+                on_phase=lambda msg, n=name: say(f"{n}: {msg}"),  # type: ignore[misc]  # mypy cannot type a default-bound lambda
+                on_step=on_step,
+            )
+        )
     harmed = [h for r in reports for h in r["harm_check"]["harmed_tasks"]]
     combined = {
         "schema_version": 1,
@@ -97,8 +105,10 @@ def run_fix(
         "tasks": [{**r["tasks"][0], "adapter": r["adapter"], "training_curve": r["training_curve"]} for r in reports],
         "training_curve": [],
         "harm_check": {"tolerance": cfg.harm_tolerance, "harmed_tasks": harmed, "ok": not harmed},
-        "seconds": {"train": round(sum(r["seconds"]["train"] for r in reports), 1),
-                    "total": round(sum(r["seconds"]["total"] for r in reports), 1)},
+        "seconds": {
+            "train": round(sum(r["seconds"]["train"] for r in reports), 1),
+            "total": round(sum(r["seconds"]["total"] for r in reports), 1),
+        },
     }
     atomic_write_json(out / REPORT, combined)
     return combined
@@ -142,14 +152,25 @@ def _run_one(
         fell = b["reference_accuracy"] - a["reference_accuracy"]
         if fell > cfg.harm_tolerance + 1e-12:
             harmed.append(ft.task.name)
-        report_tasks.append({
-            "name": ft.task.name, "source": ft.task.source, "before": b, "after": a,
-            "train_items": len(ft.train_items), "heldout_items": len(ft.heldout_items),
-            "train_instructions": list(ft.train_instructions), "heldout_instructions": list(ft.heldout_instructions),
-            "reference_accuracy_fell_by": fell, "harmed": fell > cfg.harm_tolerance + 1e-12,
-            **({"sample": {"limit": ft.task.limit, "seed": ft.task.sample_seed, "population": ft.task.population}}
-               if ft.task.limit is not None else {}),
-        })
+        report_tasks.append(
+            {
+                "name": ft.task.name,
+                "source": ft.task.source,
+                "before": b,
+                "after": a,
+                "train_items": len(ft.train_items),
+                "heldout_items": len(ft.heldout_items),
+                "train_instructions": list(ft.train_instructions),
+                "heldout_instructions": list(ft.heldout_instructions),
+                "reference_accuracy_fell_by": fell,
+                "harmed": fell > cfg.harm_tolerance + 1e-12,
+                **(
+                    {"sample": {"limit": ft.task.limit, "seed": ft.task.sample_seed, "population": ft.task.population}}
+                    if ft.task.limit is not None
+                    else {}
+                ),
+            }
+        )
     report = {
         "schema_version": 1,
         "model": scorer.identity.to_json(),

@@ -72,8 +72,9 @@ def sources(path: Path, *, pool: bool = False) -> list[BigbenchSource]:
     if not subs:
         if file.is_file() and _quick_json(file) is None:
             return [BigbenchSource(folder.name, (file,), folder)]  # let the loader report the JSON error
-        raise InputError(f"has no examples and {folder} has no subtask folders with a {TASK_FILE}", file=file,
-                         field="examples")
+        raise InputError(
+            f"has no examples and {folder} has no subtask folders with a {TASK_FILE}", file=file, field="examples"
+        )
     if pool:
         return [BigbenchSource(folder.name, tuple(d / TASK_FILE for d in subs), folder)]
     return [BigbenchSource(f"{folder.name}/{d.name}", (d / TASK_FILE,), folder) for d in subs]
@@ -92,17 +93,24 @@ def usable(srcs: list[BigbenchSource], path: Path) -> list[BigbenchSource]:
     for src in srcs:
         data = _quick_json(src.files[0])
         examples = data.get("examples") if isinstance(data, dict) else None
-        if isinstance(examples, list) and examples and all(
-                isinstance(e, dict) and "target_scores" not in e and "target" in e for e in examples):
+        if (
+            isinstance(examples, list)
+            and examples
+            and all(isinstance(e, dict) and "target_scores" not in e and "target" in e for e in examples)
+        ):
             left.append(src.name.split("/", 1)[-1])
         else:
             kept.append(src)
     if not kept:
-        raise GenerativeOnly(f"generative-only task: none of its {len(srcs)} subtasks has examples with "
-                             "'target_scores'; promptcheck scores multiple-choice tasks only", file=path)
+        raise GenerativeOnly(
+            f"generative-only task: none of its {len(srcs)} subtasks has examples with "
+            "'target_scores'; promptcheck scores multiple-choice tasks only",
+            file=path,
+        )
     if left:
-        warnings.warn(f"{path}: skipped {len(left)} generative-only subtask(s): {', '.join(left)}", RuntimeWarning,
-                      stacklevel=2)
+        warnings.warn(
+            f"{path}: skipped {len(left)} generative-only subtask(s): {', '.join(left)}", RuntimeWarning, stacklevel=2
+        )
     return kept
 
 
@@ -125,8 +133,9 @@ def load_source(src: BigbenchSource, *, limit: int | None = None, seed: int = 0)
         sub = f.parent.name
         pooled += [dataclasses.replace(it, id=f"{sub}/{it.id}") for it in items]
     if not pooled:
-        raise InputError("no subtask has multiple-choice examples (generative-only task)", file=src.root,
-                         field="examples")
+        raise InputError(
+            "no subtask has multiple-choice examples (generative-only task)", file=src.root, field="examples"
+        )
     got = collect(pooled, src.root, limit=limit, seed=seed)
     parent = src.root / TASK_FILE
     meta = dict(_quick_json(parent) or {}) if parent.is_file() else {}

@@ -48,36 +48,54 @@ def check_spec(spec: dict, *, file: Path, line: int | None) -> dict[str, Any]:
     lines = getattr(spec, "lines", {})
     for key in spec:
         if key not in KEYS:
-            raise InputError(f"unknown key; expected one of {', '.join(KEYS)}", file=file,
-                             line=lines.get(key, line), field=f"items.{key}")
+            raise InputError(
+                f"unknown key; expected one of {', '.join(KEYS)}",
+                file=file,
+                line=lines.get(key, line),
+                field=f"items.{key}",
+            )
     if ("dataset" in spec) == ("files" in spec):
-        raise InputError("name either a hub dataset (dataset: ID) or local files (files: [...]), not both or neither",
-                         file=file, line=line, field="items")
+        raise InputError(
+            "name either a hub dataset (dataset: ID) or local files (files: [...]), not both or neither",
+            file=file,
+            line=line,
+            field="items",
+        )
     out: dict[str, Any] = {}
     for key in ("dataset", "config", "split", "question", "answer", "id"):
         if key in spec and spec[key] is not None:
             if not isinstance(spec[key], str) or not spec[key].strip():
-                raise InputError(f"must be a non-empty string, got {type_name(spec[key])}", file=file,
-                                 line=lines.get(key, line), field=f"items.{key}")
+                raise InputError(
+                    f"must be a non-empty string, got {type_name(spec[key])}",
+                    file=file,
+                    line=lines.get(key, line),
+                    field=f"items.{key}",
+                )
             out[key] = spec[key]
     for key in ("question", "choices", "answer"):
         if key not in spec:
-            raise InputError("missing: name the dataset field that holds it", file=file, line=line,
-                             field=f"items.{key}")
+            raise InputError(
+                "missing: name the dataset field that holds it", file=file, line=line, field=f"items.{key}"
+            )
     choices = spec["choices"]
     if isinstance(choices, str) and choices.strip():
         out["choices"] = choices
     elif isinstance(choices, list) and len(choices) >= 2 and all(isinstance(c, str) and c for c in choices):
         out["choices"] = list(choices)
     else:
-        raise InputError("must be a field name, or a list of at least 2 field names (one per choice)", file=file,
-                         line=lines.get("choices", line), field="items.choices")
+        raise InputError(
+            "must be a field name, or a list of at least 2 field names (one per choice)",
+            file=file,
+            line=lines.get("choices", line),
+            field="items.choices",
+        )
     if "files" in spec:
         files = spec["files"]
         files = [files] if isinstance(files, str) else files
         if not isinstance(files, list) or not files or not all(isinstance(f, str) and f for f in files):
-            raise InputError("must be a file name or a list of them", file=file, line=lines.get("files", line),
-                             field="items.files")
+            raise InputError(
+                "must be a file name or a list of them", file=file, line=lines.get("files", line), field="items.files"
+            )
         out["files"] = files
     return out
 
@@ -89,8 +107,12 @@ def load_dataset(spec: dict[str, Any], paths: list[Path] | None, *, file: Path, 
         suffixes = {p.suffix.lower() for p in paths}
         builders = {BUILDERS.get(s) for s in suffixes}
         if None in builders or len(builders) != 1:
-            raise InputError(f"files must all be one of {', '.join(BUILDERS)} (got {', '.join(sorted(suffixes))})",
-                             file=file, line=line, field="items.files")
+            raise InputError(
+                f"files must all be one of {', '.join(BUILDERS)} (got {', '.join(sorted(suffixes))})",
+                file=file,
+                line=line,
+                field="items.files",
+            )
         for p in paths:
             if not p.is_file():
                 raise InputError(f"file not found: {p}", file=file, line=line, field="items.files")
@@ -105,30 +127,61 @@ def load_dataset(spec: dict[str, Any], paths: list[Path] | None, *, file: Path, 
         return datasets.load_dataset(*args, **kwargs)
     except Exception as exc:
         text = " ".join(str(exc).split())
-        offline = any(s in text.lower() for s in ("offline", "connection", "couldn't reach", "could not reach",
-                                                   "name resolution", "max retries", "timed out", "hf_hub_offline"))
-        if paths is None and (offline or type(exc).__name__ in ("ConnectionError", "OfflineModeIsEnabled",
-                                                                 "LocalEntryNotFoundError")):
-            raise InputError(f"dataset {label}: no cached copy and the Hugging Face hub cannot be reached; run "
-                             "once online (it is then cached), or point HF_HOME at a cache holding it, or download "
-                             "its files and name them under items.files", file=file, line=line,
-                             field="items.dataset") from None
-        if "split" in text.lower() and "unknown" in text.lower() or type(exc).__name__ == "ValueError" and "split" in text:
+        offline = any(
+            s in text.lower()
+            for s in (
+                "offline",
+                "connection",
+                "couldn't reach",
+                "could not reach",
+                "name resolution",
+                "max retries",
+                "timed out",
+                "hf_hub_offline",
+            )
+        )
+        if paths is None and (
+            offline or type(exc).__name__ in ("ConnectionError", "OfflineModeIsEnabled", "LocalEntryNotFoundError")
+        ):
+            raise InputError(
+                f"dataset {label}: no cached copy and the Hugging Face hub cannot be reached; run "
+                "once online (it is then cached), or point HF_HOME at a cache holding it, or download "
+                "its files and name them under items.files",
+                file=file,
+                line=line,
+                field="items.dataset",
+            ) from None
+        if (
+            "split" in text.lower()
+            and "unknown" in text.lower()
+            or type(exc).__name__ == "ValueError"
+            and "split" in text
+        ):
             raise InputError(f"dataset {label}: {text[:200]}", file=file, line=line, field="items.split") from None
-        raise InputError(f"dataset {label} cannot be read ({type(exc).__name__}: {text[:200]})", file=file,
-                         line=line, field="items") from None
+        raise InputError(
+            f"dataset {label} cannot be read ({type(exc).__name__}: {text[:200]})", file=file, line=line, field="items"
+        ) from None
 
 
-def dataset_items(ds: Any, spec: dict[str, Any], *, file: Path, line: int | None, limit: int | None,
-                  seed: int) -> Collected:
+def dataset_items(
+    ds: Any, spec: dict[str, Any], *, file: Path, line: int | None, limit: int | None, seed: int
+) -> Collected:
     """Items from the rows of ``ds``, fields mapped as the spec says; sampled with ``limit``."""
     columns = list(getattr(ds, "column_names", None) or [])
-    wanted = [spec["question"], *(spec["choices"] if isinstance(spec["choices"], list) else [spec["choices"]]),
-              spec["answer"], *([spec["id"]] if "id" in spec else [])]
+    wanted = [
+        spec["question"],
+        *(spec["choices"] if isinstance(spec["choices"], list) else [spec["choices"]]),
+        spec["answer"],
+        *([spec["id"]] if "id" in spec else []),
+    ]
     for key, name in zip(["question", *(["choices"] * (len(wanted) - 2 - ("id" in spec))), "answer", "id"], wanted):
         if columns and name not in columns:
-            raise InputError(f"the dataset has no field {name!r} (fields: {', '.join(columns)})", file=file, line=line,
-                             field=f"items.{key}")
+            raise InputError(
+                f"the dataset has no field {name!r} (fields: {', '.join(columns)})",
+                file=file,
+                line=line,
+                field=f"items.{key}",
+            )
 
     def rows() -> Iterator[MCItem]:
         for n, row in enumerate(ds):
@@ -136,8 +189,15 @@ def dataset_items(ds: Any, spec: dict[str, Any], *, file: Path, line: int | None
                 choices = [row[c] for c in spec["choices"]]
             else:
                 choices = row[spec["choices"]]
-            yield make_item(row[spec["id"]] if "id" in spec else None, row[spec["question"]], choices,
-                            row[spec["answer"]], file=file, line=line, prefix=f"items: row {n}: ")
+            yield make_item(
+                row[spec["id"]] if "id" in spec else None,
+                row[spec["question"]],
+                choices,
+                row[spec["answer"]],
+                file=file,
+                line=line,
+                prefix=f"items: row {n}: ",
+            )
 
     return collect(rows(), file, limit=limit, seed=seed)
 

@@ -58,7 +58,7 @@ def yaml_hint(value: Any) -> str:
     import datetime
 
     if isinstance(value, bool):
-        return " (unquoted yes/no/true/false/on/off are booleans in YAML: write \"yes\")"
+        return ' (unquoted yes/no/true/false/on/off are booleans in YAML: write "yes")'
     if isinstance(value, (datetime.date, datetime.datetime)):
         return " (an unquoted date is a date in YAML: quote it)"
     return ""
@@ -76,8 +76,9 @@ def read_text(path: Path) -> str:
         if not stat.S_ISREG(st.st_mode):
             raise InputError("is not a regular file", file=path)
         if st.st_size > MAX_FILE_BYTES:
-            raise InputError(f"is {st.st_size} bytes; larger than {MAX_FILE_BYTES} is not a suite or items file",
-                             file=path)
+            raise InputError(
+                f"is {st.st_size} bytes; larger than {MAX_FILE_BYTES} is not a suite or items file", file=path
+            )
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputError("file not found", file=path) from None
@@ -115,8 +116,9 @@ def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
         if not stat.S_ISREG(st.st_mode):
             raise InputError("is not a regular file", file=path)
         if st.st_size > MAX_FILE_BYTES:
-            raise InputError(f"is {st.st_size} bytes; larger than {MAX_FILE_BYTES} is not a suite or items file",
-                             file=path)
+            raise InputError(
+                f"is {st.st_size} bytes; larger than {MAX_FILE_BYTES} is not a suite or items file", file=path
+            )
         handle = path.open("rb")
     except FileNotFoundError:
         raise InputError("file not found", file=path) from None
@@ -168,8 +170,9 @@ def json_error(exc: Exception, *, file: Path, line: int | None) -> InputError:
     """The one-line InputError for anything :func:`loads_strict` raised."""
     if isinstance(exc, json.JSONDecodeError):
         # A JSONL line is parsed alone: its error is on that line of the file.
-        return InputError(f"invalid JSON: {exc.msg} (column {exc.colno})", file=file,
-                          line=line if line is not None else exc.lineno)
+        return InputError(
+            f"invalid JSON: {exc.msg} (column {exc.colno})", file=file, line=line if line is not None else exc.lineno
+        )
     if isinstance(exc, RecursionError):
         return InputError("invalid JSON: nested too deeply", file=file, line=line)
     message = str(exc).split(":")[0] if "int_max_str_digits" in str(exc) else str(exc)
@@ -195,8 +198,10 @@ def parse_answer(value: Any, choices: Sequence[str], err: Callable[[str], InputE
     """An answer given as a 0-based index, a letter (A, B, ...) or the exact text of a choice."""
     n = len(choices)
     if isinstance(value, bool):
-        raise err(f"must be a choice index (0..{n - 1}), a letter or a choice's text, got "
-                  f"{str(value).lower()}{yaml_hint(value)}")
+        raise err(
+            f"must be a choice index (0..{n - 1}), a letter or a choice's text, got "
+            f"{str(value).lower()}{yaml_hint(value)}"
+        )
     if isinstance(value, int):
         if not 0 <= value < n:
             raise err(f"index {short(value)} is out of range for {n} choices (0..{n - 1})")
@@ -215,8 +220,10 @@ def parse_answer(value: Any, choices: Sequence[str], err: Callable[[str], InputE
             if index < n and as_text[0] != index:
                 # "a" with choices ["b", "a"], or "1" with ["1", "2"]: the position or the text?
                 # Guessing would be a silently wrong answer key.
-                raise err(f"{short(value)} is ambiguous: as a letter or index it is choice {index}, but choice "
-                          f"{as_text[0]} has that text; give the answer as a 0-based index")
+                raise err(
+                    f"{short(value)} is ambiguous: as a letter or index it is choice {index}, but choice "
+                    f"{as_text[0]} has that text; give the answer as a 0-based index"
+                )
             return as_text[0]
         if index is not None:
             if index >= n:
@@ -230,8 +237,12 @@ def parse_answer(value: Any, choices: Sequence[str], err: Callable[[str], InputE
     raise err(f"must be a choice index (0..{n - 1}), a letter or a choice's text, got {type_name(value)}")
 
 
-def parse_answers(value: Any, choices: Sequence[str], err: Callable[[str], InputError],
-                  err_at: Callable[[int], Callable[[str], InputError]]) -> tuple[int, ...]:
+def parse_answers(
+    value: Any,
+    choices: Sequence[str],
+    err: Callable[[str], InputError],
+    err_at: Callable[[int], Callable[[str], InputError]],
+) -> tuple[int, ...]:
     """One answer, or a list of several correct ones (each an index, a letter or a choice's text).
 
     Strict as a single answer is, plus: an empty list, a choice named twice and a list that
@@ -305,8 +316,9 @@ def make_item(
     else:
         raise err("id")("must be a non-empty string or integer")
     source = f"{file}:{line}" if line else str(file)
-    return MCItem(id=item_id, question=question, choices=tuple(clean), answer=answers[0], source=source,
-                  answers=answers)
+    return MCItem(
+        id=item_id, question=question, choices=tuple(clean), answer=answers[0], source=source, answers=answers
+    )
 
 
 def check_unique_ids(items: Sequence[MCItem], file: Path) -> None:
@@ -317,7 +329,9 @@ def check_unique_ids(items: Sequence[MCItem], file: Path) -> None:
             derived = item.id == stable_item_id(item.question, item.choices)
             raise InputError(
                 f"the same question and choices as the item at {seen[item.id]} (items without an id are "
-                "told apart by their text)" if derived else f"duplicate item id {item.id!r} (first at {seen[item.id]})",
+                "told apart by their text)"
+                if derived
+                else f"duplicate item id {item.id!r} (first at {seen[item.id]})",
                 file=file,
                 line=int(line) if line.isdigit() else None,
                 field="id",
@@ -344,8 +358,9 @@ def _jsonl_items(path: Path) -> Iterator[MCItem]:
             raise json_error(exc, file=path, line=lineno) from None
         if not isinstance(obj, dict):
             raise InputError(f"each line must be a JSON object, got {type_name(obj)}", file=path, line=lineno)
-        yield make_item(obj.get("id"), obj.get("question"), obj.get("choices"), obj.get("answer"),
-                        file=path, line=lineno)
+        yield make_item(
+            obj.get("id"), obj.get("question"), obj.get("choices"), obj.get("answer"), file=path, line=lineno
+        )
 
 
 def load_mmlu_csv(path: Path, *, limit: int | None = None, seed: int = 0) -> list[MCItem]:
@@ -383,7 +398,8 @@ def _mmlu_items(path: Path) -> list[MCItem]:
         if len(row) < 4:
             raise InputError(
                 f"expected columns question, A, B, ..., answer; got {len(row)} column(s)",
-                file=path, line=lineno,
+                file=path,
+                line=lineno,
             )
         if width is None:
             width = len(row)
@@ -494,7 +510,9 @@ def load_bigbench_json(path: Path, *, limit: int | None = None, seed: int = 0) -
                 continue
             if not isinstance(scores, dict) or not scores:
                 raise InputError(
-                    "missing or not an object of {choice: score}", file=path, line=line,
+                    "missing or not an object of {choice: score}",
+                    file=path,
+                    line=line,
                     field=prefix + "target_scores",
                 )
             choices = list(scores)
@@ -503,38 +521,70 @@ def load_bigbench_json(path: Path, *, limit: int | None = None, seed: int = 0) -
                 v = scores[c]
                 if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
                     raise InputError(
-                        f"score of {c!r} must be a finite number", file=path, line=line,
+                        f"score of {c!r} must be a finite number",
+                        file=path,
+                        line=line,
                         field=prefix + "target_scores",
                     )
                 values.append(float(v))
             best = max(values)
             if best <= 0:
-                raise InputError("needs a choice with a positive score (the correct one)", file=path, line=line,
-                                 field=prefix + "target_scores")
+                raise InputError(
+                    "needs a choice with a positive score (the correct one)",
+                    file=path,
+                    line=line,
+                    field=prefix + "target_scores",
+                )
             top = [k for k, v in enumerate(values) if v == best]
             if len(top) == len(values):
-                raise InputError(f"all {len(values)} choices share the top score; the item cannot be got wrong",
-                                 file=path, line=line, field=prefix + "target_scores")
-            yield make_item(ex.get("id"), ex.get("input"), choices, top if len(top) > 1 else top[0],
-                            file=path, line=line, prefix=prefix.replace(".", "", 0), allow_empty_question=True)
+                raise InputError(
+                    f"all {len(values)} choices share the top score; the item cannot be got wrong",
+                    file=path,
+                    line=line,
+                    field=prefix + "target_scores",
+                )
+            yield make_item(
+                ex.get("id"),
+                ex.get("input"),
+                choices,
+                top if len(top) > 1 else top[0],
+                file=path,
+                line=line,
+                prefix=prefix.replace(".", "", 0),
+                allow_empty_question=True,
+            )
 
     got = collect(items(), path, limit=limit, seed=seed, drop_repeats=True)
     if not got.items:
         if skipped:
             raise GenerativeOnly(
                 f"generative-only task: its {skipped} examples have a free-text 'target' and no 'target_scores'; "
-                "promptcheck scores multiple-choice tasks only", file=path, field="examples")
+                "promptcheck scores multiple-choice tasks only",
+                file=path,
+                field="examples",
+            )
         raise InputError("has no examples", file=path, field="examples")
     if skipped:
-        warnings.warn(f"{path}: skipped {skipped} of {len(examples)} examples without target_scores "
-                      "(generative; promptcheck scores multiple choice only)", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"{path}: skipped {skipped} of {len(examples)} examples without target_scores "
+            "(generative; promptcheck scores multiple choice only)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     if dropped:
         shown = ", ".join(str(x) for x in dropped[:6]) + (", ..." if len(dropped) > 6 else "")
-        warnings.warn(f"{path}: skipped {len(dropped)} examples whose input and choices repeat with a different "
-                      f"correct answer (no answer key; lines {shown})", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"{path}: skipped {len(dropped)} examples whose input and choices repeat with a different "
+            f"correct answer (no answer key; lines {shown})",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     if got.repeats:
-        warnings.warn(f"{path}: skipped {got.repeats} example(s) repeating an earlier one (same input, choices and "
-                      "answer)", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"{path}: skipped {got.repeats} example(s) repeating an earlier one (same input, choices and answer)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     meta = {k: v for k, v in data.items() if k != "examples"}
     meta["promptcheck"] = {"population": got.population, "generative_skipped": skipped}
     return got.items, meta
@@ -550,9 +600,7 @@ def collect_items(path: Path, *, limit: int | None = None, seed: int = 0) -> Col
     if suffix == ".json":
         items, meta = load_bigbench_json(path, limit=limit, seed=seed)
         return Collected(items, meta["promptcheck"]["population"])
-    raise InputError(
-        f"unknown items file type {suffix!r}; expected one of {', '.join(ITEM_SUFFIXES)}", file=path
-    )
+    raise InputError(f"unknown items file type {suffix!r}; expected one of {', '.join(ITEM_SUFFIXES)}", file=path)
 
 
 def load_items(path: Path, *, limit: int | None = None, seed: int = 0) -> list[MCItem]:
@@ -564,6 +612,4 @@ def load_items(path: Path, *, limit: int | None = None, seed: int = 0) -> list[M
         return load_mmlu_csv(path, limit=limit, seed=seed)
     if suffix == ".json":
         return load_bigbench_json(path, limit=limit, seed=seed)[0]
-    raise InputError(
-        f"unknown items file type {suffix!r}; expected one of {', '.join(ITEM_SUFFIXES)}", file=path
-    )
+    raise InputError(f"unknown items file type {suffix!r}; expected one of {', '.join(ITEM_SUFFIXES)}", file=path)

@@ -51,8 +51,9 @@ def _task_manager(include_path: Sequence[str | os.PathLike[str]] | None) -> Any:
         pass
     # With an include path, only those configs are indexed: scanning lm-eval's thousands of built-in
     # YAML files takes tens of seconds and is not needed for a task of one's own.
-    return TaskManager(include_path=[str(p) for p in include_path] if include_path else None,
-                       include_defaults=not include_path)
+    return TaskManager(
+        include_path=[str(p) for p in include_path] if include_path else None, include_defaults=not include_path
+    )
 
 
 def _common_prefix(texts: list[str]) -> str:
@@ -65,8 +66,10 @@ def _instruction(lm_task: Any, docs: list[Any], texts: list[str]) -> tuple[str, 
     """(reference instruction, the prefix of doc_to_text to strip from each question)."""
     description = getattr(lm_task.config, "description", None) or ""
     if description:
-        resolved = {str(lm_task.resolve_field(d, description) if hasattr(lm_task, "resolve_field") else description)
-                    for d in docs[:50]}
+        resolved = {
+            str(lm_task.resolve_field(d, description) if hasattr(lm_task, "resolve_field") else description)
+            for d in docs[:50]
+        }
         if len(resolved) == 1 and next(iter(resolved)).strip():
             return next(iter(resolved)).strip(), ""
     prefix = _common_prefix(texts) if len(texts) > 1 else ""
@@ -82,8 +85,13 @@ def _answers(target: Any, choices: list[str], name: str) -> Any:
     return target
 
 
-def load_lm_eval_tasks(names: Sequence[str], *, include_path: Sequence[str | os.PathLike[str]] | None = None,
-                       limit: int | None = None, sample_seed: int = 0) -> list[Task]:
+def load_lm_eval_tasks(
+    names: Sequence[str],
+    *,
+    include_path: Sequence[str | os.PathLike[str]] | None = None,
+    limit: int | None = None,
+    sample_seed: int = 0,
+) -> list[Task]:
     """One promptcheck task per lm-eval leaf task that ``names`` (tasks, groups or tags) stand for."""
     tm = _task_manager(include_path)
     out: list[Task] = []
@@ -93,11 +101,16 @@ def load_lm_eval_tasks(names: Sequence[str], *, include_path: Sequence[str | os.
         except Exception as exc:
             text = " ".join(str(exc).split())[:240]
             if isinstance(exc, KeyError) or "not found" in text.lower() or "unknown" in text.lower():
-                raise InputError(f"lm-eval has no task {name!r} ({text}); see `lm-eval ls tasks`, or pass the "
-                                 "folder of your own task YAML with --lm-eval-include", field="--lm-eval-task") from None
-            raise InputError(f"lm-eval task {name!r} cannot be loaded ({type(exc).__name__}: {text}); offline, a "
-                             "task whose dataset is not cached cannot load: run once online or use local data_files",
-                             field="--lm-eval-task") from None
+                raise InputError(
+                    f"lm-eval has no task {name!r} ({text}); see `lm-eval ls tasks`, or pass the "
+                    "folder of your own task YAML with --lm-eval-include",
+                    field="--lm-eval-task",
+                ) from None
+            raise InputError(
+                f"lm-eval task {name!r} cannot be loaded ({type(exc).__name__}: {text}); offline, a "
+                "task whose dataset is not cached cannot load: run once online or use local data_files",
+                field="--lm-eval-task",
+            ) from None
         for task_name, lm_task in sorted(loaded.items()):
             out.append(_convert(task_name, lm_task, limit=limit, sample_seed=sample_seed))
     return out
@@ -106,11 +119,16 @@ def load_lm_eval_tasks(names: Sequence[str], *, include_path: Sequence[str | os.
 def _convert(name: str, lm_task: Any, *, limit: int | None, sample_seed: int) -> Task:
     output_type = getattr(lm_task, "OUTPUT_TYPE", None) or getattr(lm_task.config, "output_type", None)
     if output_type != "multiple_choice":
-        raise InputError(f"lm-eval task {name!r} has output_type {output_type!r}; promptcheck scores "
-                         "multiple_choice tasks only", field="--lm-eval-task")
+        raise InputError(
+            f"lm-eval task {name!r} has output_type {output_type!r}; promptcheck scores multiple_choice tasks only",
+            field="--lm-eval-task",
+        )
     if getattr(lm_task, "multiple_input", 0):
-        raise InputError(f"lm-eval task {name!r} has several contexts per document (multiple_input); promptcheck "
-                         "scores one context with several choices", field="--lm-eval-task")
+        raise InputError(
+            f"lm-eval task {name!r} has several contexts per document (multiple_input); promptcheck "
+            "scores one context with several choices",
+            field="--lm-eval-task",
+        )
     docs = list(lm_task.eval_docs)
     if not docs:
         raise InputError(f"lm-eval task {name!r} has no documents", field="--lm-eval-task")
@@ -124,13 +142,31 @@ def _convert(name: str, lm_task: Any, *, limit: int | None, sample_seed: int) ->
         for n, (doc, text) in enumerate(zip(docs, texts)):
             choices = lm_task.doc_to_choice(doc)
             target = lm_task.doc_to_target(doc)
-            question = text[len(prefix):] if prefix and text.startswith(prefix) else text
-            yield make_item(None, question, choices, _answers(target, list(choices or []), name),
-                            file=where, line=None, prefix=f"doc {n}: ", allow_empty_question=True)
+            question = text[len(prefix) :] if prefix and text.startswith(prefix) else text
+            yield make_item(
+                None,
+                question,
+                choices,
+                _answers(target, list(choices or []), name),
+                file=where,
+                line=None,
+                prefix=f"doc {n}: ",
+                allow_empty_question=True,
+            )
 
     got = collect(items(), where, limit=limit, seed=sample_seed)
     config = lm_task.config.to_dict() if hasattr(lm_task.config, "to_dict") else vars(lm_task.config)
-    digest = hashlib.sha256(json.dumps([config, [it.id for it in got.items]], sort_keys=True,
-                                       default=str).encode()).hexdigest()
-    return Task(name=name, items=tuple(got.items), reference_instruction=reference, format="texts",
-                source=where, source_hash=digest, limit=limit, sample_seed=sample_seed, population=got.population)
+    digest = hashlib.sha256(
+        json.dumps([config, [it.id for it in got.items]], sort_keys=True, default=str).encode()
+    ).hexdigest()
+    return Task(
+        name=name,
+        items=tuple(got.items),
+        reference_instruction=reference,
+        format="texts",
+        source=where,
+        source_hash=digest,
+        limit=limit,
+        sample_seed=sample_seed,
+        population=got.population,
+    )

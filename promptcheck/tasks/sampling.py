@@ -35,19 +35,20 @@ class Collected:
     repeats: int = 0
 
 
-def check_limit(limit: object, *, file: str | Path | None = None, line: int | None = None,
-                field: str = "limit") -> int | None:
+def check_limit(
+    limit: object, *, file: str | Path | None = None, line: int | None = None, field: str = "limit"
+) -> int | None:
     """``None`` or a positive integer; anything else is a one-line error."""
     if limit is None:
         return None
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise InputError(f"must be a positive whole number of items, got {limit!r}", file=file, line=line,
-                         field=field)
+        raise InputError(f"must be a positive whole number of items, got {limit!r}", file=file, line=line, field=field)
     return limit
 
 
-def collect(items: Iterable[MCItem], file: str | Path, *, limit: int | None = None, seed: int = 0,
-            drop_repeats: bool = False) -> Collected:
+def collect(
+    items: Iterable[MCItem], file: str | Path, *, limit: int | None = None, seed: int = 0, drop_repeats: bool = False
+) -> Collected:
     """Check ids are unique over *every* item, and keep all of them (file order) or a sample of ``limit``.
 
     Duplicate ids are refused even when the duplicate would not be sampled: whether a file is
@@ -70,8 +71,12 @@ def collect(items: Iterable[MCItem], file: str | Path, *, limit: int | None = No
             derived = item.id == stable_item_id(item.question, item.choices)
             raise InputError(
                 f"the same question and choices as the item at {seen[item.id]} (items without an id are "
-                "told apart by their text)" if derived else f"duplicate item id {item.id!r} (first at {seen[item.id]})",
-                file=file, line=int(line) if line.isdigit() else None, field="id",
+                "told apart by their text)"
+                if derived
+                else f"duplicate item id {item.id!r} (first at {seen[item.id]})",
+                file=file,
+                line=int(line) if line.isdigit() else None,
+                field="id",
             )
         seen[item.id] = item.source
         if drop_repeats:

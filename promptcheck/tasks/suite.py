@@ -52,7 +52,7 @@ DEFAULT_REFERENCE = {
 SUITE_KEYS = {
     "name": "task name (required)",
     "items": "items file or BIG-bench task folder, relative to the suite file, a list of items, or a dataset "
-             "mapping (required)",
+    "mapping (required)",
     "reference_instruction": "the instruction the others are compared with (required)",
     "instructions": "observed / unobserved instruction lists",
     "format": "letters or texts",
@@ -84,21 +84,27 @@ def _resolve_inside(base: Path, rel: str, *, allow_outside: bool, file: Path, li
             root = base.resolve()
             resolved = target.resolve()
         except (OSError, RuntimeError) as exc:  # a symlink loop
-            raise InputError(f"cannot resolve path {rel!r}: {getattr(exc, 'strerror', None) or exc}",
-                             file=file, line=line, field="items") from None
+            raise InputError(
+                f"cannot resolve path {rel!r}: {getattr(exc, 'strerror', None) or exc}",
+                file=file,
+                line=line,
+                field="items",
+            ) from None
         if resolved != root and root not in resolved.parents:
             raise InputError(
-                f"path {rel!r} leaves the suite's folder; pass allow_outside=True "
-                "(--allow-outside-paths) to permit it",
-                file=file, line=line, field="items",
+                f"path {rel!r} leaves the suite's folder; pass allow_outside=True (--allow-outside-paths) to permit it",
+                file=file,
+                line=line,
+                field="items",
             )
     return target
 
 
 def _string(value: Any, *, file: Path | None, line: int | None, field: str) -> str:
     if not isinstance(value, str):
-        raise InputError(f"must be a string, got {type_name(value)}{yaml_hint(value)}", file=file, line=line,
-                         field=field)
+        raise InputError(
+            f"must be a string, got {type_name(value)}{yaml_hint(value)}", file=file, line=line, field=field
+        )
     if not value.strip():
         raise InputError("is empty", file=file, line=line, field=field)
     return check_text(value, lambda msg: InputError(msg, file=file, line=line, field=field))
@@ -106,9 +112,7 @@ def _string(value: Any, *, file: Path | None, line: int | None, field: str) -> s
 
 def _choice(value: Any, allowed: Sequence[str], *, file: Path, line: int | None, field: str) -> str:
     if not isinstance(value, str) or value not in allowed:
-        raise InputError(
-            f"must be one of {', '.join(allowed)}, got {short(value)}", file=file, line=line, field=field
-        )
+        raise InputError(f"must be one of {', '.join(allowed)}, got {short(value)}", file=file, line=line, field=field)
     return value
 
 
@@ -120,9 +124,7 @@ def _instruction_list(value: Any, *, file: Path, line: int | None, field: str) -
     if not isinstance(value, list):
         raise InputError(f"must be a list of strings, got {type_name(value)}", file=file, line=line, field=field)
     lines = getattr(value, "lines", [line] * len(value))
-    return tuple(
-        _string(v, file=file, line=ln, field=f"{field}[{i}]") for i, (v, ln) in enumerate(zip(value, lines))
-    )
+    return tuple(_string(v, file=file, line=ln, field=f"{field}[{i}]") for i, (v, ln) in enumerate(zip(value, lines)))
 
 
 def _instruction_sets(doc: LineDict, file: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -135,20 +137,23 @@ def _instruction_sets(doc: LineDict, file: Path) -> tuple[tuple[str, ...], tuple
         return (), _instruction_list(value, file=file, line=line, field="instructions")
     if not isinstance(value, LineDict):
         raise InputError(
-            f"must be a mapping with 'observed' and/or 'unobserved' lists, got {type_name(value)}", file=file,
-            line=line, field="instructions",
+            f"must be a mapping with 'observed' and/or 'unobserved' lists, got {type_name(value)}",
+            file=file,
+            line=line,
+            field="instructions",
         )
     for key in value:
         if key not in ("observed", "unobserved"):
             raise InputError(
                 "unknown instruction set; expected 'observed' or 'unobserved'",
-                file=file, line=value.lines.get(key, line), field=f"instructions.{key}",
+                file=file,
+                line=value.lines.get(key, line),
+                field=f"instructions.{key}",
             )
     sets = []
     for key in ("observed", "unobserved"):
         sets.append(
-            _instruction_list(value.get(key), file=file, line=value.lines.get(key, line),
-                              field=f"instructions.{key}")
+            _instruction_list(value.get(key), file=file, line=value.lines.get(key, line), field=f"instructions.{key}")
         )
     return sets[0], sets[1]
 
@@ -159,8 +164,10 @@ def _check_duplicates(texts: list[tuple[str, str]], file: Path, doc: LineDict) -
         key = text.strip()
         if key in seen:
             raise InputError(
-                f"duplicate instruction (same text as {seen[key]})", file=file,
-                line=doc.lines.get(field.split(".")[0].split("[")[0]), field=field,
+                f"duplicate instruction (same text as {seen[key]})",
+                file=file,
+                line=doc.lines.get(field.split(".")[0].split("[")[0]),
+                field=field,
             )
         seen[key] = field
 
@@ -171,8 +178,15 @@ def _inline_items(value: LineList, file: Path) -> list[MCItem]:
         if not isinstance(obj, dict):
             raise InputError("each item must be a mapping", file=file, line=line, field=f"items[{i}]")
         items.append(
-            make_item(obj.get("id"), obj.get("question"), obj.get("choices"), obj.get("answer"),
-                      file=file, line=line, prefix=f"items[{i}].")
+            make_item(
+                obj.get("id"),
+                obj.get("question"),
+                obj.get("choices"),
+                obj.get("answer"),
+                file=file,
+                line=line,
+                prefix=f"items[{i}].",
+            )
         )
     check_unique_ids(items, file)
     return items
@@ -188,13 +202,18 @@ def load_suite(path: Path, *, allow_outside: bool = False, limit: int | None = N
         raise InputError("is empty; a suite needs name, items and reference_instruction", file=path)
     doc = load_yaml(path, text)
     if not isinstance(doc, LineDict):  # every YAML mapping loads as one
-        raise InputError(f"a suite file must be a YAML mapping (key: value lines), got {type_name(doc)}",
-                         file=path, line=getattr(doc, "line", 1) or 1)
+        raise InputError(
+            f"a suite file must be a YAML mapping (key: value lines), got {type_name(doc)}",
+            file=path,
+            line=getattr(doc, "line", 1) or 1,
+        )
     for key in doc:
         if key not in SUITE_KEYS:
             raise InputError(
-                f"unknown key; expected one of {', '.join(SUITE_KEYS)}", file=path,
-                line=doc.lines.get(key), field=str(key),
+                f"unknown key; expected one of {', '.join(SUITE_KEYS)}",
+                file=path,
+                line=doc.lines.get(key),
+                field=str(key),
             )
     if doc.get("lm_eval_task") is not None:
         return _lm_eval_suite(path, doc, allow_outside=allow_outside, limit=limit, sample_seed=sample_seed)
@@ -202,27 +221,32 @@ def load_suite(path: Path, *, allow_outside: bool = False, limit: int | None = N
         if key not in doc or doc[key] is None:
             raise InputError("missing required key", file=path, line=doc.line or 1, field=key)
     name = _string(doc["name"], file=path, line=doc.lines["name"], field="name")
-    reference = _string(doc["reference_instruction"], file=path, line=doc.lines["reference_instruction"],
-                        field="reference_instruction")
+    reference = _string(
+        doc["reference_instruction"], file=path, line=doc.lines["reference_instruction"], field="reference_instruction"
+    )
     observed, unobserved = _instruction_sets(doc, path)
     _check_duplicates(
         [("reference_instruction", reference)]
         + [(f"instructions.observed[{i}]", t) for i, t in enumerate(observed)]
         + [(f"instructions.unobserved[{i}]", t) for i, t in enumerate(unobserved)],
-        path, doc,
+        path,
+        doc,
     )
     kind = _choice(doc.get("kind", "mcqa"), TASK_KINDS, file=path, line=doc.lines.get("kind"), field="kind")
-    fmt = _choice(doc.get("format", "texts"), ANSWER_FORMATS, file=path, line=doc.lines.get("format"),
-                  field="format")
-    norm = _choice(doc.get("length_norm", "none"), LENGTH_NORMS, file=path,
-                   line=doc.lines.get("length_norm"), field="length_norm")
+    fmt = _choice(doc.get("format", "texts"), ANSWER_FORMATS, file=path, line=doc.lines.get("format"), field="format")
+    norm = _choice(
+        doc.get("length_norm", "none"), LENGTH_NORMS, file=path, line=doc.lines.get("length_norm"), field="length_norm"
+    )
     if "description" in doc and doc["description"] is not None and not isinstance(doc["description"], str):
-        raise InputError(f"must be text, got {type_name(doc['description'])}", file=path,
-                         line=doc.lines.get("description"), field="description")
+        raise InputError(
+            f"must be text, got {type_name(doc['description'])}",
+            file=path,
+            line=doc.lines.get("description"),
+            field="description",
+        )
     show = doc.get("show_choices", False)
     if not isinstance(show, bool):
-        raise InputError("must be true or false", file=path, line=doc.lines.get("show_choices"),
-                         field="show_choices")
+        raise InputError("must be true or false", file=path, line=doc.lines.get("show_choices"), field="show_choices")
     own_limit = check_limit(doc.get("limit"), file=path, line=doc.lines.get("limit"))
     limit = limit if limit is not None else own_limit
     population = 0
@@ -237,8 +261,14 @@ def load_suite(path: Path, *, allow_outside: bool = False, limit: int | None = N
         from promptcheck.tasks import hfdata
 
         spec = hfdata.check_spec(items_value, file=path, line=items_line)
-        paths = [_resolve_inside(path.parent, f, allow_outside=allow_outside, file=path, line=items_line)
-                 for f in spec["files"]] if "files" in spec else None
+        paths = (
+            [
+                _resolve_inside(path.parent, f, allow_outside=allow_outside, file=path, line=items_line)
+                for f in spec["files"]
+            ]
+            if "files" in spec
+            else None
+        )
         ds = hfdata.load_dataset(spec, paths, file=path, line=items_line)
         got = hfdata.dataset_items(ds, spec, file=path, line=items_line, limit=limit, seed=sample_seed)
         items, population = got.items, got.population
@@ -247,8 +277,12 @@ def load_suite(path: Path, *, allow_outside: bool = False, limit: int | None = N
         rel = _string(items_value, file=path, line=items_line, field="items")
         items_path = _resolve_inside(path.parent, rel, allow_outside=allow_outside, file=path, line=items_line)
         if os.path.abspath(items_path) == os.path.abspath(path):
-            raise InputError("names the suite file itself; items go in a .jsonl, .csv or .json file",
-                             file=path, line=items_line, field="items")
+            raise InputError(
+                "names the suite file itself; items go in a .jsonl, .csv or .json file",
+                file=path,
+                line=items_line,
+                field="items",
+            )
         if (items_path.is_dir() and items_path.suffix.lower() not in ITEM_SUFFIXES) or items_path.name == TASK_FILE:
             # A BIG-bench task folder; a parent's subtasks are pooled (a suite is one task).
             srcs = bigbench_sources(items_path, pool=True)
@@ -258,7 +292,9 @@ def load_suite(path: Path, *, allow_outside: bool = False, limit: int | None = N
         elif items_path.suffix.lower() not in ITEM_SUFFIXES:
             raise InputError(
                 f"unknown items file type {items_path.suffix!r}; expected one of {', '.join(ITEM_SUFFIXES)}",
-                file=path, line=items_line, field="items",
+                file=path,
+                line=items_line,
+                field="items",
             )
         else:
             try:
@@ -266,8 +302,9 @@ def load_suite(path: Path, *, allow_outside: bool = False, limit: int | None = N
             except InputError as exc:
                 if exc.message == "file not found" and exc.line is None:
                     # Say where the name came from: the suite line is what the user edits.
-                    raise InputError(f"items file not found: {items_path}", file=path, line=items_line,
-                                     field="items") from None
+                    raise InputError(
+                        f"items file not found: {items_path}", file=path, line=items_line, field="items"
+                    ) from None
                 raise
             items, population = got.items, got.population
             hashed.append(file_bytes(items_path))
@@ -304,33 +341,54 @@ def _lm_eval_suite(path: Path, doc: LineDict, *, allow_outside: bool, limit: int
     include = None
     if doc.get("lm_eval_include") is not None:
         rel = _string(doc["lm_eval_include"], file=path, line=doc.lines["lm_eval_include"], field="lm_eval_include")
-        include = [_resolve_inside(path.parent, rel, allow_outside=allow_outside, file=path,
-                                   line=doc.lines["lm_eval_include"])]
+        include = [
+            _resolve_inside(path.parent, rel, allow_outside=allow_outside, file=path, line=doc.lines["lm_eval_include"])
+        ]
     own_limit = check_limit(doc.get("limit"), file=path, line=doc.lines.get("limit"))
     try:
-        found = load_lm_eval_tasks([task_name], include_path=include,
-                                   limit=limit if limit is not None else own_limit, sample_seed=sample_seed)
+        found = load_lm_eval_tasks(
+            [task_name], include_path=include, limit=limit if limit is not None else own_limit, sample_seed=sample_seed
+        )
     except InputError as exc:
         raise InputError(exc.message, file=path, line=doc.lines["lm_eval_task"], field="lm_eval_task") from None
     if len(found) != 1:
-        raise InputError(f"names {len(found)} lm-eval tasks (a group or tag); a suite is one task: name one of "
-                         f"{', '.join(t.name for t in found[:8])}", file=path, line=doc.lines["lm_eval_task"],
-                         field="lm_eval_task")
+        raise InputError(
+            f"names {len(found)} lm-eval tasks (a group or tag); a suite is one task: name one of "
+            f"{', '.join(t.name for t in found[:8])}",
+            file=path,
+            line=doc.lines["lm_eval_task"],
+            field="lm_eval_task",
+        )
     task = found[0]
     reference = task.reference_instruction
     if doc.get("reference_instruction") is not None:
-        reference = _string(doc["reference_instruction"], file=path, line=doc.lines["reference_instruction"],
-                            field="reference_instruction")
+        reference = _string(
+            doc["reference_instruction"],
+            file=path,
+            line=doc.lines["reference_instruction"],
+            field="reference_instruction",
+        )
     observed, unobserved = _instruction_sets(doc, path)
-    _check_duplicates([("reference_instruction", reference)]
-                      + [(f"instructions.observed[{i}]", t) for i, t in enumerate(observed)]
-                      + [(f"instructions.unobserved[{i}]", t) for i, t in enumerate(unobserved)], path, doc)
+    _check_duplicates(
+        [("reference_instruction", reference)]
+        + [(f"instructions.observed[{i}]", t) for i, t in enumerate(observed)]
+        + [(f"instructions.unobserved[{i}]", t) for i, t in enumerate(unobserved)],
+        path,
+        doc,
+    )
     show = doc.get("show_choices", False)
     if not isinstance(show, bool):
         raise InputError("must be true or false", file=path, line=doc.lines.get("show_choices"), field="show_choices")
-    return dataclasses.replace(task, name=name, reference_instruction=reference, observed=observed,
-                               unobserved=unobserved, show_choices=show, source=str(path),
-                               source_hash=_sha256(read_text(path).encode(), task.source_hash.encode()))
+    return dataclasses.replace(
+        task,
+        name=name,
+        reference_instruction=reference,
+        observed=observed,
+        unobserved=unobserved,
+        show_choices=show,
+        source=str(path),
+        source_hash=_sha256(read_text(path).encode(), task.source_hash.encode()),
+    )
 
 
 def load_task(
@@ -371,8 +429,11 @@ def load_task(
     suffix = p.suffix.lower()
     if suffix in SUITE_SUFFIXES:
         given = dict(name=name, reference_instruction=reference_instruction, format=format)
-        extra = [k for k, v in given.items() if v is not None] + (["observed"] if observed else []) + (
-            ["unobserved"] if unobserved else [])
+        extra = (
+            [k for k, v in given.items() if v is not None]
+            + (["observed"] if observed else [])
+            + (["unobserved"] if unobserved else [])
+        )
         if extra:
             raise InputError(f"options {', '.join(extra)} cannot override a suite file; edit the suite", file=p)
         return load_suite(p, allow_outside=allow_outside, limit=limit, sample_seed=sample_seed)
@@ -387,30 +448,65 @@ def load_task(
         srcs = usable(bigbench_sources(p, pool=pool_subtasks), p)
         if len(srcs) > 1:
             names = ", ".join(s.name.split("/", 1)[1] for s in srcs)
-            raise InputError(f"is a BIG-bench task with {len(srcs)} subtasks ({names}): name one subtask's folder, "
-                             "pool them (pool_subtasks=True, --pool-subtasks), or load each with load_tasks()",
-                             file=p)
-        return _items_task(p, srcs[0], name=name, reference_instruction=reference_instruction, observed=observed,
-                           unobserved=unobserved, format=format, kind=kind, length_norm=length_norm, limit=limit,
-                           sample_seed=sample_seed)
-    return _items_task(p, None, name=name, reference_instruction=reference_instruction, observed=observed,
-                       unobserved=unobserved, format=format, kind=kind, length_norm=length_norm, limit=limit,
-                       sample_seed=sample_seed)
+            raise InputError(
+                f"is a BIG-bench task with {len(srcs)} subtasks ({names}): name one subtask's folder, "
+                "pool them (pool_subtasks=True, --pool-subtasks), or load each with load_tasks()",
+                file=p,
+            )
+        return _items_task(
+            p,
+            srcs[0],
+            name=name,
+            reference_instruction=reference_instruction,
+            observed=observed,
+            unobserved=unobserved,
+            format=format,
+            kind=kind,
+            length_norm=length_norm,
+            limit=limit,
+            sample_seed=sample_seed,
+        )
+    return _items_task(
+        p,
+        None,
+        name=name,
+        reference_instruction=reference_instruction,
+        observed=observed,
+        unobserved=unobserved,
+        format=format,
+        kind=kind,
+        length_norm=length_norm,
+        limit=limit,
+        sample_seed=sample_seed,
+    )
 
 
-def _items_task(p: Path, src: BigbenchSource | None, *, name: str | None, reference_instruction: str | None,
-                observed: Sequence[str], unobserved: Sequence[str], format: str | None, kind: str,
-                length_norm: str, limit: int | None, sample_seed: int) -> Task:
+def _items_task(
+    p: Path,
+    src: BigbenchSource | None,
+    *,
+    name: str | None,
+    reference_instruction: str | None,
+    observed: Sequence[str],
+    unobserved: Sequence[str],
+    format: str | None,
+    kind: str,
+    length_norm: str,
+    limit: int | None,
+    sample_seed: int,
+) -> Task:
     """A task from an items file (``src`` None) or a BIG-bench source, options filling in the rest."""
     if kind not in TASK_KINDS:
         raise InputError(f"must be one of {', '.join(TASK_KINDS)}, got {kind!r}", field="kind")
     if reference_instruction is not None:
         _string(reference_instruction, file=p, line=None, field="reference_instruction")
     # A bare string is one instruction, not a list of characters.
-    observed = _instruction_list([observed] if isinstance(observed, str) else list(observed), file=p, line=None,
-                                 field="observed")
-    unobserved = _instruction_list([unobserved] if isinstance(unobserved, str) else list(unobserved), file=p,
-                                   line=None, field="unobserved")
+    observed = _instruction_list(
+        [observed] if isinstance(observed, str) else list(observed), file=p, line=None, field="observed"
+    )
+    unobserved = _instruction_list(
+        [unobserved] if isinstance(unobserved, str) else list(unobserved), file=p, line=None, field="unobserved"
+    )
     meta: dict[str, Any] = {}
     if src is not None:
         items, meta = load_source(src, limit=limit, seed=sample_seed)
@@ -427,13 +523,20 @@ def _items_task(p: Path, src: BigbenchSource | None, *, name: str | None, refere
     if length_norm not in LENGTH_NORMS:
         raise InputError(f"must be one of {', '.join(LENGTH_NORMS)}, got {length_norm!r}", field="length_norm")
     prefix = meta.get("task_prefix")
-    reference = reference_instruction or (prefix.strip() if isinstance(prefix, str) and prefix.strip() else None) \
+    reference = (
+        reference_instruction
+        or (prefix.strip() if isinstance(prefix, str) and prefix.strip() else None)
         or DEFAULT_REFERENCE[kind]
+    )
     dup = LineDict()
     dup.lines = {}
-    _check_duplicates([("reference_instruction", reference)]
-                      + [(f"observed[{i}]", t) for i, t in enumerate(observed)]
-                      + [(f"unobserved[{i}]", t) for i, t in enumerate(unobserved)], p, dup)
+    _check_duplicates(
+        [("reference_instruction", reference)]
+        + [(f"observed[{i}]", t) for i, t in enumerate(observed)]
+        + [(f"unobserved[{i}]", t) for i, t in enumerate(unobserved)],
+        p,
+        dup,
+    )
     # BIG-bench lists the choices after the input unless the task says not to (append_choices_to_input).
     show = meta.get("append_choices_to_input", True) is not False if src is not None else False
     return Task(
@@ -458,8 +561,12 @@ def _bigbench_name(src: BigbenchSource | None, meta: dict[str, Any]) -> str | No
     """A task folder's name (``parent/subtask`` for a subtask); a loose ``x.json`` file's ``name`` field."""
     if src is None:
         return None
-    if src.files[0].name != TASK_FILE and len(src.files) == 1 and isinstance(meta.get("name"), str) \
-            and meta["name"].strip():
+    if (
+        src.files[0].name != TASK_FILE
+        and len(src.files) == 1
+        and isinstance(meta.get("name"), str)
+        and meta["name"].strip()
+    ):
         return meta["name"]
     return src.name
 
@@ -471,12 +578,22 @@ def expand(path: str | os.PathLike[str], *, pool_subtasks: bool = False) -> list
         return [("", p)]
     srcs = usable(bigbench_sources(p, pool=pool_subtasks), p)
     if len(srcs) == 1:
-        return [("", p) if srcs[0].files[0].parent == p or srcs[0].files[0] == p else (srcs[0].name, srcs[0].files[0].parent)]
+        return [
+            ("", p)
+            if srcs[0].files[0].parent == p or srcs[0].files[0] == p
+            else (srcs[0].name, srcs[0].files[0].parent)
+        ]
     return [(s.name, s.files[0].parent) for s in srcs]
 
 
-def load_tasks(paths: Sequence[str | os.PathLike[str]], *, allow_outside: bool = False, limit: int | None = None,
-               sample_seed: int = 0, pool_subtasks: bool = False) -> list[Task]:
+def load_tasks(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    allow_outside: bool = False,
+    limit: int | None = None,
+    sample_seed: int = 0,
+    pool_subtasks: bool = False,
+) -> list[Task]:
     """Load several suites for one run; two tasks with the same name would be mixed up in results.
 
     A BIG-bench parent task loads as one task per subtask (named ``parent/subtask``), or as
@@ -486,11 +603,21 @@ def load_tasks(paths: Sequence[str | os.PathLike[str]], *, allow_outside: bool =
     seen: dict[str, str] = {}
     for path in paths:
         for sub_name, p in expand(path, pool_subtasks=pool_subtasks):
-            task = load_task(p, allow_outside=allow_outside, limit=limit, sample_seed=sample_seed,
-                             pool_subtasks=pool_subtasks, **({"name": sub_name} if sub_name else {}))
+            task = load_task(
+                p,
+                allow_outside=allow_outside,
+                limit=limit,
+                sample_seed=sample_seed,
+                pool_subtasks=pool_subtasks,
+                **({"name": sub_name} if sub_name else {}),
+            )
             if task.name in seen:
-                raise InputError(f"task name {task.name!r} is also the name of the task in {seen[task.name]}; "
-                                 "names must be unique in one run", file=p, field="name")
+                raise InputError(
+                    f"task name {task.name!r} is also the name of the task in {seen[task.name]}; "
+                    "names must be unique in one run",
+                    file=p,
+                    field="name",
+                )
             seen[task.name] = str(p)
             tasks.append(task)
     return tasks

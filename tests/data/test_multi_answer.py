@@ -18,10 +18,13 @@ def jsonl(path, rows):
 
 
 def test_answer_list_is_a_set_of_correct_choices(tmp_path):
-    jsonl(tmp_path / "i.jsonl", [
-        {"question": "Which are even?", "choices": ["1", "2", "3", "4"], "answer": ["D", 1]},
-        {"question": "Which is odd?", "choices": ["1", "2"], "answer": 0},
-    ])
+    jsonl(
+        tmp_path / "i.jsonl",
+        [
+            {"question": "Which are even?", "choices": ["1", "2", "3", "4"], "answer": ["D", 1]},
+            {"question": "Which is odd?", "choices": ["1", "2"], "answer": 0},
+        ],
+    )
     task = pc.load_task(tmp_path / "i.jsonl")
     multi, single = task.items
     assert multi.answers == (1, 3) and multi.answer == 1
@@ -44,8 +47,10 @@ def tiny(tiny_causal_dir):
 def test_a_prediction_is_correct_when_it_is_any_correct_choice(tiny, tmp_path):
     """A real (tiny) model: build the item so its prediction is a correct choice that is not ``answer``."""
     default_model = tiny
-    rows = [{"question": "The capital of France is", "choices": ["Berlin", "Paris", "Madrid"], "answer": 0},
-            {"question": "The opposite of hot is", "choices": ["cold", "warm", "loud"], "answer": 0}]
+    rows = [
+        {"question": "The capital of France is", "choices": ["Berlin", "Paris", "Madrid"], "answer": 0},
+        {"question": "The opposite of hot is", "choices": ["cold", "warm", "loud"], "answer": 0},
+    ]
     first = pc.evaluate(default_model, pc.load_task(jsonl(tmp_path / "a.jsonl", rows)))
     preds = first.reference.predictions
     for row, pred in zip(rows, preds):
@@ -65,8 +70,10 @@ def test_results_json_records_the_answer_set_only_when_several(tmp_path, tiny):
     from promptcheck.report.compare import evidence_of
     from promptcheck.report.jsonio import run_to_json
 
-    rows = [{"question": "Pick a vowel", "choices": ["a", "b", "e"], "answer": [0, 2]},
-            {"question": "Pick b", "choices": ["a", "b"], "answer": 1}]
+    rows = [
+        {"question": "Pick a vowel", "choices": ["a", "b", "e"], "answer": [0, 2]},
+        {"question": "Pick b", "choices": ["a", "b"], "answer": 1},
+    ]
     task = pc.load_task(jsonl(tmp_path / "i.jsonl", rows), observed=["Choose one."])
     result = pc.evaluate(default_model, task)
     doc = run_to_json(RunResult((result,), default_model.identity), timestamp=False)
@@ -90,8 +97,7 @@ def test_fix_cross_entropy_target_is_the_set(tiny_causal_dir, tmp_path):
 
     rows = [{"question": f"item {i}", "choices": ["x", "y", "z"], "answer": [0, 2]} for i in range(4)]
     task = pc.load_task(jsonl(tmp_path / "i.jsonl", rows), observed=["Pick."], unobserved=["Choose."])
-    cfg = FixConfig(num_virtual_tokens=2, steps=1, batch_items=1, paraphrases_per_item=1, mode="ce",
-                    heldout_items=0.5)
+    cfg = FixConfig(num_virtual_tokens=2, steps=1, batch_items=1, paraphrases_per_item=1, mode="ce", heldout_items=0.5)
     tuned = attach_soft_prompt(pc.load_model(str(tiny_causal_dir)), cfg, task.reference_instruction)
     ft = split_task(task, cfg)
     loss, ce, _ = step_loss(tuned, [ft], cfg, step=0)

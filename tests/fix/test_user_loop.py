@@ -17,22 +17,26 @@ import promptcheck as pc
 
 def test_sentiment_gate(promptcheck_model, promptcheck_suite):
     task = promptcheck_suite("examples/suites/sentiment.yaml")
-    pc.assert_robust(promptcheck_model, task, max_accuracy_drop=0.05)
+    pc.assert_robust(promptcheck_model, task, max_accuracy_drop=0.05, kinds=["observed", "unobserved"])
 """
 
 
 def test_failing_gate_then_fix_then_the_gate_shows_a_smaller_heldout_drop(pytester):
     shutil.copytree(ROOT / "examples" / "suites", pytester.path / "examples" / "suites")
     pytester.makepyfile(test_gate=GATE)
-    before = pytester.runpytest_subprocess("--promptcheck-model=default", "--promptcheck-json=before.json",
-                                           "-p", "no:cacheprovider", timeout=900)
+    before = pytester.runpytest_subprocess(
+        "--promptcheck-model=default", "--promptcheck-json=before.json", "-p", "no:cacheprovider", timeout=900
+    )
     assert before.ret == 1, before.stdout.str()[-3000:]  # the default model fails this gate
     failures = pytester.path / ".promptcheck" / "failures.json"
     assert failures.is_file()
 
     fix = subprocess.run(
         [sys.executable, "-m", "promptcheck", "fix", "--from", str(failures), "--out", "adapter", "--steps", "30"],
-        cwd=pytester.path, capture_output=True, text=True, timeout=1500,
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        timeout=1500,
     )
     assert fix.returncode == 0, fix.stderr[-3000:]
     report = json.loads((pytester.path / "adapter" / "fix_report.json").read_text())
@@ -40,12 +44,20 @@ def test_failing_gate_then_fix_then_the_gate_shows_a_smaller_heldout_drop(pytest
     assert task["after"]["heldout_drop"] < task["before"]["heldout_drop"]
     assert task["after"]["reference_accuracy"] >= task["before"]["reference_accuracy"] - 0.01
 
-    after = pytester.runpytest_subprocess("--promptcheck-model=default", "--promptcheck-adapter=adapter",
-                                          "--promptcheck-json=after.json", "-p", "no:cacheprovider", timeout=900)
+    after = pytester.runpytest_subprocess(
+        "--promptcheck-model=default",
+        "--promptcheck-adapter=adapter",
+        "--promptcheck-json=after.json",
+        "-p",
+        "no:cacheprovider",
+        timeout=900,
+    )
     drop_before = json.loads((pytester.path / "before.json").read_text())["tests"][0]["drop"]
     record = json.loads((pytester.path / "after.json").read_text())["tests"][0]
     assert record["model"]["adapter_hash"] == report["adapter"]["hash"]
     assert record["drop"] < drop_before
-    print(f"gate drop before {drop_before:+.3f}, with adapter {record['drop']:+.3f} ({record['verdict']}); "
-          f"held-out drop {task['before']['heldout_drop']:+.3f} -> {task['after']['heldout_drop']:+.3f}")
+    print(
+        f"gate drop before {drop_before:+.3f}, with adapter {record['drop']:+.3f} ({record['verdict']}); "
+        f"held-out drop {task['before']['heldout_drop']:+.3f} -> {task['after']['heldout_drop']:+.3f}"
+    )
     assert after.ret in (0, 1, 6)
