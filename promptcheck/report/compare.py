@@ -251,12 +251,12 @@ def changes_table(changes: list[Change]) -> Any:
         title="promptcheck compare: change in accuracy drop under paraphrase (new minus old)", title_justify="left"
     )
     conf = changes[0].confidence if changes else 0.95
-    bounds = f"one-sided {100 * conf:g}% bounds"
+    bounds = f"{100 * conf:g}% bounds"
     for col in ("task", "items", "claim", "old drop", "new drop", "change", bounds, "verdict"):
         table.add_column(
             col,
             justify="left" if col in ("task", "claim", "verdict") else "right",
-            no_wrap=col in ("verdict", "change"),
+            no_wrap=col != "task",
             overflow="fold",
         )
     for c in changes:
@@ -270,7 +270,7 @@ def changes_table(changes: list[Change]) -> Any:
             f"[{100 * c.interval[0]:+.1f}, {100 * c.interval[1]:+.1f}]",
             Text(c.verdict, style=colour[c.verdict]),
         )
-    notes = sorted({c.pairing for c in changes})
+    notes = sorted({c.pairing for c in changes}) + [f"bounds one-sided at {100 * conf:g}% each"]
     table.caption = "; ".join(notes) + (
         f"; verdicts Holm-adjusted across {len(changes)} tasks" if len(changes) > 1 else ""
     )

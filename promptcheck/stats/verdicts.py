@@ -197,6 +197,12 @@ def components(
         ms_b = ms_r = 0.0
     s2_a, s2_b, s2_r = max(ms_a - ms_r, 0.0) / m, max(ms_b - ms_r, 0.0) / n, ms_r
     var_items = ms_a / (m * n)
+    # Bonett & Price (2012) floor: never narrower than a paired difference with one pseudo
+    # discordant pair each way. Without it 20 items all right under every instruction give the
+    # bounds [0, 0] and a pass, though 0 of 20 is compatible with a true drop of 14 points.
+    floor = 2.0 / (n + 2) ** 2
+    if var_items < floor:
+        var_items, s2_a = floor, max(s2_a, floor * n)
     phrasings = claim == "phrasings" and m > 1
     var_instr = max(ms_b - ms_r, 0.0) / (m * n) if phrasings else 0.0
     var = var_items + var_instr

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from promptcheck.cli.main import app
+from promptcheck.report.jsonio import SCHEMA_VERSION
 
 runner = CliRunner()
 
@@ -33,9 +34,9 @@ def test_run_prints_a_table_per_task_and_writes_json(tiny_causal_dir, examples_d
     )
     assert res.exit_code == 0, res.output
     assert "sentiment" in res.output and "yesno" in res.output
-    assert "unobserved" in res.output and "drop (mean)" in res.output
+    assert "unobserved" in res.output and "95% bounds" in res.output
     doc = json.loads(out.read_text())
-    assert doc["schema_version"] == 1 and doc["seed"] == 3
+    assert doc["schema_version"] == SCHEMA_VERSION and doc["seed"] == 3
     assert doc["model"]["weights_hash"] and doc["model"]["dtype"] == "float32"
     assert doc["libraries"]["torch"] and doc["promptcheck_version"]
     task = doc["tasks"][0]

@@ -100,7 +100,7 @@ def test_a_gate_too_small_to_decide_is_told_before_it_runs_and_plan_says_what_wo
 
     shutil.copytree(ROOT / "examples" / "suites", pytester.path / "suites")
     pytester.makepyfile(test_gate=GATE.replace("max_accuracy_drop=0.9", "max_accuracy_drop=0.05"))
-    monkeypatch.setenv("RELEASE", "new")
+    monkeypatch.setenv("RELEASE", "old")
     pytester.runpytest("--promptcheck-json=old.json").assert_outcomes(passed=1)
     again = pytester.runpytest("--promptcheck-baseline=old.json")
     again.stdout.fnmatch_lines(

@@ -20,7 +20,8 @@ def test_run_json_carries_the_statistics_the_report_shows(small_run):
     assert doc["statistics"] == {"threshold": 0.05, "confidence": 0.95, "n_boot": 2000}
     (task,) = doc["tasks"]
     rob = task["robustness"]
-    assert rob["kinds"] == ["observed", "unobserved"] and rob["claim"] == "phrasings"
+    # Observed instructions are their own set; the headline verdict is on the new phrasings.
+    assert rob["kinds"] == ["unobserved"] and rob["claim"] == "phrasings"
     lo, hi = rob["drop_interval"]
     assert lo <= rob["drop"] + 1e-12 and rob["drop"] <= hi + 1e-12
     assert rob["verdict"] in ("pass", "fail", "inconclusive")

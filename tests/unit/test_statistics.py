@@ -81,6 +81,14 @@ def test_verdict_rule_is_two_one_sided_tests():
     assert unsure.verdict == "inconclusive" and unsure.interval.low < 0.05 < unsure.interval.high
 
 
+def test_a_perfect_small_suite_is_not_a_pass_at_a_tight_threshold():
+    """0 changes in 20 items does not prove a drop under 5 points (rule of three: up to ~14)."""
+    ref, para = np.ones(20), np.ones((1, 20))
+    j = judge(ref, para, max_accuracy_drop=0.05, claim="instructions")
+    assert j.verdict == "inconclusive" and j.interval.high > 0.05
+    assert judge(np.ones(400), np.ones((1, 400)), max_accuracy_drop=0.05, claim="instructions").verdict == "pass"
+
+
 def test_one_instruction_is_refused_for_the_phrasings_claim():
     with pytest.raises(pc.PromptcheckError, match="phrasings.*at least 2"):
         judge(np.ones(30, bool), np.ones((1, 30), bool), claim="phrasings")
