@@ -76,7 +76,7 @@ class Components:
     var_items: float = 0.0
     var_instructions: float = 0.0
     skew_items: float = 0.0
-    #: Logit-scale mean and sd (noise removed) of the instructions' accuracies (``phrasings`` only).
+    #: Logit-scale mean and sd (observed spread) of the instructions' accuracies (``phrasings`` only).
     logit: tuple[float, float] | None = None
     seed: int = 0
     chance: float = 0.0
@@ -216,8 +216,12 @@ def components(
         # Above chance, rescaled to (0, 1): a guessing floor bounds accuracy from below as 1 does from above.
         p = (np.asarray(instruction_accuracy, dtype=np.float64) - chance) / (1.0 - chance)
         ell = special.logit((np.clip(p, 0.0, 1.0) * n + 0.5) / (n + 1.0))
-        share = max(0.0, 1.0 - ms_r / ms_b) if ms_b > 0 else 0.0  # the part of the spread that is not noise
-        tau2 = float(np.var(ell, ddof=1)) * share
+        # The whole observed spread, item noise included. Removing the noise by the ANOVA share
+        # (1 - MS_resid / MS_instr) is a ratio of two noisy mean squares: with 4 instructions near
+        # a ceiling it often came out near 0, the bound collapsed, and wrong passes reached 7.1%
+        # (100 x 4, reference 0.95, instruction sd 0.08). Unshrunk: 3.1%, for ~1-3 points of pass
+        # rate at a true drop of 0 (docs/statistics.md).
+        tau2 = float(np.var(ell, ddof=1))
         logit = (float(ell.mean()), math.sqrt(tau2))
     return Components(
         grand,
@@ -547,12 +551,18 @@ def judge(
     # half-width, so the half-width the rule really uses (skew and logit corrections included)
     # plus z_0.8 standard errors, scaled from the items seen to the items planned.
     full_variance = comp.variance_at(planned, m)
-    grow = math.sqrt(full_variance / comp.variance) if comp.variance > 0 else 1.0
     stopped_at_last = look_index == len(plan)  # then the bounds already are the final look's
     half_width = (
         comp.mean - bounds[0] if stopped_at_last and not relative else comp.mean - comp.bounds(plan[-1].alpha)[0]
     )
-    mdd = threshold + grow * (half_width + _quantile(POWER, comp.df) * math.sqrt(comp.variance)) / scale
+    mdd = _detectable(
+        threshold=threshold,
+        scale=scale,
+        spread=(half_width / math.sqrt(comp.variance) if comp.variance > 0 else 0.0) + _quantile(POWER, comp.df),
+        variance=full_variance if comp.variance > 0 else 0.0,
+        reference=ref_acc,
+        paraphrased=mean_acc,
+    )
     items_needed, instr_needed = plan_sizes(
         comp, gap=abs(drop - threshold) * scale, alpha=plan[-1].alpha, items=planned, instructions=m
     )
@@ -587,6 +597,33 @@ def judge(
         method=method,
         seed=int(seed),
     )
+
+
+def _detectable(
+    *, threshold: float, scale: float, spread: float, variance: float, reference: float, paraphrased: float
+) -> float:
+    """The true drop that fails the gate with probability ``POWER``: ``threshold + spread * se(delta)``.
+
+    ``spread`` is the rule's lower half-width in standard errors plus ``z_POWER``. The standard
+    error is taken *at the alternative*, not at the accuracy observed: on binary answers a lower
+    accuracy under the paraphrases (nearer 0.5) means more variance, so today's variance is
+    scaled by ``[r(1-r) + q(1-q)] / [r(1-r) + p(1-p)]`` (reference accuracy ``r``, paraphrased
+    accuracy ``p`` now and ``q`` at the alternative). Without it the figure was optimistic (the
+    gate failed 65% of the time at it, not 80%, at 30 items; docs/statistics.md).
+    """
+    if variance <= 0:
+        return threshold
+    r, p = reference, paraphrased
+    now = r * (1 - r) + p * (1 - p)
+    delta = threshold + spread * math.sqrt(variance) / scale
+    for _ in range(100):
+        q = min(max(p - (delta * scale - (r - p)), 0.0), 1.0)
+        ratio = (r * (1 - r) + q * (1 - q)) / now if now > 0 else 1.0
+        new = threshold + spread * math.sqrt(variance * max(ratio, 1.0)) / scale
+        if abs(new - delta) < 1e-9:
+            break
+        delta = new
+    return float(delta)
 
 
 def _refuse_at_chance(ref: np.ndarray, chance: np.ndarray, confidence: float) -> None:

@@ -6,6 +6,7 @@ the line and the field, so a user can fix their data from the message alone.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -20,7 +21,7 @@ from typing import Any
 
 from promptcheck.errors import InputError
 from promptcheck.tasks.records import LETTERS, MCItem, stable_item_id
-from promptcheck.tasks.sampling import Collected, collect
+from promptcheck.tasks.sampling import Collected, collect, duplicate_id_error
 
 ITEM_SUFFIXES = (".jsonl", ".csv", ".json")
 
@@ -64,22 +65,22 @@ def yaml_hint(value: Any) -> str:
     return ""
 
 
-def read_text(path: Path) -> str:
-    """Read a UTF-8 text file, turning every OS or decoding problem into an InputError.
+def _check_regular(path: Path) -> None:
+    """Only regular files of a sane size are read: a FIFO or a device would block or never end."""
+    st = os.stat(path)
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError("is a directory, expected a file", file=path)
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError("is not a regular file", file=path)
+    if st.st_size > MAX_FILE_BYTES:
+        raise InputError(f"is {st.st_size} bytes; larger than {MAX_FILE_BYTES} is not a suite or items file", file=path)
 
-    Only regular files are read: a FIFO or a device would block or never end.
-    """
+
+@contextlib.contextmanager
+def _os_errors(path: Path) -> Iterator[None]:
+    """Every OS problem opening ``path`` as a one-line InputError naming it."""
     try:
-        st = os.stat(path)
-        if stat.S_ISDIR(st.st_mode):
-            raise InputError("is a directory, expected a file", file=path)
-        if not stat.S_ISREG(st.st_mode):
-            raise InputError("is not a regular file", file=path)
-        if st.st_size > MAX_FILE_BYTES:
-            raise InputError(
-                f"is {st.st_size} bytes; larger than {MAX_FILE_BYTES} is not a suite or items file", file=path
-            )
-        data = path.read_bytes()
+        yield
     except FileNotFoundError:
         raise InputError("file not found", file=path) from None
     except IsADirectoryError:
@@ -88,6 +89,16 @@ def read_text(path: Path) -> str:
         raise InputError(f"cannot read file: {exc.strerror or exc}", file=path) from None
     except ValueError:  # a NUL byte in the path
         raise InputError("not a valid file name", file=repr(str(path))) from None
+
+
+def read_text(path: Path) -> str:
+    """Read a UTF-8 text file, turning every OS or decoding problem into an InputError.
+
+    Only regular files are read: a FIFO or a device would block or never end.
+    """
+    with _os_errors(path):
+        _check_regular(path)
+        data = path.read_bytes()
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -109,25 +120,9 @@ def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
     Line breaks are ``\\n``, ``\\r\\n`` and ``\\r``, counted as :data:`_LINE_BREAK` counts them; the
     same OS and decoding checks as :func:`read_text` apply.
     """
-    try:
-        st = os.stat(path)
-        if stat.S_ISDIR(st.st_mode):
-            raise InputError("is a directory, expected a file", file=path)
-        if not stat.S_ISREG(st.st_mode):
-            raise InputError("is not a regular file", file=path)
-        if st.st_size > MAX_FILE_BYTES:
-            raise InputError(
-                f"is {st.st_size} bytes; larger than {MAX_FILE_BYTES} is not a suite or items file", file=path
-            )
+    with _os_errors(path):
+        _check_regular(path)
         handle = path.open("rb")
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, expected a file", file=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror or exc}", file=path) from None
-    except ValueError:  # a NUL byte in the path
-        raise InputError("not a valid file name", file=repr(str(path))) from None
     lineno = 0
     with handle:
         for raw in handle:
@@ -325,17 +320,7 @@ def check_unique_ids(items: Sequence[MCItem], file: Path) -> None:
     seen: dict[str, str] = {}
     for item in items:
         if item.id in seen:
-            line = item.source.rsplit(":", 1)[-1]
-            derived = item.id == stable_item_id(item.question, item.choices)
-            raise InputError(
-                f"the same question and choices as the item at {seen[item.id]} (items without an id are "
-                "told apart by their text)"
-                if derived
-                else f"duplicate item id {item.id!r} (first at {seen[item.id]})",
-                file=file,
-                line=int(line) if line.isdigit() else None,
-                field="id",
-            )
+            raise duplicate_id_error(item, seen[item.id], file)
         seen[item.id] = item.source
 
 

@@ -20,6 +20,20 @@ from promptcheck.errors import InputError
 from promptcheck.tasks.records import MCItem, stable_item_id
 
 
+def duplicate_id_error(item: MCItem, first: str, file: str | Path) -> InputError:
+    """The one-line error for an item whose id (given, or derived from its text) came before at ``first``."""
+    line = item.source.rsplit(":", 1)[-1]
+    derived = item.id == stable_item_id(item.question, item.choices)
+    return InputError(
+        f"the same question and choices as the item at {first} (items without an id are told apart by their text)"
+        if derived
+        else f"duplicate item id {item.id!r} (first at {first})",
+        file=file,
+        line=int(line) if line.isdigit() else None,
+        field="id",
+    )
+
+
 def item_rank(item_id: str, seed: int) -> bytes:
     """The sort key of an item in a sample (smaller = sampled first)."""
     return hashlib.sha256(f"{seed}\0{item_id}".encode("utf-8", "surrogatepass")).digest()
@@ -67,17 +81,7 @@ def collect(
             repeats += 1
             continue
         if item.id in seen:
-            line = item.source.rsplit(":", 1)[-1]
-            derived = item.id == stable_item_id(item.question, item.choices)
-            raise InputError(
-                f"the same question and choices as the item at {seen[item.id]} (items without an id are "
-                "told apart by their text)"
-                if derived
-                else f"duplicate item id {item.id!r} (first at {seen[item.id]})",
-                file=file,
-                line=int(line) if line.isdigit() else None,
-                field="id",
-            )
+            raise duplicate_id_error(item, seen[item.id], file)
         seen[item.id] = item.source
         if drop_repeats:
             answers[item.id] = (item.answers, item.question, item.choices)

@@ -444,6 +444,7 @@ def load_task(
             f"({', '.join(ITEM_SUFFIXES)}, or a BIG-bench task folder)",
             file=p,
         )
+    src = None
     if is_bigbench:
         srcs = usable(bigbench_sources(p, pool=pool_subtasks), p)
         if len(srcs) > 1:
@@ -453,22 +454,10 @@ def load_task(
                 "pool them (pool_subtasks=True, --pool-subtasks), or load each with load_tasks()",
                 file=p,
             )
-        return _items_task(
-            p,
-            srcs[0],
-            name=name,
-            reference_instruction=reference_instruction,
-            observed=observed,
-            unobserved=unobserved,
-            format=format,
-            kind=kind,
-            length_norm=length_norm,
-            limit=limit,
-            sample_seed=sample_seed,
-        )
+        src = srcs[0]
     return _items_task(
         p,
-        None,
+        src,
         name=name,
         reference_instruction=reference_instruction,
         observed=observed,
