@@ -91,15 +91,25 @@ def test_cli_fix_saves_a_peft_adapter_that_loads_anywhere(tiny_causal_dir, task,
     out = tmp_path / "adapter"
     res = CliRunner().invoke(app, ["fix", str(examples_dir / "yesno.yaml"), "--model", str(tiny_causal_dir),
                                    "--out", str(out), "--steps", "4", "--virtual-tokens", "5",
-                                   "--harm-tolerance", "1.0"])
+                                   "--harm-tolerance", "1.0", "--search", "1", "--eval-every", "2",
+                                   "--patience", "5"])
     assert res.exit_code == 0, res.output
     assert (out / "adapter_config.json").is_file() and (out / "adapter_model.safetensors").is_file()
     report = json.loads((out / "fix_report.json").read_text())
     (t,) = report["tasks"]
     for side in ("before", "after"):
-        assert set(t[side]) >= {"reference_accuracy", "observed_drop", "heldout_drop", "heldout_drop_interval"}
+        assert set(t[side]) >= {"reference_accuracy", "reference_accuracy_interval", "heldout_accuracy",
+                                "heldout_accuracy_interval", "heldout_drop", "heldout_drop_interval",
+                                "heldout_gate", "suite_gate"}
+        lo, hi = t[side]["reference_accuracy_interval"]
+        assert lo <= t[side]["reference_accuracy"] <= hi
     assert len(report["training_curve"]) == 4 and report["harm_check"]["ok"]
+    # Validation before training and at steps 2 and 4; the saved prompt is the best-scoring one.
+    sel = report["selection"]
+    assert [r["step"] for r in sel["candidates"][0]["validation"]] == [0, 2, 4]
+    assert sel["chosen"]["step"] in (0, 2, 4)
     assert t["heldout_items"] == 16 and not set(t["train_instructions"]) & set(t["heldout_instructions"])
+    assert not set(t["val_instructions"]) & (set(t["train_instructions"]) | set(t["heldout_instructions"]))
 
     # Plain peft, no promptcheck: the adapter loads and changes the model's outputs.
     from peft import PeftModel
@@ -163,7 +173,7 @@ def test_several_tasks_get_one_adapter_each_unless_joint(tiny_causal_dir, exampl
     out = tmp_path / "many"
     res = CliRunner().invoke(app, ["fix", str(examples_dir / "yesno.yaml"), str(examples_dir / "sentiment.yaml"),
                                    "--model", str(tiny_causal_dir), "--out", str(out), "--steps", "2",
-                                   "--virtual-tokens", "3", "--harm-tolerance", "1.0"])
+                                   "--virtual-tokens", "3", "--harm-tolerance", "1.0", "--search", "1"])
     assert res.exit_code == 0, res.output
     report = json.loads((out / "fix_report.json").read_text())
     assert report["per_task_adapters"] and [t["name"] for t in report["tasks"]] == ["yesno", "sentiment"]
@@ -173,6 +183,6 @@ def test_several_tasks_get_one_adapter_each_unless_joint(tiny_causal_dir, exampl
     joint = tmp_path / "joint"
     res = CliRunner().invoke(app, ["fix", str(examples_dir / "yesno.yaml"), str(examples_dir / "sentiment.yaml"),
                                    "--model", str(tiny_causal_dir), "--out", str(joint), "--steps", "2",
-                                   "--virtual-tokens", "3", "--harm-tolerance", "1.0", "--joint"])
+                                   "--virtual-tokens", "3", "--harm-tolerance", "1.0", "--joint", "--search", "1"])
     assert res.exit_code == 0, res.output
     assert (joint / "adapter_config.json").is_file() and len(json.loads((joint / "fix_report.json").read_text())["tasks"]) == 2
