@@ -33,40 +33,32 @@ SEARCH_DIR = "search"  # one folder per candidate, each with its resumable check
 
 
 def measure(scorer: HFScorer, ft: FixTask, cfg: FixConfig) -> dict[str, Any]:
-    """Before/after figures: held-out items under the reference and the held-out instructions, and the gate.
+    """Before/after figures on the held-out items: reference, observed and held-out instructions, the gate.
 
-    One evaluation of the whole suite (every item, the reference, observed and unobserved
-    instructions: what the gate scores) is sliced two ways. ``heldout_*`` and ``heldout_gate``
-    use only held-out items under held-out instructions, the honest check. ``suite_gate`` is the
-    verdict the user's gate gives on the whole suite; with an adapter it includes items and
-    instructions the adapter trained on, so it is optimistic.
+    ``heldout_gate`` is the gate's rule (:func:`promptcheck.fix.verdict.gate_verdict`) on
+    held-out items under held-out instructions: the honest "would the gate pass" with the
+    adapter, since the user's own gate also scores items and instructions the adapter trained on.
     """
-    task = ft.task
+    task = replace(ft.task, items=ft.heldout_items)
     result = evaluate(scorer, task, task.instructions())
-    held_ids = {item.id for item in ft.heldout_items}
-    cols = np.asarray([item.id in held_ids for item in task.items])
-    rows = {r.kind: [] for r in result.instructions}
+    rows: dict[str, list[np.ndarray]] = {}
     for r in result.instructions:
-        rows[r.kind].append(np.asarray(r.correct, dtype=bool))
-    ref_all = rows["reference"][0]
-    held_all = np.asarray(rows["unobserved"], dtype=bool)
-    paras_all = np.asarray(rows.get("observed", []) + rows["unobserved"], dtype=bool)
-    ref, held = ref_all[cols], held_all[:, cols]
-    obs = np.asarray(rows["observed"], dtype=bool)[:, cols] if rows.get("observed") else None
+        rows.setdefault(r.kind, []).append(np.asarray(r.correct, dtype=bool))
+    ref = rows["reference"][0]
+    held = np.asarray(rows["unobserved"], dtype=bool)
+    obs = np.asarray(rows["observed"], dtype=bool) if rows.get("observed") else None
     conf, seed = cfg.gate_confidence, cfg.seed
-    heldout_gate = gate_verdict(ref, held, threshold=cfg.gate_threshold, confidence=conf, seed=seed)
+    gate = gate_verdict(ref, held, threshold=cfg.gate_threshold, confidence=conf, seed=seed)
     return {
         "reference_accuracy": float(ref.mean()),
         "reference_accuracy_interval": accuracy_interval(ref, confidence=conf, seed=seed),
         "heldout_accuracy": float(held.mean()),
         "heldout_accuracy_interval": accuracy_interval(held, confidence=conf, seed=seed),
-        "heldout_drop": heldout_gate.drop,
-        "heldout_drop_interval": list(heldout_gate.interval),
-        "heldout_gate": heldout_gate.to_json(),
+        "heldout_drop": gate.drop,
+        "heldout_drop_interval": list(gate.interval),
+        "heldout_gate": gate.to_json(),
         "observed_accuracy": float(obs.mean()) if obs is not None else None,
         "observed_drop": float(ref.mean() - obs.mean(axis=1).mean()) if obs is not None else None,
-        "suite_gate": gate_verdict(ref_all, paras_all, threshold=cfg.gate_threshold, confidence=conf,
-                                   seed=seed).to_json(),
         "items": int(ref.size),
         "heldout_instructions": int(held.shape[0]),
     }

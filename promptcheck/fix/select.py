@@ -21,13 +21,13 @@ import random
 from dataclasses import dataclass, replace
 
 import numpy as np
-import torch
 
 from promptcheck.fix.config import FixConfig
 from promptcheck.fix.data import FixTask
 from promptcheck.fix.train import answer_targets
 from promptcheck.models.hf import HFScorer
 from promptcheck.prompts.rendering import render
+from promptcheck.stats.robustness import choice_distributions
 
 KL_TIE_WEIGHT = 0.05
 #: The seeded search space of the candidates after the first (the user's options).
@@ -42,22 +42,27 @@ class Baseline:
 
 
 def _val_scores(scorer: HFScorer, ft: FixTask) -> tuple[np.ndarray, np.ndarray, float]:
-    """(reference correct (items,), validation-instruction correct (instr, items), mean KL para || ref)."""
+    """(reference correct (items,), validation-instruction correct (instr, items), mean KL para || ref).
+
+    Scored through :meth:`HFScorer.score`, the evaluation path (shared-prefix reuse, batching,
+    the task's length normalisation for the argmax), so validation accuracy is what an
+    evaluation of the adapter would report.
+    """
     fmt = scorer.chat_formatter()
     texts = [ft.task.reference_instruction, *ft.val_instructions]
     prompts = [render(t, item, ft.task, chat_formatter=fmt) for t in texts for item in ft.val_items]
-    with torch.no_grad():
-        lp = scorer.choice_logprobs_tensor(prompts)
+    scores = scorer.score(prompts)
     n = len(ft.val_items)
     correct = np.zeros((len(texts), n), dtype=bool)
+    dists = [choice_distributions([s.logprobs])[0] for s in scores]
     kls = []
     for j in range(len(texts)):
         for i, item in enumerate(ft.val_items):
-            row = torch.log_softmax(lp[j * n + i, : len(item.choices)], dim=-1)
-            correct[j, i] = int(torch.argmax(row)) in answer_targets(item)
+            pred = int(np.argmax(scores[j * n + i].normalised(ft.task.length_norm)))
+            correct[j, i] = pred in answer_targets(item)
             if j:
-                ref = torch.log_softmax(lp[i, : len(item.choices)], dim=-1)
-                kls.append(float((row.exp() * (row - ref)).sum()))
+                p, q = dists[j * n + i], dists[i]
+                kls.append(float(np.sum(p * (np.log(p + 1e-12) - np.log(q + 1e-12)))))
     return correct[0], correct[1:], float(np.mean(kls)) if kls else 0.0
 
 

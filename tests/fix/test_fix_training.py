@@ -100,7 +100,7 @@ def test_cli_fix_saves_a_peft_adapter_that_loads_anywhere(tiny_causal_dir, task,
     for side in ("before", "after"):
         assert set(t[side]) >= {"reference_accuracy", "reference_accuracy_interval", "heldout_accuracy",
                                 "heldout_accuracy_interval", "heldout_drop", "heldout_drop_interval",
-                                "heldout_gate", "suite_gate"}
+                                "heldout_gate"}
         lo, hi = t[side]["reference_accuracy_interval"]
         assert lo <= t[side]["reference_accuracy"] <= hi
     assert len(report["training_curve"]) == 4 and report["harm_check"]["ok"]
