@@ -21,7 +21,7 @@ class PeakRSS:
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
-    def __enter__(self) -> "PeakRSS":
+    def __enter__(self) -> PeakRSS:
         # Hand memory freed by the previous contender back to the OS first, or its high-water
         # mark would hide this one's (glibc keeps freed heap pages otherwise).
         gc.collect()

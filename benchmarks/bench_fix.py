@@ -20,9 +20,9 @@ import warnings
 from pathlib import Path
 
 import torch
+from _measure import PeakRSS
 
 import promptcheck as pc
-from _measure import PeakRSS
 from promptcheck.fix.config import FixConfig
 from promptcheck.fix.data import split_task
 from promptcheck.fix.train import attach_soft_prompt, step_loss, train

@@ -31,9 +31,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import torch
+from _measure import PeakRSS
 
 import promptcheck as pc
-from _measure import PeakRSS
 from promptcheck.models.cache import CachedScorer
 from promptcheck.prompts.rendering import render
 

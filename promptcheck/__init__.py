@@ -7,20 +7,25 @@ The public API lives here; everything else may change between releases.
 >>> result = pc.evaluate(pc.load_model("default"), task)      # doctest: +SKIP
 """
 
-from __future__ import annotations
-
-from importlib.metadata import PackageNotFoundError, version
+from typing import Any as _Any
 
 from promptcheck.errors import InputError, ModelLoadError, PromptcheckError, ScoringError
-from promptcheck.evaluate import InstructionResult, RunResult, TaskResult, evaluate
+from promptcheck.evaluation import InstructionResult, RunResult, TaskResult, evaluate
 from promptcheck.models.base import ChoiceScores, ModelIdentity, Scorer
 from promptcheck.prompts import Prompt, render
 from promptcheck.tasks import Instruction, MCItem, Task, load_task
 
-try:
-    __version__ = version("promptcheck")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("promptcheck")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0.0.0+unknown"
+
+
+__version__ = _version()
 
 __all__ = [
     "CachedScorer",
@@ -54,7 +59,12 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
+def __dir__() -> list[str]:
+    # What a user can call, and nothing that only happens to be bound here (submodules, helpers).
+    return sorted({*__all__, "__doc__", "__file__", "__name__", "__path__", "__spec__"})
+
+
+def __getattr__(name: str):  # noqa: ANN202 - the type depends on the name
     # Lazy: scipy, hypothesis and nlpaug load only when a test or command asks for them.
     if name in ("assert_robust", "RobustnessError", "RobustnessVerdict"):
         import promptcheck.assertions as assertions
@@ -75,7 +85,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'promptcheck' has no attribute {name!r}")
 
 
-def load_model(name_or_path: str = "default", **options):  # noqa: ANN201 - see models.loading
+def load_model(name_or_path: str = "default", **options: _Any):  # noqa: ANN201 - see models.loading
     """Load a model to score with; see :func:`promptcheck.models.loading.load_model`.
 
     Imported lazily so ``import promptcheck`` (and ``pytest --help``) never pays for torch.

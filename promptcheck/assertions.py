@@ -1,17 +1,18 @@
 """``assert_robust``: a verdict on robustness to paraphrase that holds up, with its evidence.
 
-The verdict is "fail" only when the whole confidence interval of the drop lies above the
-threshold, "pass" only when it lies below, and "inconclusive" otherwise (by default that
-fails too, asking for more items). With a model and a task instead of a finished result, the
-assertion drives evaluation itself and may stop early once the interval decides: looks at
-pre-set fractions of a seeded item order, each at confidence 1 - alpha/K (a Bonferroni
-alpha-spending plan, valid however the looks turn out; naive peeking is not).
+The verdict itself comes from :func:`promptcheck.stats.judge` (two one-sided tests on a
+two-way interval; "inconclusive" by default fails too, and says what size would decide).
+This module picks what is compared (by default the reference against the unobserved and
+generated instructions, with observed ones reported as their own set, as the paper's columns
+are), adds the optional consistency and worst-instruction checks, and packs the evidence.
+With a model and a task instead of a finished result, the assertion drives evaluation itself
+and may stop early: looks at pre-set fractions of a seeded item order, with the alpha-spending
+plan of :func:`promptcheck.stats.verdicts.look_plan`.
 """
 
 from __future__ import annotations
 
 import contextvars
-import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -20,24 +21,16 @@ from typing import Any
 import numpy as np
 
 from promptcheck.errors import InputError
-from promptcheck.evaluate.results import TaskResult
-from promptcheck.evaluate.runner import evaluate
-from promptcheck.stats.robustness import (
-    Interval,
-    bootstrap_consistency,
-    bootstrap_drop,
-    consistency,
-    drop_point,
-    mcnemar_exact,
-    mean_kl,
-    verdict_for,
-)
-from promptcheck.stats.sets import claim_for
+from promptcheck.evaluation.results import TaskResult
+from promptcheck.evaluation.runner import evaluate
+from promptcheck.stats.robustness import Interval, bootstrap_consistency, consistency, mean_kl
+from promptcheck.stats.sets import claim_for, compared_kinds, instruction_tests, item_chance
+from promptcheck.stats.verdicts import Judgment, judge, look_plan
 from promptcheck.tasks.records import INSTRUCTION_KINDS, Instruction, Task
 
 #: Set by the pytest plugin around each test: marker overrides, the session seed, and where
 #: verdicts are recorded for the terminal summary, JSON, JUnit and failures.json.
-CURRENT_OVERRIDES: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("promptcheck_overrides", default={})
+CURRENT_OVERRIDES: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("promptcheck_overrides", default={})  # noqa: B039 - only read; the plugin sets a new dict per test
 CURRENT_SEED: contextvars.ContextVar[int | None] = contextvars.ContextVar("promptcheck_seed", default=None)
 RECORDER: contextvars.ContextVar[list | None] = contextvars.ContextVar("promptcheck_recorder", default=None)
 
@@ -98,7 +91,10 @@ class RobustnessVerdict:
     mean_kl: float
     checks: tuple[Check, ...]
     model: dict = field(default_factory=dict)
+    #: Instructions significantly worse than the reference (exact McNemar, Holm-adjusted across them).
     failing_instructions: tuple[dict, ...] = ()
+    #: Instructions whose point-estimate drop exceeds the threshold (no test: a descriptive list).
+    over_threshold_instructions: tuple[dict, ...] = ()
     looks_used: int = 1
     looks_planned: int = 1
     reference_instruction: str = ""
@@ -106,6 +102,10 @@ class RobustnessVerdict:
     #: Per-instruction accuracies and per-item correctness/predictions, so reports (HTML) and
     #: release comparisons (a paired bootstrap over items) work from the plugin's JSON alone.
     evidence: dict = field(default_factory=dict)
+    #: The :class:`~promptcheck.stats.verdicts.Judgment` behind the verdict (interval method, power).
+    judgment: Judgment | None = None
+    #: Each instruction set (observed, unobserved, generated) judged on its own, as the paper's columns.
+    sets: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
@@ -119,18 +119,21 @@ class RobustnessVerdict:
             "spread_sd": self.spread_sd, "spread_range": self.spread_range, "consistency": self.consistency,
             "mean_kl": self.mean_kl, "checks": [c.to_json() for c in self.checks], "model": self.model,
             "failing_instructions": list(self.failing_instructions),
+            "over_threshold_instructions": list(self.over_threshold_instructions),
             "looks_used": self.looks_used, "looks_planned": self.looks_planned,
+            **({"judgment": self.judgment.to_json()} if self.judgment is not None else {}),
+            "sets": self.sets,
             "evidence": self.evidence,
         }
 
     def message(self) -> str:
-        unit = "of reference accuracy" if self.relative else "points"
+        unit = "of reference accuracy above chance" if self.relative else "points"
         pct = 100.0
+        interval = (self.judgment.describe_interval() if self.judgment is not None else
+                    f"interval [{pct * self.interval.low:.1f}, {pct * self.interval.high:.1f}]")
         lines = [
             f"robustness {self.verdict.upper()} on task {self.task!r}: accuracy drop under paraphrase "
-            f"{pct * self.drop:.1f} {unit}, {100 * self.confidence:.0f}% interval "
-            f"[{pct * self.interval.low:.1f}, {pct * self.interval.high:.1f}] vs threshold {pct * self.threshold:.1f} "
-            f"(claim: {self.claim})",
+            f"{pct * self.drop:.1f} {unit}, {interval} vs threshold {pct * self.threshold:.1f} (claim: {self.claim})",
             f"  reference accuracy {self.reference_accuracy:.3f}, mean over paraphrases {self.mean_accuracy:.3f}, "
             f"consistency {self.consistency:.3f}, sd across instructions {self.spread_sd:.3f}",
             "  worst instructions: " + "; ".join(f"{a:.3f} [{k}] {t!r}" for t, k, a in self.worst),
@@ -141,8 +144,10 @@ class RobustnessVerdict:
         lines.append(f"  rests on {self.items} items x {self.instructions} paraphrased instructions "
                      f"({self.prompts_scored} prompts scored, {self.looks_used}/{self.looks_planned} looks), "
                      f"seed {self.seed}, model {self.model.get('id', '?')}")
+        if self.judgment is not None:
+            lines.append(f"  {self.judgment.power_note()}")
         if self.verdict == "inconclusive":
-            lines.append("  the interval straddles the threshold: add items (or instructions) for a decision, "
+            lines.append("  the interval straddles the threshold: add items or instructions for a decision, "
                          "or pass on_inconclusive='pass'")
         return "\n".join(lines)
 
@@ -166,6 +171,7 @@ class _Evidence:
     logprobs: list[list[tuple[float, ...]]]
     prompts: int = 0
     item_ids: list[str] = field(default_factory=list)
+    chance: list[float] = field(default_factory=list)
 
     @classmethod
     def empty(cls, instructions: list[Instruction]) -> _Evidence:
@@ -174,6 +180,7 @@ class _Evidence:
 
     def add(self, result: TaskResult) -> None:
         self.item_ids += [item.id for item in result.task.items]
+        self.chance += item_chance(result.task.items)
         by_text = {r.text: r for r in result.instructions}
         for j, ins in enumerate(self.instructions):
             r = by_text[ins.text]
@@ -203,10 +210,10 @@ def _options(explicit: dict[str, Any]) -> dict[str, Any]:
     return opts
 
 
-def _judge(ev: _Evidence, *, task: Task, opts: dict[str, Any], alpha_share: float, model: dict,
-           looks_used: int, looks_planned: int) -> RobustnessVerdict:
+def _judge(ev: _Evidence, *, task: Task, opts: dict[str, Any], model: dict, looks: tuple[float, ...] | None,
+           planned_items: int) -> RobustnessVerdict:
     ref_j = next(j for j, ins in enumerate(ev.instructions) if ins.kind == "reference")
-    kinds = opts["kinds"] or sorted({ins.kind for ins in ev.instructions if ins.kind != "reference"})
+    kinds = opts["kinds"] or compared_kinds(ins.kind for ins in ev.instructions)
     para_j = [j for j, ins in enumerate(ev.instructions) if ins.kind in kinds and j != ref_j]
     if not para_j:
         raise InputError(f"no instructions of kind {', '.join(kinds)} to compare with the reference",
@@ -216,67 +223,77 @@ def _judge(ev: _Evidence, *, task: Task, opts: dict[str, Any], alpha_share: floa
         claim = claim_for([ev.instructions[j].kind for j in para_j])
     ref = np.asarray(ev.correct[ref_j], dtype=bool)
     para = np.asarray([ev.correct[j] for j in para_j], dtype=bool)
-    conf = 1 - (1 - float(opts["confidence"])) * alpha_share
     threshold = float(opts["max_accuracy_drop"])
     seed = int(opts["seed"])
-    interval = bootstrap_drop(ref, para, claim=claim, confidence=conf, n_boot=int(opts["n_boot"]), seed=seed,
-                              relative=bool(opts["relative"]))
-    drop = drop_point(ref, para, relative=bool(opts["relative"]))
-    checks = [Check("accuracy_drop", drop, interval, threshold, verdict_for(interval, threshold))]
-    preds = np.asarray([ev.predictions[ref_j]] + [ev.predictions[j] for j in para_j])
+    relative = bool(opts["relative"])
+    confidence = float(opts["confidence"])
+    chance = np.asarray(ev.chance, dtype=np.float64)  # also the floor of the instructions' logit scale
+
+    def judge_rows(reference: np.ndarray, rows: np.ndarray, limit: float, how: str, level: float,
+                   **plan: Any) -> Judgment:
+        return judge(reference, rows, max_accuracy_drop=limit, confidence=level, claim=how, seed=seed,
+                     relative=relative, chance=chance[: reference.size], **plan)
+
+    main = judge_rows(ref, para, threshold, claim, confidence, looks=looks, planned_items=planned_items)
+    used = main.items_used
+    ref_u, para_u = ref[:used], para[:, :used]
+    checks = [Check("accuracy_drop", main.drop, main.interval, threshold, main.verdict)]
+    alpha = 1.0 - main.bound_confidence  # the alpha of the look that gave the verdict, per direction
+    preds = np.asarray([ev.predictions[ref_j][:used]] + [ev.predictions[j][:used] for j in para_j])
     cons = consistency(preds)
     if opts["min_consistency"] is not None:
-        ci = bootstrap_consistency(preds, confidence=conf, n_boot=int(opts["n_boot"]), seed=seed)
-        # Consistency must stay *above* its threshold: mirror the drop's rule.
+        ci = bootstrap_consistency(preds, confidence=1.0 - 2.0 * alpha, n_boot=int(opts["n_boot"]), seed=seed)
+        # Consistency must stay *above* its threshold: mirror the drop's rule (one-sided ends).
         v = "fail" if ci.high < opts["min_consistency"] else ("pass" if ci.low > opts["min_consistency"]
                                                                  else "inconclusive")
         checks.append(Check("consistency", cons, ci, float(opts["min_consistency"]), v))
-    accs = para.mean(axis=1)
+    accs = para_u.mean(axis=1)
     order = np.argsort(accs, kind="stable")
     if opts["max_worst_drop"] is not None:
         # The worst instruction is chosen after looking: Bonferroni over all of them keeps it honest.
         w = int(order[0])
-        conf_w = 1 - (1 - conf) / len(para_j)
-        ci = bootstrap_drop(ref, para[w: w + 1], claim="instructions", confidence=conf_w,
-                            n_boot=int(opts["n_boot"]), seed=seed, relative=bool(opts["relative"]))
-        checks.append(Check("worst_drop", drop_point(ref, para[w: w + 1], relative=bool(opts["relative"])), ci,
-                            float(opts["max_worst_drop"]), verdict_for(ci, float(opts["max_worst_drop"]))))
+        worst = judge_rows(ref_u, para_u[w: w + 1], float(opts["max_worst_drop"]), "instructions",
+                           1.0 - alpha / len(para_j))
+        checks.append(Check("worst_drop", worst.drop, worst.interval, float(opts["max_worst_drop"]), worst.verdict))
     verdicts = [c.verdict for c in checks]
     overall = "fail" if "fail" in verdicts else ("inconclusive" if "inconclusive" in verdicts else "pass")
-    failing = tuple(
-        {"text": ev.instructions[para_j[i]].text, "kind": ev.instructions[para_j[i]].kind,
-         "edits": list(ev.instructions[para_j[i]].edits), "accuracy": float(accs[i]),
-         "drop": float(ref.mean() - accs[i]), "mcnemar_p": mcnemar_exact(ref, para[i])}
-        for i in order
-        if (ref.mean() - accs[i]) / (ref.mean() if opts["relative"] and ref.mean() > 0 else 1.0) > threshold
-    )
+    tests = instruction_tests(ref_u, para_u, confidence=confidence)
+    rows = [dict(text=ev.instructions[para_j[i]].text, kind=ev.instructions[para_j[i]].kind,
+                 edits=list(ev.instructions[para_j[i]].edits), accuracy=float(accs[i]), **tests[i]) for i in order]
+    sets = {}
+    for kind in sorted({ins.kind for ins in ev.instructions if ins.kind != "reference"}):
+        js = [j for j, ins in enumerate(ev.instructions) if ins.kind == kind]
+        rows_k = np.asarray([ev.correct[j][:used] for j in js], dtype=bool)
+        sets[kind] = judge_rows(ref_u, rows_k, threshold, claim_for([kind] * len(js)), confidence).to_json()
     return RobustnessVerdict(
-        verdict=overall, task=task.name, claim=claim, drop=drop, interval=interval, threshold=threshold,
-        confidence=float(opts["confidence"]), relative=bool(opts["relative"]), items=int(ref.size),
-        instructions=len(para_j), prompts_scored=ev.prompts, seed=seed, reference_accuracy=float(ref.mean()),
+        verdict=overall, task=task.name, claim=claim, drop=main.drop, interval=main.interval, threshold=threshold,
+        confidence=confidence, relative=relative, items=int(used),
+        instructions=len(para_j), prompts_scored=ev.prompts, seed=seed, reference_accuracy=main.reference_accuracy,
         mean_accuracy=float(accs.mean()),
         worst=tuple((ev.instructions[para_j[i]].text, ev.instructions[para_j[i]].kind, float(accs[i]))
                     for i in order[:3]),
         spread_sd=float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
         spread_range=float(accs.max() - accs.min()), consistency=cons,
-        mean_kl=mean_kl([ev.logprobs[j] for j in para_j], ev.logprobs[ref_j]),
-        checks=tuple(checks), model=model, failing_instructions=failing, looks_used=looks_used,
-        looks_planned=looks_planned, reference_instruction=task.reference_instruction, task_source=task.source,
-        evidence=_evidence_json(ev, ref_j, para_j),
+        mean_kl=mean_kl([ev.logprobs[j][:used] for j in para_j], ev.logprobs[ref_j][:used]),
+        checks=tuple(checks), model=model,
+        failing_instructions=tuple(r for r in rows if r["significant"]),
+        over_threshold_instructions=tuple(r for r in rows if r["drop"] > threshold),
+        looks_used=main.looks_used, looks_planned=main.looks_planned,
+        reference_instruction=task.reference_instruction, task_source=task.source,
+        judgment=main, sets=sets, evidence=_evidence_json(ev, ref_j, para_j, used),
     )
 
 
-def _evidence_json(ev: _Evidence, ref_j: int, para_j: list[int]) -> dict:
+def _evidence_json(ev: _Evidence, ref_j: int, para_j: list[int], used: int) -> dict:
     """Reference first, then the compared instructions; correctness as 0/1 rows over ``item_ids``."""
     from promptcheck.stats.robustness import item_flips, wilson
-    from promptcheck.stats.sets import instruction_tests
 
     order = [ref_j] + para_j
-    correct = np.asarray([ev.correct[j] for j in order], dtype=bool)
-    preds = np.asarray([ev.predictions[j] for j in order])
-    tests = instruction_tests(correct[0], correct)
+    correct = np.asarray([ev.correct[j][:used] for j in order], dtype=bool)
+    preds = np.asarray([ev.predictions[j][:used] for j in order])
+    tests = [{}] + instruction_tests(correct[0], correct[1:])
     return {
-        "item_ids": list(ev.item_ids),
+        "item_ids": list(ev.item_ids[:used]),
         "instructions": [
             {"index": i, "text": ev.instructions[j].text, "kind": ev.instructions[j].kind,
              "edits": list(ev.instructions[j].edits), "accuracy": float(correct[i].mean()),
@@ -285,15 +302,16 @@ def _evidence_json(ev: _Evidence, ref_j: int, para_j: list[int]) -> dict:
             for i, j in enumerate(order)
         ],
         "correct": correct.astype(int).tolist(),
+        "chance": [float(c) for c in ev.chance[:used]],
         "predictions": preds.tolist(),
         "flips": item_flips(preds, 0).tolist(),
     }
 
 
 def _instructions_of(task: Task, instructions: Iterable[Instruction | str | Any] | None) -> list[Instruction]:
-    from promptcheck.evaluate.runner import _as_instructions
+    from promptcheck.evaluation.runner import as_instructions
 
-    return _as_instructions(task, instructions)
+    return as_instructions(task, instructions)
 
 
 def assert_robust(
@@ -340,8 +358,8 @@ def assert_robust(
                              field="task")
         ev = _Evidence.empty(list(r.instruction for r in subject.instructions))
         ev.add(subject)
-        verdict = _judge(ev, task=subject.task, opts=opts, alpha_share=1.0, model=subject.model.to_json(),
-                         looks_used=1, looks_planned=1)
+        verdict = _judge(ev, task=subject.task, opts=opts, model=subject.model.to_json(), looks=None,
+                         planned_items=len(ev.item_ids))
     else:
         if task is None:
             raise InputError("assert_robust(model, task): the task is missing", field="task")
@@ -358,20 +376,18 @@ def _drive(model: Any, task: Task, instructions: list[Instruction], opts: dict[s
     """Score in a seeded item order, judging at each planned look (all at once unless sequential)."""
     items = list(task.items)
     random.Random(int(opts["seed"])).shuffle(items)
-    fractions = sorted({min(1.0, max(0.0, float(f))) for f in opts["looks"]} | {1.0}) if opts["sequential"] \
-        else [1.0]
-    cuts = sorted({max(1, math.ceil(f * len(items))) for f in fractions})
+    looks = tuple(float(f) for f in opts["looks"]) if opts["sequential"] else None
+    plan = look_plan(len(items), looks, 1.0 - float(opts["confidence"]))
     ev = _Evidence.empty(instructions)
     done = 0
     verdict: RobustnessVerdict | None = None
     identity = getattr(model, "identity", None)
     model_json = identity.to_json() if identity is not None else {}
-    for look, cut in enumerate(cuts, start=1):
-        chunk = replace(task, items=tuple(items[done:cut]))
+    for look in plan:
+        chunk = replace(task, items=tuple(items[done:look.items]))
         ev.add(evaluate(model, chunk, instructions))
-        done = cut
-        verdict = _judge(ev, task=task, opts=opts, alpha_share=1.0 / len(cuts), model=model_json,
-                         looks_used=look, looks_planned=len(cuts))
+        done = look.items
+        verdict = _judge(ev, task=task, opts=opts, model=model_json, looks=looks, planned_items=len(items))
         if verdict.verdict != "inconclusive":
             break
     assert verdict is not None

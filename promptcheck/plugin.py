@@ -289,14 +289,14 @@ def _summary_table(records: list[dict]) -> str:
 
     table = Table(title="promptcheck: robustness to instruction paraphrases", title_justify="left")
     for col, justify in [("test", "left"), ("task", "left"), ("claim", "left"), ("drop", "right"),
-                         ("interval", "right"), ("threshold", "right"), ("items x instr", "right"),
-                         ("prompts", "right"), ("verdict", "left")]:
+                         ("bounds", "right"), ("threshold", "right"), ("detects", "right"),
+                         ("items x instr", "right"), ("prompts", "right"), ("verdict", "left")]:
         table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
     colour = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
     for r in records:
         lo, hi = r["interval"]
         table.add_row(Text(r["test"]), Text(r["task"]), r["claim"], f"{100 * r['drop']:+.1f}",
-                      f"[{100 * lo:+.1f}, {100 * hi:+.1f}]", f"{100 * r['threshold']:.1f}",
+                      f"[{100 * lo:+.1f}, {100 * hi:+.1f}]", f"{100 * r['threshold']:.1f}", _detects(r),
                       f"{r['items']} x {r['instructions']}", str(r["prompts_scored"]),
                       Text(r["verdict"], style=colour.get(r["verdict"], "")))
     console = Console(width=140, record=True, force_terminal=False, color_system=None)
@@ -308,9 +308,17 @@ def _summary_table(records: list[dict]) -> str:
             console.print(f"model: {d.get('id')}  weights {str(d.get('weights_hash') or d.get('revision'))[:16]}  "
                           f"dtype {d.get('dtype')}  adapter {d.get('adapter_hash', None) and d['adapter_hash'][:16]}",
                           markup=False, highlight=False)
-        console.print("drop and interval in accuracy points (reference minus paraphrases); "
-                      "fail = interval above threshold, pass = below", markup=False, highlight=False)
+        confidences = sorted({r["confidence"] for r in records})
+        console.print(f"drop and bounds in accuracy points (reference minus paraphrases); bounds are one-sided at "
+                      f"{', '.join(f'{100 * c:g}%' for c in confidences)} each (the verdict's two one-sided tests); "
+                      "fail = lower bound above threshold, pass = upper bound below; detects = the true drop "
+                      "this suite fails 80% of the time (docs/statistics.md)", markup=False, highlight=False)
     return cap.get()
+
+
+def _detects(record: dict) -> str:
+    mdd = (record.get("judgment") or {}).get("minimum_detectable_drop")
+    return f"{100 * mdd:.1f}" if isinstance(mdd, (int, float)) else "?"
 
 
 def _markdown(records: list[dict], settings: PluginSettings) -> str:
@@ -318,12 +326,12 @@ def _markdown(records: list[dict], settings: PluginSettings) -> str:
     lines = ["## promptcheck: robustness to instruction paraphrases", ""]
     models = sorted({r["model"].get("id", "?") for r in records})
     lines.append(f"Model: {', '.join(models)} · seed {settings.seed}")
-    lines += ["", "| test | task | drop | interval | threshold | items × instructions | verdict |",
-              "|---|---|---:|---:|---:|---:|---|"]
+    lines += ["", "| test | task | drop | one-sided bounds | threshold | detects | items × instructions | verdict |",
+              "|---|---|---:|---:|---:|---:|---:|---|"]
     for r in records:
         lo, hi = r["interval"]
         lines.append(f"| `{r['test']}` | {r['task']} | {100 * r['drop']:+.1f} | [{100 * lo:+.1f}, {100 * hi:+.1f}] | "
-                     f"{100 * r['threshold']:.1f} | {r['items']} × {r['instructions']} | "
+                     f"{100 * r['threshold']:.1f} | {_detects(r)} | {r['items']} × {r['instructions']} | "
                      f"{icon.get(r['verdict'], r['verdict'])} |")
     worst = [r for r in records if r["verdict"] != "pass"]
     for r in worst:
@@ -348,13 +356,23 @@ class PromptcheckSession:
         self.comparison: list = []
         self.comparison_notes: list[str] = []
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """With a baseline as pilot, warn before any scoring about gates too small to decide."""
+        if not self.settings.baseline or _is_worker(self.config):
+            return
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        for line in _power_warnings(Path(self.settings.baseline), session.items):
+            if reporter is not None:
+                reporter.write_line(line, yellow=True)
+            self.comparison_notes.append(line)
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = dict(report.user_properties)
         if report.failed and report.when != "call":
             self.errors += 1
         if report.when != "call":
             return
-        self.records += [json.loads(v) for n, v in report.user_properties if n == RECORD_KEY]
+        self.records += [json.loads(str(v)) for n, v in report.user_properties if n == RECORD_KEY]
         if report.failed and RECORD_KEY not in props:
             if props.get("promptcheck.outcome") == "error":
                 self.errors += 1
@@ -406,10 +424,10 @@ class PromptcheckSession:
 
         settings, records = self.settings, self.records
         if settings.json or (settings.html and records):
-            from promptcheck.report.jsonio import library_versions
+            from promptcheck.report.jsonio import SCHEMA_VERSION, library_versions
 
             doc = {
-                "schema_version": 1, "kind": "pytest", "seed": settings.seed, "model_option": settings.model,
+                "schema_version": SCHEMA_VERSION, "kind": "pytest", "seed": settings.seed, "model_option": settings.model,
                 "adapter_option": settings.adapter, "libraries": library_versions(), "tests": records,
             }
             if settings.json:
@@ -431,6 +449,7 @@ class PromptcheckSession:
 
     def _compare_with_baseline(self, records: list[dict]) -> bool | str:
         """Compare with the baseline file; True on a significant regression, "error" when it cannot."""
+        assert self.settings.baseline is not None  # called only when a baseline is set
         from promptcheck.report.compare import compare_evidence, evidence_of
         from promptcheck.report.jsonio import read_results
 
@@ -449,6 +468,44 @@ class PromptcheckSession:
         if worse:
             self.comparison_notes.append(f"promptcheck: robustness got worse than the baseline on {', '.join(worse)}")
         return bool(worse)
+
+
+def _power_warnings(baseline: Path, items: list[pytest.Item]) -> list[str]:
+    """One line per collected test whose baseline evidence says its gate cannot pass a model with
+    no drop 80% of the time at this size (so inconclusive, and a red CI, is the likely outcome)."""
+    from promptcheck.assertions import DEFAULTS
+    from promptcheck.report.compare import evidence_of
+    from promptcheck.report.jsonio import read_results
+    from promptcheck.report.plan import plan_task
+
+    try:
+        evidence = evidence_of(read_results(baseline), str(baseline))
+    except PromptcheckError:
+        return []  # the baseline comparison at the end reports a bad file in one line
+    lines = []
+    for item in items:
+        marks = {k: v for m in reversed(list(item.iter_markers("promptcheck"))) for k, v in m.kwargs.items()}
+        threshold = float(marks.get("max_accuracy_drop", DEFAULTS["max_accuracy_drop"]))
+        confidence = float(marks.get("confidence", DEFAULTS["confidence"]))
+        for key, e in evidence.items():
+            if not key.startswith(f"{item.nodeid}::"):
+                continue
+            try:
+                p = plan_task(e, threshold=threshold, confidence=confidence, target_drop=0.0)
+            except PromptcheckError:
+                continue
+            if p.items_needed is not None and p.items_needed <= p.items:
+                continue
+            need = (f"about {p.items_needed} items" if p.items_needed is not None else "more items alone will not do")
+            if p.instructions_needed is not None:
+                need += f", or about {p.instructions_needed} instructions"
+            mdd = p.minimum_detectable_drop
+            lines.append(f"promptcheck: {key}: at {p.items} items x {p.instructions} instructions (baseline) this gate "
+                         f"passes a model with no drop less than 80% of the time and fails only drops above "
+                         f"{100 * mdd:.1f} points 80% of the time, for a {100 * threshold:g}-point threshold; "
+                         f"{need} would decide (promptcheck plan {baseline})" if mdd is not None else
+                         f"promptcheck: {key}: this gate is too small to decide at {100 * threshold:g} points")
+    return lines
 
 
 def _failures(bad: list[dict], settings: PluginSettings) -> dict:

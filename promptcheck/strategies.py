@@ -53,7 +53,7 @@ def model_test(seed: int = 0, max_examples: int = 25) -> Callable[[F], F]:
     """
 
     def wrap(fn: F) -> F:
-        return hypothesis_seed(seed)(model_settings(max_examples)(fn))  # type: ignore[return-value]
+        return hypothesis_seed(seed)(model_settings(max_examples)(fn))
 
     return wrap
 

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from promptcheck.errors import InputError
-from promptcheck.evaluate.results import TaskResult
+from promptcheck.evaluation.results import TaskResult
+from promptcheck.models.base import HasHiddenStates, Scorer, capability
 from promptcheck.prompts.rendering import render
 
 PROJECTIONS = ("pca", "tsne")
@@ -44,58 +45,27 @@ def _resolve_layer(n_states: int, layer: int | None, seq2seq: bool) -> int:
     return index
 
 
-def instruction_states(scorer: Any, result: TaskResult, *, layer: int | None = None,
+def instruction_states(scorer: Scorer, result: TaskResult, *, layer: int | None = None,
                        batch_size: int = 16) -> tuple[np.ndarray, int]:
     """(n_instructions, hidden) mean hidden state per instruction of ``result``, and the layer index used."""
-    import torch
-
-    model, tok = getattr(scorer, "model", None), getattr(scorer, "tokenizer", None)
-    if model is None or tok is None:
-        raise InputError("representations need a transformers model (a local folder, .gguf, hub id or "
-                         "'default'), not this scorer", field="--representations")
-    seq2seq = bool(getattr(scorer, "is_seq2seq", False))
+    model = _with_hidden_states(scorer)
     fmt = scorer.chat_formatter()
-    special = not getattr(scorer, "use_chat_template", False)
-    virtual = int(getattr(scorer, "_virtual_tokens", 0) or 0)  # peft soft prompt in front of causal inputs
-    device = getattr(scorer, "device", None) or next(model.parameters()).device
-    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-    # Only hidden states are needed: no KV cache, and logits for one position where the model allows it.
-    import inspect
-
-    extra = {"use_cache": False}
-    if not seq2seq and "logits_to_keep" in inspect.signature(model.forward).parameters:
-        extra["logits_to_keep"] = 1
     task = result.task
     means, used = [], -1
     for ins in result.instructions:
-        rows = [list(tok(render(ins.text, item, task, chat_formatter=fmt).context,
-                         add_special_tokens=True if seq2seq else special)["input_ids"]) for item in task.items]
-        total = None
-        for start in range(0, len(rows), batch_size):
-            chunk = rows[start:start + batch_size]
-            width = max(len(r) for r in chunk)
-            ids = torch.tensor([r + [pad] * (width - len(r)) for r in chunk], device=device)
-            mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in chunk], device=device)
-            with torch.no_grad():
-                if seq2seq:
-                    start_id = model.config.decoder_start_token_id
-                    dec = torch.full((len(chunk), 1), start_id if start_id is not None else pad, device=device)
-                    out = model(input_ids=ids, attention_mask=mask, decoder_input_ids=dec, output_hidden_states=True,
-                                **extra)
-                    states = out.decoder_hidden_states
-                    used = _resolve_layer(len(states), layer, True)
-                    picked = states[used][:, 0, :]
-                else:
-                    # Right padding: real tokens come first, so the last real token never sees padding.
-                    out = model(input_ids=ids, attention_mask=mask, output_hidden_states=True, **extra)
-                    states = out.hidden_states
-                    used = _resolve_layer(len(states), layer, False)
-                    last = torch.tensor([virtual + len(r) - 1 for r in chunk], device=device)
-                    picked = states[used][torch.arange(len(chunk), device=device), last, :]
-            s = picked.float().sum(dim=0).cpu().numpy().astype(np.float64)
-            total = s if total is None else total + s
-        means.append(total / len(rows))
+        contexts = [render(ins.text, item, task, chat_formatter=fmt).context for item in task.items]
+        states = model.hidden_states(contexts, batch_size=batch_size)
+        used = _resolve_layer(states.shape[0], layer, model.is_seq2seq)
+        means.append(states[used].astype(np.float64).sum(axis=0) / len(contexts))
     return np.vstack(means), used
+
+
+def _with_hidden_states(scorer: Scorer) -> HasHiddenStates:
+    model = capability(scorer, HasHiddenStates)
+    if model is None:
+        raise InputError("representations need a transformers model (a local folder, .gguf, hub id or "
+                         "'default'), not this scorer", field="--representations")
+    return model
 
 
 def cosine_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -169,13 +139,13 @@ def analyse(states: np.ndarray, kinds: Sequence[str], accuracies: Sequence[float
             "correlation": corr}
 
 
-def representation_analysis(scorer: Any, result: TaskResult, *, layer: int | None = None, projection: str = "pca",
+def representation_analysis(scorer: Scorer, result: TaskResult, *, layer: int | None = None, projection: str = "pca",
                             seed: int = 0) -> dict[str, Any]:
     """The whole section-4.5 analysis of one task result; a JSON-ready dict for ``tasks[].representations``."""
     if projection not in PROJECTIONS:
         raise InputError(f"must be one of {', '.join(PROJECTIONS)}, got {projection!r}", field="--projection")
     states, used = instruction_states(scorer, result, layer=layer)
-    seq2seq = bool(getattr(scorer, "is_seq2seq", False))
+    seq2seq = _with_hidden_states(scorer).is_seq2seq
     out = analyse(states, [r.kind for r in result.instructions], [r.accuracy for r in result.instructions],
                   result.reference_accuracy, projection=projection, seed=seed)
     return {

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from rich.console import Console
 
 from promptcheck.errors import PromptcheckError
+
+if TYPE_CHECKING:
+    from promptcheck.models.hf import HFScorer
+from promptcheck.report.console import Console, plain_help_in_ci
 
 app = typer.Typer(
     name="promptcheck",
@@ -34,7 +37,7 @@ def _one_line_warnings() -> None:
 
     err = Console(stderr=True, soft_wrap=True, highlight=False)
 
-    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001 - warnings' signature
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001 - warnings' signature
         err.print(f"promptcheck: warning: {message}", markup=False)
 
     warnings.showwarning = show
@@ -50,18 +53,18 @@ def run(
     suites: Annotated[list[Path], typer.Argument(help="Suite YAML files (or items files: .jsonl, MMLU .csv, BIG-bench .json).",
                                                  show_default=False)],
     model: ModelOpt = "default",
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write results as JSON (docs/results-schema.md).")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write results as JSON (docs/results-schema.md).")] = None,
     seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed for everything random (recorded in the results).")] = 0,
-    revision: Annotated[Optional[str], typer.Option(help="Hub revision (branch, tag or commit).")] = None,
+    revision: Annotated[str | None, typer.Option(help="Hub revision (branch, tag or commit).")] = None,
     dtype: Annotated[str, typer.Option(help="float32, bfloat16, float16 or auto.")] = "float32",
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "cpu",
-    adapter: Annotated[Optional[Path], typer.Option(help="A peft adapter folder to load on the model.")] = None,
-    chat_template: Annotated[Optional[bool], typer.Option("--chat-template/--no-chat-template",
+    adapter: Annotated[Path | None, typer.Option(help="A peft adapter folder to load on the model.")] = None,
+    chat_template: Annotated[bool | None, typer.Option("--chat-template/--no-chat-template",
                              help="Wrap prompts in the tokenizer's chat template [default: when it has one].",
                              show_default=False)] = None,
-    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Most sequences per forward pass "
+    batch_size: Annotated[int | None, typer.Option(min=1, help="Most sequences per forward pass "
                           "[default: 16, fewer when --max-memory says so].", show_default=False)] = None,
-    max_memory: Annotated[Optional[str], typer.Option(help="Memory one forward pass may use, e.g. 2GiB, 8GB "
+    max_memory: Annotated[str | None, typer.Option(help="Memory one forward pass may use, e.g. 2GiB, 8GB "
                           "[default: 2GiB]; the batch is sized to fit, and halved if memory still runs out.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print every instruction's accuracy.")] = False,
     allow_outside_paths: Annotated[bool, typer.Option(help="Let suite files name items outside their folder.")] = False,
@@ -70,14 +73,14 @@ def run(
                             "(off: unpickling can run code).")] = False,
     n_paraphrases: Annotated[int, typer.Option("--paraphrases", min=0,
                              help="Add N generated paraphrases of each reference instruction (kind 'generated').")] = 0,
-    families: Annotated[Optional[str], typer.Option(help="Paraphrase families, comma-separated "
+    families: Annotated[str | None, typer.Option(help="Paraphrase families, comma-separated "
                         "(lexical,syntactic,framing,formatting,noise) [default: all but noise].")] = None,
-    min_similarity: Annotated[Optional[float], typer.Option(help="Equivalence guard for generated paraphrases: "
+    min_similarity: Annotated[float | None, typer.Option(help="Equivalence guard for generated paraphrases: "
                               "minimum embedding cosine similarity to the reference.")] = None,
-    device_map: Annotated[Optional[str], typer.Option(help="'auto': spread a model too big for one GPU over all "
+    device_map: Annotated[str | None, typer.Option(help="'auto': spread a model too big for one GPU over all "
                           "of them (accelerate); replaces --device.")] = None,
-    served_model: Annotated[Optional[str], typer.Option(help="Served model name, when the server serves several.")] = None,
-    tokenizer: Annotated[Optional[str], typer.Option(help="Served models: the local tokenizer whose chat template "
+    served_model: Annotated[str | None, typer.Option(help="Served model name, when the server serves several.")] = None,
+    tokenizer: Annotated[str | None, typer.Option(help="Served models: the local tokenizer whose chat template "
                          "renders prompts (a folder, a hub id or 'default').")] = None,
     max_concurrency: Annotated[int, typer.Option(min=1, help="Served models: requests in flight per endpoint.")] = 8,
     api_key_env: Annotated[str, typer.Option(help="Served models: environment variable holding the API key "
@@ -92,7 +95,7 @@ def run(
     representations: Annotated[bool, typer.Option("--representations", help="Also store each instruction's hidden "
                                "state analysis in --json (docs/report.md: distance to observed instructions, "
                                "2-D projection, correlation with the drop).")] = False,
-    representation_layer: Annotated[Optional[int], typer.Option(help="Hidden-state layer for --representations "
+    representation_layer: Annotated[int | None, typer.Option(help="Hidden-state layer for --representations "
                                     "(0 = embeddings, -1 = last) [default: the paper's choice, docs/report.md].")] = None,
     projection: Annotated[str, typer.Option(help="2-D projection for --representations: pca or tsne "
                           "(needs scikit-learn).")] = "pca",
@@ -123,10 +126,17 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
          families: list[str] | None = None, min_similarity: float | None = None, score_cache: bool = True,
          too_long: str = "fail", stats: dict | None = None, representations: dict | None = None,
          load_options: dict | None = None) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    from promptcheck.evaluate.results import RunResult
-    from promptcheck.evaluate.runner import evaluate
+    from promptcheck.evaluation.results import RunResult
+    from promptcheck.evaluation.runner import evaluate
     from promptcheck.report.jsonio import write_run_json
     from promptcheck.report.terminal import print_task
     from promptcheck.tasks.suite import load_tasks
@@ -134,7 +144,7 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     from promptcheck.errors import InputError
-    from promptcheck.evaluate.runner import check_too_long
+    from promptcheck.evaluation.runner import check_too_long
 
     check_too_long(too_long)
     # Read and validate every suite before loading a model: a typo should cost seconds, not minutes.
@@ -172,8 +182,14 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
 
         scorer = cached(scorer)
     # A served model has no batch settings of ours (its server batches): recorded as None.
-    settings = {"chat_template": scorer.use_chat_template, "batch_size": getattr(scorer, "batch_size", None),
-                "batch_tokens": getattr(scorer, "batch_tokens", None), "too_long": too_long, "paraphrases": n_paraphrases,
+    from promptcheck.models.base import Batched, UsesChatTemplate, capability
+    from promptcheck.models.cache import CachedScorer
+
+    batched = capability(scorer, Batched)
+    templated = capability(scorer, UsesChatTemplate)
+    settings = {"chat_template": templated is not None and templated.use_chat_template,
+                "batch_size": batched.batch_size if batched else None,
+                "batch_tokens": batched.batch_tokens if batched else None, "too_long": too_long, "paraphrases": n_paraphrases,
                 "families": families, "min_similarity": min_similarity}
     done = []
     total = sum(len(t.items) * len(ins) for t, ins in zip(tasks, instruction_sets))
@@ -200,19 +216,19 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
         err.print(f"interrupted: {len(done)} of {len(tasks)} task(s) finished"
                   + (f", saved in {json_out}" if json_out and done else "")
                   + ("; the prompts scored so far are in the score cache: run the same command to continue"
-                     if getattr(scorer, "stats", None) is not None else ""))
+                     if isinstance(scorer, CachedScorer) else ""))
         for result in done:
-            print_task(out, result, verbose=verbose)
+            print_task(out, result, verbose=verbose, threshold=(stats or {}).get("threshold", 0.05), seed=seed)
         raise typer.Exit(130) from None
     out.print(f"model: {scorer.identity.id}", markup=False)
     out.print(f"       dtype {scorer.identity.dtype}, device {scorer.identity.device}, chat template "
-              f"{'on' if scorer.use_chat_template else 'off'}" + (f", adapter {adapter}" if adapter else ""),
+              f"{'on' if settings['chat_template'] else 'off'}" + (f", adapter {adapter}" if adapter else ""),
               markup=False)
     for result in done:
-        print_task(out, result, verbose=verbose)
+        print_task(out, result, verbose=verbose, threshold=(stats or {}).get("threshold", 0.05), seed=seed)
     seconds = sum(r.seconds for r in done)
-    stats = getattr(scorer, "stats", None)
-    from_cache = f" ({stats.hits} from the score cache)" if stats is not None and stats.hits else ""
+    hits = scorer.stats.hits if isinstance(scorer, CachedScorer) else 0
+    from_cache = f" ({hits} from the score cache)" if hits else ""
     out.print(f"{sum(r.prompts_scored for r in done)} prompts scored in {seconds:.1f} s{from_cache}")
     if json_out is not None:
         out.print(f"results written to {json_out}")
@@ -220,12 +236,12 @@ def _run(suites: list[Path], *, model: str, json_out: Path | None, seed: int, re
 
 @app.command()
 def fix(
-    suites: Annotated[Optional[list[Path]], typer.Argument(help="Suite files to fix (or use --from).",
+    suites: Annotated[list[Path] | None, typer.Argument(help="Suite files to fix (or use --from).",
                                                            show_default=False)] = None,
-    from_failures: Annotated[Optional[Path], typer.Option("--from", help="A failures.json written by the pytest "
+    from_failures: Annotated[Path | None, typer.Option("--from", help="A failures.json written by the pytest "
                              "plugin (.promptcheck/failures.json).")] = None,
     out: Annotated[Path, typer.Option(help="Where the peft adapter and fix_report.json go.")] = Path("adapters/fix"),
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model to fix [default: the model the "
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model to fix [default: the model the "
                      "failing gate tested (from --from), else 'default']")] = None,
     virtual_tokens: Annotated[int, typer.Option(min=1, help="Soft-prompt length (initialised from the reference "
                               "instruction's text).")] = 20,
@@ -249,7 +265,7 @@ def fix(
     eval_every: Annotated[int, typer.Option(min=1, help="Score the validation split every N steps.")] = 10,
     patience: Annotated[int, typer.Option(min=1, help="Stop a candidate after N validation scores without "
                         "improvement.")] = 2,
-    max_accuracy_drop: Annotated[Optional[float], typer.Option(help="The gate's threshold for the 'would the gate "
+    max_accuracy_drop: Annotated[float | None, typer.Option(help="The gate's threshold for the 'would the gate "
                                  "pass' verdict [default: from --from, else 0.05].")] = None,
     checkpoint_every: Annotated[int, typer.Option(min=1, help="Checkpoint every N steps.")] = 10,
     resume: Annotated[bool, typer.Option(help="Continue from the checkpoint in --out.")] = False,
@@ -277,10 +293,10 @@ def fix(
 
 def _fix(suites: list[Path], from_failures: Path | None, out: Path, model: str | None, *, seed: int, device: str,
          dtype: str, resume: bool, joint: bool, cfg_kwargs: dict, max_accuracy_drop: float | None = None) -> None:
+    import warnings
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
-
-    import warnings
 
     from promptcheck.errors import InputError
     from promptcheck.fix.config import MODES, FixConfig
@@ -323,7 +339,7 @@ def _fix(suites: list[Path], from_failures: Path | None, out: Path, model: str |
         with Progress(*columns, console=err, transient=True) as progress:
             bar = progress.add_task("measuring before", total=cfg.steps, loss="")
             report = run_fix(
-                scorer, tasks, cfg, out, resume=resume, joint=joint,
+                cast("HFScorer", scorer), tasks, cfg, out, resume=resume, joint=joint,  # served: refused above
                 on_phase=lambda msg: progress.update(bar, description=msg),
                 on_step=lambda st, loss: progress.update(bar, completed=st.step, loss=f"loss {loss:.3f}"),
             )
@@ -382,7 +398,7 @@ def _fix_table(console: Console, report: dict, cfg: Any) -> None:
 def report(
     results: Annotated[Path, typer.Argument(help="A results file: `promptcheck run --json`, the plugin's "
                                             "--promptcheck-json, or fix_report.json.", show_default=False)],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where the HTML goes [default: RESULTS "
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Where the HTML goes [default: RESULTS "
                    "with .html].")] = None,
 ) -> None:
     """Write a self-contained HTML report (plots, worst instructions, flipping items, representations)."""
@@ -403,13 +419,14 @@ def compare(
     old: Annotated[Path, typer.Argument(help="Results of the old release (run --json or --promptcheck-json).",
                                         show_default=False)],
     new: Annotated[Path, typer.Argument(help="Results of the new release, on the same suites.", show_default=False)],
-    confidence: Annotated[float, typer.Option(help="Confidence of the paired interval.")] = 0.95,
-    tolerance: Annotated[float, typer.Option(help="A change counts as worse only if the whole interval is above "
+    confidence: Annotated[float, typer.Option(help="Each one-sided test's level; with several tasks, "
+                          "'worse' is Holm-adjusted across them.")] = 0.95,
+    tolerance: Annotated[float, typer.Option(help="A change counts as worse only if its lower bound is above "
                          "this (0.01 = 1 point).")] = 0.0,
-    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
-    html: Annotated[Optional[Path], typer.Option(help="Also write the comparison as HTML.")] = None,
+    seed: Annotated[int, typer.Option(help="Kept for scripts; the paired test is analytic.")] = 0,
+    html: Annotated[Path | None, typer.Option(help="Also write the comparison as HTML.")] = None,
 ) -> None:
-    """Did robustness get worse between two releases? Paired interval per task; exit 1 on a significant regression."""
+    """Did robustness get worse between two releases? Paired test per task; exit 1 on a significant regression."""
     try:
         from promptcheck.errors import InputError
         from promptcheck.report.compare import changes_table, compare_files
@@ -444,16 +461,48 @@ def _families(value: str | None) -> list[str] | None:
 
 
 @app.command()
+def plan(
+    results: Annotated[Path, typer.Argument(help="A pilot: results of `promptcheck run --json` or a pytest gate's "
+                                            "--promptcheck-json.", show_default=False)],
+    max_accuracy_drop: Annotated[float, typer.Option(help="The gate's threshold (0.05 = 5 points).")] = 0.05,
+    confidence: Annotated[float, typer.Option(help="The gate's confidence (each one-sided test).")] = 0.95,
+    target_drop: Annotated[float | None, typer.Option(help="Plan for this true drop (0.0: a model that does "
+                           "not drop) [default: the drop the pilot measured].")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+) -> None:
+    """What each task's gate detects at its size, and how many items or instructions would decide it."""
+    import json
+
+    try:
+        from promptcheck.errors import InputError
+        from promptcheck.report.jsonio import read_results
+        from promptcheck.report.plan import plan_results, plan_table
+
+        if not 0.5 < confidence < 1:
+            raise InputError(f"must be between 0.5 and 1, got {confidence}", field="--confidence")
+        plans = plan_results(read_results(results), str(results), threshold=max_accuracy_drop,
+                             confidence=confidence, target_drop=target_drop)
+    except PromptcheckError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        typer.echo(json.dumps({"source": str(results), "threshold": max_accuracy_drop, "confidence": confidence,
+                               "tasks": [p.to_json() for p in plans]}, indent=1))
+        return
+    Console(highlight=False).print(plan_table(plans))
+
+
+@app.command()
 def paraphrase(
     instruction: Annotated[str, typer.Argument(help="The reference instruction to rephrase.", show_default=False)],
     n: Annotated[int, typer.Option("-n", "--n", min=1, help="How many paraphrases.")] = 20,
     seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Same seed, same list.")] = 0,
-    families: Annotated[Optional[str], typer.Option(help="Comma-separated families: lexical, syntactic, framing, "
+    families: Annotated[str | None, typer.Option(help="Comma-separated families: lexical, syntactic, framing, "
                         "formatting, noise [default: all but noise].")] = None,
     max_edits: Annotated[int, typer.Option(min=1, max=3, help="Most edits per paraphrase.")] = 2,
-    min_similarity: Annotated[Optional[float], typer.Option(help="Reject paraphrases whose embedding cosine "
+    min_similarity: Annotated[float | None, typer.Option(help="Reject paraphrases whose embedding cosine "
                               "similarity to the reference is below this.")] = None,
-    protect: Annotated[Optional[str], typer.Option(help="Comma-separated extra words no edit may touch.")] = None,
+    protect: Annotated[str | None, typer.Option(help="Comma-separated extra words no edit may touch.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of {text, edits, similarity}.")] = False,
 ) -> None:
     """Print paraphrases of an instruction with the edits that made them and their similarity."""
@@ -535,7 +584,8 @@ def main() -> None:
     """
     option_errors = _option_error_types()
     try:
-        code = app(standalone_mode=False)
+        with plain_help_in_ci(app) as context:
+            code = app(standalone_mode=False, **context)
     except PromptcheckError as exc:  # pragma: no cover - commands catch their own
         print(f"promptcheck: error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
@@ -545,9 +595,9 @@ def main() -> None:
             sys.exit(getattr(exc, "exit_code", 2))
         ctx = getattr(exc, "ctx", None)
         sub = ctx is not None and ctx.parent is not None  # an error inside a command, not in its name
-        where = f"{ctx.info_name}: " if sub else ""
-        message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
-        hint = f" (see: promptcheck {ctx.info_name} --help)" if sub else " (see: promptcheck --help)"
+        where = f"{ctx.info_name}: " if sub and ctx is not None else ""
+        message = " ".join(exc.format_message().split())
+        hint = f" (see: promptcheck {ctx.info_name} --help)" if sub and ctx is not None else " (see: promptcheck --help)"
         print(f"promptcheck: error: {where}{message}{hint}", file=sys.stderr)
         sys.exit(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:  # outside a command's own handling (while parsing or importing)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from promptcheck.errors import InputError
-from promptcheck.evaluate.runner import evaluate
+from promptcheck.evaluation.runner import evaluate
 from promptcheck.fileio import atomic_write_json
 from promptcheck.fix.config import FixConfig
 from promptcheck.fix.data import FixTask, split_task
@@ -111,7 +111,8 @@ def run_fix(
         # Tasks not yet started when a per-task run was interrupted have no checkpoint: start them.
         started = (out / name / SEARCH_DIR).is_dir()
         reports.append(_run_one(scorer, [task], cfg, out / name, resume=resume and started,
-                                on_phase=lambda msg, n=name: say(f"{n}: {msg}"), on_step=on_step))
+                                on_phase=lambda msg, n=name: say(f"{n}: {msg}"),  # type: ignore[misc]  # mypy cannot type a default-bound lambda
+                                on_step=on_step))
     harmed = [h for r in reports for h in r["harm_check"]["harmed_tasks"]]
     infeasible = [n for r in reports for n in r["selection"]["infeasible_tasks"]]
     combined = {

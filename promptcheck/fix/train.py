@@ -27,7 +27,7 @@ from promptcheck.errors import InputError, PromptcheckError
 from promptcheck.fix.config import MODES, FixConfig
 from promptcheck.fix.data import FixTask
 from promptcheck.models.hf import HFScorer
-from promptcheck.prompts.rendering import render
+from promptcheck.prompts.rendering import Prompt, render
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -66,7 +66,7 @@ def attach_soft_prompt(scorer: HFScorer, cfg: FixConfig, init_text: str) -> HFSc
     task_type = TaskType.SEQ_2_SEQ_LM if scorer.is_seq2seq else TaskType.CAUSAL_LM
     # One transformer submodule: the soft prompt leads the encoder of a seq2seq model (as in
     # Lester et al.'s T5 prompt tuning), so decoder positions, and the answer scores, stay put.
-    peft_model = get_peft_model(scorer.model, PromptTuningConfig(task_type=task_type,
+    peft_model: Any = get_peft_model(scorer.model, PromptTuningConfig(task_type=task_type,  # reached by name below
                                                                  num_virtual_tokens=cfg.num_virtual_tokens,
                                                                  num_transformer_submodules=1))
     ids = scorer.tokenizer(init_text, add_special_tokens=False)["input_ids"] or [scorer.tokenizer.eos_token_id]
@@ -89,7 +89,8 @@ def step_loss(scorer: HFScorer, tasks: list[FixTask], cfg: FixConfig, step: int)
     pool = [(t, item) for t in tasks for item in t.train_items]
     batch = rng.sample(pool, k=min(cfg.batch_items, len(pool)))
     fmt = scorer.chat_formatter()
-    prompts, groups = [], []
+    prompts: list[Prompt] = []
+    groups: list[Any] = []
     for ft, item in batch:
         chosen = rng.sample(ft.train_instructions, k=min(cfg.paraphrases_per_item, len(ft.train_instructions)))
         start = len(prompts)
@@ -131,7 +132,7 @@ def _load_checkpoint(out: Path, scorer: HFScorer, opt: torch.optim.Optimizer, cf
         raise InputError("no checkpoint to resume from", file=path, field="--resume")
     try:
         ck = torch.load(path, weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - a corrupt checkpoint can raise many things
+    except Exception as exc:
         raise InputError(f"unreadable checkpoint ({type(exc).__name__}); delete it to start over",
                          file=path) from None
     if ck["config"] != json.dumps(cfg.to_json(), sort_keys=True):

@@ -1,10 +1,9 @@
 """Every interval and verdict ``fix`` reports, through one function, by the same rule as the gate.
 
 The gate (:func:`promptcheck.assert_robust`) judges the drop of accuracy under paraphrased
-instructions against the reference: a two-way (items x instructions) percentile bootstrap
-for new phrasings, ``fail`` when the whole interval is above ``max_accuracy_drop``, ``pass``
-when it is below, else ``inconclusive``. ``gate_verdict`` is that rule, in one place, so that
-when the library's single verdict function lands, this is the only line that changes.
+instructions against the reference with :func:`promptcheck.stats.verdicts.judge`;
+``gate_verdict`` calls the same function (claim phrasings), so "would the gate pass now" is
+answered by the gate's own rule, in one place.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from promptcheck.stats.robustness import bootstrap_drop, drop_point, verdict_for, wilson
+from promptcheck.stats.robustness import wilson
 
 
 @dataclass(frozen=True)
@@ -35,19 +34,29 @@ class GateVerdict:
 def gate_verdict(reference: np.ndarray, paraphrases: np.ndarray, *, threshold: float, confidence: float = 0.95,
                  seed: int = 0) -> GateVerdict:
     """The gate's verdict on ``reference`` (items,) vs ``paraphrases`` (instructions, items), claim phrasings."""
+    from promptcheck.stats.verdicts import judge
+
     ref = np.asarray(reference, dtype=bool)
     para = np.asarray(paraphrases, dtype=bool)
-    ci = bootstrap_drop(ref, para, claim="phrasings", confidence=confidence, seed=seed)
-    return GateVerdict(verdict=verdict_for(ci, threshold), drop=drop_point(ref, para), interval=(ci.low, ci.high),
+    j = judge(ref, para, max_accuracy_drop=threshold, confidence=confidence,
+              claim="phrasings" if para.shape[0] > 1 else "instructions", seed=seed)
+    return GateVerdict(verdict=j.verdict, drop=float(j.drop), interval=(float(j.interval.low), float(j.interval.high)),
                        confidence=confidence, threshold=threshold, items=int(ref.size),
                        instructions=int(para.shape[0]))
 
 
 def accuracy_interval(correct: np.ndarray, *, confidence: float = 0.95, seed: int = 0) -> list[float]:
-    """An accuracy's interval: Wilson for one instruction (items,), two-way bootstrap for a set (instr, items)."""
+    """An accuracy's interval: Wilson for one instruction (items,), the gate's two-way interval for a set.
+
+    The mean accuracy over instructions is the drop against an always-right reference, negated,
+    so a set's interval comes from the same two-way (items and instructions) construction as the
+    gate's drop.
+    """
+    from promptcheck.stats.verdicts import judge
+
     c = np.asarray(correct, dtype=bool)
     if c.ndim == 1:
         return wilson(int(c.sum()), int(c.size), confidence).to_json()
-    # The mean accuracy over instructions is "drop against an always-right reference", negated.
-    ci = bootstrap_drop(np.ones(c.shape[1], dtype=bool), c, claim="phrasings", confidence=confidence, seed=seed)
-    return [1.0 - ci.high, 1.0 - ci.low]
+    j = judge(np.ones(c.shape[1], dtype=bool), c, confidence=confidence,
+              claim="phrasings" if c.shape[0] > 1 else "instructions", seed=seed)
+    return [max(0.0, 1.0 - float(j.interval.high)), min(1.0, 1.0 - float(j.interval.low))]

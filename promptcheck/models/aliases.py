@@ -77,7 +77,7 @@ def _read_aliases(path: Path) -> dict[str, AliasTarget]:
             if not isinstance(table, Mapping):
                 raise InputError("must be a table", file=path, field=field.rsplit(".", 1)[0] if key == "promptcheck"
                                  else "tool")
-        table = table.get("aliases")
+        table = table.get("aliases") if isinstance(table, Mapping) else None
     else:
         field = "aliases"
         table = data.get("aliases")

@@ -1,17 +1,22 @@
-"""The Scorer protocol: what evaluation needs from any model backend, and nothing more.
+"""The model contract: the Scorer protocol every backend implements, and optional capabilities.
 
 A backend turns (context, continuations) requests into one log-probability per
-continuation. Keeping the protocol this small lets a served model (vLLM's OpenAI-compatible
-server) or a caching wrapper stand in for the in-process transformers model.
+continuation. Keeping the required part this small lets a served model (vLLM's OpenAI-compatible
+server) or a caching wrapper stand in for the in-process transformers model. What only some
+backends can do (count tokens, give hidden states, ...) is declared below as runtime-checkable
+protocols and asked for with :func:`capability`, never probed with ``getattr``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 from promptcheck.prompts.rendering import Prompt
+
+if TYPE_CHECKING:  # numpy only for a type: importing the contract stays cheap
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -83,3 +88,91 @@ class Scorer(Protocol):
     def score(self, prompts: Sequence[Prompt], *, progress: ProgressCallback | None = None) -> list[ChoiceScores]:
         """Score every continuation of every prompt; ``progress(n)`` reports n more prompts done."""
         ...
+
+
+# -- Optional capabilities ---------------------------------------------------------------------
+# Like lm-evaluation-harness's LM / TemplateLM, the required part is small (above) and what some
+# backends can do besides is declared here. A caller asks ``capability(scorer, Kind)`` instead
+# of probing attributes; a wrapper (the score cache) is looked through to the backend it wraps.
+
+
+@runtime_checkable
+class CountsTokens(Protocol):
+    """Knows the model's context length and how many tokens a prompt needs (``too_long="skip"``).
+
+    A backend without it reports a prompt that is too long itself, when scoring it.
+    """
+
+    max_length: int | None  # None: the model states no limit
+
+    def prompt_lengths(self, prompts: Sequence[Prompt]) -> list[int]:
+        """Tokens each prompt needs in the model's context (the longest choice for causal models)."""
+        ...
+
+
+@runtime_checkable
+class Fingerprinted(Protocol):
+    """Says what besides :class:`ModelIdentity` decides its numbers, for the score cache's key."""
+
+    def fingerprint(self) -> dict[str, str]:
+        """Short strings (hashes of config and tokenizer, say); a change means other numbers."""
+        ...
+
+
+@runtime_checkable
+class StoresInChunks(Protocol):
+    """Asks the score cache to store every ``cache_chunk`` prompts (a served model: a few requests)."""
+
+    cache_chunk: int
+
+
+@runtime_checkable
+class UsesChatTemplate(Protocol):
+    """Says whether prompts go through the model's chat template (recorded with the results)."""
+
+    use_chat_template: bool
+
+
+@runtime_checkable
+class Batched(Protocol):
+    """Batches in this process: sequences and padded tokens per forward pass (recorded with the results)."""
+
+    batch_size: int
+    batch_tokens: int
+
+
+@runtime_checkable
+class HasHiddenStates(Protocol):
+    """Gives hidden states where the answer is read from (representation analysis, paper section 4.5)."""
+
+    is_seq2seq: bool
+
+    def hidden_states(self, contexts: Sequence[str], *, batch_size: int = 16) -> np.ndarray:
+        """``(states, contexts, hidden)`` float32: every layer (0 = embeddings) at the position that
+        predicts the answer's first token, with contexts tokenized as ``score`` tokenizes them."""
+        ...
+
+
+@runtime_checkable
+class Wrapper(Protocol):
+    """A scorer in front of another (the score cache): capabilities are the wrapped scorer's."""
+
+    inner: Scorer
+
+
+C = TypeVar("C")
+
+
+def capability(scorer: object, kind: type[C]) -> C | None:
+    """``scorer`` as a ``kind`` (one of the protocols above), or None when it lacks that capability.
+
+    Wrappers are looked through, so a cached scorer counts tokens exactly when its backend does.
+
+    >>> capability(load_model("default"), CountsTokens).max_length  # doctest: +SKIP
+    8192
+    """
+    while not isinstance(scorer, kind):
+        if not isinstance(scorer, Wrapper):
+            return None
+        scorer = scorer.inner
+    return scorer

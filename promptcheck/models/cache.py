@@ -24,9 +24,15 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from promptcheck.models.base import ChoiceScores, ModelIdentity, ProgressCallback, Scorer
+from promptcheck.models.base import (
+    ChoiceScores,
+    Fingerprinted,
+    ModelIdentity,
+    ProgressCallback,
+    Scorer,
+    StoresInChunks,
+)
 from promptcheck.prompts.rendering import Prompt
 
 #: Bumped when a change to scoring would change stored numbers; old rows are then never read.
@@ -60,8 +66,7 @@ def model_fingerprint(scorer: Scorer) -> str:
     data = ident.to_json()
     data.pop("adapter", None)
     data["device"] = str(data.get("device", "")).split(":")[0]  # cuda:0 and cuda:1 compute alike
-    extra = getattr(scorer, "fingerprint", None)
-    data["backend"] = extra() if callable(extra) else type(scorer).__name__
+    data["backend"] = scorer.fingerprint() if isinstance(scorer, Fingerprinted) else type(scorer).__name__
     data["cache_format"] = CACHE_FORMAT
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -194,9 +199,13 @@ class CacheStats:
 class CachedScorer:
     """A scorer that looks each prompt up on disk first and stores what it scores.
 
-    New scores are stored every ``chunk`` prompts (default 128, or the backend's ``cache_chunk``), so an interrupted run (Ctrl-C, a killed CI
-    job, a server that went away) keeps what it finished, and the re-run continues from there.
-    Attributes it does not define (``model``, ``tokenizer``, ...) are the wrapped scorer's.
+    New scores are stored every ``chunk`` prompts (default 128, or the backend's ``cache_chunk``),
+    so an interrupted run (Ctrl-C, a killed CI job, a server that went away) keeps what it
+    finished, and the re-run continues from there.
+
+    It is a :class:`~promptcheck.models.base.Wrapper`: the wrapped backend is ``inner``, and
+    :func:`~promptcheck.models.base.capability` answers for it (a cached scorer counts tokens
+    exactly when its backend does). It forwards nothing else implicitly.
 
     >>> model = CachedScorer(load_model("default"))  # doctest: +SKIP
     """
@@ -206,16 +215,16 @@ class CachedScorer:
         self.identity = inner.identity
         self.path = Path(path) if path is not None else default_cache_path()
         # A backend may say how often to store (a served model: a few requests per connection).
-        self.chunk = max(1, int(chunk or getattr(inner, "cache_chunk", None) or 128))
+        backend_chunk = inner.cache_chunk if isinstance(inner, StoresInChunks) else None
+        self.chunk = max(1, int(chunk or backend_chunk or 128))
         self.stats = CacheStats()
         self.fingerprint_hex = model_fingerprint(inner)
         self.store = ScoreStore(self.path)
 
-    def __getattr__(self, name: str) -> Any:
-        # Only called when normal lookup fails: expose the wrapped backend's attributes.
-        if name in ("inner", "__setstate__"):
-            raise AttributeError(name)
-        return getattr(self.inner, name)
+    @property
+    def use_chat_template(self) -> bool:
+        """Whether prompts go through a chat template: the wrapped scorer's (it formats them)."""
+        return self.inner.chat_formatter() is not None
 
     def chat_formatter(self) -> Callable[[str], str] | None:
         return self.inner.chat_formatter()

@@ -4,9 +4,8 @@ Causal LMs score ``context + continuation`` in one sequence; seq2seq models (T5 
 encode the context and score the continuation on the decoder side. When every choice is a
 single token after the same context (answer letters), one forward pass gives all of them.
 
-Token boundaries come from tokenizing context and continuation *together* and splitting at
-their longest common prefix with the context alone: after a chat template the answer token
-is often "A", not " A", and BPE merges across the boundary are common.
+Which sequences run in which pass (token boundaries, units, batches, context groups) is
+decided without torch in :mod:`promptcheck.models.planning`; this module runs the passes.
 """
 
 from __future__ import annotations
@@ -19,56 +18,24 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from promptcheck.errors import ScoringError
+from promptcheck.models import planning
 from promptcheck.models.base import ChoiceScores, ModelIdentity, ProgressCallback
 from promptcheck.models.memory import DEFAULT_BUDGET, bytes_per_token, is_out_of_memory
+from promptcheck.models.planning import Group, Span, Unit
 from promptcheck.prompts.rendering import Prompt
 
 
 @dataclass
-class _Span:
-    """Tokens of one continuation to score inside a unit (one model input)."""
-
-    prompt: int
-    choice: int
-    start: int  # position whose logits predict targets[0]
-    targets: tuple[int, ...]
-
-
-@dataclass
-class _Prefix:
+class Prefix:
     """Keys/values of the tokens every unit of a call starts with, computed once."""
 
     length: int  # prompt tokens covered
     cache: Any
     cached_tokens: int  # length plus any soft-prompt virtual tokens in front
-
-
-@dataclass
-class _Unit:
-    """One distinct model input and the continuation spans read from it."""
-
-    ids: tuple[int, ...]  # causal: the sequence; seq2seq: encoder input
-    decoder_ids: tuple[int, ...] = ()  # seq2seq only
-    spans: list[_Span] | None = None
-
-
-@dataclass
-class _Group:
-    """One prompt's units (one per answer choice) and the context length they share."""
-
-    units: list[_Unit]
-    context: int
-
-
-def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
 
 
 #: Sequences per forward pass unless the caller says otherwise (see docs/performance.md).
@@ -84,6 +51,11 @@ class HFScorer:
     bytes (default 2 GiB, fixed so batches repeat exactly) by :func:`~promptcheck.models.memory.bytes_per_token`.
     Neither changes results (padding never changes a score; tests check batch sizes 1 and
     many agree to 1e-4). Running out of memory anyway halves the batch and retries.
+
+    Besides ``Scorer`` it has every optional capability of :mod:`promptcheck.models.base`
+    (token counts, fingerprint, batch settings, hidden states); the planning seams
+    (:meth:`units`, :meth:`batches`, :meth:`context_groups`, :meth:`shared_prefix`) are public
+    so tests and benchmarks can check a plan without reaching inside.
     """
 
     def __init__(
@@ -175,95 +147,53 @@ class HFScorer:
         """Tokens each prompt needs in the model's context (the longest choice for causal models)."""
         if self.is_seq2seq:
             return [len(self._encode(p.context, special=True)) for p in prompts]
-        special = not self.use_chat_template
-        return [max(len(self._encode(p.context + c, special=special)) for c in p.continuations) for p in prompts]
+        return [max(len(self._encode(p.context + c, special=self._special)) for c in p.continuations)
+                for p in prompts]
 
-    def _encode(self, text: str, *, special: bool) -> list[int]:
+    def _encode(self, text: str, special: bool) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=special)["input_ids"])
 
-    # -- request -> units ----------------------------------------------------------------------
-    def _causal_units(self, prompts: Sequence[Prompt]) -> list[_Unit]:
-        special = not self.use_chat_template  # a chat template's text already holds its special tokens
-        units: dict[tuple[int, ...], _Unit] = {}
-        bos = self.tokenizer.bos_token_id
-        for p, prompt in enumerate(prompts):
-            ctx = self._encode(prompt.context, special=special)
-            split: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
-            for k, cont in enumerate(prompt.continuations):
-                whole = self._encode(prompt.context + cont, special=special)
-                cut = _common_prefix(ctx, whole)
-                if cut == len(whole):
-                    raise ScoringError(f"choice {k} ({cont!r}) adds no tokens after the prompt",
-                                       field=f"prompt {p}")
-                head, tail = whole[:cut], whole[cut:]
-                if not head:
-                    if bos is None:
-                        raise ScoringError("empty prompt and the tokenizer has no BOS token", field=f"prompt {p}")
-                    head = [bos]
-                split.append((tuple(head), tuple(tail)))
-            if self.max_length is not None:
-                longest = max(len(h) + len(t) for h, t in split)
-                if longest > self.max_length:
-                    raise ScoringError(
-                        f"prompt is {longest} tokens, longer than the model's context ({self.max_length})",
-                        field=f"prompt {p}",
-                    )
-            heads = {h for h, _ in split}
-            if len(heads) == 1 and all(len(t) == 1 for _, t in split):
-                # All choices are one token after the same context: one forward pass.
-                head = split[0][0]
-                unit = units.setdefault(head, _Unit(ids=head, spans=[]))
-                for k, (_, tail) in enumerate(split):
-                    unit.spans.append(_Span(p, k, len(head) - 1, tail))  # type: ignore[union-attr]
-                continue
-            for k, (head, tail) in enumerate(split):
-                seq = head + tail[:-1]
-                unit = units.setdefault(seq, _Unit(ids=seq, spans=[]))
-                unit.spans.append(_Span(p, k, len(head) - 1, tail))  # type: ignore[union-attr]
-        return list(units.values())
+    @property
+    def _special(self) -> bool:
+        """Whether a causal context gets the tokenizer's special tokens: not after a chat template,
+        whose text already holds them. Encoder inputs always get them."""
+        return self.is_seq2seq or not self.use_chat_template
 
-    def _seq2seq_units(self, prompts: Sequence[Prompt]) -> list[_Unit]:
-        start = self.model.config.decoder_start_token_id
-        if start is None:
-            start = self.tokenizer.pad_token_id
-        units: dict[tuple[tuple[int, ...], tuple[int, ...]], _Unit] = {}
-        for p, prompt in enumerate(prompts):
-            enc = tuple(self._encode(prompt.context, special=True))
-            targets = [tuple(self._encode(c.strip(), special=False)) for c in prompt.continuations]
-            for k, t in enumerate(targets):
-                if not t:
-                    raise ScoringError(f"choice {k} has no tokens", field=f"prompt {p}")
-            if self.max_length is not None and len(enc) > self.max_length:
-                raise ScoringError(f"prompt is {len(enc)} tokens, longer than the model's context "
-                                   f"({self.max_length})", field=f"prompt {p}")
-            if all(len(t) == 1 for t in targets):
-                unit = units.setdefault((enc, (start,)), _Unit(ids=enc, decoder_ids=(start,), spans=[]))
-                for k, t in enumerate(targets):
-                    unit.spans.append(_Span(p, k, 0, t))  # type: ignore[union-attr]
-                continue
-            for k, t in enumerate(targets):
-                dec = (start,) + t[:-1]
-                unit = units.setdefault((enc, dec), _Unit(ids=enc, decoder_ids=dec, spans=[]))
-                unit.spans.append(_Span(p, k, 0, t))  # type: ignore[union-attr]
-        return list(units.values())
+    # -- planning (torch-free rules in promptcheck.models.planning) ------------------------------
+    def units(self, prompts: Sequence[Prompt]) -> list[Unit]:
+        """The distinct model inputs of a request and the continuation spans read from each."""
+        if self.is_seq2seq:
+            start = self.model.config.decoder_start_token_id
+            return planning.seq2seq_units(prompts, self._encode, max_length=self.max_length,
+                                          decoder_start=start if start is not None else self.tokenizer.pad_token_id)
+        return planning.causal_units(prompts, self._encode, special=self._special, bos=self.tokenizer.bos_token_id,
+                                     max_length=self.max_length)
+
+    def batches(self, units: list[Unit]) -> list[list[Unit]]:
+        """Units in forward passes within this scorer's row and token budget (longest first)."""
+        return planning.batches(units, batch_size=self.batch_size, batch_tokens=self.batch_tokens)
+
+    def context_groups(self, units: list[Unit], offset: int) -> tuple[list[Group], list[Unit]]:
+        """Units whose prompt's context can run once (see :func:`planning.context_groups`), and the rest."""
+        return planning.context_groups(units, offset)
+
+    def shared_prefix(self, units: list[Unit]) -> Prefix | None:
+        """Run the tokens every unit starts with once (chat header + instruction) and keep its cache.
+
+        Only positions before every span's first scored position can be shared, since the
+        logits of a cached position are not recomputed.
+        """
+        if self.is_seq2seq or len(units) < 2 or not self.share_prefix:
+            return None
+        length = planning.shared_prefix_length(units)
+        if length < self.min_prefix:
+            return None
+        ids = torch.tensor([units[0].ids[:length]], dtype=torch.long, device=self.device)
+        out = self.model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=True)
+        cache = out["cache"] if "cache" in out else out["past_key_values"]
+        return Prefix(length=length, cache=cache, cached_tokens=length + self._virtual_tokens)
 
     # -- forward passes ------------------------------------------------------------------------
-    def _batches(self, units: list[_Unit]) -> list[list[_Unit]]:
-        """Group units of similar length, longest first, within the batch and token budget."""
-        order = sorted(units, key=lambda u: (len(u.ids) + len(u.decoder_ids)), reverse=True)
-        batches: list[list[_Unit]] = []
-        current: list[_Unit] = []
-        for unit in order:
-            if current and (len(current) >= self.batch_size
-                            or (len(current) + 1) * (len(current[0].ids) + len(current[0].decoder_ids))
-                            > self.batch_tokens):
-                batches.append(current)
-                current = []
-            current.append(unit)
-        if current:
-            batches.append(current)
-        return batches
-
     @staticmethod
     def _pad(rows: list[tuple[int, ...]], pad: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         width = max(len(r) for r in rows)
@@ -274,7 +204,7 @@ class HFScorer:
             mask[i, : len(r)] = 1
         return ids.to(device), mask.to(device)
 
-    def _forward(self, batch: list[_Unit], prefix: _Prefix | None) -> tuple[torch.Tensor, dict[int, int]]:
+    def _forward(self, batch: list[Unit], prefix: Prefix | None) -> tuple[torch.Tensor, dict[int, int]]:
         """Logits for the positions the batch's spans read, and a map position -> logits column.
 
         With a shared prefix, its cached keys/values are repeated over the batch and only the
@@ -282,7 +212,7 @@ class HFScorer:
         """
         pad = self.tokenizer.pad_token_id
         offset = prefix.length if prefix is not None else 0
-        needed = sorted({span.start + i - offset for u in batch for span in u.spans or ()
+        needed = sorted({span.start + i - offset for u in batch for span in u.spans
                          for i in range(len(span.targets))})
         ids, mask = self._pad([u.ids[offset:] for u in batch], pad, self.device)
         if self.is_seq2seq:
@@ -307,25 +237,7 @@ class HFScorer:
         out = self.model(input_ids=ids, attention_mask=mask, use_cache=False, logits_to_keep=keep)
         return out.logits, {p: j for j, p in enumerate(needed)}
 
-    def _shared_prefix(self, units: list[_Unit]) -> _Prefix | None:
-        """Run the tokens every unit starts with once (chat header + instruction) and keep its cache.
-
-        Only positions before every span's first scored position can be shared, since the
-        logits of a cached position are not recomputed.
-        """
-        if self.is_seq2seq or len(units) < 2 or not self.share_prefix:
-            return None
-        first = units[0].ids
-        length = min(min(_common_prefix(first, u.ids) for u in units[1:]),
-                     min(span.start for u in units for span in u.spans or ()))
-        if length < self.min_prefix:
-            return None
-        ids = torch.tensor([first[:length]], dtype=torch.long, device=self.device)
-        out = self.model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=True)
-        cache = out["cache"] if "cache" in out else out["past_key_values"]
-        return _Prefix(length=length, cache=cache, cached_tokens=length + self._virtual_tokens)
-
-    def _passes(self, units: list[_Unit]) -> Iterator[tuple[list[_Unit], torch.Tensor, Any]]:
+    def _passes(self, units: list[Unit]) -> Iterator[tuple[list[Unit], torch.Tensor, Any]]:
         """Every forward pass of a score() call: (units, logits, position -> column map).
 
         Two levels of reuse for causal models: the prefix every unit shares (chat header and
@@ -333,13 +245,13 @@ class HFScorer:
         units (multi-token answers) runs its own context once and only the K short
         continuations run on top of it.
         """
-        prefix = self._shared_prefix(units)
+        prefix = self.shared_prefix(units)
         rest = units
         if not self.is_seq2seq and self.share_prefix:
-            groups, rest = self._context_groups(units, prefix.length if prefix is not None else 0)
-            for batch in self._group_batches(groups):
-                yield from self._guarded(lambda b: self._two_stage_forward(b, prefix), batch)
-        for batch in self._batches(rest):
+            groups, rest = self.context_groups(units, prefix.length if prefix is not None else 0)
+            for stage in planning.group_batches(groups, batch_size=self.batch_size, batch_tokens=self.batch_tokens):
+                yield from self._guarded(lambda b: self._two_stage_forward(b, prefix), stage)
+        for batch in self.batches(rest):
             yield from self._guarded(lambda b: (b, *self._forward(b, prefix)), batch)
 
     def _guarded(self, run: Callable[[list], tuple], batch: list) -> Iterator[tuple]:
@@ -351,9 +263,9 @@ class HFScorer:
                 raise
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
-            units = [u for item in batch for u in (item.units if isinstance(item, _Group) else [item])]
+            units = [u for item in batch for u in (item.units if isinstance(item, Group) else [item])]
             if len(batch) == 1:
-                span = units[0].spans[0]  # type: ignore[index]
+                span = units[0].spans[0]
                 raise ScoringError(f"out of memory on a single prompt ({len(units[0].ids)} tokens); "
                                    "lower --max-memory, use --dtype bfloat16 or a larger device",
                                    field=f"prompt {span.prompt}") from None
@@ -369,47 +281,8 @@ class HFScorer:
             return
         yield result
 
-    def _context_groups(self, units: list[_Unit], offset: int) -> tuple[list[_Group], list[_Unit]]:
-        """Units grouped by prompt, with the context length they share beyond ``offset``.
-
-        Only prompts with several units and at least one shared token past the call's prefix
-        gain from a second stage; the others stay on the one-stage path.
-        """
-        by_prompt: dict[int, list[_Unit]] = {}
-        for unit in units:
-            by_prompt.setdefault(unit.spans[0].prompt, []).append(unit)  # type: ignore[index]
-        groups: list[_Group] = []
-        rest: list[_Unit] = []
-        for members in by_prompt.values():
-            first = members[0].ids
-            length = min(min(_common_prefix(first, u.ids) for u in members),
-                         min(span.start for u in members for span in u.spans or ()))
-            if len(members) >= 2 and length > offset:
-                groups.append(_Group(units=members, context=length))
-            else:
-                rest.extend(members)
-        return groups, rest
-
-    def _group_batches(self, groups: list[_Group]) -> list[list[_Group]]:
-        """Batches of prompts: at most ``batch_size`` contexts and ``4 * batch_size`` continuations."""
-        order = sorted(groups, key=lambda g: max(len(u.ids) for u in g.units), reverse=True)
-        batches: list[list[_Group]] = []
-        current: list[_Group] = []
-        rows = 0
-        for group in order:
-            width = max(len(u.ids) for u in (current[0].units if current else group.units))
-            if current and (len(current) >= self.batch_size or rows + len(group.units) > 4 * self.batch_size
-                            or (rows + len(group.units)) * width > 2 * self.batch_tokens):
-                batches.append(current)
-                current, rows = [], 0
-            current.append(group)
-            rows += len(group.units)
-        if current:
-            batches.append(current)
-        return batches
-
-    def _two_stage_forward(self, groups: list[_Group], prefix: _Prefix | None
-                           ) -> tuple[list[_Unit], torch.Tensor, list[dict[int, int]]]:
+    def _two_stage_forward(self, groups: list[Group], prefix: Prefix | None
+                           ) -> tuple[list[Unit], torch.Tensor, list[dict[int, int]]]:
         """Run each prompt's context once (stage 1), then all its continuations on top of it (stage 2).
 
         Stage 1 rows are right-padded, so stage 2 sees holes in the cache: the attention mask
@@ -438,7 +311,7 @@ class HFScorer:
         ids2, mask2 = self._pad([u.ids[c:] for u, c in zip(units, starts)], pad, self.device)
         real = mask.sum(dim=1)[index]  # stage-1 tokens of each row's prompt
         positions = base + real.unsqueeze(1) + torch.arange(ids2.shape[1], device=self.device).unsqueeze(0)
-        needed = sorted({span.start + i - c for u, c in zip(units, starts) for span in u.spans or ()
+        needed = sorted({span.start + i - c for u, c in zip(units, starts) for span in u.spans
                          for i in range(len(span.targets))})
         keep = torch.tensor(needed, dtype=torch.long, device=self.device)
         out2 = self._base(input_ids=ids2, attention_mask=torch.cat([full[index], mask2], dim=1),
@@ -446,12 +319,9 @@ class HFScorer:
         columns = [{rel + c: j for j, rel in enumerate(needed)} for c in starts]
         return units, out2.logits, columns
 
-    def _units(self, prompts: Sequence[Prompt]) -> list[_Unit]:
-        return self._seq2seq_units(prompts) if self.is_seq2seq else self._causal_units(prompts)
-
     @staticmethod
     def _span_logprob(logits: torch.Tensor, column: dict[int, int] | list[dict[int, int]], row: int,
-                      span: _Span) -> torch.Tensor:
+                      span: Span) -> torch.Tensor:
         """Summed log-probability of a span's target tokens (a 0-d tensor; differentiable when logits are).
 
         ``column`` maps a position to its logits column, for the whole batch or per row.
@@ -464,7 +334,7 @@ class HFScorer:
         return lp[torch.arange(n, device=lp.device), targets].sum()
 
     def score(self, prompts: Sequence[Prompt], *, progress: ProgressCallback | None = None) -> list[ChoiceScores]:
-        units = self._units(prompts)
+        units = self.units(prompts)
         logprobs = [[math.nan] * len(p.continuations) for p in prompts]
         ntokens = [[0] * len(p.continuations) for p in prompts]
         remaining = [len(p.continuations) for p in prompts]
@@ -472,7 +342,7 @@ class HFScorer:
             for batch, logits, column in self._passes(units):
                 done = 0
                 for row, unit in enumerate(batch):
-                    for span in unit.spans or ():
+                    for span in unit.spans:
                         value = float(self._span_logprob(logits, column, row, span))
                         if not math.isfinite(value):
                             raise ScoringError(
@@ -503,15 +373,50 @@ class HFScorer:
         shortcuts (no shared-prefix cache), so gradients reach a soft prompt. Used by
         ``promptcheck fix``; evaluation always goes through :meth:`score`.
         """
-        units = self._units(prompts)
+        units = self.units(prompts)
         width = max(len(p.continuations) for p in prompts)
         cells: dict[tuple[int, int], torch.Tensor] = {}
-        for batch in self._batches(units):
+        for batch in self.batches(units):
             logits, column = self._forward(batch, None)
             for row, unit in enumerate(batch):
-                for span in unit.spans or ():
+                for span in unit.spans:
                     cells[(span.prompt, span.choice)] = self._span_logprob(logits, column, row, span)
         neg_inf = torch.tensor(float("-inf"), device=self.device)
         return torch.stack([
             torch.stack([cells.get((p, k), neg_inf) for k in range(width)]) for p in range(len(prompts))
         ])
+
+    # -- hidden states (representation analysis) -----------------------------------------------
+    def hidden_states(self, contexts: Sequence[str], *, batch_size: int = 16) -> np.ndarray:
+        """Every layer's hidden state where the answer's first token is predicted, one row per context.
+
+        Shape ``(states, contexts, hidden)``, float32; state 0 is the embeddings. A causal model
+        is read at the last context token (after a soft prompt's virtual tokens, if any), an
+        encoder-decoder model at the decoder's first step. Contexts are tokenized exactly as
+        :meth:`score` tokenizes them; batching never changes the rows (right padding is masked).
+        """
+        pad = self.tokenizer.pad_token_id
+        # Only hidden states are needed: no KV cache, and logits for one position where the model allows it.
+        extra: dict[str, Any] = {"use_cache": False}
+        if not self.is_seq2seq and "logits_to_keep" in inspect.signature(self.model.forward).parameters:
+            extra["logits_to_keep"] = 1
+        rows = [self._encode(text, self._special) for text in contexts]
+        parts = []
+        for start in range(0, len(rows), batch_size):
+            chunk = [tuple(r) for r in rows[start:start + batch_size]]
+            ids, mask = self._pad(chunk, pad, self.device)
+            with torch.no_grad():
+                if self.is_seq2seq:
+                    first = self.model.config.decoder_start_token_id
+                    dec = torch.full((len(chunk), 1), first if first is not None else pad, device=self.device)
+                    out = self.model(input_ids=ids, attention_mask=mask, decoder_input_ids=dec,
+                                     output_hidden_states=True, **extra)
+                    picked = [s[:, 0, :] for s in out.decoder_hidden_states]
+                else:
+                    # Right padding: real tokens come first, so the last real token never sees padding.
+                    out = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=True, **extra)
+                    last = torch.tensor([self._virtual_tokens + len(r) - 1 for r in chunk], device=self.device)
+                    row = torch.arange(len(chunk), device=self.device)
+                    picked = [s[row, last, :] for s in out.hidden_states]
+            parts.append(torch.stack(picked).float().cpu().numpy())
+        return np.concatenate(parts, axis=1)

@@ -349,8 +349,8 @@ def _chat_formatter(name: str, *, aliases: Mapping[str, str] | None, cache: str 
         return None
 
     def fmt(user_text: str) -> str:
-        return tok.apply_chat_template([{"role": "user", "content": user_text}], tokenize=False,
-                                       add_generation_prompt=True)
+        return str(tok.apply_chat_template([{"role": "user", "content": user_text}], tokenize=False,
+                                           add_generation_prompt=True))
 
     return fmt
 

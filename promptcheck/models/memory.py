@@ -48,12 +48,12 @@ def bytes_per_token(config: Any, dtype_bytes: int) -> int:
     add heads x sequence per token, counted here at 2048 positions.
     """
     cfg = config.get_text_config() if hasattr(config, "get_text_config") else config
-    hidden = int(getattr(cfg, "hidden_size", None) or getattr(cfg, "d_model", 512))
-    layers = int(getattr(cfg, "num_hidden_layers", None) or getattr(cfg, "num_layers", 12))
-    heads = int(getattr(cfg, "num_attention_heads", None) or getattr(cfg, "num_heads", 8))
-    kv_heads = int(getattr(cfg, "num_key_value_heads", None) or heads)
-    head_dim = int(getattr(cfg, "head_dim", None) or hidden // heads)
-    inter = int(getattr(cfg, "intermediate_size", None) or getattr(cfg, "d_ff", 4 * hidden))
+    hidden = int(getattr(cfg, "hidden_size", 0) or getattr(cfg, "d_model", 512))
+    layers = int(getattr(cfg, "num_hidden_layers", 0) or getattr(cfg, "num_layers", 12))
+    heads = int(getattr(cfg, "num_attention_heads", 0) or getattr(cfg, "num_heads", 8))
+    kv_heads = int(getattr(cfg, "num_key_value_heads", 0) or heads)
+    head_dim = int(getattr(cfg, "head_dim", 0) or hidden // heads)
+    inter = int(getattr(cfg, "intermediate_size", 0) or getattr(cfg, "d_ff", 4 * hidden))
     kv = 2 * layers * kv_heads * head_dim
     activations = 3 * inter + 6 * hidden
     scores = heads * 2048

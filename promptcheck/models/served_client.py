@@ -189,7 +189,7 @@ async def run_requests(
                 return
             try:
                 on_result(i, body, endpoint.url)
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller below, not swallowed
+            except BaseException as exc:
                 failure.append(exc)
                 all_done.set()
                 return
@@ -204,7 +204,7 @@ async def run_requests(
         tasks = [asyncio.create_task(worker(e, c)) for e, c in zip(endpoints, clients)
                  for _ in range(max(1, max_concurrency))]
         waiter = asyncio.create_task(all_done.wait())
-        pending = set(tasks)
+        pending: set[asyncio.Task[Any]] = set(tasks)
         try:
             while pending and not all_done.is_set():
                 finished, pending = await asyncio.wait([waiter, *pending], return_when=asyncio.FIRST_COMPLETED)

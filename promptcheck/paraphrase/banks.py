@@ -6,7 +6,7 @@ The files live in ``promptcheck/paraphrase/banks/<kind>.yaml``; see docs/paraphr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -35,7 +35,7 @@ class Bank:
         raise InputError(f"must be all, observed or unobserved, got {split!r}", field="split")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_bank(kind: str) -> Bank:
     """The bank for a task kind (mcqa, classification, yesno, nli)."""
     if kind not in TASK_KINDS:

@@ -195,7 +195,7 @@ _NP_STOP = {"as", "or", "and", "into", "with", "by", "from", "in", "of", "to", "
 
 def _noun_phrase(text: str, start: int) -> tuple[int, str] | None:
     """The 1-3 words after ``start`` up to a preposition or punctuation: a short noun phrase."""
-    words = []
+    words: list[str] = []
     pos = start
     for m in re.finditer(r"\s*([A-Za-z-]+)", text[start:]):
         if m.start() != pos - start or m.group(1).lower() in _NP_STOP or len(words) == 3:

@@ -3,8 +3,12 @@
 Works on ``promptcheck run --json`` files and on the pytest plugin's ``--promptcheck-json``
 files (whose verdicts carry per-item evidence). Tasks are matched by name (and, for plugin
 files, test id first); items by id. The paired interval of ``drop_new - drop_old`` comes from
-:func:`promptcheck.stats.robustness.bootstrap_drop_change`; this module only lines the two
-files up and renders the answer.
+:func:`promptcheck.stats.verdicts.judge_change`; this module only lines the two
+files up and renders the answer. The change test is :func:`promptcheck.stats.verdicts.judge_change`
+(two one-sided tests, the same variance decomposition as every verdict); instructions are
+matched by text (paired when both runs compared the same instructions, independent samples when
+not, and the table says which); with several tasks, "worse" and "better" are Holm-adjusted
+across them, so a 20-task comparison does not go red by chance.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from promptcheck.errors import InputError
-from promptcheck.stats.robustness import bootstrap_drop_change, change_verdict, drop_point
-from promptcheck.stats.sets import claim_for
+from promptcheck.stats.sets import claim_for, compared_kinds
+from promptcheck.stats.verdicts import holm, judge_change
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class Evidence:
     texts: tuple[str, ...]
     kinds: tuple[str, ...]
     correct: np.ndarray  # (n_instructions, n_items) bool, row 0 = reference
+    chance: tuple[float, ...] | None = None  # per item, when the file records it
 
 
 @dataclass(frozen=True)
@@ -46,12 +51,17 @@ class Change:
     confidence: float
     tolerance: float
     verdict: str  # worse / better / unchanged
+    pairing: str = ""
+    p_worse: float = 1.0
+    p_worse_holm: float = 1.0
 
     def to_json(self) -> dict:
         return {"task": self.task, "key": self.key, "items": self.items, "claim": self.claim,
                 "old_drop": self.old_drop, "new_drop": self.new_drop, "change": self.change,
-                "interval": list(self.interval), "confidence": self.confidence, "tolerance": self.tolerance,
-                "verdict": self.verdict}
+                "interval": list(self.interval), "confidence": self.confidence,
+                "interval_confidence": 1 - 2 * (1 - self.confidence), "tolerance": self.tolerance,
+                "verdict": self.verdict, "pairing": self.pairing, "p_worse": self.p_worse,
+                "p_worse_holm": self.p_worse_holm}
 
 
 def evidence_of(doc: dict[str, Any], source: str = "") -> dict[str, Evidence]:
@@ -66,7 +76,8 @@ def evidence_of(doc: dict[str, Any], source: str = "") -> dict[str, Evidence]:
             e = Evidence(key=f"{r['test']}::{r['task']}", task=r["task"], item_ids=tuple(ev["item_ids"]),
                          texts=tuple(i["text"] for i in ev["instructions"]),
                          kinds=tuple(i["kind"] for i in ev["instructions"]),
-                         correct=np.asarray(ev["correct"], dtype=bool))
+                         correct=np.asarray(ev["correct"], dtype=bool),
+                         chance=tuple(ev["chance"]) if ev.get("chance") else None)
             out[e.key] = e
             out.setdefault(e.task, e)
         return out
@@ -80,7 +91,9 @@ def evidence_of(doc: dict[str, Any], source: str = "") -> dict[str, Evidence]:
         correct = np.asarray([[it["predictions"][j] == it["answer"] for it in t["items"]] for j in order], dtype=bool)
         out[t["name"]] = Evidence(key=t["name"], task=t["name"], item_ids=tuple(it["id"] for it in t["items"]),
                                   texts=tuple(ins[j]["text"] for j in order), kinds=tuple(ins[j]["kind"] for j in order),
-                                  correct=correct)
+                                  correct=correct,
+                                  chance=tuple(1.0 / it["n_choices"] for it in t["items"])
+                                  if all("n_choices" in it for it in t["items"]) else None)
     return out
 
 
@@ -97,12 +110,21 @@ def _align(old: Evidence, new: Evidence) -> tuple[np.ndarray, np.ndarray]:
     return old.correct, new.correct[:, cols]
 
 
+def _compared_rows(e: Evidence) -> list[int]:
+    """Rows (after the reference, row 0) that a verdict compares: unobserved/generated when present."""
+    kinds = compared_kinds(e.kinds[1:])
+    return [j for j in range(1, len(e.kinds)) if e.kinds[j] in kinds]
+
+
 def compare_evidence(old: dict[str, Evidence], new: dict[str, Evidence], *, confidence: float = 0.95,
                      n_boot: int = 2000, seed: int = 0, tolerance: float = 0.0) -> tuple[list[Change], list[str]]:
-    """Per task in ``new`` that ``old`` also has: the paired change. Also returns the keys without a baseline."""
-    changes, missing = [], []
+    """Per task in ``new`` that ``old`` also has: the paired change. Also returns the keys without a baseline.
+
+    ``n_boot`` and ``seed`` are accepted for callers of the bootstrap version; the test is analytic.
+    """
+    pending, missing = [], []
     seen: set[int] = set()
-    for key, n in new.items():
+    for n in new.values():
         if id(n) in seen:
             continue
         seen.add(id(n))
@@ -111,14 +133,29 @@ def compare_evidence(old: dict[str, Evidence], new: dict[str, Evidence], *, conf
             missing.append(n.key)
             continue
         oc, nc = _align(o, n)
-        same_instructions = o.texts[1:] == n.texts[1:]
-        claim = claim_for(n.kinds[1:]) if same_instructions else "instructions"
-        interval = bootstrap_drop_change(oc[0], oc[1:], nc[0], nc[1:], claim=claim, confidence=confidence,
-                                         n_boot=n_boot, seed=seed)
-        od, nd = drop_point(oc[0], oc[1:]), drop_point(nc[0], nc[1:])
-        changes.append(Change(task=n.task, key=n.key, items=len(o.item_ids), claim=claim, old_drop=od, new_drop=nd,
-                              change=nd - od, interval=(interval.low, interval.high), confidence=confidence,
-                              tolerance=tolerance, verdict=change_verdict(interval, tolerance)))
+        o_rows, n_rows = _compared_rows(o), _compared_rows(n)
+        if not o_rows or not n_rows:
+            raise InputError(f"task {n.task!r}: a run has no instruction besides the reference to compare",
+                             field="instructions")
+        o_texts = [o.texts[j] for j in o_rows]
+        n_pos = {n.texts[j]: j for j in n_rows}
+        paired = sorted(o_texts) == sorted(n_pos)
+        if paired:
+            n_rows = [n_pos[t] for t in o_texts]  # new rows in old's order: instruction j pairs with j
+        claim = claim_for([n.kinds[j] for j in n_rows])
+        cj = judge_change(oc[0], oc[o_rows], nc[0], nc[n_rows], claim=claim, paired_instructions=paired,
+                          confidence=confidence, tolerance=tolerance)
+        pending.append((n, o, claim, cj))
+    alpha = 1.0 - confidence
+    worse_adj = holm([cj.p_worse for *_, cj in pending])
+    better_adj = holm([cj.p_better for *_, cj in pending])
+    changes = [
+        Change(task=n.task, key=n.key, items=len(o.item_ids), claim=claim, old_drop=cj.old_drop, new_drop=cj.new_drop,
+               change=cj.change, interval=(cj.interval.low, cj.interval.high), confidence=confidence,
+               tolerance=tolerance, verdict=cj.verdict(alpha, p_worse=w, p_better=b), pairing=cj.pairing,
+               p_worse=cj.p_worse, p_worse_holm=w)
+        for (n, o, claim, cj), w, b in zip(pending, worse_adj, better_adj)
+    ]
     return changes, missing
 
 
@@ -142,11 +179,16 @@ def changes_table(changes: list[Change]) -> Any:
     colour = {"worse": "red", "better": "green", "unchanged": ""}
     table = Table(title="promptcheck compare: change in accuracy drop under paraphrase (new minus old)",
                   title_justify="left")
-    for col in ("task", "items", "claim", "old drop", "new drop", "change", "interval", "verdict"):
+    conf = changes[0].confidence if changes else 0.95
+    bounds = f"one-sided {100 * conf:g}% bounds"
+    for col in ("task", "items", "claim", "old drop", "new drop", "change", bounds, "verdict"):
         table.add_column(col, justify="left" if col in ("task", "claim", "verdict") else "right",
                          no_wrap=col in ("verdict", "change"), overflow="fold")
     for c in changes:
         table.add_row(Text(c.key), str(c.items), c.claim, f"{100 * c.old_drop:+.1f}", f"{100 * c.new_drop:+.1f}",
                       f"{100 * c.change:+.1f}", f"[{100 * c.interval[0]:+.1f}, {100 * c.interval[1]:+.1f}]",
                       Text(c.verdict, style=colour[c.verdict]))
+    notes = sorted({c.pairing for c in changes})
+    table.caption = "; ".join(notes) + (f"; verdicts Holm-adjusted across {len(changes)} tasks"
+                                        if len(changes) > 1 else "")
     return table

@@ -71,7 +71,7 @@ def _task_view(name: str, subtitle: str, instructions: list[dict], reference_acc
 
 
 def _top_flips(ids: list[str], counts: list[int], n_compared: int, answers: list[Any] | None = None) -> list[dict]:
-    rows = [{"id": i, "flips": c, "of": n_compared, "answer": answers[n] if answers else None}
+    rows: list[dict[str, Any]] = [{"id": i, "flips": c, "of": n_compared, "answer": answers[n] if answers else None}
             for n, (i, c) in enumerate(zip(ids, counts))]
     rows = [r for r in rows if r["flips"] > 0]
     rows.sort(key=lambda r: (-r["flips"], r["id"]))

@@ -14,13 +14,18 @@ from typing import Any
 
 import numpy as np
 
-from promptcheck.evaluate.results import RunResult, TaskResult
+from promptcheck.evaluation.results import RunResult, TaskResult
 from promptcheck.fileio import atomic_write_json
 from promptcheck.stats.robustness import item_flips, wilson
-from promptcheck.stats.sets import group_statistics, instruction_tests
+from promptcheck.stats.sets import compared_kinds, group_statistics, instruction_tests, item_chance
 from promptcheck.stats.summary import summarize_sets
 
-SCHEMA_VERSION = 1
+#: 2: ``robustness`` compares the reference with unobserved/generated instructions only (observed
+#: ones are their own set), ``drop_interval`` holds the verdict's one-sided bounds (their two-sided
+#: coverage in ``interval_confidence``), and instruction tests carry Holm-adjusted p-values.
+SCHEMA_VERSION = 2
+#: Versions :func:`read_results` reads (compare and report work on evidence common to both).
+READABLE_VERSIONS = (1, 2)
 #: What the interval statistics in a results file are judged against (same defaults as assert_robust).
 STAT_DEFAULTS = {"threshold": 0.05, "confidence": 0.95, "n_boot": 2000}
 _LIBRARIES = ("promptcheck", "torch", "transformers", "peft", "tokenizers", "numpy", "scipy")
@@ -45,19 +50,23 @@ def _statistics(result: TaskResult, seed: int, stats: dict[str, Any]) -> dict[st
         return {}
     correct = np.asarray([r.correct for r in rows], dtype=bool)
     preds = np.asarray([r.predictions for r in rows])
-    opts = dict(threshold=float(stats["threshold"]), confidence=float(stats["confidence"]),
+    opts: dict[str, Any] = dict(threshold=float(stats["threshold"]), confidence=float(stats["confidence"]),
                 n_boot=int(stats["n_boot"]), seed=seed)
+    chance = item_chance(result.task.items)
 
     def group(js: list[int]) -> dict[str, Any]:
         return group_statistics(correct[ref_j], correct[js], preds[ref_j], preds[js],
-                                [rows[j].kind for j in js], **opts).to_json()
+                                [rows[j].kind for j in js], chance=chance, **opts).to_json()
 
     others = [j for j in range(len(rows)) if j != ref_j]
-    by_kind = {k: [j for j in others if rows[j].kind == k] for k in ("observed", "unobserved", "generated")}
+    kinds = compared_kinds(rows[j].kind for j in others)
+    tests = instruction_tests(correct[ref_j], correct[others], confidence=opts["confidence"])
+    neutral = {"drop": 0.0, "mcnemar_p": 1.0, "mcnemar_p_holm": 1.0, "significant": False}
+    by_row = dict(zip(others, tests))
     return {
-        "robustness": group(others),
-        "set_statistics": {k: group(js) for k, js in by_kind.items() if js},
-        "instruction_tests": instruction_tests(correct[ref_j], correct),
+        "robustness": group([j for j in others if rows[j].kind in kinds]),
+        "sets": [s.to_json() for s in summarize_sets(result, **opts)],
+        "instruction_tests": [by_row.get(j, neutral) for j in range(len(rows))],
         "flips": item_flips(preds, ref_j).tolist(),
     }
 
@@ -104,7 +113,7 @@ def task_to_json(result: TaskResult, *, seed: int = 0, stats: dict[str, Any] | N
         "skipped_items": list(result.skipped_items),
         "reference_instruction": task.reference_instruction,
         "reference_accuracy": result.reference_accuracy,
-        "sets": [{**s.to_json(), **extra.get("set_statistics", {}).get(s.kind, {})} for s in summarize_sets(result)],
+        "sets": extra.get("sets", []),
         **({"robustness": extra["robustness"]} if extra else {}),
         **({"representations": representations} if representations else {}),
         "instructions": instructions,
@@ -167,7 +176,7 @@ def read_results(path: Path) -> dict[str, Any]:
     if not isinstance(doc, dict) or not isinstance(doc.get("tasks", doc.get("tests")), list):
         raise InputError("not a promptcheck results file (no 'tasks' or 'tests' list)", file=path)
     version = doc.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise InputError(f"schema_version {version!r} is not supported (expected {SCHEMA_VERSION})", file=path,
-                         field="schema_version")
+    if version not in READABLE_VERSIONS:
+        raise InputError(f"schema_version {version!r} is not supported (this promptcheck reads "
+                         f"{', '.join(map(str, READABLE_VERSIONS))})", file=path, field="schema_version")
     return doc

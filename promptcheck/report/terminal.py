@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from promptcheck.evaluate.results import TaskResult
+from promptcheck.evaluation.results import TaskResult
 from promptcheck.stats.summary import summarize_sets
 
 
@@ -14,13 +14,15 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def _drop(x: float) -> Text:
-    style = "red" if x >= 0.05 else ("yellow" if x > 0 else "green")
-    return Text(f"{100 * x:+.1f} pts", style=style)
+def _drop(x: float, threshold: float = 0.05) -> Text:
+    style = "red" if x >= threshold else ("yellow" if x > 0 else "green")
+    return Text(f"{100 * x:+.1f}", style=style)
 
 
-def task_table(result: TaskResult) -> Table:
-    """Reference accuracy, then mean and worst accuracy per instruction set and their drops."""
+def task_table(result: TaskResult, *, threshold: float = 0.05, confidence: float = 0.95, seed: int = 0) -> Table:
+    """Reference accuracy, then per instruction set: mean and worst accuracy, the drop with the
+    verdict's one-sided bounds and the verdict (:func:`promptcheck.stats.judge`, claim named in
+    docs/statistics.md: ``phrasings`` for two or more new phrasings)."""
     task = result.task
     table = Table(
         title=f"{task.name}  ({task.kind}, {task.format}, {len(task.items)} items"
@@ -28,24 +30,34 @@ def task_table(result: TaskResult) -> Table:
               + f", chance {_pct(sum(1 / len(i.choices) for i in task.items) / len(task.items))})",
         title_justify="left",
     )
-    table.add_column("instructions")
+    table.add_column("instructions", no_wrap=True)  # set names: a CI log must not split them
     table.add_column("n", justify="right")
     table.add_column("mean acc", justify="right")
     table.add_column("worst acc", justify="right")
-    table.add_column("drop (mean)", justify="right")
-    table.add_column("drop (worst)", justify="right")
+    table.add_column("drop", justify="right", no_wrap=True)
+    table.add_column(f"{100 * confidence:g}% bounds", justify="right", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("worst drop", justify="right", no_wrap=True)
     ref = result.reference_accuracy
-    table.add_row("reference", "1", _pct(ref), _pct(ref), "", "")
-    for s in summarize_sets(result):
+    table.add_row("reference", "1", _pct(ref), _pct(ref), "", "", "", "")
+    for s in summarize_sets(result, threshold=threshold, confidence=confidence, seed=seed):
+        j = s.statistics.judgment
+        bounds = f"[{100 * j.interval.low:+.1f}, {100 * j.interval.high:+.1f}]" if j.looks_used else "n/a"
         table.add_row(s.kind, str(s.n_instructions), _pct(s.mean_accuracy), _pct(s.worst_accuracy),
-                      _drop(s.drop), _drop(s.worst_drop))
+                      _drop(s.drop, threshold), bounds, Text(j.verdict, style=_VERDICT_STYLE[j.verdict]),
+                      _drop(s.worst_drop, threshold))
+    table.caption = (f"drops in points vs the reference; bounds one-sided at {100 * confidence:g}% each; verdict at "
+                     f"{100 * threshold:g} points (docs/statistics.md)")
     return table
+
+
+_VERDICT_STYLE = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
 
 
 def instruction_table(result: TaskResult) -> Table:
     """Every instruction with its kind and accuracy (``promptcheck run --verbose``)."""
     table = Table(title=f"{result.task.name}: accuracy per instruction", title_justify="left")
-    table.add_column("kind")
+    table.add_column("kind", no_wrap=True)
     table.add_column("accuracy", justify="right")
     table.add_column("instruction", overflow="fold")
     for r in result.instructions:
@@ -54,7 +66,8 @@ def instruction_table(result: TaskResult) -> Table:
     return table
 
 
-def print_task(console: Console, result: TaskResult, *, verbose: bool = False) -> None:
-    console.print(task_table(result))
+def print_task(console: Console, result: TaskResult, *, verbose: bool = False, threshold: float = 0.05,
+               confidence: float = 0.95, seed: int = 0) -> None:
+    console.print(task_table(result, threshold=threshold, confidence=confidence, seed=seed))
     if verbose:
         console.print(instruction_table(result))

@@ -1,23 +1,26 @@
-"""Descriptive summaries of a task result: accuracy per instruction set and drop vs the reference.
+"""Per instruction set (observed, unobserved, generated): accuracies and the set's judgment.
 
-These are point estimates for the run table. Intervals and verdicts (bootstrap, McNemar,
-sequential tests) build on the same per-item evidence in :mod:`promptcheck.stats`.
+For the run table and results files. Point figures (mean, worst, best accuracy) are read off
+the result; the drop, its bounds and the verdict are the set's :func:`promptcheck.stats.judge`
+judgment (via :func:`promptcheck.stats.sets.group_statistics`), never a second computation.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from promptcheck.evaluate.results import TaskResult
+import numpy as np
+
+from promptcheck.evaluation.results import TaskResult
+from promptcheck.stats.sets import GroupStatistics, group_statistics, item_chance
 
 
 @dataclass(frozen=True)
 class SetSummary:
-    """Accuracy over one instruction set (observed, unobserved, generated).
+    """Accuracy over one instruction set and its judgment against the reference.
 
     ``drop`` is reference accuracy minus the set's mean accuracy, in absolute points
-    (0.05 = 5 points); ``worst_drop`` uses the set's worst instruction.
+    (0.05 = 5 points); ``worst_drop`` uses the set's worst instruction (a point figure).
     """
 
     kind: str
@@ -25,9 +28,13 @@ class SetSummary:
     mean_accuracy: float
     worst_accuracy: float
     best_accuracy: float
-    drop: float
     worst_drop: float
     worst_instruction: str
+    statistics: GroupStatistics
+
+    @property
+    def drop(self) -> float:
+        return self.statistics.judgment.drop
 
     def to_json(self) -> dict:
         return {
@@ -36,33 +43,32 @@ class SetSummary:
             "mean_accuracy": self.mean_accuracy,
             "worst_accuracy": self.worst_accuracy,
             "best_accuracy": self.best_accuracy,
-            "drop": self.drop,
             "worst_drop": self.worst_drop,
             "worst_instruction": self.worst_instruction,
+            **self.statistics.to_json(),
         }
 
 
-def summarize_sets(result: TaskResult, kinds: tuple[str, ...] = ("observed", "unobserved", "generated")) -> list[SetSummary]:
+def summarize_sets(result: TaskResult, kinds: tuple[str, ...] = ("observed", "unobserved", "generated"), *,
+                   threshold: float = 0.05, confidence: float = 0.95, n_boot: int = 2000,
+                   seed: int = 0) -> list[SetSummary]:
     """One :class:`SetSummary` per non-empty instruction set, in ``kinds`` order."""
-    ref = result.reference_accuracy
+    ref_row = next((r for r in result.instructions if r.kind == "reference"), None)
+    if ref_row is None:
+        return []
     out = []
     for kind in kinds:
         rows = result.of_kind(kind)
         if not rows:
             continue
         accs = [r.accuracy for r in rows]
-        mean = math.fsum(accs) / len(accs)
         worst = min(rows, key=lambda r: r.accuracy)
-        out.append(
-            SetSummary(
-                kind=kind,
-                n_instructions=len(rows),
-                mean_accuracy=mean,
-                worst_accuracy=worst.accuracy,
-                best_accuracy=max(accs),
-                drop=ref - mean,
-                worst_drop=ref - worst.accuracy,
-                worst_instruction=worst.text,
-            )
-        )
+        stats = group_statistics(
+            np.asarray(ref_row.correct, dtype=bool), np.asarray([r.correct for r in rows], dtype=bool),
+            np.asarray(ref_row.predictions), np.asarray([r.predictions for r in rows]), [kind] * len(rows),
+            threshold=threshold, confidence=confidence, n_boot=n_boot, seed=seed, chance=item_chance(result.task.items))
+        out.append(SetSummary(kind=kind, n_instructions=len(rows), mean_accuracy=float(np.mean(accs)),
+                              worst_accuracy=worst.accuracy, best_accuracy=max(accs),
+                              worst_drop=result.reference_accuracy - worst.accuracy, worst_instruction=worst.text,
+                              statistics=stats))
     return out

@@ -126,7 +126,7 @@ def _instruction_sets(doc: LineDict, file: Path) -> tuple[tuple[str, ...], tuple
     if isinstance(value, list):
         # A bare list has no observed/unobserved split: treat all as new phrasings.
         return (), _instruction_list(value, file=file, line=line, field="instructions")
-    if not isinstance(value, dict):
+    if not isinstance(value, LineDict):
         raise InputError(
             f"must be a mapping with 'observed' and/or 'unobserved' lists, got {type_name(value)}", file=file,
             line=line, field="instructions",
@@ -177,7 +177,7 @@ def load_suite(path: Path, *, allow_outside: bool = False) -> Task:
     if not text.strip():
         raise InputError("is empty; a suite needs name, items and reference_instruction", file=path)
     doc = load_yaml(path, text)
-    if not isinstance(doc, dict):
+    if not isinstance(doc, LineDict):  # every YAML mapping loads as one
         raise InputError(f"a suite file must be a YAML mapping (key: value lines), got {type_name(doc)}",
                          file=path, line=getattr(doc, "line", 1) or 1)
     for key in doc:
@@ -215,7 +215,7 @@ def load_suite(path: Path, *, allow_outside: bool = False) -> Task:
     items_value = doc["items"]
     items_line = doc.lines["items"]
     hashed = [text.encode("utf-8")]
-    if isinstance(items_value, list):
+    if isinstance(items_value, LineList):  # every YAML list loads as one
         items = _inline_items(items_value, path)
     else:
         rel = _string(items_value, file=path, line=items_line, field="items")

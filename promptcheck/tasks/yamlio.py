@@ -67,7 +67,7 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _co
 def load_yaml(path: Path, text: str) -> Any:
     """Parse ``text`` (read from ``path``) into LineDict/LineList values, or raise InputError."""
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(text, Loader=_LineLoader)
     except InputError as exc:
         exc.file = str(path)
         raise

@@ -133,7 +133,7 @@ def test_cli_fix_saves_a_peft_adapter_that_loads_anywhere(tiny_causal_dir, task,
              for i in capitals.items[:6]]
     mixed = [pc.render(ins, i, capitals) for ins, i in zip(["Capital?", "Name it.", "Pick the city."],
                                                             capitals.items[6:9])]
-    assert with_adapter._shared_prefix(with_adapter._causal_units(mixed)) is None
+    assert with_adapter.shared_prefix(with_adapter.units(mixed)) is None
     calls = [prompts, multi, mixed]
     shared = [with_adapter.score(c) for c in calls]
     with_adapter.share_prefix = False

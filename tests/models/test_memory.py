@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 import torch
+from tiny_models import tiny_causal
 from typer.testing import CliRunner
 
 import promptcheck as pc
@@ -15,7 +16,6 @@ from promptcheck.models.base import ModelIdentity
 from promptcheck.models.hf import HFScorer
 from promptcheck.models.memory import bytes_per_token, parse_memory
 from promptcheck.prompts.rendering import render
-from tiny_models import tiny_causal
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +61,8 @@ def test_batches_fit_the_memory_budget_and_scores_do_not_change(capitals):
     big = HFScorer(model, tokenizer, ModelIdentity(id="b"))
     assert small.batch_tokens == budget // per_token < big.batch_tokens
     prompts = _prompts(small, capitals)
-    units = small._units(prompts)
-    for batch in small._batches(units):
+    units = small.units(prompts)
+    for batch in small.batches(units):
         padded = len(batch) * max(len(u.ids) for u in batch)
         assert padded <= small.batch_tokens or len(batch) == 1
     _close(small.score(prompts), big.score(prompts))

@@ -6,12 +6,12 @@ import dataclasses
 
 import pytest
 import torch
+from tiny_models import tiny_causal, tiny_seq2seq
 
 import promptcheck as pc
 from promptcheck.models.base import ModelIdentity
 from promptcheck.models.hf import HFScorer
 from promptcheck.prompts.rendering import render
-from tiny_models import tiny_causal, tiny_seq2seq
 
 
 def plain_causal_logprob(model, tokenizer, context: str, cont: str, special: bool) -> float:
@@ -53,10 +53,10 @@ def test_scorer_logprobs_match_unbatched_forward(kind, fmt, chat, capitals):
         prompts += batch
         scores += scorer.score(batch)
     if kind == "causal":
-        units = scorer._causal_units(prompts[:12])
-        prefix = scorer._shared_prefix(units)
+        units = scorer.units(prompts[:12])
+        prefix = scorer.shared_prefix(units)
         assert prefix is not None
-        groups, _ = scorer._context_groups(units, prefix.length)
+        groups, _ = scorer.context_groups(units, prefix.length)
         # Multi-token answers: each prompt's context runs once for its K choices.
         assert groups or fmt == "letters"
     for prompt, got in zip(prompts, scores):
@@ -86,7 +86,7 @@ def test_letters_after_chat_template_score_the_bare_letter_token(capitals):
     task = dataclasses.replace(capitals, format="letters")
     prompt = render(task.reference_instruction, task.items[0], task, chat_formatter=scorer.chat_formatter())
     assert prompt.continuations == ("A", "B", "C")
-    units = scorer._causal_units([prompt])
+    units = scorer.units([prompt])
     assert len(units) == 1, "all letters come from one forward pass"
     decoded = [tokenizer.decode(span.targets) for span in units[0].spans]
     assert decoded == ["A", "B", "C"]
@@ -109,7 +109,7 @@ def test_shared_prefix_reuse_equals_no_reuse(capitals):
     reuse = HFScorer(model, tokenizer, ModelIdentity(id="a"), batch_size=4)
     plain = HFScorer(model, tokenizer, ModelIdentity(id="b"), batch_size=4, share_prefix=False)
     prompts = [render(task.observed[0], item, task, chat_formatter=reuse.chat_formatter()) for item in task.items]
-    prefix = reuse._shared_prefix(reuse._causal_units(prompts))
+    prefix = reuse.shared_prefix(reuse.units(prompts))
     assert prefix is not None and prefix.length > 10
     for a, b in zip(reuse.score(prompts), plain.score(prompts)):
         assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4)
@@ -123,9 +123,9 @@ def test_per_prompt_context_reuse_without_a_shared_prefix_equals_plain(capitals)
     prompts = [render(ins, item, task) for ins, item in zip(["Name the capital.", "Which city is the capital?",
                                                              "Pick one.", "Capital?", "Say the capital city.",
                                                              "Choose the right city."], task.items)]
-    units = scorer._causal_units(prompts)
-    assert scorer._shared_prefix(units) is None
-    groups, _ = scorer._context_groups(units, 0)
+    units = scorer.units(prompts)
+    assert scorer.shared_prefix(units) is None
+    groups, _ = scorer.context_groups(units, 0)
     assert len(groups) >= 5
     for prompt, got in zip(prompts, scorer.score(prompts)):
         for k, cont in enumerate(prompt.continuations):

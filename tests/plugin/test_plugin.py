@@ -7,7 +7,6 @@ import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
-
 from conftest import ROOT
 
 pytest_plugins = ["pytester"]

@@ -86,3 +86,27 @@ def test_a_baseline_of_another_suite_is_a_one_line_error(pytester, monkeypatch):
     result = pytester.runpytest("--promptcheck-baseline=old.json")
     assert result.ret == 7
     result.stdout.fnmatch_lines(["*baseline comparison failed: items: task 'sentiment': the two runs scored different items*"])
+
+
+def test_a_gate_too_small_to_decide_is_told_before_it_runs_and_plan_says_what_would(pytester, monkeypatch):
+    """The baseline is the pilot: at 20 items the 5-point gate cannot pass a model with no drop."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from promptcheck.cli.main import app
+
+    shutil.copytree(ROOT / "examples" / "suites", pytester.path / "suites")
+    pytester.makepyfile(test_gate=GATE.replace("max_accuracy_drop=0.9", "max_accuracy_drop=0.05"))
+    monkeypatch.setenv("RELEASE", "new")
+    pytester.runpytest("--promptcheck-json=old.json").assert_outcomes(passed=1)
+    again = pytester.runpytest("--promptcheck-baseline=old.json")
+    again.stdout.fnmatch_lines(["*promptcheck: test_gate.py::test_gate::sentiment: at 20 items x 1 instructions "
+                                "(baseline) this gate passes a model with no drop less than 80% of the time*"])
+    res = CliRunner().invoke(app, ["plan", str(pytester.path / "old.json"), "--json", "--target-drop", "0"])
+    assert res.exit_code == 0, res.output
+    (task,) = json.loads(res.output)["tasks"]
+    assert task["task"] == "test_gate.py::test_gate::sentiment" and task["items"] == 20
+    assert task["minimum_detectable_drop"] > 0.05
+    assert task["items_needed"] is None or task["items_needed"] > 20
+    assert set(task) >= {"minimum_detectable_drop", "items_needed", "instructions_needed"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import EXAMPLES
 from typer.testing import CliRunner
 
-from conftest import EXAMPLES
 from promptcheck.cli.main import app
 
 SCRIPT = "<script>alert(1)</script>"

@@ -11,7 +11,9 @@ from report_fixtures import small_run  # noqa: F401
 from typer.testing import CliRunner
 
 from promptcheck.cli.main import app
-from promptcheck.stats.robustness import bootstrap_drop_change, change_verdict
+from promptcheck.errors import PromptcheckError
+from promptcheck.report.compare import Evidence, compare_evidence
+from promptcheck.stats import judge_change
 
 runner = CliRunner()
 
@@ -20,14 +22,13 @@ def test_paired_change_finds_a_regression_and_not_a_non_change():
     rng = np.random.default_rng(0)
     ref = rng.random(60) < 0.8
     para = np.vstack([ref & (rng.random(60) < 0.95) for _ in range(5)])
-    same = bootstrap_drop_change(ref, para, ref, para, claim="phrasings")
-    assert same.low <= 0 <= same.high and change_verdict(same) == "unchanged"
+    same = judge_change(ref, para, ref, para)
+    assert same.interval.low <= 0 <= same.interval.high and same.verdict(0.05) == "unchanged"
     worse_para = para & (rng.random(para.shape) < 0.6)
-    worse = bootstrap_drop_change(ref, para, ref, worse_para, claim="phrasings")
-    assert worse.low > 0 and change_verdict(worse) == "worse"
-    assert bootstrap_drop_change(ref, worse_para, ref, para) .high < 0
-    again = bootstrap_drop_change(ref, para, ref, worse_para, claim="phrasings")
-    assert (again.low, again.high) == (worse.low, worse.high), "same seed, same interval"
+    worse = judge_change(ref, para, ref, worse_para)
+    assert worse.interval.low > 0 and worse.verdict(0.05) == "worse"
+    assert judge_change(ref, worse_para, ref, para).verdict(0.05) == "better"
+    assert judge_change(ref, para, ref, worse_para) == worse, "deterministic"
 
 
 def test_paired_interval_is_narrower_than_ignoring_the_pairing():
@@ -37,18 +38,54 @@ def test_paired_interval_is_narrower_than_ignoring_the_pairing():
     ref = easy | (rng.random(80) < 0.3)
     old = np.vstack([easy | (rng.random(80) < 0.2) for _ in range(4)])
     new = np.vstack([easy | (rng.random(80) < 0.15) for _ in range(4)])
-    paired = bootstrap_drop_change(ref, old, ref, new)
+    paired = judge_change(ref, old, ref, new)
     rng2 = np.random.default_rng(2)
     # Unpaired: resample the two releases' items independently.
     idx_a, idx_b = rng2.integers(0, 80, (2000, 80)), rng2.integers(0, 80, (2000, 80))
     unpaired = ((ref[idx_b].mean(1) - new[:, idx_b].mean(2).mean(0)) - (ref[idx_a].mean(1) - old[:, idx_a].mean(2).mean(0)))
-    lo, hi = np.quantile(unpaired, [0.025, 0.975])
-    assert paired.high - paired.low < 0.8 * (hi - lo)
+    lo, hi = np.quantile(unpaired, [0.05, 0.95])
+    assert paired.interval.high - paired.interval.low < 0.8 * (hi - lo)
 
 
 def test_paired_change_rejects_different_items():
-    with pytest.raises(ValueError, match="same items"):
-        bootstrap_drop_change(np.ones(5, bool), np.ones((2, 5), bool), np.ones(6, bool), np.ones((2, 6), bool))
+    with pytest.raises(PromptcheckError, match="same items"):
+        judge_change(np.ones(5, bool), np.ones((2, 5), bool), np.ones(6, bool), np.ones((2, 6), bool))
+
+
+def _evidence(task: str, correct: np.ndarray, texts: list[str]) -> Evidence:
+    return Evidence(key=task, task=task, item_ids=tuple(f"i{k}" for k in range(correct.shape[1])),
+                    texts=("ref", *texts), kinds=("reference",) + ("unobserved",) * len(texts), correct=correct)
+
+
+def test_instructions_are_matched_by_text_and_different_sets_are_said_so():
+    rng = np.random.default_rng(3)
+    rows = rng.random((5, 80)) < 0.7
+    old = _evidence("t", rows, ["a", "b", "c", "d"])
+    shuffled = _evidence("t", rows[[0, 3, 1, 4, 2]], ["c", "a", "d", "b"])
+    (change,), _ = compare_evidence({"t": old}, {"t": shuffled})
+    assert change.change == pytest.approx(0.0) and change.interval == pytest.approx((0.0, 0.0))
+    assert change.pairing.startswith("items and instructions paired")
+    other = _evidence("t", rows, ["a", "b", "c", "e"])
+    (change,), _ = compare_evidence({"t": old}, {"t": other})
+    assert "instruction sets differ" in change.pairing
+
+
+def test_several_tasks_are_holm_corrected():
+    """Twenty tasks that did not change: unadjusted one-sided tests would call some "worse"."""
+    rng = np.random.default_rng(10)
+    old, new = {}, {}
+    for k in range(20):
+        base = rng.random(60) < 0.7
+        o = np.vstack([base] + [base & (rng.random(60) < 0.9) for _ in range(6)])
+        n = np.vstack([base] + [base & (rng.random(60) < 0.9) for _ in range(6)])
+        old[f"t{k}"] = _evidence(f"t{k}", o, list("abcdef"))
+        new[f"t{k}"] = _evidence(f"t{k}", n, list("abcdef"))
+    changes, _ = compare_evidence(old, new)
+    assert any(c.p_worse < 0.05 for c in changes), "this seed has a task that looks worse by chance"
+    assert all(c.p_worse_holm >= c.p_worse for c in changes)
+    assert [c.verdict for c in changes].count("worse") == 0
+
+
 
 
 def _regressed(doc: dict) -> dict:
@@ -87,3 +124,17 @@ def test_compare_refuses_different_suites_in_one_line(small_run, tmp_path):
     res = runner.invoke(app, ["compare", str(small_run), str(other)])
     assert res.exit_code == 2
     assert "different items" in res.output and "Traceback" not in res.output
+
+
+def test_plan_on_a_run_json_gives_power_and_sizes_per_task(small_run):
+    res = runner.invoke(app, ["plan", str(small_run), "--json"])
+    assert res.exit_code == 0, res.output
+    (task,) = json.loads(res.output)["tasks"]
+    assert task["task"] == "sentiment-small" and task["items"] == 10 and task["instructions"] == 3
+    assert task["claim"] == "phrasings" and task["minimum_detectable_drop"] >= 0.05
+    for key in ("items_needed", "instructions_needed"):
+        assert task[key] is None or (isinstance(task[key], int) and task[key] >= 2)
+    table = runner.invoke(app, ["plan", str(small_run)])
+    assert table.exit_code == 0 and "would decide" in table.output and "sentiment-small" in table.output
+    bad = runner.invoke(app, ["plan", str(small_run), "--confidence", "2"])
+    assert bad.exit_code == 2 and len(bad.output.strip().splitlines()) == 1

@@ -6,7 +6,6 @@ import json
 import re
 
 import pytest
-
 from report_fixtures import HOSTILE, PNG_SIGNATURE, SCRIPT, data_pngs, small_run  # noqa: F401
 from typer.testing import CliRunner
 
@@ -99,7 +98,7 @@ def test_run_json_verdict_agrees_with_assert_robust(examples_dir):
     from tiny_models import RuleModel
 
     import promptcheck as pc
-    from promptcheck.evaluate.results import RunResult
+    from promptcheck.evaluation.results import RunResult
     from promptcheck.report.jsonio import run_to_json
 
     task = pc.load_task(examples_dir / "sentiment.yaml")

@@ -9,11 +9,12 @@ vLLM's CPU attention and matmuls): measured differences are ~1e-5 on sums of ~-1
 from __future__ import annotations
 
 import dataclasses
+
 import pytest
 
 import promptcheck as pc
 from promptcheck.errors import ScoringError
-from promptcheck.evaluate.runner import evaluate
+from promptcheck.evaluation.runner import evaluate
 from promptcheck.models.hf import HFScorer
 from promptcheck.models.served import ServedScorer
 from promptcheck.models.served_client import RetryPolicy

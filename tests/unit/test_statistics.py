@@ -1,4 +1,5 @@
-"""Statistics: interval helpers against scipy, and the verdict rule's error rates by simulation."""
+"""Statistics: interval helpers against scipy, the judge's rule on small hand-made cases, and
+assert_robust on top of it. The error-rate contract is checked in test_verdict_contract.py."""
 
 from __future__ import annotations
 
@@ -6,17 +7,11 @@ import numpy as np
 import pytest
 
 import promptcheck as pc
+from promptcheck.evaluation.results import InstructionResult, TaskResult
 from promptcheck.models.base import ModelIdentity
-from promptcheck.evaluate.results import InstructionResult, TaskResult
-from promptcheck.stats.robustness import (
-    bootstrap_drop,
-    consistency,
-    mcnemar_exact,
-    mean_kl,
-    verdict_for,
-    wilson,
-)
-from promptcheck.stats.simulate import simulate_gate
+from promptcheck.stats import holm, judge
+from promptcheck.stats.robustness import consistency, mcnemar_exact, mean_kl, wilson
+from promptcheck.stats.verdicts import components, look_plan, spending
 
 
 def test_wilson_interval_matches_the_formula():
@@ -49,29 +44,81 @@ def test_two_way_interval_is_wider_than_fixed_instructions():
     u = rng.random(100)
     ref = u < 0.8
     para = u[None, :] < (0.7 + rng.normal(0, 0.08, 8))[:, None]
-    fixed = bootstrap_drop(ref, para, claim="instructions", seed=3)
-    general = bootstrap_drop(ref, para, claim="phrasings", seed=3)
-    assert general.high - general.low > fixed.high - fixed.low
-    assert bootstrap_drop(ref, para, claim="phrasings", seed=3) == general, "seeded: same interval twice"
+    fixed = judge(ref, para, claim="instructions")
+    general = judge(ref, para, claim="phrasings")
+    assert general.interval.high - general.interval.low > fixed.interval.high - fixed.interval.low
+    assert general.df < fixed.df, "few instructions: t with few degrees of freedom, not a normal"
+    assert judge(ref, para, claim="phrasings") == general, "deterministic: same arrays, same judgment"
 
 
-def test_verdict_rule():
-    from promptcheck.stats.robustness import Interval
+def test_variance_components_match_the_anova_identity():
+    """Var of the grand mean = (MS_items + MS_instr - MS_resid) / (m n), from statsmodels-free ANOVA."""
+    rng = np.random.default_rng(2)
+    d = rng.normal(size=(6, 50)) + rng.normal(size=(1, 50)) + rng.normal(0, 0.5, size=(6, 1))
+    m, n = d.shape
+    grand = d.mean()
+    ms_items = m * ((d.mean(0) - grand) ** 2).sum() / (n - 1)
+    ms_instr = n * ((d.mean(1) - grand) ** 2).sum() / (m - 1)
+    resid = d - d.mean(0, keepdims=True) - d.mean(1, keepdims=True) + grand
+    ms_res = (resid**2).sum() / ((n - 1) * (m - 1))
+    c = components(d, "phrasings")
+    assert c.variance == pytest.approx((ms_items + ms_instr - ms_res) / (m * n))
+    assert components(d, "instructions").variance == pytest.approx(ms_items / (m * n))
+    assert c.variance_at(n, m) == pytest.approx(c.variance)
 
-    assert verdict_for(Interval(0.06, 0.2, 0.95), 0.05) == "fail"
-    assert verdict_for(Interval(-0.1, 0.04, 0.95), 0.05) == "pass"
-    assert verdict_for(Interval(0.0, 0.1, 0.95), 0.05) == "inconclusive"
+
+def test_verdict_rule_is_two_one_sided_tests():
+    ref = np.ones(200, bool)
+    para = np.ones((8, 200), bool)
+    para[:, :40] = False  # every paraphrase loses the same 40 items: a 20-point drop
+    bad = judge(ref, para)
+    assert bad.verdict == "fail" and bad.interval.low > 0.05 and bad.drop == pytest.approx(0.2)
+    good = judge(ref, np.ones((8, 200), bool) & (np.arange(200) % 100 != 0))  # a 1-point drop
+    assert good.verdict == "pass" and good.interval.high < 0.05
+    assert good.bound_confidence == 0.95 and good.interval.confidence == pytest.approx(0.90)
+    rng = np.random.default_rng(1)
+    unsure = judge(rng.random(20) < 0.7, rng.random((4, 20)) < 0.65)
+    assert unsure.verdict == "inconclusive" and unsure.interval.low < 0.05 < unsure.interval.high
 
 
-def test_no_drop_rarely_fails_a_five_point_gate():
-    """400 seeded trials, true drop 0, instruction sd 0.05: 'fail' in at most ~5% (docs/statistics.md)."""
-    res = simulate_gate(true_drop=0.0, items=200, trials=400)
-    assert res.fail_rate <= 0.05
+def test_one_instruction_is_refused_for_the_phrasings_claim():
+    with pytest.raises(pc.PromptcheckError, match="phrasings.*at least 2"):
+        judge(np.ones(30, bool), np.ones((1, 30), bool), claim="phrasings")
+    assert judge(np.ones(30, bool), np.ones((1, 30), bool), claim="instructions").claim == "instructions"
 
 
-def test_a_ten_point_drop_fails_the_gate_in_most_trials_at_200_items():
-    res = simulate_gate(true_drop=0.10, items=200, trials=400)
-    assert res.fail_rate > 0.5
+def test_relative_drop_removes_chance_and_refuses_a_reference_at_chance():
+    rng = np.random.default_rng(3)
+    ref = rng.random(300) < 0.9
+    para = ref[None, :] & (rng.random((10, 300)) < 0.8)
+    j = judge(ref, para, relative=True, chance=0.5, max_accuracy_drop=0.1)
+    assert j.drop == pytest.approx((ref.mean() - para.mean()) / (ref.mean() - 0.5))
+    assert j.interval.low < j.drop < j.interval.high and j.verdict == "fail"
+    with pytest.raises(pc.PromptcheckError, match="clearly above chance"):
+        judge(rng.random(40) < 0.5, rng.random((5, 40)) < 0.5, relative=True, chance=0.5)
+
+
+def test_sequential_plan_spends_alpha_like_obrien_fleming_and_skips_tiny_looks():
+    assert spending(0.05, 1.0) == 0.05 and spending(0.05, 0.25) < 1e-3 < spending(0.05, 0.5) < 0.05
+    plan = look_plan(400, (0.25, 0.5, 1.0), 0.05)
+    assert [lk.items for lk in plan] == [100, 200, 400]
+    assert sum(lk.alpha for lk in plan) == pytest.approx(0.05)
+    assert [lk.items for lk in look_plan(40, (0.25, 0.5, 1.0), 0.05)] == [40], "10 and 20 items are too few"
+
+
+def test_holm_matches_the_step_down_definition():
+    assert holm([0.01, 0.04, 0.03, 0.2]) == pytest.approx([0.04, 0.09, 0.09, 0.2])
+    assert holm([]) == []
+
+
+def test_power_figures_are_consistent():
+    rng = np.random.default_rng(4)
+    ref = rng.random(100) < 0.8
+    para = ref[None, :] & (rng.random((12, 100)) < 0.93)
+    j = judge(ref, para)
+    assert j.minimum_detectable_drop > j.threshold
+    bigger = judge(np.tile(ref, 4), np.tile(para, 4))
+    assert bigger.minimum_detectable_drop < j.minimum_detectable_drop, "more items, finer gate"
 
 
 def _result(correct: list[list[bool]], kinds: list[str]) -> TaskResult:
@@ -99,10 +146,15 @@ def test_assert_robust_fails_with_a_message_that_carries_the_evidence():
     assert isinstance(info.value, AssertionError)
     assert v.verdict == "fail" and v.claim == "phrasings" and v.interval.low > 0.05
     msg = str(info.value)
-    for part in ("FAIL", "interval", "threshold 5.0", "worst instructions", "'p4'", "300 items x 4", "seed 0",
-                 "synthetic"):
+    for part in ("FAIL", "one-sided 95% bounds", "(90% two-sided)", "threshold 5.0", "worst instructions", "'p4'",
+                 "300 items x 3", "seed 0", "synthetic", "detects a true drop of"):
         assert part in msg, part
     assert len(v.worst) == 3 and v.worst[0][0] == "p4"
+    # The paper's columns: unobserved instructions are the verdict, observed ones their own set.
+    assert {w[1] for w in v.worst} == {"unobserved"} and set(v.sets) == {"observed", "unobserved"}
+    assert v.sets["observed"]["instructions"] == 1 and v.sets["observed"]["claim"] == "instructions"
+    pooled = pc.assert_robust(result, max_accuracy_drop=0.6, kinds=["observed", "unobserved"])
+    assert pooled.instructions == 4
 
 
 def test_inconclusive_fails_by_default_and_passes_on_request():
@@ -115,17 +167,21 @@ def test_inconclusive_fails_by_default_and_passes_on_request():
 
 
 def test_sequential_evaluation_stops_early_when_the_interval_decides(examples_dir):
-    """A model whose answers collapse under any paraphrase: decided at the first look."""
+    """A model whose answers collapse under any paraphrase: decided at the first look (30 of 120
+    items), with that look's O'Brien-Fleming alpha; looks under 30 items are not taken."""
 
     from tiny_models import RuleModel
 
     collapsing = RuleModel("collapsing", lambda ctx: ctx.startswith("Classify the sentiment of the following review"))
 
     task = pc.load_task(examples_dir / "sentiment.yaml")
-    task = pc.Task(**{**task.__dict__, "items": tuple(i for i in task.items if i.answer == 0)})
+    negatives = [i for i in task.items if i.answer == 0]
+    items = tuple(pc.MCItem(f"{i.id}-{k}", i.question, i.choices, i.answer) for k in range(6) for i in negatives)
+    task = pc.Task(**{**task.__dict__, "items": items[:120]})
     with pytest.raises(pc.RobustnessError) as info:
         pc.assert_robust(collapsing, task, sequential=True, looks=(0.25, 0.5, 1.0))
     v = info.value.verdict
-    assert v.verdict == "fail" and v.looks_used == 1 and v.looks_planned == 3
-    assert v.prompts_scored < len(task.items) * 13
+    assert v.verdict == "fail" and v.looks_used == 1 and v.looks_planned == 3 and v.items == 30
+    assert v.prompts_scored == 30 * 13
+    assert v.judgment.bound_confidence > 0.999, "the first look spends almost none of the alpha"
     assert "1/3 looks" in str(info.value)

@@ -12,14 +12,19 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 
 from promptcheck.errors import InputError, ScoringError
-from promptcheck.evaluate.results import InstructionResult, TaskResult
-from promptcheck.models.base import ChoiceScores, Scorer
+from promptcheck.evaluation.results import InstructionResult, TaskResult
+from promptcheck.models.base import ChoiceScores, CountsTokens, Scorer, capability
 from promptcheck.prompts.rendering import DEFAULT_FORMAT, Prompt, PromptFormat, render
 from promptcheck.tasks.records import INSTRUCTION_KINDS, Instruction, Task
 
 
-def _as_instructions(task: Task, instructions: Iterable[Instruction | str] | None) -> list[Instruction]:
-    """Normalise the caller's instructions; the reference always comes first (it is the baseline)."""
+def as_instructions(task: Task, instructions: Iterable[Instruction | str] | None) -> list[Instruction]:
+    """The caller's instructions as :class:`Instruction` records, as :func:`evaluate` scores them.
+
+    Strings and paraphrase records (anything with ``.text``) are accepted; the reference always
+    comes first (it is the baseline) and a repeated text is kept once. ``assert_robust`` uses it
+    to know the instruction set before scoring.
+    """
     if instructions is None:
         return task.instructions()
     out: list[Instruction] = []
@@ -77,7 +82,7 @@ def evaluate(
     >>> result = evaluate(load_model("default"), load_task("examples/suites/sentiment.yaml"))  # doctest: +SKIP
     >>> result.reference_accuracy  # doctest: +SKIP
     """
-    chosen = _as_instructions(task, instructions)
+    chosen = as_instructions(task, instructions)
     formatter = model.chat_formatter()
     started = time.perf_counter()
     check_too_long(too_long)
@@ -130,15 +135,15 @@ def check_too_long(value: str) -> None:
 def _without_long_items(model: Scorer, task: Task, chosen: list[Instruction], formatter: Callable[[str], str] | None,
                         prompt_format: PromptFormat) -> tuple[Task, tuple[str, ...]]:
     """The task without items whose prompt exceeds the model's context under any instruction."""
-    limit = getattr(model, "max_length", None)
-    lengths = getattr(model, "prompt_lengths", None)
-    if not limit or not callable(lengths):
+    counter = capability(model, CountsTokens)
+    limit = counter.max_length if counter is not None else None
+    if counter is None or not limit:
         return task, ()  # a backend that cannot count tokens reports long prompts itself
     long_items: set[int] = set()
     for ins in chosen:
         prompts = [render(ins.text, item, task, chat_formatter=formatter, prompt_format=prompt_format)
                    for item in task.items]
-        long_items |= {i for i, n in enumerate(lengths(prompts)) if n > limit}
+        long_items |= {i for i, n in enumerate(counter.prompt_lengths(prompts)) if n > limit}
     if not long_items:
         return task, ()
     kept = tuple(item for i, item in enumerate(task.items) if i not in long_items)

@@ -1,0 +1,642 @@
+"""``judge``: the one verdict on an accuracy drop under paraphrase, over plain arrays.
+
+Every verdict promptcheck gives (``assert_robust``, the pytest plugin, ``run --json``, the HTML
+report, ``compare``, ``fix_report.json``) comes from :func:`judge`. It works on a reference
+correctness vector (items,) and a paraphrase correctness matrix (instructions, items), so its
+error rates can be checked by simulation without a model (``promptcheck.stats.simulate``,
+``benchmarks/simulate_verdicts.py``, docs/statistics.md).
+
+The rule, and why:
+
+- **The drop** is reference accuracy minus the mean accuracy over the compared instructions.
+  Its variance comes from a two-way crossed random-effects decomposition of the per-cell
+  differences ``d[j, i] = reference[i] - paraphrase[j, i]`` (items x instructions, as in
+  generalizability theory). The item part and the instruction part are bounded separately and
+  combined by MOVER (:meth:`Components.bounds` says how each is corrected for skewness);
+  ``claim="instructions"`` (these instructions, fixed) drops the instruction part.
+- **Two one-sided tests** (the equivalence-test construction): "fail" when the lower one-sided
+  bound at ``confidence`` is above the threshold, "pass" when the upper one-sided bound is
+  below it, else "inconclusive". So a fail when the true drop is at or below the threshold and
+  a pass when it is at or above it each happen in at most ``1 - confidence`` of runs; the two
+  bounds together form a ``1 - 2 (1 - confidence)`` two-sided interval, and every output says so.
+- **Sequential looks** spend alpha by an O'Brien-Fleming-like Lan-DeMets function
+  ``a(t) = 2 - 2 Phi(z_{1-a/2} / sqrt(t))`` per direction; look k tests at the increment
+  ``a(t_k) - a(t_{k-1})`` (a union bound over looks, valid whatever the correlation between
+  looks). Looks with fewer than :data:`MIN_LOOK_ITEMS` items are skipped: an interval on a
+  handful of binary items is not trustworthy, and O'Brien-Fleming spends almost nothing there.
+- **Power**: ``minimum_detectable_drop`` is the true drop at which this design fails the gate
+  with 80% probability, from the same bounds; :func:`plan_sizes` turns the variance components
+  into items or instructions needed.
+
+The verdict is a function of the arrays and ``seed`` (which seeds the Monte-Carlo part of the
+instruction bound): same inputs, same judgment.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import optimize, special
+from scipy import stats as sps
+
+from promptcheck.errors import InputError
+from promptcheck.stats.robustness import Interval
+
+CLAIMS = ("instructions", "phrasings")
+VERDICTS = ("pass", "fail", "inconclusive")
+#: A look with fewer items than this is skipped (its alpha carried to the next look).
+MIN_LOOK_ITEMS = 30
+#: The power at which ``minimum_detectable_drop`` is quoted.
+POWER = 0.8
+
+
+# -- variance components --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Components:
+    """The drop's variance split into an item part and an instruction part, and how to bound it.
+
+    ``items``, ``instructions`` and ``residual`` are the estimated variance components of one
+    cell (floored at zero); :meth:`variance_at` predicts the variance of the mean at another
+    size; :meth:`bounds` gives the one-sided bounds a verdict uses.
+    """
+
+    mean: float
+    variance: float
+    df: float
+    items: float
+    instructions: float
+    residual: float
+    claim: str
+    n_items: int = 0
+    n_instructions: int = 0
+    var_items: float = 0.0
+    var_instructions: float = 0.0
+    skew_items: float = 0.0
+    #: Logit-scale mean and sd (noise removed) of the instructions' accuracies (``phrasings`` only).
+    logit: tuple[float, float] | None = None
+    seed: int = 0
+    chance: float = 0.0
+
+    def variance_at(self, n_items: float, n_instructions: float) -> float:
+        v = self.items / n_items + self.residual / (n_items * n_instructions)
+        return v + (self.instructions / n_instructions if self.claim == "phrasings" else 0.0)
+
+    def bounds(self, alpha: float) -> tuple[float, float]:
+        """Lower and upper one-sided bounds, each at level ``1 - alpha``.
+
+        The item part and the instruction part are bounded separately and combined by MOVER
+        (Zou & Donner 2008, "method of variance estimates recovery": the square root of the summed
+        squared half-widths, per side), because each part is skewed in its own way:
+
+        - items: t(n-1), with the skewness of a studentized mean removed by Hall's (1992) monotone
+          cubic transformation (binary answers make the drop skewed when accuracy is near 0 or 1);
+          the skewness estimate is shrunk by its own standard error, since a third moment from 30
+          sparse items is mostly noise;
+        - instructions (``phrasings``): t(m-1) on the logit scale of the instructions' accuracies,
+          mapped back through the logit-normal mean, because accuracies are bounded and a few bad
+          phrasings near a ceiling make their mean skewed in a way no moment from 4-8 values shows.
+
+        docs/statistics.md has the simulation that chose this over a plain t bound (which errs by
+        up to 16% on one side in those corners).
+        """
+        se_i = math.sqrt(self.var_items)
+        q_i = _quantile(1.0 - alpha, max(self.n_items - 1, 1))
+        lo_i, hi_i = _hall(q_i, self.skew_items)
+        hw_lo, hw_hi = se_i * lo_i, se_i * hi_i
+        b_lo = b_hi = 0.0
+        if self.claim == "phrasings" and self.n_instructions > 1:
+            q_b = _quantile(1.0 - alpha, self.n_instructions - 1)
+            b_lo = b_hi = q_b * math.sqrt(self.var_instructions)
+            if self.logit is not None and self.logit[1] > 0:
+                # The wider of the accuracy-scale t bound and the logit-scale one, per side: which
+                # scale is closer to normal depends on the model, and each covers the other's blind side.
+                m_lo, m_hi = _logit_mean_bounds(*self.logit, self.n_instructions, alpha, self.seed)
+                centre = _logit_normal_mean(self.logit[0], self.logit[1])
+                scale = 1.0 - self.chance  # bounds of the rescaled accuracy back to accuracy points
+                m_lo, m_hi, centre = m_lo * scale, m_hi * scale, centre * scale
+                b_lo = max(b_lo, m_hi - centre)  # a higher population accuracy means a smaller drop
+                b_hi = max(b_hi, centre - m_lo)
+        return self.mean - math.hypot(hw_lo, b_lo), self.mean + math.hypot(hw_hi, b_hi)
+
+
+#: How hard the items' skewness is shrunk toward 0: k3^2 / (k3^2 + SKEW_SHRINK se^2).
+SKEW_SHRINK = 2.0
+
+_GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(32)
+_GH_WEIGHTS = _GH_WEIGHTS / _GH_WEIGHTS.sum()
+
+
+def _logit_normal_mean(mu: Any, tau: Any) -> Any:
+    """E[sigmoid(mu + tau Z)], Z ~ N(0, 1) (Gauss-Hermite); arrays of mu, tau broadcast."""
+    mu, tau = np.asarray(mu, dtype=np.float64), np.asarray(tau, dtype=np.float64)
+    out = (_GH_WEIGHTS * special.expit(mu[..., None] + tau[..., None] * _GH_NODES)).sum(axis=-1)
+    return float(out) if out.ndim == 0 else out
+
+
+#: Draws of the generalized pivotal quantity (the 5% quantile's Monte-Carlo sd is ~1% of the bound's
+#: half-width; seeded, so it never changes a verdict between runs).
+GPQ_DRAWS = 2000
+
+
+def _logit_mean_bounds(mu: float, tau: float, m: int, alpha: float, seed: int) -> tuple[float, float]:
+    """One-sided bounds of the population mean accuracy when the instructions' logit accuracies
+    are normal, by a generalized pivotal quantity (Weerahandi 1993; Krishnamoorthy & Mathew 2003
+    for the lognormal mean): it carries the uncertainty of the spread as well as of the centre,
+    which matters because a wider spread lowers the mean near a ceiling. Seeded: deterministic."""
+    rng = np.random.default_rng([seed, m, 7])
+    u = rng.chisquare(m - 1, GPQ_DRAWS)
+    z = rng.standard_normal(GPQ_DRAWS)
+    taus = np.sqrt((m - 1) * tau * tau / u)
+    means = _logit_normal_mean(mu - z * taus / math.sqrt(m), taus)
+    lo, hi = np.quantile(means, [alpha, 1.0 - alpha])
+    return float(lo), float(hi)
+
+
+def _hall(q: float, skew: float) -> tuple[float, float]:
+    """Multipliers (lower, upper) of the standard error for one-sided bounds at quantile ``q``,
+    corrected for the skewness ``skew`` of the mean by inverting Hall's transformation
+    T -> T + b T^2 + b^2 T^3 / 3 + a / 6 (a = skew, b = a / 3), which stays monotone where the
+    raw Edgeworth term does not."""
+    if skew == 0.0 or not math.isfinite(skew):
+        return q, q
+    a, b = skew, skew / 3.0
+
+    def t_of(z: float) -> float:
+        return float((np.cbrt(1.0 + 3.0 * b * (z - a / 6.0)) - 1.0) / b)
+
+    return t_of(q), -t_of(-q)
+
+
+def components(d: np.ndarray, claim: str, instruction_accuracy: np.ndarray | None = None,
+               seed: int = 0, chance: float = 0.0) -> Components:
+    """Variance components of the mean of ``d`` (m instructions x n items of cell values).
+
+    Two-way crossed random-effects ANOVA: ``Var(mean) = s2_items/n + s2_instr/m + s2_resid/(nm)``,
+    estimated without bias by ``(MS_items + MS_instr - MS_resid)/(mn)``; never narrower than the
+    items-only variance. ``instruction_accuracy`` (the m instructions' accuracies) enables the
+    logit-scale bound of the instruction part.
+    """
+    d = np.asarray(d, dtype=np.float64)
+    m, n = d.shape
+    grand = float(d.mean())
+    col = d.mean(axis=0)  # per item, over instructions
+    row = d.mean(axis=1)  # per instruction, over items
+    ss_a = m * float(np.square(col - grand).sum())
+    ms_a = ss_a / max(n - 1, 1)
+    if m > 1:
+        ss_b = n * float(np.square(row - grand).sum())
+        ss_tot = float(np.square(d - grand).sum())
+        ms_b = ss_b / (m - 1)
+        ms_r = max(ss_tot - ss_a - ss_b, 0.0) / max((n - 1) * (m - 1), 1)
+    else:
+        ms_b = ms_r = 0.0
+    s2_a, s2_b, s2_r = max(ms_a - ms_r, 0.0) / m, max(ms_b - ms_r, 0.0) / n, ms_r
+    var_items = ms_a / (m * n)
+    phrasings = claim == "phrasings" and m > 1
+    var_instr = max(ms_b - ms_r, 0.0) / (m * n) if phrasings else 0.0
+    var = var_items + var_instr
+    df = float(max(n - 1, 1))
+    if phrasings and var_instr > 0:
+        combo = ms_a + ms_b - ms_r
+        den = ms_a**2 / max(n - 1, 1) + ms_b**2 / (m - 1) + ms_r**2 / max((n - 1) * (m - 1), 1)
+        df = combo**2 / den if den > 0 else df
+    logit = None
+    if phrasings and instruction_accuracy is not None:
+        # Above chance, rescaled to (0, 1): a guessing floor bounds accuracy from below as 1 does from above.
+        p = (np.asarray(instruction_accuracy, dtype=np.float64) - chance) / (1.0 - chance)
+        ell = special.logit((np.clip(p, 0.0, 1.0) * n + 0.5) / (n + 1.0))
+        share = max(0.0, 1.0 - ms_r / ms_b) if ms_b > 0 else 0.0  # the part of the spread that is not noise
+        tau2 = float(np.var(ell, ddof=1)) * share
+        logit = (float(ell.mean()), math.sqrt(tau2))
+    return Components(grand, var, df, s2_a, s2_b, s2_r, claim, n, m, var_items, var_instr,
+                      _item_skew(col, var_items), logit, seed, chance)
+
+
+def _item_skew(col: np.ndarray, var_items: float) -> float:
+    """Skewness of the item part of the mean, from the item means' third cumulant shrunk by its
+    standard error (k3^2 / (k3^2 + se^2)): a third moment of 30 sparse items is mostly noise."""
+    n = col.size
+    if n < 3 or var_items <= 0:
+        return 0.0
+    dev3 = np.power(col - col.mean(), 3)
+    k3 = n / ((n - 1) * (n - 2)) * float(dev3.sum())
+    se2 = float(dev3.var(ddof=1)) / n
+    shrink = k3 * k3 / (k3 * k3 + SKEW_SHRINK * se2) if k3 * k3 + se2 > 0 else 0.0
+    return shrink * k3 / n**2 / var_items**1.5
+
+
+# -- sequential plan ---------------------------------------------------------------------------------
+def spending(alpha: float, t: float) -> float:
+    """Cumulative one-sided alpha spent by information fraction ``t`` (O'Brien-Fleming-like Lan-DeMets)."""
+    if t >= 1.0:
+        return alpha
+    if t <= 0.0:
+        return 0.0
+    return float(2.0 - 2.0 * special.ndtr(special.ndtri(1.0 - alpha / 2.0) / math.sqrt(t)))
+
+
+@dataclass(frozen=True)
+class Look:
+    """One planned look: after ``items`` items, each one-sided test at level ``alpha``."""
+
+    items: int
+    alpha: float
+
+
+def look_plan(planned_items: int, looks: Sequence[float] | None, alpha: float) -> tuple[Look, ...]:
+    """The looks that are taken (fractions to item counts, too-small looks dropped) and their alphas."""
+    if looks is None:
+        return (Look(planned_items, alpha),)
+    fractions = sorted({float(f) for f in looks})
+    if not fractions or fractions[0] <= 0 or fractions[-1] > 1 or any(math.isnan(f) for f in fractions):
+        raise InputError(f"looks must be fractions in (0, 1], got {list(looks)!r}", field="looks")
+    fractions = [f for f in fractions if f < 1.0] + [1.0]
+    cuts: list[int] = []
+    for f in fractions:
+        cut = min(planned_items, max(1, math.ceil(f * planned_items)))
+        if cut >= MIN_LOOK_ITEMS or cut == planned_items:
+            if not cuts or cut > cuts[-1]:
+                cuts.append(cut)
+    plan, spent = [], 0.0
+    for cut in cuts:
+        total = spending(alpha, cut / planned_items)
+        plan.append(Look(cut, total - spent))
+        spent = total
+    return tuple(plan)
+
+
+# -- the verdict -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Judgment:
+    """A verdict on the drop and everything it rests on (frozen; ``to_json`` for results files).
+
+    ``interval`` is the pair of one-sided bounds the verdict used (its ``confidence`` is the
+    two-sided coverage, ``1 - 2 alpha_look``; ``bound_confidence`` the one-sided level of each
+    bound). ``minimum_detectable_drop`` is the true drop at which a fail has 80% probability at
+    this suite's full size; ``items_needed``/``instructions_needed`` would decide a drop the size
+    of the one observed (80% power), ``None`` when no number of them can.
+    """
+
+    verdict: str
+    drop: float
+    interval: Interval
+    bound_confidence: float
+    threshold: float
+    claim: str
+    relative: bool
+    reference_accuracy: float
+    mean_accuracy: float
+    items_used: int
+    items_planned: int
+    instructions: int
+    looks_used: int
+    looks_planned: int
+    df: float
+    standard_error: float
+    minimum_detectable_drop: float | None
+    items_needed: int | None
+    instructions_needed: int | None
+    components: Components
+    confidence: float
+    method: str
+    seed: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.components
+        return {
+            "verdict": self.verdict, "drop": self.drop, "interval": self.interval.to_json(),
+            "interval_confidence": self.interval.confidence, "bound_confidence": self.bound_confidence,
+            "confidence": self.confidence, "method": self.method, "threshold": self.threshold,
+            "claim": self.claim, "relative": self.relative, "reference_accuracy": self.reference_accuracy,
+            "mean_accuracy": self.mean_accuracy, "items_used": self.items_used,
+            "items_planned": self.items_planned, "instructions": self.instructions,
+            "looks_used": self.looks_used, "looks_planned": self.looks_planned, "df": self.df,
+            "standard_error": self.standard_error, "minimum_detectable_drop": self.minimum_detectable_drop,
+            "items_needed": self.items_needed, "instructions_needed": self.instructions_needed,
+            "variance_components": {"items": c.items, "instructions": c.instructions, "residual": c.residual},
+        }
+
+    def describe_interval(self) -> str:
+        """E.g. ``one-sided 95% bounds [2.1, 9.8] (90% two-sided)``, in points."""
+        unit = "" if self.relative else " pts"
+        return (f"one-sided {100 * self.bound_confidence:.4g}% bounds [{100 * self.interval.low:+.1f}, "
+                f"{100 * self.interval.high:+.1f}]{unit} ({100 * self.interval.confidence:.4g}% two-sided)")
+
+    def power_note(self) -> str:
+        """What would decide an inconclusive verdict, or how sensitive a decided one was."""
+        pts = "" if self.relative else " points"
+        parts = []
+        if self.minimum_detectable_drop is not None:
+            parts.append(f"this suite detects a true drop of {100 * self.minimum_detectable_drop:.1f}{pts} "
+                         f"80% of the time (threshold {100 * self.threshold:.1f})")
+        if self.verdict == "inconclusive":
+            levers = []
+            if self.items_needed is not None:
+                levers.append(f"about {self.items_needed} items")
+            if self.instructions_needed is not None:
+                levers.append(f"about {self.instructions_needed} instructions")
+            if levers:
+                cheaper = (" (instructions are the cheaper lever: --paraphrases N or a written bank)"
+                           if self.instructions_needed is not None
+                           and (self.items_needed is None
+                                or self.instructions_needed * self.items_planned
+                                < self.items_needed * self.instructions) else "")
+                parts.append(f"{' or '.join(levers)} would decide a {100 * self.threshold:.0f}-point gate "
+                             f"if the true drop is the {100 * self.drop:.1f} seen{cheaper}")
+            else:
+                parts.append("the observed drop sits on the threshold: no affordable size decides it")
+        return "; ".join(parts)
+
+
+def _check_arrays(reference: Any, paraphrases: Any) -> tuple[np.ndarray, np.ndarray]:
+    ref = np.asarray(reference)
+    para = np.asarray(paraphrases)
+    if para.ndim == 1:
+        para = para[None, :]
+    if ref.ndim != 1 or para.ndim != 2:
+        raise InputError(f"reference must be (items,) and paraphrases (instructions, items); got shapes "
+                         f"{ref.shape} and {para.shape}", field="paraphrases")
+    if para.shape[1] != ref.shape[0]:
+        raise InputError(f"paraphrases cover {para.shape[1]} items but reference {ref.shape[0]}",
+                         field="paraphrases")
+    if ref.shape[0] < 1 or para.shape[0] < 1:
+        raise InputError(f"need at least 1 item and 1 paraphrased instruction, got {ref.shape[0]} items and "
+                         f"{para.shape[0]} instructions", field="items")
+    for name, a in (("reference", ref), ("paraphrases", para)):
+        if a.dtype != bool and not np.isin(a, (0, 1)).all():
+            raise InputError("must hold booleans (correct or not per item)", field=name)
+    return ref.astype(bool), para.astype(bool)
+
+
+def _quantile(p: float, df: float) -> float:
+    # scipy.special rather than scipy.stats.t: the same quantiles, 20x less overhead per call
+    # (the simulation study calls this millions of times).
+    return float(special.stdtrit(df, p)) if math.isfinite(df) else float(special.ndtri(p))
+
+
+def _cells(ref: np.ndarray, para: np.ndarray) -> np.ndarray:
+    return ref[None, :].astype(np.float64) - para.astype(np.float64)
+
+
+def _relative_bound(ref: np.ndarray, para: np.ndarray, chance: np.ndarray, claim: str, alpha: float,
+                    upper: bool) -> float:
+    """Fieller bound of drop / (reference accuracy - chance): the rho where the linear test
+    ``mean(d - rho (r - c)) = q SE`` turns; found by root search over a bracketing range."""
+    d = _cells(ref, para)
+    a = (ref.astype(np.float64) - chance)[None, :] * np.ones_like(d)
+
+    def stat(rho: float) -> float:
+        low, high = components(d - rho * a, claim).bounds(alpha)
+        return high if upper else low
+
+    lo, hi = -20.0, 20.0
+    if stat(lo) * stat(hi) > 0:
+        return -math.inf if not upper else math.inf
+    return float(optimize.brentq(stat, lo, hi, xtol=1e-9))
+
+
+def judge(
+    reference: Any,
+    paraphrases: Any,
+    *,
+    max_accuracy_drop: float = 0.05,
+    confidence: float = 0.95,
+    claim: str = "phrasings",
+    looks: Sequence[float] | None = None,
+    seed: int = 0,
+    relative: bool = False,
+    chance: float | Sequence[float] | np.ndarray | None = None,
+    planned_items: int | None = None,
+) -> Judgment:
+    """Judge the accuracy drop of ``paraphrases`` against ``reference`` on the same items.
+
+    ``reference``: bool array (items,); ``paraphrases``: bool array (instructions, items), items in
+    the order they were (or would be) scored. ``max_accuracy_drop`` is in absolute points
+    (0.05 = 5 points), or with ``relative=True`` a share of the reference's accuracy above
+    ``chance`` (per item or one number; required then). ``claim``: ``phrasings`` (new phrasings in
+    general: items and instructions are both samples) or ``instructions`` (these instructions).
+    ``looks=(f1, ..., 1.0)`` judges after those fractions of ``planned_items`` (default: all the
+    items given) and stops at the first look that decides; with fewer items given than planned,
+    the judgment covers the looks reached (``looks_used < looks_planned`` and "inconclusive" mean
+    "score more").
+
+    >>> import numpy as np
+    >>> ref = np.ones(200, bool); para = np.ones((8, 200), bool); para[:, :40] = False
+    >>> judge(ref, para).verdict
+    'fail'
+    """
+    if claim not in CLAIMS:
+        raise InputError(f"must be one of {', '.join(CLAIMS)}, got {claim!r}", field="claim")
+    if not 0.5 < float(confidence) < 1:
+        raise InputError(f"must be between 0.5 and 1, got {confidence!r}", field="confidence")
+    if not math.isfinite(float(max_accuracy_drop)):
+        raise InputError(f"must be a number, got {max_accuracy_drop!r}", field="max_accuracy_drop")
+    ref, para = _check_arrays(reference, paraphrases)
+    m = para.shape[0]
+    if claim == "phrasings" and m < 2:
+        raise InputError("claim 'phrasings' needs at least 2 paraphrased instructions (their spread is part of "
+                         "the claim); add instructions or use claim='instructions'", field="claim")
+    n_given = ref.shape[0]
+    planned = int(planned_items) if planned_items is not None else n_given
+    if planned < n_given:
+        raise InputError(f"planned_items ({planned}) is smaller than the items given ({n_given})",
+                         field="planned_items")
+    chance_arr = None
+    if chance is not None and not 0.0 <= float(np.mean(chance)) < 1.0:
+        raise InputError(f"chance accuracy must be in [0, 1), got {chance!r}", field="chance")
+    if relative:
+        if chance is None:
+            raise InputError("relative=True needs the task's chance accuracy", field="chance")
+        chance_arr = np.broadcast_to(np.asarray(chance, dtype=np.float64), ref.shape)
+    alpha = 1.0 - float(confidence)
+    threshold = float(max_accuracy_drop)
+    plan = look_plan(planned, looks, alpha)
+    reached = [lk for lk in plan if 2 <= lk.items <= n_given]  # one item has no variance: no decision
+    verdict, look_index, used = "inconclusive", 0, n_given
+    bounds = (math.nan, math.nan)
+    a_look = plan[0].alpha
+    floor = float(np.mean(chance)) if chance is not None else 0.0
+    comp = components(_cells(ref, para), claim, para.mean(axis=1), seed, floor)
+    for k, lk in enumerate(reached):
+        r, p = ref[: lk.items], para[:, : lk.items]
+        comp = components(_cells(r, p), claim, p.mean(axis=1), seed, floor)
+        if relative:
+            assert chance_arr is not None
+            _refuse_at_chance(r, chance_arr[: lk.items], confidence)
+            low = _relative_bound(r, p, chance_arr[: lk.items], claim, lk.alpha, upper=False)
+            high = _relative_bound(r, p, chance_arr[: lk.items], claim, lk.alpha, upper=True)
+        else:
+            low, high = comp.bounds(lk.alpha)
+        bounds, a_look, used, look_index = (low, high), lk.alpha, lk.items, k + 1
+        if low > threshold:
+            verdict = "fail"
+            break
+        if high < threshold:
+            verdict = "pass"
+            break
+    r, p = ref[:used], para[:, :used]
+    ref_acc = float(r.mean())
+    mean_acc = float(p.mean())
+    drop = ref_acc - mean_acc
+    scale = 1.0
+    if relative:
+        assert chance_arr is not None
+        scale = ref_acc - float(chance_arr[:used].mean())
+        drop = drop / scale
+    # Power at the full planned size with the last look's alpha (what a full run would face): a
+    # true drop fails the gate when the estimate clears the threshold by the lower bound's own
+    # half-width, so the half-width the rule really uses (skew and logit corrections included)
+    # plus z_0.8 standard errors, scaled from the items seen to the items planned.
+    full_variance = comp.variance_at(planned, m)
+    grow = math.sqrt(full_variance / comp.variance) if comp.variance > 0 else 1.0
+    stopped_at_last = look_index == len(plan)  # then the bounds already are the final look's
+    half_width = (comp.mean - bounds[0] if stopped_at_last and not relative
+                  else comp.mean - comp.bounds(plan[-1].alpha)[0])
+    mdd = threshold + grow * (half_width + _quantile(POWER, comp.df) * math.sqrt(comp.variance)) / scale
+    items_needed, instr_needed = plan_sizes(comp, gap=abs(drop - threshold) * scale, alpha=plan[-1].alpha,
+                                            items=planned, instructions=m)
+    method = (f"two-way variance components ({'items and instructions' if claim == 'phrasings' else 'items'} "
+              f"random), t({comp.df:.3g}); two one-sided tests"
+              + (f"; {len(plan)} looks, O'Brien-Fleming alpha spending" if len(plan) > 1 else "")
+              + ("; relative to reference above chance (Fieller)" if relative else ""))
+    return Judgment(
+        verdict=verdict, drop=float(drop), interval=Interval(float(bounds[0]), float(bounds[1]), 1.0 - 2.0 * a_look),
+        bound_confidence=1.0 - a_look, threshold=threshold, claim=claim, relative=relative,
+        reference_accuracy=ref_acc, mean_accuracy=mean_acc, items_used=int(used), items_planned=planned,
+        instructions=m, looks_used=look_index, looks_planned=len(plan), df=comp.df,
+        standard_error=math.sqrt(comp.variance) / scale, minimum_detectable_drop=float(mdd),
+        items_needed=items_needed, instructions_needed=instr_needed, components=comp,
+        confidence=float(confidence), method=method, seed=int(seed),
+    )
+
+
+def _refuse_at_chance(ref: np.ndarray, chance: np.ndarray, confidence: float) -> None:
+    """A relative drop divides by (reference accuracy - chance): refuse when that may be zero."""
+    k, n = int(ref.sum()), int(ref.size)
+    low = sps.binomtest(k, n).proportion_ci(confidence_level=2 * confidence - 1, method="wilson").low
+    if low <= float(chance.mean()):
+        raise InputError(f"relative drop needs a reference clearly above chance: accuracy {k}/{n} = {k / n:.3f}, "
+                         f"chance {float(chance.mean()):.3f}; use an absolute max_accuracy_drop", field="relative")
+
+
+def plan_sizes(comp: Components, *, gap: float, alpha: float, items: int, instructions: int,
+               power: float = POWER, limit: int = 1_000_000) -> tuple[int | None, int | None]:
+    """Items (at ``instructions``) and instructions (at ``items``) that make a true drop ``gap`` away
+    from the threshold decide with ``power``; ``None`` when unreachable or above ``limit``.
+
+    Normal quantiles: a planning figure, "about N". The instruction count is irrelevant to the
+    instruction term under ``claim="instructions"`` (those instructions are fixed).
+    """
+    if gap <= 0 or not math.isfinite(gap):
+        return None, None
+    target = (gap / (special.ndtri(1 - alpha) + special.ndtri(power))) ** 2  # variance that decides
+    a, b, r = comp.items, comp.instructions if comp.claim == "phrasings" else 0.0, comp.residual
+
+    def solve(fixed_part: float, per_unit: float) -> int | None:
+        room = target - fixed_part
+        if per_unit <= 0:
+            return 2
+        if room <= 0:
+            return None
+        need = math.ceil(per_unit / room)
+        return max(2, need) if need <= limit else None
+
+    items_needed = solve(b / instructions, a + r / instructions)
+    instr_needed = solve(a / items, b + r / items)
+    return items_needed, instr_needed
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm-adjusted p-values (step-down, monotone), for McNemar tests across instructions and
+    change tests across tasks. A few lines; scipy has Benjamini-Hochberg but not Holm."""
+    p = np.asarray(pvalues, dtype=np.float64)
+    k = p.size
+    if k == 0:
+        return []
+    order = np.argsort(p, kind="stable")
+    adjusted = np.minimum(1.0, np.maximum.accumulate((k - np.arange(k)) * p[order]))
+    out = np.empty(k)
+    out[order] = adjusted
+    return out.tolist()
+
+
+# -- release comparison ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ChangeJudgment:
+    """Did the drop change between two releases on the same items? (``change`` = new - old drop)."""
+
+    change: float
+    old_drop: float
+    new_drop: float
+    interval: Interval
+    standard_error: float
+    df: float
+    p_worse: float
+    p_better: float
+    pairing: str
+
+    def verdict(self, alpha: float, *, p_worse: float | None = None, p_better: float | None = None) -> str:
+        """worse / better / unchanged at one-sided level ``alpha`` (pass Holm-adjusted p-values when
+        several tasks are compared)."""
+        if (self.p_worse if p_worse is None else p_worse) < alpha:
+            return "worse"
+        if (self.p_better if p_better is None else p_better) < alpha:
+            return "better"
+        return "unchanged"
+
+
+def judge_change(old_ref: Any, old_para: Any, new_ref: Any, new_para: Any, *, claim: str = "phrasings",
+                 paired_instructions: bool = True, confidence: float = 0.95, tolerance: float = 0.0) -> ChangeJudgment:
+    """Two one-sided tests of ``new drop - old drop`` against ``+-tolerance``, items paired.
+
+    ``paired_instructions``: the rows of old and new are the same instructions in the same order,
+    so instruction effects cancel too (the difference of the two cell matrices is judged by the
+    same two-way decomposition as :func:`judge`). Otherwise the instruction sets are independent
+    samples: item means are paired, and under ``claim="phrasings"`` each set's instruction variance
+    is added (Satterthwaite df).
+    """
+    if claim not in CLAIMS:
+        raise InputError(f"must be one of {', '.join(CLAIMS)}, got {claim!r}", field="claim")
+    o_ref, o_para = _check_arrays(old_ref, old_para)
+    n_ref, n_para = _check_arrays(new_ref, new_para)
+    if o_ref.shape[0] != n_ref.shape[0]:
+        raise InputError("old and new must cover the same items (same columns)", field="items")
+    d_old, d_new = _cells(o_ref, o_para), _cells(n_ref, n_para)
+    n = o_ref.shape[0]
+    if paired_instructions:
+        if d_old.shape != d_new.shape:
+            raise InputError("paired instructions need the same instructions in old and new", field="instructions")
+        c = components(d_new - d_old, claim if d_old.shape[0] > 1 else "instructions")
+        mean, var, df = c.mean, c.variance, c.df
+        pairing = "items and instructions paired"
+    else:
+        e = d_new.mean(axis=0) - d_old.mean(axis=0)
+        mean = float(e.mean())
+        v_items = float(e.var(ddof=1)) / n if n > 1 else 0.0
+        parts = [(v_items, max(n - 1, 1))]
+        if claim == "phrasings":
+            for d in (d_old, d_new):
+                if d.shape[0] > 1:
+                    parts.append((components(d, "phrasings").instructions / d.shape[0], d.shape[0] - 1))
+        var = sum(v for v, _ in parts)
+        den = sum(v * v / k for v, k in parts)
+        df = var * var / den if den > 0 else float(max(n - 1, 1))
+        pairing = "items paired; instruction sets differ, judged as independent samples"
+    se = math.sqrt(var)
+    alpha = 1.0 - float(confidence)
+    q = _quantile(1.0 - alpha, df)
+    if se > 0:
+        p_worse = float(special.stdtr(df, -(mean - tolerance) / se))
+        p_better = float(special.stdtr(df, (mean + tolerance) / se))
+    else:
+        p_worse = 0.0 if mean > tolerance else 1.0
+        p_better = 0.0 if mean < -tolerance else 1.0
+    old_drop = float(o_ref.mean() - o_para.mean())
+    new_drop = float(n_ref.mean() - n_para.mean())
+    return ChangeJudgment(change=new_drop - old_drop, old_drop=old_drop, new_drop=new_drop,
+                          interval=Interval(mean - q * se, mean + q * se, 1.0 - 2.0 * alpha), standard_error=se,
+                          df=float(df), p_worse=p_worse, p_better=p_better, pairing=pairing)
