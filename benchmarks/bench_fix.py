@@ -41,9 +41,11 @@ def main() -> None:
     ft = split_task(task, base_cfg)
     tuned = attach_soft_prompt(scorer, base_cfg, task.reference_instruction)
     prompts_per_step = base_cfg.batch_items * (1 + base_cfg.paraphrases_per_item)
-    print(f"model {scorer.identity.id}; suite {task.name}; {base_cfg.num_virtual_tokens} virtual tokens; "
-          f"{base_cfg.batch_items} items x (1 reference + {base_cfg.paraphrases_per_item} paraphrases) = "
-          f"{prompts_per_step} prompts per step; torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(
+        f"model {scorer.identity.id}; suite {task.name}; {base_cfg.num_virtual_tokens} virtual tokens; "
+        f"{base_cfg.batch_items} items x (1 reference + {base_cfg.paraphrases_per_item} paraphrases) = "
+        f"{prompts_per_step} prompts per step; torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
 
     rows = {}
     for mode in ("both", "ce"):
@@ -75,8 +77,11 @@ def main() -> None:
     rows["forward"] = (sum(fwd_times) / len(fwd_times), mem.mib)
 
     print(f"\n{'':34s} {'s/step':>8s} {'peak MiB':>9s}")
-    for key, label in (("both", "fix step, CE + KL (default)"), ("ce", "prompt tuning step, CE only"),
-                       ("forward", "forward only, same prompts")):
+    for key, label in (
+        ("both", "fix step, CE + KL (default)"),
+        ("ce", "prompt tuning step, CE only"),
+        ("forward", "forward only, same prompts"),
+    ):
         print(f"{label:34s} {rows[key][0]:8.2f} {rows[key][1]:9.0f}")
     print(f"\nKL term cost (both / ce):            {rows['both'][0] / rows['ce'][0]:.2f}x")
     print(f"training step / forward only:         {rows['both'][0] / rows['forward'][0]:.2f}x")
@@ -94,12 +99,18 @@ def main() -> None:
     n_val = base_cfg.steps // base_cfg.eval_every + 1
     per_candidate = rows["both"][0] * base_cfg.steps + n_val * val_s
     total = base_cfg.search * per_candidate + 2 * measure_s
-    print(f"\none validation score ({len(ft.val_items)} items x (1 + {len(ft.val_instructions)} instructions)): "
-          f"{val_s:.1f} s = {val_s / rows['both'][0]:.1f} training steps")
-    print(f"one before/after measurement ({len(ft.heldout_items)} held-out items x "
-          f"{1 + len(task.observed) + len(task.unobserved)} instructions): {measure_s:.1f} s")
-    print(f"a default fix of this task, worst case (search {base_cfg.search} x {base_cfg.steps} steps, {n_val} "
-          f"validation scores each, no early stop, + before/after): ~{total / 60:.1f} min")
+    print(
+        f"\none validation score ({len(ft.val_items)} items x (1 + {len(ft.val_instructions)} instructions)): "
+        f"{val_s:.1f} s = {val_s / rows['both'][0]:.1f} training steps"
+    )
+    print(
+        f"one before/after measurement ({len(ft.heldout_items)} held-out items x "
+        f"{1 + len(task.observed) + len(task.unobserved)} instructions): {measure_s:.1f} s"
+    )
+    print(
+        f"a default fix of this task, worst case (search {base_cfg.search} x {base_cfg.steps} steps, {n_val} "
+        f"validation scores each, no early stop, + before/after): ~{total / 60:.1f} min"
+    )
 
 
 if __name__ == "__main__":

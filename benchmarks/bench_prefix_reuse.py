@@ -32,8 +32,10 @@ def main() -> None:
         rows[share] = (time.perf_counter() - start, result)
     n = rows[True][1].prompts_scored
     same = all(a.predictions == b.predictions for a, b in zip(rows[False][1].instructions, rows[True][1].instructions))
-    print(f"model {model.identity.id}; suite {task.name}: {len(task.items)} items x {len(instructions)} instructions "
-          f"x {task.n_choices} choices = {n} prompts ({task.format} format)")
+    print(
+        f"model {model.identity.id}; suite {task.name}: {len(task.items)} items x {len(instructions)} instructions "
+        f"x {task.n_choices} choices = {n} prompts ({task.format} format)"
+    )
     for share, label in ((False, "plain batched"), (True, "shared-prefix KV reuse")):
         secs = rows[share][0]
         print(f"  {label:24s} {secs:7.2f} s  {n / secs:7.1f} prompts/s")

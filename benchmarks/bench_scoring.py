@@ -93,12 +93,15 @@ def naive_scores(model, tokenizer, prompts, special: bool) -> list[list[float]]:
 def lm_eval_scores(lm, prompts) -> list[list[float]]:
     from lm_eval.api.instance import Instance
 
-    requests = [Instance(request_type="loglikelihood", doc={}, arguments=(p.context, c), idx=k)
-                for p in prompts for k, c in enumerate(p.continuations)]
+    requests = [
+        Instance(request_type="loglikelihood", doc={}, arguments=(p.context, c), idx=k)
+        for p in prompts
+        for k, c in enumerate(p.continuations)
+    ]
     values = [lp for lp, _greedy in lm.loglikelihood(requests, disable_tqdm=True)]
     out, i = [], 0
     for p in prompts:
-        out.append(values[i:i + len(p.continuations)])
+        out.append(values[i : i + len(p.continuations)])
         i += len(p.continuations)
     return out
 
@@ -113,10 +116,17 @@ def main() -> None:
     ap.add_argument("--model", default="default")
     ap.add_argument("--items", type=int, default=0, help="use only the first N items (0: all; for a quick check)")
     ap.add_argument("--json", dest="json_out", help="write the figures to this JSON file")
-    ap.add_argument("--lm-eval-batch-sizes", default="8,16,32,64",
-                    help="batch sizes tried for lm-eval on a sample; the fastest is used for the full run")
-    ap.add_argument("--naive-sample", type=int, default=0,
-                    help="time the naive loop on every Nth prompt only (0: all prompts; it is the slowest)")
+    ap.add_argument(
+        "--lm-eval-batch-sizes",
+        default="8,16,32,64",
+        help="batch sizes tried for lm-eval on a sample; the fastest is used for the full run",
+    )
+    ap.add_argument(
+        "--naive-sample",
+        type=int,
+        default=0,
+        help="time the naive loop on every Nth prompt only (0: all prompts; it is the slowest)",
+    )
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     torch.manual_seed(0)
@@ -133,11 +143,15 @@ def main() -> None:
     n_requests = sum(len(p.continuations) for p in prompts)
     model, tokenizer = scorer.model, scorer.tokenizer
     special = not scorer.use_chat_template
-    print(f"model {scorer.identity.id}; {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-          f"{threads} threads")
-    print(f"suite {task.name}: {len(task.items)} items x {len(instructions)} instructions = {n_prompts} prompts, "
-          f"{n_requests} (context, continuation) requests, {task.format} format, chat template "
-          f"{'on' if scorer.use_chat_template else 'off'}")
+    print(
+        f"model {scorer.identity.id}; {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+        f"{threads} threads"
+    )
+    print(
+        f"suite {task.name}: {len(task.items)} items x {len(instructions)} instructions = {n_prompts} prompts, "
+        f"{n_requests} (context, continuation) requests, {task.format} format, chat template "
+        f"{'on' if scorer.use_chat_template else 'off'}"
+    )
     pc.evaluate(scorer, pc.Task(**{**task.__dict__, "items": task.items[:2]}), instructions[:1])  # warm-up
 
     rows: dict[str, dict] = {}
@@ -168,8 +182,12 @@ def main() -> None:
         start = time.perf_counter()
         harness = lm_eval_scores(lm, prompts)
         secs = time.perf_counter() - start
-    rows["lm_eval"] = {"seconds": secs, "peak_mib": mem.mib, "batch_size": best_bs,
-                       "sweep_seconds": {str(k): round(v, 3) for k, v in sweep.items()}}
+    rows["lm_eval"] = {
+        "seconds": secs,
+        "peak_mib": mem.mib,
+        "batch_size": best_bs,
+        "sweep_seconds": {str(k): round(v, 3) for k, v in sweep.items()},
+    }
 
     # (c) promptcheck cold, (d) warm: the same evaluate() a user's run makes, with an empty cache
     with tempfile.TemporaryDirectory() as tmp:
@@ -179,8 +197,13 @@ def main() -> None:
             start = time.perf_counter()
             cold = pc.evaluate(cold_scorer, task, instructions)
             secs = time.perf_counter() - start
-        rows["promptcheck_cold"] = {"seconds": secs, "peak_mib": mem.mib, "batch_size": scorer.batch_size,
-                                    "tokens_run": counts["tokens"], "logits_rows": counts["logits"]}
+        rows["promptcheck_cold"] = {
+            "seconds": secs,
+            "peak_mib": mem.mib,
+            "batch_size": scorer.batch_size,
+            "tokens_run": counts["tokens"],
+            "logits_rows": counts["logits"],
+        }
         warm_scorer = CachedScorer(scorer, cache_file)
         with PeakRSS() as mem:
             start = time.perf_counter()
@@ -192,21 +215,29 @@ def main() -> None:
         return [p for r in result.instructions for p in r.predictions]
 
     preds = {"naive": argmax(naive), "lm_eval": argmax(harness), "cold": flat(cold), "warm": flat(warm)}
-    same = (preds["naive"] == preds["lm_eval"][::step] == preds["cold"][::step]
-            and preds["lm_eval"] == preds["cold"] == preds["warm"])
+    same = (
+        preds["naive"] == preds["lm_eval"][::step] == preds["cold"][::step]
+        and preds["lm_eval"] == preds["cold"] == preds["warm"]
+    )
     cold_lp = [list(lp) for r in cold.instructions for lp in r.logprobs]
     max_diff = max(abs(a - b) for x, y in zip(harness, cold_lp) for a, b in zip(x, y))
 
     embed = sum(p.numel() for n, p in model.named_parameters() if "embed_tokens" in n)
     body = sum(p.numel() for p in model.parameters()) - embed
     hidden, vocab = model.config.hidden_size, model.config.vocab_size
-    flops = 2 * body * rows["promptcheck_cold"]["tokens_run"] + 2 * hidden * vocab * rows["promptcheck_cold"]["logits_rows"]
+    flops = (
+        2 * body * rows["promptcheck_cold"]["tokens_run"] + 2 * hidden * vocab * rows["promptcheck_cold"]["logits_rows"]
+    )
     achieved = flops / rows["promptcheck_cold"]["seconds"]
     ceiling = matmul_flops()
 
     print(f"\n{'contender':28s} {'seconds':>9s} {'prompts/s':>10s} {'peak MiB':>9s}")
-    labels = {"naive": "(a) naive loop", "lm_eval": f"(b) lm-eval HFLM, batch {best_bs}",
-              "promptcheck_cold": "(c) promptcheck cold", "promptcheck_warm": "(d) promptcheck warm"}
+    labels = {
+        "naive": "(a) naive loop",
+        "lm_eval": f"(b) lm-eval HFLM, batch {best_bs}",
+        "promptcheck_cold": "(c) promptcheck cold",
+        "promptcheck_warm": "(d) promptcheck warm",
+    }
     for key, label in labels.items():
         r = rows[key]
         r["prompts_per_second"] = n_prompts / r["seconds"]
@@ -222,18 +253,32 @@ def main() -> None:
     print(f"\nc/a (cold vs naive):      {ratios['ratio_vs_naive']:.2f}x")
     print(f"c/b (cold vs lm-eval):    {ratios['ratio_vs_lm_eval']:.2f}x")
     print(f"d/c (warm time / cold):   {ratios['warm_over_cold'] * 100:.2f}%")
-    print(f"same predictions (all four, every prompt): {same}; max |logprob(lm-eval) - logprob(promptcheck)| "
-          f"= {max_diff:.2e}")
-    print(f"promptcheck cold: {rows['promptcheck_cold']['tokens_run']} token positions run, "
-          f"{flops / 1e12:.2f} TFLOP, {achieved / 1e9:.1f} GFLOP/s = {achieved / ceiling * 100:.0f}% of torch.mm's "
-          f"{ceiling / 1e9:.1f} GFLOP/s")
+    print(
+        f"same predictions (all four, every prompt): {same}; max |logprob(lm-eval) - logprob(promptcheck)| "
+        f"= {max_diff:.2e}"
+    )
+    print(
+        f"promptcheck cold: {rows['promptcheck_cold']['tokens_run']} token positions run, "
+        f"{flops / 1e12:.2f} TFLOP, {achieved / 1e9:.1f} GFLOP/s = {achieved / ceiling * 100:.0f}% of torch.mm's "
+        f"{ceiling / 1e9:.1f} GFLOP/s"
+    )
     print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     if args.json_out:
-        doc = {**ratios, "same_predictions": same, "max_abs_logprob_diff_vs_lm_eval": max_diff,
-               "prompts": n_prompts, "requests": n_requests, "contenders": rows,
-               "achieved_flops": achieved, "matmul_flops": ceiling, "fraction_of_matmul": achieved / ceiling,
-               "model": scorer.identity.id, "suite": task.name, "torch_threads": threads,
-               "date": time.strftime("%Y-%m-%d")}
+        doc = {
+            **ratios,
+            "same_predictions": same,
+            "max_abs_logprob_diff_vs_lm_eval": max_diff,
+            "prompts": n_prompts,
+            "requests": n_requests,
+            "contenders": rows,
+            "achieved_flops": achieved,
+            "matmul_flops": ceiling,
+            "fraction_of_matmul": achieved / ceiling,
+            "model": scorer.identity.id,
+            "suite": task.name,
+            "torch_threads": threads,
+            "date": time.strftime("%Y-%m-%d"),
+        }
         Path(args.json_out).write_text(json.dumps(doc, indent=2) + "\n")
         print(f"written to {args.json_out}")
 

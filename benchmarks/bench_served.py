@@ -62,18 +62,27 @@ def main() -> None:
         pc.evaluate(first, warm, instructions[:1])
         secs, ref = _timed(local, task, instructions)
         n, reqs = ref.prompts_scored, ref.prompts_scored * task.n_choices
-        print(f"suite {task.name}: {len(task.items)} items x {len(instructions)} instructions = {n} prompts, "
-              f"{reqs} requests ({task.format} format); server {url}")
+        print(
+            f"suite {task.name}: {len(task.items)} items x {len(instructions)} instructions = {n} prompts, "
+            f"{reqs} requests ({task.format} format); server {url}"
+        )
         print(f"  {'in-process (transformers)':28s} {secs:7.2f} s  {n / secs:6.2f} prompts/s")
         for conc in (int(c) for c in args.concurrency.split(",")):
-            scorer = ServedScorer(parse_endpoints(url), served_model=first.served_model, max_concurrency=conc,
-                                  chat_template=fmt)
+            scorer = ServedScorer(
+                parse_endpoints(url), served_model=first.served_model, max_concurrency=conc, chat_template=fmt
+            )
             secs, res = _timed(scorer, task, instructions)
             same = all(a.predictions == b.predictions for a, b in zip(ref.instructions, res.instructions))
-            worst = max(abs(x - y) for a, b in zip(ref.instructions, res.instructions)
-                        for ra, rb in zip(a.logprobs, b.logprobs) for x, y in zip(ra, rb))
-            print(f"  {f'served, concurrency {conc}':28s} {secs:7.2f} s  {n / secs:6.2f} prompts/s  "
-                  f"{reqs / secs:6.2f} requests/s  same predictions: {same}; max |diff| {worst:.1e}")
+            worst = max(
+                abs(x - y)
+                for a, b in zip(ref.instructions, res.instructions)
+                for ra, rb in zip(a.logprobs, b.logprobs)
+                for x, y in zip(ra, rb)
+            )
+            print(
+                f"  {f'served, concurrency {conc}':28s} {secs:7.2f} s  {n / secs:6.2f} prompts/s  "
+                f"{reqs / secs:6.2f} requests/s  same predictions: {same}; max |diff| {worst:.1e}"
+            )
     finally:
         if server is not None:
             server.stop()

@@ -40,8 +40,9 @@ def _chance(acc: float) -> float:
 
 def _cell(args: tuple) -> dict:
     n, m, acc, sd, drop, looks, trials, seed = args
-    sc = Scenario(items=n, instructions=m, reference_accuracy=acc, true_drop=drop, instruction_sd=sd,
-                  chance=_chance(acc))
+    sc = Scenario(
+        items=n, instructions=m, reference_accuracy=acc, true_drop=drop, instruction_sd=sd, chance=_chance(acc)
+    )
     t0 = time.perf_counter()
     r = simulate(sc, trials=trials, looks=looks, seed=seed)
     return {**r.to_json(), "seconds": round(time.perf_counter() - t0, 2)}
@@ -73,55 +74,75 @@ def main() -> None:
     t0 = time.time()
     # Sequential cells from 100 items up: below 120 items every look but the last has under 30
     # items and is skipped, so the plan is the single look.
-    threshold_cells = [(n, m, a, s, 0.05, lk, trials, 1) for n, m, a, s, lk in
-                       itertools.product(items, instr, accs, sds, (None, LOOKS)) if lk is None or n >= 100]
-    power_cells = [(n, m, 0.75, 0.05, d, None, trials, 2) for n, m, d in
-                   itertools.product(items, instr, (0.0, 0.10, 0.15, 0.20))]
+    threshold_cells = [
+        (n, m, a, s, 0.05, lk, trials, 1)
+        for n, m, a, s, lk in itertools.product(items, instr, accs, sds, (None, LOOKS))
+        if lk is None or n >= 100
+    ]
+    power_cells = [
+        (n, m, 0.75, 0.05, d, None, trials, 2) for n, m, d in itertools.product(items, instr, (0.0, 0.10, 0.15, 0.20))
+    ]
     with ProcessPoolExecutor(args.workers) as pool:
         at_threshold = _progress(pool.map(_cell, threshold_cells), len(threshold_cells), "threshold cells")
         power = _progress(pool.map(_cell, power_cells), len(power_cells), "power cells")
-        mdd_cells = [(r["items"], r["instructions"], 0.75, 0.05, r["mean_minimum_detectable_drop"], None, trials, 3)
-                     for r in power if r["true_drop"] == 0.0 and r["mean_minimum_detectable_drop"] < 0.7]
+        mdd_cells = [
+            (r["items"], r["instructions"], 0.75, 0.05, r["mean_minimum_detectable_drop"], None, trials, 3)
+            for r in power
+            if r["true_drop"] == 0.0 and r["mean_minimum_detectable_drop"] < 0.7
+        ]
         honest = list(pool.map(_cell, mdd_cells))
     se = math.sqrt(0.05 * 0.95 / trials)
     print(f"# judge simulation study ({trials} trials per cell, {time.time() - t0:.0f} s)\n")
     print("## Wrong decisions at the threshold (true drop = 5 points, confidence 0.95: nominal <= 5% each)\n")
-    print("| items | instr. | ref acc | instr. sd | consistency | single: wrong fail | wrong pass "
-          "| 3 looks: wrong fail | wrong pass | items used |")
+    print(
+        "| items | instr. | ref acc | instr. sd | consistency | single: wrong fail | wrong pass "
+        "| 3 looks: wrong fail | wrong pass | items used |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     flagged = 0
-    by_key = {(r["items"], r["instructions"], r["reference_accuracy"], r["instruction_sd"], r["looks"] is not None): r
-              for r in at_threshold}
+    by_key = {
+        (r["items"], r["instructions"], r["reference_accuracy"], r["instruction_sd"], r["looks"] is not None): r
+        for r in at_threshold
+    }
     for n, m, a, s in itertools.product(items, instr, accs, sds):
         one = by_key[(n, m, a, s, False)]
         seq = by_key.get((n, m, a, s, True), one)
         cells = [one["fail_rate"], one["pass_rate"], seq["fail_rate"], seq["pass_rate"]]
         marks = ["**" if x > 0.05 + 3 * se else "" for x in cells]
         flagged += sum(bool(k) for k in marks)
-        print(f"| {n} | {m} | {a} | {s} | {one['consistency']:.2f} | "
-              + " | ".join(f"{k}{100 * x:.1f}%{k}" for x, k in zip(cells, marks))
-              + f" | {seq['mean_items_used']:.0f} |")
+        print(
+            f"| {n} | {m} | {a} | {s} | {one['consistency']:.2f} | "
+            + " | ".join(f"{k}{100 * x:.1f}%{k}" for x, k in zip(cells, marks))
+            + f" | {seq['mean_items_used']:.0f} |"
+        )
     worst = max(max(r["fail_rate"], r["pass_rate"]) for r in at_threshold)
-    print(f"\nWorst cell: {100 * worst:.1f}%; rates above 5% + 3 SE ({100 * (0.05 + 3 * se):.1f}%): {flagged} "
-          f"of {2 * len(at_threshold)}. At 30 items the 3-look plan is the single look (looks under 30 items "
-          "are skipped).\n")
+    print(
+        f"\nWorst cell: {100 * worst:.1f}%; rates above 5% + 3 SE ({100 * (0.05 + 3 * se):.1f}%): {flagged} "
+        f"of {2 * len(at_threshold)}. At 30 items the 3-look plan is the single look (looks under 30 items "
+        "are skipped).\n"
+    )
     print("## Power (reference accuracy 0.75, instruction sd 0.05, single look)\n")
-    print("| items | instr. | pass at drop 0 | fail at 10 pts | fail at 15 pts | fail at 20 pts "
-          "| mean min. detectable drop | fail at that drop |")
+    print(
+        "| items | instr. | pass at drop 0 | fail at 10 pts | fail at 15 pts | fail at 20 pts "
+        "| mean min. detectable drop | fail at that drop |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     pw = {(r["items"], r["instructions"], r["true_drop"]): r for r in power}
     hon = {(r["items"], r["instructions"]): r for r in honest}
     for n, m in itertools.product(items, instr):
         row = [pw[(n, m, d)] for d in (0.0, 0.10, 0.15, 0.20)]
         h = hon.get((n, m))
-        print(f"| {n} | {m} | {100 * row[0]['pass_rate']:.1f}% | "
-              + " | ".join(f"{100 * r['fail_rate']:.1f}%" for r in row[1:])
-              + f" | {100 * row[0]['mean_minimum_detectable_drop']:.1f} pts | "
-              + (f"{100 * h['fail_rate']:.1f}% |" if h else "n/a |"))
+        print(
+            f"| {n} | {m} | {100 * row[0]['pass_rate']:.1f}% | "
+            + " | ".join(f"{100 * r['fail_rate']:.1f}%" for r in row[1:])
+            + f" | {100 * row[0]['mean_minimum_detectable_drop']:.1f} pts | "
+            + (f"{100 * h['fail_rate']:.1f}% |" if h else "n/a |")
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"trials": trials, "at_threshold": at_threshold, "power": power,
-                                         "mdd_check": honest}, indent=1))
+        args.json.write_text(
+            json.dumps({"trials": trials, "at_threshold": at_threshold, "power": power, "mdd_check": honest}, indent=1)
+        )
 
 
 if __name__ == "__main__":

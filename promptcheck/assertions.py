@@ -62,8 +62,13 @@ class Check:
     verdict: str
 
     def to_json(self) -> dict:
-        return {"name": self.name, "value": self.value, "interval": self.interval.to_json(),
-                "threshold": self.threshold, "verdict": self.verdict}
+        return {
+            "name": self.name,
+            "value": self.value,
+            "interval": self.interval.to_json(),
+            "threshold": self.threshold,
+            "verdict": self.verdict,
+        }
 
 
 @dataclass(frozen=True)
@@ -109,18 +114,33 @@ class RobustnessVerdict:
 
     def to_json(self) -> dict:
         return {
-            "verdict": self.verdict, "task": self.task, "task_source": self.task_source, "claim": self.claim,
-            "drop": self.drop, "interval": self.interval.to_json(), "threshold": self.threshold,
-            "confidence": self.confidence, "relative": self.relative, "items": self.items,
-            "instructions": self.instructions, "prompts_scored": self.prompts_scored, "seed": self.seed,
+            "verdict": self.verdict,
+            "task": self.task,
+            "task_source": self.task_source,
+            "claim": self.claim,
+            "drop": self.drop,
+            "interval": self.interval.to_json(),
+            "threshold": self.threshold,
+            "confidence": self.confidence,
+            "relative": self.relative,
+            "items": self.items,
+            "instructions": self.instructions,
+            "prompts_scored": self.prompts_scored,
+            "seed": self.seed,
             "reference_instruction": self.reference_instruction,
-            "reference_accuracy": self.reference_accuracy, "mean_accuracy": self.mean_accuracy,
+            "reference_accuracy": self.reference_accuracy,
+            "mean_accuracy": self.mean_accuracy,
             "worst_instructions": [{"text": t, "kind": k, "accuracy": a} for t, k, a in self.worst],
-            "spread_sd": self.spread_sd, "spread_range": self.spread_range, "consistency": self.consistency,
-            "mean_kl": self.mean_kl, "checks": [c.to_json() for c in self.checks], "model": self.model,
+            "spread_sd": self.spread_sd,
+            "spread_range": self.spread_range,
+            "consistency": self.consistency,
+            "mean_kl": self.mean_kl,
+            "checks": [c.to_json() for c in self.checks],
+            "model": self.model,
             "failing_instructions": list(self.failing_instructions),
             "over_threshold_instructions": list(self.over_threshold_instructions),
-            "looks_used": self.looks_used, "looks_planned": self.looks_planned,
+            "looks_used": self.looks_used,
+            "looks_planned": self.looks_planned,
             **({"judgment": self.judgment.to_json()} if self.judgment is not None else {}),
             "sets": self.sets,
             "evidence": self.evidence,
@@ -129,8 +149,11 @@ class RobustnessVerdict:
     def message(self) -> str:
         unit = "of reference accuracy above chance" if self.relative else "points"
         pct = 100.0
-        interval = (self.judgment.describe_interval() if self.judgment is not None else
-                    f"interval [{pct * self.interval.low:.1f}, {pct * self.interval.high:.1f}]")
+        interval = (
+            self.judgment.describe_interval()
+            if self.judgment is not None
+            else f"interval [{pct * self.interval.low:.1f}, {pct * self.interval.high:.1f}]"
+        )
         lines = [
             f"robustness {self.verdict.upper()} on task {self.task!r}: accuracy drop under paraphrase "
             f"{pct * self.drop:.1f} {unit}, {interval} vs threshold {pct * self.threshold:.1f} (claim: {self.claim})",
@@ -139,16 +162,22 @@ class RobustnessVerdict:
             "  worst instructions: " + "; ".join(f"{a:.3f} [{k}] {t!r}" for t, k, a in self.worst),
         ]
         for c in self.checks[1:]:
-            lines.append(f"  {c.name}: {c.value:.3f}, interval [{c.interval.low:.3f}, {c.interval.high:.3f}], "
-                         f"threshold {c.threshold:.3f} -> {c.verdict}")
-        lines.append(f"  rests on {self.items} items x {self.instructions} paraphrased instructions "
-                     f"({self.prompts_scored} prompts scored, {self.looks_used}/{self.looks_planned} looks), "
-                     f"seed {self.seed}, model {self.model.get('id', '?')}")
+            lines.append(
+                f"  {c.name}: {c.value:.3f}, interval [{c.interval.low:.3f}, {c.interval.high:.3f}], "
+                f"threshold {c.threshold:.3f} -> {c.verdict}"
+            )
+        lines.append(
+            f"  rests on {self.items} items x {self.instructions} paraphrased instructions "
+            f"({self.prompts_scored} prompts scored, {self.looks_used}/{self.looks_planned} looks), "
+            f"seed {self.seed}, model {self.model.get('id', '?')}"
+        )
         if self.judgment is not None:
             lines.append(f"  {self.judgment.power_note()}")
         if self.verdict == "inconclusive":
-            lines.append("  the interval straddles the threshold: add items or instructions for a decision, "
-                         "or pass on_inconclusive='pass'")
+            lines.append(
+                "  the interval straddles the threshold: add items or instructions for a decision, "
+                "or pass on_inconclusive='pass'"
+            )
         return "\n".join(lines)
 
 
@@ -210,14 +239,16 @@ def _options(explicit: dict[str, Any]) -> dict[str, Any]:
     return opts
 
 
-def _judge(ev: _Evidence, *, task: Task, opts: dict[str, Any], model: dict, looks: tuple[float, ...] | None,
-           planned_items: int) -> RobustnessVerdict:
+def _judge(
+    ev: _Evidence, *, task: Task, opts: dict[str, Any], model: dict, looks: tuple[float, ...] | None, planned_items: int
+) -> RobustnessVerdict:
     ref_j = next(j for j, ins in enumerate(ev.instructions) if ins.kind == "reference")
     kinds = opts["kinds"] or compared_kinds(ins.kind for ins in ev.instructions)
     para_j = [j for j, ins in enumerate(ev.instructions) if ins.kind in kinds and j != ref_j]
     if not para_j:
-        raise InputError(f"no instructions of kind {', '.join(kinds)} to compare with the reference",
-                         field="instructions")
+        raise InputError(
+            f"no instructions of kind {', '.join(kinds)} to compare with the reference", field="instructions"
+        )
     claim = opts["claim"]
     if claim == "auto":
         claim = claim_for([ev.instructions[j].kind for j in para_j])
@@ -229,10 +260,20 @@ def _judge(ev: _Evidence, *, task: Task, opts: dict[str, Any], model: dict, look
     confidence = float(opts["confidence"])
     chance = np.asarray(ev.chance, dtype=np.float64)  # also the floor of the instructions' logit scale
 
-    def judge_rows(reference: np.ndarray, rows: np.ndarray, limit: float, how: str, level: float,
-                   **plan: Any) -> Judgment:
-        return judge(reference, rows, max_accuracy_drop=limit, confidence=level, claim=how, seed=seed,
-                     relative=relative, chance=chance[: reference.size], **plan)
+    def judge_rows(
+        reference: np.ndarray, rows: np.ndarray, limit: float, how: str, level: float, **plan: Any
+    ) -> Judgment:
+        return judge(
+            reference,
+            rows,
+            max_accuracy_drop=limit,
+            confidence=level,
+            claim=how,
+            seed=seed,
+            relative=relative,
+            chance=chance[: reference.size],
+            **plan,
+        )
 
     main = judge_rows(ref, para, threshold, claim, confidence, looks=looks, planned_items=planned_items)
     used = main.items_used
@@ -244,43 +285,72 @@ def _judge(ev: _Evidence, *, task: Task, opts: dict[str, Any], model: dict, look
     if opts["min_consistency"] is not None:
         ci = bootstrap_consistency(preds, confidence=1.0 - 2.0 * alpha, n_boot=int(opts["n_boot"]), seed=seed)
         # Consistency must stay *above* its threshold: mirror the drop's rule (one-sided ends).
-        v = "fail" if ci.high < opts["min_consistency"] else ("pass" if ci.low > opts["min_consistency"]
-                                                                 else "inconclusive")
+        v = (
+            "fail"
+            if ci.high < opts["min_consistency"]
+            else ("pass" if ci.low > opts["min_consistency"] else "inconclusive")
+        )
         checks.append(Check("consistency", cons, ci, float(opts["min_consistency"]), v))
     accs = para_u.mean(axis=1)
     order = np.argsort(accs, kind="stable")
     if opts["max_worst_drop"] is not None:
         # The worst instruction is chosen after looking: Bonferroni over all of them keeps it honest.
         w = int(order[0])
-        worst = judge_rows(ref_u, para_u[w: w + 1], float(opts["max_worst_drop"]), "instructions",
-                           1.0 - alpha / len(para_j))
+        worst = judge_rows(
+            ref_u, para_u[w : w + 1], float(opts["max_worst_drop"]), "instructions", 1.0 - alpha / len(para_j)
+        )
         checks.append(Check("worst_drop", worst.drop, worst.interval, float(opts["max_worst_drop"]), worst.verdict))
     verdicts = [c.verdict for c in checks]
     overall = "fail" if "fail" in verdicts else ("inconclusive" if "inconclusive" in verdicts else "pass")
     tests = instruction_tests(ref_u, para_u, confidence=confidence)
-    rows = [dict(text=ev.instructions[para_j[i]].text, kind=ev.instructions[para_j[i]].kind,
-                 edits=list(ev.instructions[para_j[i]].edits), accuracy=float(accs[i]), **tests[i]) for i in order]
+    rows = [
+        dict(
+            text=ev.instructions[para_j[i]].text,
+            kind=ev.instructions[para_j[i]].kind,
+            edits=list(ev.instructions[para_j[i]].edits),
+            accuracy=float(accs[i]),
+            **tests[i],
+        )
+        for i in order
+    ]
     sets = {}
     for kind in sorted({ins.kind for ins in ev.instructions if ins.kind != "reference"}):
         js = [j for j, ins in enumerate(ev.instructions) if ins.kind == kind]
         rows_k = np.asarray([ev.correct[j][:used] for j in js], dtype=bool)
         sets[kind] = judge_rows(ref_u, rows_k, threshold, claim_for([kind] * len(js)), confidence).to_json()
     return RobustnessVerdict(
-        verdict=overall, task=task.name, claim=claim, drop=main.drop, interval=main.interval, threshold=threshold,
-        confidence=confidence, relative=relative, items=int(used),
-        instructions=len(para_j), prompts_scored=ev.prompts, seed=seed, reference_accuracy=main.reference_accuracy,
+        verdict=overall,
+        task=task.name,
+        claim=claim,
+        drop=main.drop,
+        interval=main.interval,
+        threshold=threshold,
+        confidence=confidence,
+        relative=relative,
+        items=int(used),
+        instructions=len(para_j),
+        prompts_scored=ev.prompts,
+        seed=seed,
+        reference_accuracy=main.reference_accuracy,
         mean_accuracy=float(accs.mean()),
-        worst=tuple((ev.instructions[para_j[i]].text, ev.instructions[para_j[i]].kind, float(accs[i]))
-                    for i in order[:3]),
+        worst=tuple(
+            (ev.instructions[para_j[i]].text, ev.instructions[para_j[i]].kind, float(accs[i])) for i in order[:3]
+        ),
         spread_sd=float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
-        spread_range=float(accs.max() - accs.min()), consistency=cons,
+        spread_range=float(accs.max() - accs.min()),
+        consistency=cons,
         mean_kl=mean_kl([ev.logprobs[j][:used] for j in para_j], ev.logprobs[ref_j][:used]),
-        checks=tuple(checks), model=model,
+        checks=tuple(checks),
+        model=model,
         failing_instructions=tuple(r for r in rows if r["significant"]),
         over_threshold_instructions=tuple(r for r in rows if r["drop"] > threshold),
-        looks_used=main.looks_used, looks_planned=main.looks_planned,
-        reference_instruction=task.reference_instruction, task_source=task.source,
-        judgment=main, sets=sets, evidence=_evidence_json(ev, ref_j, para_j, used),
+        looks_used=main.looks_used,
+        looks_planned=main.looks_planned,
+        reference_instruction=task.reference_instruction,
+        task_source=task.source,
+        judgment=main,
+        sets=sets,
+        evidence=_evidence_json(ev, ref_j, para_j, used),
     )
 
 
@@ -295,10 +365,16 @@ def _evidence_json(ev: _Evidence, ref_j: int, para_j: list[int], used: int) -> d
     return {
         "item_ids": list(ev.item_ids[:used]),
         "instructions": [
-            {"index": i, "text": ev.instructions[j].text, "kind": ev.instructions[j].kind,
-             "edits": list(ev.instructions[j].edits), "accuracy": float(correct[i].mean()),
-             "n_correct": int(correct[i].sum()),
-             "accuracy_interval": wilson(int(correct[i].sum()), int(correct[i].size)).to_json(), **tests[i]}
+            {
+                "index": i,
+                "text": ev.instructions[j].text,
+                "kind": ev.instructions[j].kind,
+                "edits": list(ev.instructions[j].edits),
+                "accuracy": float(correct[i].mean()),
+                "n_correct": int(correct[i].sum()),
+                "accuracy_interval": wilson(int(correct[i].sum()), int(correct[i].size)).to_json(),
+                **tests[i],
+            }
             for i, j in enumerate(order)
         ],
         "correct": correct.astype(int).tolist(),
@@ -348,18 +424,30 @@ def assert_robust(
     >>> verdict = assert_robust(evaluate(model, task), max_accuracy_drop=0.05)  # doctest: +SKIP
     """
     __tracebackhide__ = True  # pytest shows the verdict, not this function's insides
-    opts = _options(dict(max_accuracy_drop=max_accuracy_drop, confidence=confidence, relative=relative, claim=claim,
-                         kinds=kinds, min_consistency=min_consistency, max_worst_drop=max_worst_drop,
-                         on_inconclusive=on_inconclusive, sequential=sequential, looks=looks, n_boot=n_boot,
-                         seed=seed))
+    opts = _options(
+        dict(
+            max_accuracy_drop=max_accuracy_drop,
+            confidence=confidence,
+            relative=relative,
+            claim=claim,
+            kinds=kinds,
+            min_consistency=min_consistency,
+            max_worst_drop=max_worst_drop,
+            on_inconclusive=on_inconclusive,
+            sequential=sequential,
+            looks=looks,
+            n_boot=n_boot,
+            seed=seed,
+        )
+    )
     if isinstance(subject, TaskResult):
         if task is not None and task is not subject.task:
-            raise InputError("pass either a result or a model and a task, not a result and another task",
-                             field="task")
+            raise InputError("pass either a result or a model and a task, not a result and another task", field="task")
         ev = _Evidence.empty(list(r.instruction for r in subject.instructions))
         ev.add(subject)
-        verdict = _judge(ev, task=subject.task, opts=opts, model=subject.model.to_json(), looks=None,
-                         planned_items=len(ev.item_ids))
+        verdict = _judge(
+            ev, task=subject.task, opts=opts, model=subject.model.to_json(), looks=None, planned_items=len(ev.item_ids)
+        )
     else:
         if task is None:
             raise InputError("assert_robust(model, task): the task is missing", field="task")
@@ -384,7 +472,7 @@ def _drive(model: Any, task: Task, instructions: list[Instruction], opts: dict[s
     identity = getattr(model, "identity", None)
     model_json = identity.to_json() if identity is not None else {}
     for look in plan:
-        chunk = replace(task, items=tuple(items[done:look.items]))
+        chunk = replace(task, items=tuple(items[done : look.items]))
         ev.add(evaluate(model, chunk, instructions))
         done = look.items
         verdict = _judge(ev, task=task, opts=opts, model=model_json, looks=looks, planned_items=len(items))

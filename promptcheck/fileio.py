@@ -82,8 +82,9 @@ def check_output_file(path: Path, *, inputs: list[Path], field: str) -> None:
     except (OSError, RuntimeError):
         return  # unresolvable (a symlink loop): the write itself will say so
     if same:
-        raise InputError("is one of this run's input files; writing results there would overwrite it",
-                         file=path, field=field)
+        raise InputError(
+            "is one of this run's input files; writing results there would overwrite it", file=path, field=field
+        )
     try:  # the same temp-file-and-rename the real write does, tried now
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

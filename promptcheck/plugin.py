@@ -21,8 +21,12 @@ from promptcheck.errors import PromptcheckError
 
 #: (name, help, default) for every value option; each has an ini twin ``promptcheck_<name>``.
 _OPTIONS: list[tuple[str, str, str | None]] = [
-    ("model", "model to test: 'default' (packaged SmolLM2-135M-Instruct), an alias, a folder, a .gguf, a hub id, "
-     "or served endpoints http://HOST:PORT/v1[,URL2...] (vLLM)", None),
+    (
+        "model",
+        "model to test: 'default' (packaged SmolLM2-135M-Instruct), an alias, a folder, a .gguf, a hub id, "
+        "or served endpoints http://HOST:PORT/v1[,URL2...] (vLLM)",
+        None,
+    ),
     ("adapter", "a peft adapter folder to load on the model", None),
     ("device", "cpu, cuda, cuda:N or auto", "cpu"),
     ("dtype", "float32, bfloat16, float16 or auto", "float32"),
@@ -33,8 +37,12 @@ _OPTIONS: list[tuple[str, str, str | None]] = [
     ("max_memory", "memory one forward pass may use, e.g. 8GiB (the batch is sized to fit)", "2GiB"),
     ("failures", "where failing tasks are written for `promptcheck fix`", ".promptcheck/failures.json"),
     ("html", "write an HTML report of every robustness verdict (plots, worst instructions) to this file", None),
-    ("baseline", "a --promptcheck-json file of an earlier release: fail (exit 8) where robustness got "
-     "significantly worse (paired interval over the same items)", None),
+    (
+        "baseline",
+        "a --promptcheck-json file of an earlier release: fail (exit 8) where robustness got "
+        "significantly worse (paired interval over the same items)",
+        None,
+    ),
     ("served_model", "served model name, when the server serves several", None),
     ("tokenizer", "where a served model's chat template comes from: a folder, a hub id or 'default'", None),
     ("max_concurrency", "requests in flight per served endpoint", "8"),
@@ -94,13 +102,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("promptcheck", "promptcheck: robustness of language models to instruction paraphrases")
     for name, help_text, default in _OPTIONS:
         flag = name.replace("_", "-")
-        group.addoption(f"--promptcheck-{flag}", dest=f"promptcheck_{name}", default=None, metavar=name.upper(),
-                        help=f"{help_text} (ini: promptcheck_{name}; default: {default})")
+        group.addoption(
+            f"--promptcheck-{flag}",
+            dest=f"promptcheck_{name}",
+            default=None,
+            metavar=name.upper(),
+            help=f"{help_text} (ini: promptcheck_{name}; default: {default})",
+        )
         parser.addini(f"promptcheck_{name}", help=f"promptcheck: {help_text}", default=default)
     for name, help_text in _FLAGS:
         flag = name.replace("_", "-")
-        group.addoption(f"--promptcheck-{flag}", dest=f"promptcheck_{name}", action="store_true", default=None,
-                        help=f"{help_text} (ini: promptcheck_{name})")
+        group.addoption(
+            f"--promptcheck-{flag}",
+            dest=f"promptcheck_{name}",
+            action="store_true",
+            default=None,
+            help=f"{help_text} (ini: promptcheck_{name})",
+        )
         parser.addini(f"promptcheck_{name}", help=f"promptcheck: {help_text}", type="bool", default=False)
 
 
@@ -115,14 +133,27 @@ def _resolve(config: pytest.Config) -> PluginSettings:
     except ValueError:
         raise pytest.UsageError(f"promptcheck: --promptcheck-seed must be an integer, got {seed_text!r}") from None
     return PluginSettings(
-        model=get("model"), adapter=get("adapter"), device=get("device") or "cpu", dtype=get("dtype") or "float32",
-        seed=seed, json=get("json"), markdown=get("markdown"), cache=get("cache"),
-        failures=get("failures") or ".promptcheck/failures.json", max_memory=get("max_memory"),
-        require_model=bool(get("require_model")), no_score_cache=bool(get("no_score_cache")),
-        html=get("html"), baseline=get("baseline"),
-        trust_remote_code=bool(get("trust_remote_code")), allow_pickle=bool(get("allow_pickle")),
-        served_model=get("served_model"), tokenizer=get("tokenizer"), max_concurrency=_positive(get("max_concurrency")),
-        api_key_env=get("api_key_env"), device_map=get("device_map"),
+        model=get("model"),
+        adapter=get("adapter"),
+        device=get("device") or "cpu",
+        dtype=get("dtype") or "float32",
+        seed=seed,
+        json=get("json"),
+        markdown=get("markdown"),
+        cache=get("cache"),
+        failures=get("failures") or ".promptcheck/failures.json",
+        max_memory=get("max_memory"),
+        require_model=bool(get("require_model")),
+        no_score_cache=bool(get("no_score_cache")),
+        html=get("html"),
+        baseline=get("baseline"),
+        trust_remote_code=bool(get("trust_remote_code")),
+        allow_pickle=bool(get("allow_pickle")),
+        served_model=get("served_model"),
+        tokenizer=get("tokenizer"),
+        max_concurrency=_positive(get("max_concurrency")),
+        api_key_env=get("api_key_env"),
+        device_map=get("device_map"),
     )
 
 
@@ -139,17 +170,21 @@ def _positive(text: Any) -> int:
 def pytest_configure(config: pytest.Config) -> None:
     settings = _resolve(config)
     if settings.require_model and not settings.model:
-        raise pytest.UsageError("promptcheck: --promptcheck-require-model is set but no model is named; "
-                                "pass --promptcheck-model=PATH_OR_ID (or 'default')")
+        raise pytest.UsageError(
+            "promptcheck: --promptcheck-require-model is set but no model is named; "
+            "pass --promptcheck-model=PATH_OR_ID (or 'default')"
+        )
     # Checked here, not at model load, so a typo stops the session before any test runs.
     if settings.dtype not in _DTYPES:
-        raise pytest.UsageError(f"promptcheck: --promptcheck-dtype must be one of {', '.join(_DTYPES)}, "
-                                f"got {settings.dtype!r}")
+        raise pytest.UsageError(
+            f"promptcheck: --promptcheck-dtype must be one of {', '.join(_DTYPES)}, got {settings.dtype!r}"
+        )
     import re
 
     if not re.fullmatch(r"cpu|auto|mps|cuda(:\d+)?", settings.device):
-        raise pytest.UsageError(f"promptcheck: --promptcheck-device must be cpu, cuda, cuda:N, mps or auto, "
-                                f"got {settings.device!r}")
+        raise pytest.UsageError(
+            f"promptcheck: --promptcheck-device must be cpu, cuda, cuda:N, mps or auto, got {settings.device!r}"
+        )
     config.stash[SETTINGS_KEY] = settings
     config.pluginmanager.register(PromptcheckSession(config, settings), "promptcheck-session")
     config.addinivalue_line(
@@ -166,21 +201,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         for mark in item.iter_markers("promptcheck"):
             if mark.args:
-                raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.promptcheck takes keyword options only, "
-                                        f"got positional {mark.args!r}")
+                raise pytest.UsageError(
+                    f"{item.nodeid}: @pytest.mark.promptcheck takes keyword options only, got positional {mark.args!r}"
+                )
             unknown = sorted(set(mark.kwargs) - OPTION_NAMES)
             if unknown:
-                raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.promptcheck: unknown option(s) "
-                                        f"{', '.join(unknown)}; expected {', '.join(sorted(OPTION_NAMES))}")
+                raise pytest.UsageError(
+                    f"{item.nodeid}: @pytest.mark.promptcheck: unknown option(s) "
+                    f"{', '.join(unknown)}; expected {', '.join(sorted(OPTION_NAMES))}"
+                )
             for key in ("max_accuracy_drop", "confidence", "min_consistency", "max_worst_drop"):
                 value = mark.kwargs.get(key)
                 if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                    raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.promptcheck: {key} must be a number, "
-                                            f"got {value!r}")
+                    raise pytest.UsageError(
+                        f"{item.nodeid}: @pytest.mark.promptcheck: {key} must be a number, got {value!r}"
+                    )
             claim = mark.kwargs.get("claim")
             if claim is not None and claim not in ("auto", "instructions", "phrasings"):
-                raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.promptcheck: claim must be auto, "
-                                        f"instructions or phrasings, got {claim!r}")
+                raise pytest.UsageError(
+                    f"{item.nodeid}: @pytest.mark.promptcheck: claim must be auto, "
+                    f"instructions or phrasings, got {claim!r}"
+                )
             conf = mark.kwargs.get("confidence")
             if conf is not None and not 0 < conf < 1:
                 raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.promptcheck: confidence must be in (0, 1)")
@@ -194,8 +235,11 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
     for mark in reversed(list(item.iter_markers("promptcheck"))):  # closest marker wins
         overrides.update(mark.kwargs)
     recorded: list = []
-    tokens = (CURRENT_OVERRIDES.set(overrides), CURRENT_SEED.set(item.config.stash[SETTINGS_KEY].seed),
-              RECORDER.set(recorded))
+    tokens = (
+        CURRENT_OVERRIDES.set(overrides),
+        CURRENT_SEED.set(item.config.stash[SETTINGS_KEY].seed),
+        RECORDER.set(recorded),
+    )
     try:
         return (yield)
     finally:
@@ -206,8 +250,18 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
             record = verdict.to_json()
             record["test"] = item.nodeid
             # Flat string properties for JUnit XML; the whole record for the session summary.
-            for key in ("verdict", "drop", "interval", "threshold", "confidence", "items", "instructions",
-                        "prompts_scored", "claim", "task"):
+            for key in (
+                "verdict",
+                "drop",
+                "interval",
+                "threshold",
+                "confidence",
+                "items",
+                "instructions",
+                "prompts_scored",
+                "claim",
+                "task",
+            ):
                 item.user_properties.append((f"promptcheck.{key}", json.dumps(record[key])))
             item.user_properties.append(("promptcheck.model", json.dumps(record["model"])))
             item.user_properties.append((RECORD_KEY, json.dumps(record)))
@@ -239,17 +293,30 @@ def promptcheck_model(promptcheck_settings: PluginSettings) -> Any:
     """
     s = promptcheck_settings
     if not s.model:
-        pytest.skip("no model to test: pass --promptcheck-model=PATH_OR_ID (or 'default'), "
-                    "or set promptcheck_model in the pytest ini")
+        pytest.skip(
+            "no model to test: pass --promptcheck-model=PATH_OR_ID (or 'default'), "
+            "or set promptcheck_model in the pytest ini"
+        )
     from promptcheck.models.cache import cached
     from promptcheck.models.loading import load_model
     from promptcheck.settings import score_cache_path
 
     try:
-        model = load_model(s.model, adapter=s.adapter, device=s.device, dtype=s.dtype, cache=s.cache,
-                           max_memory=s.max_memory, trust_remote_code=s.trust_remote_code,
-                           allow_pickle=s.allow_pickle, device_map=s.device_map, served_model=s.served_model,
-                           tokenizer=s.tokenizer, max_concurrency=s.max_concurrency, api_key_env=s.api_key_env)
+        model = load_model(
+            s.model,
+            adapter=s.adapter,
+            device=s.device,
+            dtype=s.dtype,
+            cache=s.cache,
+            max_memory=s.max_memory,
+            trust_remote_code=s.trust_remote_code,
+            allow_pickle=s.allow_pickle,
+            device_map=s.device_map,
+            served_model=s.served_model,
+            tokenizer=s.tokenizer,
+            max_concurrency=s.max_concurrency,
+            api_key_env=s.api_key_env,
+        )
         if s.no_score_cache:
             return model
         return cached(model, Path(s.cache) / "scores.sqlite" if s.cache else score_cache_path())
@@ -288,31 +355,55 @@ def _summary_table(records: list[dict]) -> str:
     from rich.text import Text
 
     table = Table(title="promptcheck: robustness to instruction paraphrases", title_justify="left")
-    for col, justify in [("test", "left"), ("task", "left"), ("claim", "left"), ("drop", "right"),
-                         ("bounds", "right"), ("threshold", "right"), ("detects", "right"),
-                         ("items x instr", "right"), ("prompts", "right"), ("verdict", "left")]:
+    for col, justify in [
+        ("test", "left"),
+        ("task", "left"),
+        ("claim", "left"),
+        ("drop", "right"),
+        ("bounds", "right"),
+        ("threshold", "right"),
+        ("detects", "right"),
+        ("items x instr", "right"),
+        ("prompts", "right"),
+        ("verdict", "left"),
+    ]:
         table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
     colour = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
     for r in records:
         lo, hi = r["interval"]
-        table.add_row(Text(r["test"]), Text(r["task"]), r["claim"], f"{100 * r['drop']:+.1f}",
-                      f"[{100 * lo:+.1f}, {100 * hi:+.1f}]", f"{100 * r['threshold']:.1f}", _detects(r),
-                      f"{r['items']} x {r['instructions']}", str(r["prompts_scored"]),
-                      Text(r["verdict"], style=colour.get(r["verdict"], "")))
+        table.add_row(
+            Text(r["test"]),
+            Text(r["task"]),
+            r["claim"],
+            f"{100 * r['drop']:+.1f}",
+            f"[{100 * lo:+.1f}, {100 * hi:+.1f}]",
+            f"{100 * r['threshold']:.1f}",
+            _detects(r),
+            f"{r['items']} x {r['instructions']}",
+            str(r["prompts_scored"]),
+            Text(r["verdict"], style=colour.get(r["verdict"], "")),
+        )
     console = Console(width=140, record=True, force_terminal=False, color_system=None)
     with console.capture() as cap:
         console.print(table)
         models = {json.dumps(r["model"], sort_keys=True) for r in records}
         for m in sorted(models):
             d = json.loads(m)
-            console.print(f"model: {d.get('id')}  weights {str(d.get('weights_hash') or d.get('revision'))[:16]}  "
-                          f"dtype {d.get('dtype')}  adapter {d.get('adapter_hash', None) and d['adapter_hash'][:16]}",
-                          markup=False, highlight=False)
+            console.print(
+                f"model: {d.get('id')}  weights {str(d.get('weights_hash') or d.get('revision'))[:16]}  "
+                f"dtype {d.get('dtype')}  adapter {d.get('adapter_hash', None) and d['adapter_hash'][:16]}",
+                markup=False,
+                highlight=False,
+            )
         confidences = sorted({r["confidence"] for r in records})
-        console.print(f"drop and bounds in accuracy points (reference minus paraphrases); bounds are one-sided at "
-                      f"{', '.join(f'{100 * c:g}%' for c in confidences)} each (the verdict's two one-sided tests); "
-                      "fail = lower bound above threshold, pass = upper bound below; detects = the true drop "
-                      "this suite fails 80% of the time (docs/statistics.md)", markup=False, highlight=False)
+        console.print(
+            f"drop and bounds in accuracy points (reference minus paraphrases); bounds are one-sided at "
+            f"{', '.join(f'{100 * c:g}%' for c in confidences)} each (the verdict's two one-sided tests); "
+            "fail = lower bound above threshold, pass = upper bound below; detects = the true drop "
+            "this suite fails 80% of the time (docs/statistics.md)",
+            markup=False,
+            highlight=False,
+        )
     return cap.get()
 
 
@@ -326,13 +417,18 @@ def _markdown(records: list[dict], settings: PluginSettings) -> str:
     lines = ["## promptcheck: robustness to instruction paraphrases", ""]
     models = sorted({r["model"].get("id", "?") for r in records})
     lines.append(f"Model: {', '.join(models)} · seed {settings.seed}")
-    lines += ["", "| test | task | drop | one-sided bounds | threshold | detects | items × instructions | verdict |",
-              "|---|---|---:|---:|---:|---:|---:|---|"]
+    lines += [
+        "",
+        "| test | task | drop | one-sided bounds | threshold | detects | items × instructions | verdict |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
     for r in records:
         lo, hi = r["interval"]
-        lines.append(f"| `{r['test']}` | {r['task']} | {100 * r['drop']:+.1f} | [{100 * lo:+.1f}, {100 * hi:+.1f}] | "
-                     f"{100 * r['threshold']:.1f} | {_detects(r)} | {r['items']} × {r['instructions']} | "
-                     f"{icon.get(r['verdict'], r['verdict'])} |")
+        lines.append(
+            f"| `{r['test']}` | {r['task']} | {100 * r['drop']:+.1f} | [{100 * lo:+.1f}, {100 * hi:+.1f}] | "
+            f"{100 * r['threshold']:.1f} | {_detects(r)} | {r['items']} × {r['instructions']} | "
+            f"{icon.get(r['verdict'], r['verdict'])} |"
+        )
     worst = [r for r in records if r["verdict"] != "pass"]
     for r in worst:
         lines += ["", f"**{r['task']}** worst instructions:"]
@@ -427,8 +523,13 @@ class PromptcheckSession:
             from promptcheck.report.jsonio import SCHEMA_VERSION, library_versions
 
             doc = {
-                "schema_version": SCHEMA_VERSION, "kind": "pytest", "seed": settings.seed, "model_option": settings.model,
-                "adapter_option": settings.adapter, "libraries": library_versions(), "tests": records,
+                "schema_version": SCHEMA_VERSION,
+                "kind": "pytest",
+                "seed": settings.seed,
+                "model_option": settings.model,
+                "adapter_option": settings.adapter,
+                "libraries": library_versions(),
+                "tests": records,
             }
             if settings.json:
                 atomic_write_json(Path(settings.json), doc)
@@ -456,8 +557,9 @@ class PromptcheckSession:
         try:
             base = read_results(Path(self.settings.baseline))
             current = evidence_of({"tests": records})
-            changes, missing = compare_evidence(evidence_of(base, self.settings.baseline), current,
-                                                seed=self.settings.seed)
+            changes, missing = compare_evidence(
+                evidence_of(base, self.settings.baseline), current, seed=self.settings.seed
+            )
         except PromptcheckError as exc:
             self.comparison_notes.append(f"promptcheck: baseline comparison failed: {exc}")
             return "error"
@@ -496,15 +598,18 @@ def _power_warnings(baseline: Path, items: list[pytest.Item]) -> list[str]:
                 continue
             if p.items_needed is not None and p.items_needed <= p.items:
                 continue
-            need = (f"about {p.items_needed} items" if p.items_needed is not None else "more items alone will not do")
+            need = f"about {p.items_needed} items" if p.items_needed is not None else "more items alone will not do"
             if p.instructions_needed is not None:
                 need += f", or about {p.instructions_needed} instructions"
             mdd = p.minimum_detectable_drop
-            lines.append(f"promptcheck: {key}: at {p.items} items x {p.instructions} instructions (baseline) this gate "
-                         f"passes a model with no drop less than 80% of the time and fails only drops above "
-                         f"{100 * mdd:.1f} points 80% of the time, for a {100 * threshold:g}-point threshold; "
-                         f"{need} would decide (promptcheck plan {baseline})" if mdd is not None else
-                         f"promptcheck: {key}: this gate is too small to decide at {100 * threshold:g} points")
+            lines.append(
+                f"promptcheck: {key}: at {p.items} items x {p.instructions} instructions (baseline) this gate "
+                f"passes a model with no drop less than 80% of the time and fails only drops above "
+                f"{100 * mdd:.1f} points 80% of the time, for a {100 * threshold:g}-point threshold; "
+                f"{need} would decide (promptcheck plan {baseline})"
+                if mdd is not None
+                else f"promptcheck: {key}: this gate is too small to decide at {100 * threshold:g} points"
+            )
     return lines
 
 
@@ -512,11 +617,23 @@ def _failures(bad: list[dict], settings: PluginSettings) -> dict:
     """What `promptcheck fix --from` needs: tasks (with their suite files), failing instructions, seed."""
     tasks: dict[str, dict] = {}
     for r in bad:
-        t = tasks.setdefault(r["task"], {"name": r["task"], "source": r["task_source"],
-                                         "reference_instruction": r["reference_instruction"],
-                                         "verdicts": [], "failing_instructions": []})
+        t = tasks.setdefault(
+            r["task"],
+            {
+                "name": r["task"],
+                "source": r["task_source"],
+                "reference_instruction": r["reference_instruction"],
+                "verdicts": [],
+                "failing_instructions": [],
+            },
+        )
         t["verdicts"].append({k: r[k] for k in ("test", "verdict", "drop", "interval", "threshold", "claim")})
         seen = {f["text"] for f in t["failing_instructions"]}
         t["failing_instructions"] += [f for f in r["failing_instructions"] if f["text"] not in seen]
-    return {"schema_version": 1, "seed": settings.seed, "model": bad[0]["model"], "model_option": settings.model,
-            "tasks": list(tasks.values())}
+    return {
+        "schema_version": 1,
+        "seed": settings.seed,
+        "model": bad[0]["model"],
+        "model_option": settings.model,
+        "tasks": list(tasks.values()),
+    }

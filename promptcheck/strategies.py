@@ -76,8 +76,10 @@ def paraphrases_of(
     @st.composite
     def build(draw: st.DrawFn) -> Paraphrase:
         n = draw(st.integers(min_value=1, max_value=max(1, max_edits)), label="number of edits")
-        steps = [(draw(st.sampled_from(ops), label="operator"), draw(st.integers(0, 2**16 - 1), label="seed"))
-                 for _ in range(n)]
+        steps = [
+            (draw(st.sampled_from(ops), label="operator"), draw(st.integers(0, 2**16 - 1), label="seed"))
+            for _ in range(n)
+        ]
         p = apply_edits(reference, steps, protected)
         assume(p.edits and p.text.strip() != reference.strip())
         return p
@@ -110,4 +112,3 @@ def formats() -> st.SearchStrategy[PromptFormat]:
         answer_cue=st.sampled_from(_ANSWER_CUES),
         options_prefix=st.sampled_from(_OPTION_PREFIXES),
     )
-

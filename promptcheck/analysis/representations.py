@@ -40,13 +40,16 @@ def _resolve_layer(n_states: int, layer: int | None, seq2seq: bool) -> int:
         layer = 1 if seq2seq else n_states - 1
     index = layer if layer >= 0 else n_states + layer
     if not 0 <= index < n_states:
-        raise InputError(f"layer {layer} does not exist: the model has hidden states 0..{n_states - 1} "
-                         f"(0 = embeddings)", field="--representation-layer")
+        raise InputError(
+            f"layer {layer} does not exist: the model has hidden states 0..{n_states - 1} (0 = embeddings)",
+            field="--representation-layer",
+        )
     return index
 
 
-def instruction_states(scorer: Scorer, result: TaskResult, *, layer: int | None = None,
-                       batch_size: int = 16) -> tuple[np.ndarray, int]:
+def instruction_states(
+    scorer: Scorer, result: TaskResult, *, layer: int | None = None, batch_size: int = 16
+) -> tuple[np.ndarray, int]:
     """(n_instructions, hidden) mean hidden state per instruction of ``result``, and the layer index used."""
     model = _with_hidden_states(scorer)
     fmt = scorer.chat_formatter()
@@ -63,8 +66,10 @@ def instruction_states(scorer: Scorer, result: TaskResult, *, layer: int | None 
 def _with_hidden_states(scorer: Scorer) -> HasHiddenStates:
     model = capability(scorer, HasHiddenStates)
     if model is None:
-        raise InputError("representations need a transformers model (a local folder, .gguf, hub id or "
-                         "'default'), not this scorer", field="--representations")
+        raise InputError(
+            "representations need a transformers model (a local folder, .gguf, hub id or 'default'), not this scorer",
+            field="--representations",
+        )
     return model
 
 
@@ -86,7 +91,7 @@ def pca_2d(x: np.ndarray) -> tuple[np.ndarray, list[float]]:
     coords = centred @ vt[:k].T
     if k < 2:
         coords = np.hstack([coords, np.zeros((coords.shape[0], 2 - k))])
-    var = s ** 2
+    var = s**2
     share = (var[:2] / var.sum()).tolist() if var.sum() > 0 else [0.0, 0.0]
     return coords, share
 
@@ -95,14 +100,23 @@ def tsne_2d(x: np.ndarray, seed: int) -> np.ndarray:
     try:
         from sklearn.manifold import TSNE
     except ImportError:
-        raise InputError("t-SNE needs scikit-learn: pip install 'promptcheck[analysis]' (or use --projection pca)",
-                         field="--projection") from None
+        raise InputError(
+            "t-SNE needs scikit-learn: pip install 'promptcheck[analysis]' (or use --projection pca)",
+            field="--projection",
+        ) from None
     perplexity = float(max(1, min(30, x.shape[0] - 1)))
     return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(x)
 
 
-def analyse(states: np.ndarray, kinds: Sequence[str], accuracies: Sequence[float], reference_accuracy: float, *,
-            projection: str = "pca", seed: int = 0) -> dict[str, Any]:
+def analyse(
+    states: np.ndarray,
+    kinds: Sequence[str],
+    accuracies: Sequence[float],
+    reference_accuracy: float,
+    *,
+    projection: str = "pca",
+    seed: int = 0,
+) -> dict[str, Any]:
     """Distances, projection and correlation from per-instruction states (rows in ``kinds`` order)."""
     from scipy import stats as sps
 
@@ -123,31 +137,60 @@ def analyse(states: np.ndarray, kinds: Sequence[str], accuracies: Sequence[float
     rows = []
     for j, kind in enumerate(kinds):
         near = nearest.get(j)
-        rows.append({"index": j, "kind": kind, "x": float(coords[j, 0]), "y": float(coords[j, 1]),
-                     "drop": float(reference_accuracy - accuracies[j]),
-                     "nearest_observed": near[0] if near else None, "distance": near[1] if near else None})
+        rows.append(
+            {
+                "index": j,
+                "kind": kind,
+                "x": float(coords[j, 0]),
+                "y": float(coords[j, 1]),
+                "drop": float(reference_accuracy - accuracies[j]),
+                "nearest_observed": near[0] if near else None,
+                "distance": near[1] if near else None,
+            }
+        )
     dist = np.asarray([nearest[j][1] for j in new if j in nearest])
     drops = np.asarray([reference_accuracy - accuracies[j] for j in new if j in nearest])
-    corr: dict[str, Any] = {"n": int(dist.size), "spearman": None, "spearman_p": None, "pearson": None,
-                            "pearson_p": None}
+    corr: dict[str, Any] = {
+        "n": int(dist.size),
+        "spearman": None,
+        "spearman_p": None,
+        "pearson": None,
+        "pearson_p": None,
+    }
     if dist.size >= 3 and np.ptp(dist) > 0 and np.ptp(drops) > 0:
         s = sps.spearmanr(dist, drops)
         p = sps.pearsonr(dist, drops)
-        corr.update(spearman=float(s.statistic), spearman_p=float(s.pvalue), pearson=float(p.statistic),
-                    pearson_p=float(p.pvalue))
-    return {"projection": projection, "explained_variance": share, "distance": "cosine", "instructions": rows,
-            "correlation": corr}
+        corr.update(
+            spearman=float(s.statistic),
+            spearman_p=float(s.pvalue),
+            pearson=float(p.statistic),
+            pearson_p=float(p.pvalue),
+        )
+    return {
+        "projection": projection,
+        "explained_variance": share,
+        "distance": "cosine",
+        "instructions": rows,
+        "correlation": corr,
+    }
 
 
-def representation_analysis(scorer: Scorer, result: TaskResult, *, layer: int | None = None, projection: str = "pca",
-                            seed: int = 0) -> dict[str, Any]:
+def representation_analysis(
+    scorer: Scorer, result: TaskResult, *, layer: int | None = None, projection: str = "pca", seed: int = 0
+) -> dict[str, Any]:
     """The whole section-4.5 analysis of one task result; a JSON-ready dict for ``tasks[].representations``."""
     if projection not in PROJECTIONS:
         raise InputError(f"must be one of {', '.join(PROJECTIONS)}, got {projection!r}", field="--projection")
     states, used = instruction_states(scorer, result, layer=layer)
     seq2seq = _with_hidden_states(scorer).is_seq2seq
-    out = analyse(states, [r.kind for r in result.instructions], [r.accuracy for r in result.instructions],
-                  result.reference_accuracy, projection=projection, seed=seed)
+    out = analyse(
+        states,
+        [r.kind for r in result.instructions],
+        [r.accuracy for r in result.instructions],
+        result.reference_accuracy,
+        projection=projection,
+        seed=seed,
+    )
     return {
         "layer": used,
         "layer_requested": layer,

@@ -92,8 +92,9 @@ def evaluate(
     results = []
     scored = 0
     for ins in chosen:
-        prompts: Sequence[Prompt] = [render(ins.text, item, task, chat_formatter=formatter, prompt_format=prompt_format)
-                                      for item in task.items]
+        prompts: Sequence[Prompt] = [
+            render(ins.text, item, task, chat_formatter=formatter, prompt_format=prompt_format) for item in task.items
+        ]
         try:
             scores = model.score(prompts, progress=progress)
         except ScoringError as exc:
@@ -107,7 +108,7 @@ def evaluate(
             InstructionResult(
                 instruction=ins,
                 predictions=preds,
-                correct=tuple(p == item.answer for p, item in zip(preds, task.items)),
+                correct=tuple(item.is_correct(p) for p, item in zip(preds, task.items)),
                 logprobs=tuple(s.logprobs for s in scores),
             )
         )
@@ -132,8 +133,13 @@ def check_too_long(value: str) -> None:
         raise InputError(f"must be one of {', '.join(TOO_LONG)}, got {value!r}", field="too_long")
 
 
-def _without_long_items(model: Scorer, task: Task, chosen: list[Instruction], formatter: Callable[[str], str] | None,
-                        prompt_format: PromptFormat) -> tuple[Task, tuple[str, ...]]:
+def _without_long_items(
+    model: Scorer,
+    task: Task,
+    chosen: list[Instruction],
+    formatter: Callable[[str], str] | None,
+    prompt_format: PromptFormat,
+) -> tuple[Task, tuple[str, ...]]:
     """The task without items whose prompt exceeds the model's context under any instruction."""
     counter = capability(model, CountsTokens)
     limit = counter.max_length if counter is not None else None
@@ -141,17 +147,25 @@ def _without_long_items(model: Scorer, task: Task, chosen: list[Instruction], fo
         return task, ()  # a backend that cannot count tokens reports long prompts itself
     long_items: set[int] = set()
     for ins in chosen:
-        prompts = [render(ins.text, item, task, chat_formatter=formatter, prompt_format=prompt_format)
-                   for item in task.items]
+        prompts = [
+            render(ins.text, item, task, chat_formatter=formatter, prompt_format=prompt_format) for item in task.items
+        ]
         long_items |= {i for i, n in enumerate(counter.prompt_lengths(prompts)) if n > limit}
     if not long_items:
         return task, ()
     kept = tuple(item for i, item in enumerate(task.items) if i not in long_items)
     ids = tuple(task.items[i].id for i in sorted(long_items))
     if not kept:
-        raise InputError(f"every item is longer than the model's context ({limit} tokens)",
-                         file=task.source or task.name, field="items")
+        raise InputError(
+            f"every item is longer than the model's context ({limit} tokens)",
+            file=task.source or task.name,
+            field="items",
+        )
     shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
-    warnings.warn(f"{task.name}: skipped {len(ids)} of {len(task.items)} items longer than the model's context "
-                  f"({limit} tokens): {shown}", RuntimeWarning, stacklevel=3)
+    warnings.warn(
+        f"{task.name}: skipped {len(ids)} of {len(task.items)} items longer than the model's context "
+        f"({limit} tokens): {shown}",
+        RuntimeWarning,
+        stacklevel=3,
+    )
     return dataclasses.replace(task, items=kept), ids

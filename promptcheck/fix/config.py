@@ -11,56 +11,101 @@ MODES = ("both", "ce", "kl")
 class FixConfig:
     """How the soft prompt is trained. Every field has a default that works on the default model."""
 
-    num_virtual_tokens: int = field(default=20, metadata={"help": "soft-prompt length; initialised from the "
-                                                           "reference instruction's token embeddings"})
+    num_virtual_tokens: int = field(
+        default=20,
+        metadata={"help": "soft-prompt length; initialised from the reference instruction's token embeddings"},
+    )
     steps: int = field(default=60, metadata={"help": "optimizer steps"})
     lr: float = field(default=0.01, metadata={"help": "AdamW learning rate for the soft prompt"})
     kl_weight: float = field(default=1.0, metadata={"help": "lambda: weight of KL(p(.|paraphrase) || p(.|reference))"})
-    batch_items: int = field(default=2, metadata={"help": "items per step; each brings its reference prompt and "
-                                                   "`paraphrases_per_item` paraphrased prompts"})
+    batch_items: int = field(
+        default=2,
+        metadata={
+            "help": "items per step; each brings its reference prompt and `paraphrases_per_item` paraphrased prompts"
+        },
+    )
     paraphrases_per_item: int = field(default=3, metadata={"help": "paraphrased prompts per item per step"})
-    mode: str = field(default="both", metadata={"help": "both: CE + lambda*KL (the paper's method); ce: prompt "
-                                                "tuning without KL; kl: KL only (ablations)"})
-    detach_reference: bool = field(default=True, metadata={"help": "treat p(.|reference) as a fixed target in the "
-                                                           "KL term (default: the reference is the anchor the paper "
-                                                           "aligns to; letting it move can drag it toward the paraphrases)"})
-    heldout_items: float = field(default=0.5, metadata={"help": "share of each task's items held out of training "
-                                                        "(seeded split)"})
-    phrasings: str = field(default="observed,bank,generated,structural", metadata={
-        "help": "what the soft prompt trains on, comma-separated: observed (the suite's), bank (the written bank "
-                "of the task's kind), generated (guarded paraphrases), structural (questions, requests, roles, "
-                "answer-format sentences)"})
+    mode: str = field(
+        default="both",
+        metadata={
+            "help": "both: CE + lambda*KL (the paper's method); ce: prompt tuning without KL; kl: KL only (ablations)"
+        },
+    )
+    detach_reference: bool = field(
+        default=True,
+        metadata={
+            "help": "treat p(.|reference) as a fixed target in the "
+            "KL term (default: the reference is the anchor the paper "
+            "aligns to; letting it move can drag it toward the paraphrases)"
+        },
+    )
+    heldout_items: float = field(
+        default=0.5, metadata={"help": "share of each task's items held out of training (seeded split)"}
+    )
+    phrasings: str = field(
+        default="observed,bank,generated,structural",
+        metadata={
+            "help": "what the soft prompt trains on, comma-separated: observed (the suite's), bank (the written bank "
+            "of the task's kind), generated (guarded paraphrases), structural (questions, requests, roles, "
+            "answer-format sentences)"
+        },
+    )
     generated: int = field(default=12, metadata={"help": "how many generated paraphrases join the phrasings"})
-    val_items: float = field(default=0.4, metadata={"help": "share of the non-held-out items kept for model "
-                                                    "selection (validation)"})
-    val_instructions: float = field(default=0.3, metadata={"help": "share of the written training phrasings "
-                                                           "kept for model selection (validation)"})
-    eval_every: int = field(default=10, metadata={"help": "score the validation split every N steps; the best "
-                                                  "checkpoint is kept"})
-    patience: int = field(default=2, metadata={"help": "stop a candidate after this many validation scores "
-                                               "without improvement"})
-    search: int = field(default=2, metadata={"help": "hyper-parameter candidates tried (the first is these "
-                                             "options; the rest are seeded draws of lr, lambda and virtual tokens)"})
-    gate_threshold: float = field(default=0.05, metadata={"help": "the gate's max_accuracy_drop, for the verdict "
-                                                          "with the adapter (from --from when it names one)"})
+    val_items: float = field(
+        default=0.4, metadata={"help": "share of the non-held-out items kept for model selection (validation)"}
+    )
+    val_instructions: float = field(
+        default=0.3, metadata={"help": "share of the written training phrasings kept for model selection (validation)"}
+    )
+    eval_every: int = field(
+        default=10, metadata={"help": "score the validation split every N steps; the best checkpoint is kept"}
+    )
+    patience: int = field(
+        default=2, metadata={"help": "stop a candidate after this many validation scores without improvement"}
+    )
+    search: int = field(
+        default=2,
+        metadata={
+            "help": "hyper-parameter candidates tried (the first is these "
+            "options; the rest are seeded draws of lr, lambda and virtual tokens)"
+        },
+    )
+    gate_threshold: float = field(
+        default=0.05,
+        metadata={
+            "help": "the gate's max_accuracy_drop, for the verdict with the adapter (from --from when it names one)"
+        },
+    )
     gate_confidence: float = field(default=0.95, metadata={"help": "the gate's confidence"})
     checkpoint_every: int = field(default=10, metadata={"help": "save a resumable checkpoint every N steps"})
-    harm_tolerance: float = field(default=0.01, metadata={"help": "largest allowed fall of held-out accuracy "
-                                                          "under the reference instruction (0.01 = 1 point)"})
+    harm_tolerance: float = field(
+        default=0.01,
+        metadata={"help": "largest allowed fall of held-out accuracy under the reference instruction (0.01 = 1 point)"},
+    )
     seed: int = field(default=0, metadata={"help": "seed for the item split, sampling and bootstrap"})
 
     def __post_init__(self) -> None:
         from promptcheck.errors import InputError
 
-        positive = {"num_virtual_tokens": self.num_virtual_tokens, "steps": self.steps, "lr": self.lr,
-                    "batch_items": self.batch_items, "paraphrases_per_item": self.paraphrases_per_item,
-                    "checkpoint_every": self.checkpoint_every, "eval_every": self.eval_every,
-                    "patience": self.patience, "search": self.search}
+        positive = {
+            "num_virtual_tokens": self.num_virtual_tokens,
+            "steps": self.steps,
+            "lr": self.lr,
+            "batch_items": self.batch_items,
+            "paraphrases_per_item": self.paraphrases_per_item,
+            "checkpoint_every": self.checkpoint_every,
+            "eval_every": self.eval_every,
+            "patience": self.patience,
+            "search": self.search,
+        }
         for name, value in positive.items():
             if not value > 0:
                 raise InputError(f"must be > 0, got {value!r}", field=name)
-        for name, value in {"kl_weight": self.kl_weight, "harm_tolerance": self.harm_tolerance,
-                            "generated": self.generated}.items():
+        for name, value in {
+            "kl_weight": self.kl_weight,
+            "harm_tolerance": self.harm_tolerance,
+            "generated": self.generated,
+        }.items():
             if value < 0:
                 raise InputError(f"must be >= 0, got {value!r}", field=name)
         for name, value in {"val_items": self.val_items, "val_instructions": self.val_instructions}.items():
@@ -72,8 +117,9 @@ class FixConfig:
 
         bad = [s for s in self.phrasings.split(",") if s.strip() not in SOURCES]
         if bad or not self.phrasings.strip():
-            raise InputError(f"must be a comma-separated list of {', '.join(SOURCES)}, got {self.phrasings!r}",
-                             field="phrasings")
+            raise InputError(
+                f"must be a comma-separated list of {', '.join(SOURCES)}, got {self.phrasings!r}", field="phrasings"
+            )
         if self.mode not in MODES:
             raise InputError(f"must be one of {', '.join(MODES)}, got {self.mode!r}", field="mode")
 

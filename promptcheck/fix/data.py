@@ -48,37 +48,53 @@ def split_task(task: Task, cfg: FixConfig) -> FixTask:
 
     sources = cfg.sources()
     if not task.observed and not set(sources) - {"observed"}:
-        raise InputError("has no observed instructions to train on (add instructions.observed or use --phrasings)",
-                         file=task.source or None, field="instructions.observed")
+        raise InputError(
+            "has no observed instructions to train on (add instructions.observed or use --phrasings)",
+            file=task.source or None,
+            field="instructions.observed",
+        )
     if not task.unobserved:
-        raise InputError("has no unobserved instructions to check the fix on (add instructions.unobserved)",
-                         file=task.source or None, field="instructions.unobserved")
+        raise InputError(
+            "has no unobserved instructions to check the fix on (add instructions.unobserved)",
+            file=task.source or None,
+            field="instructions.unobserved",
+        )
     if not 0 < cfg.heldout_items < 1:
         raise InputError(f"must be between 0 and 1, got {cfg.heldout_items}", field="heldout_items")
     items = list(task.items)
     random.Random(f"{cfg.seed}:{task.name}").shuffle(items)
     n_held = max(1, round(len(items) * cfg.heldout_items))
     if n_held >= len(items):
-        raise InputError("needs at least 2 items to split into training and held-out sets",
-                         file=task.source or None, field="items")
+        raise InputError(
+            "needs at least 2 items to split into training and held-out sets", file=task.source or None, field="items"
+        )
     rest = items[n_held:]
     n_val_items = _share(len(rest), cfg.val_items, keep=2)
     pool = phrasing_pool(task, sources=sources, generated=cfg.generated, seed=cfg.seed)
     if not pool:
-        raise InputError("has no training phrasings left (every one equals the reference or a held-out "
-                         "instruction)", file=task.source or None, field="instructions.observed")
+        raise InputError(
+            "has no training phrasings left (every one equals the reference or a held-out instruction)",
+            file=task.source or None,
+            field="instructions.observed",
+        )
     written = [p for p in pool if p.source in ("observed", "bank")]
     random.Random(f"{cfg.seed}:{task.name}:instructions").shuffle(written)
     n_val = _share(len(written), cfg.val_instructions, keep=1) if n_val_items else 0
     val = {p.text for p in written[:n_val]}
     train = [p for p in pool if p.text not in val]
-    return FixTask(task=task, train_items=tuple(rest[n_val_items:]), heldout_items=tuple(items[:n_held]),
-                   train_instructions=tuple(p.text for p in train), heldout_instructions=tuple(task.unobserved),
-                   val_items=tuple(rest[:n_val_items]), val_instructions=tuple(p.text for p in written[:n_val]),
-                   train_sources=tuple(p.source for p in train))
+    return FixTask(
+        task=task,
+        train_items=tuple(rest[n_val_items:]),
+        heldout_items=tuple(items[:n_held]),
+        train_instructions=tuple(p.text for p in train),
+        heldout_instructions=tuple(task.unobserved),
+        val_items=tuple(rest[:n_val_items]),
+        val_instructions=tuple(p.text for p in written[:n_val]),
+        train_sources=tuple(p.source for p in train),
+    )
 
 
-def tasks_from_failures(path: Path) -> tuple[list[Task], str | None]:
+def tasks_from_failures(path: Path, *, limit: int | None = None) -> tuple[list[Task], str | None]:
     """The tasks named in a ``.promptcheck/failures.json`` written by the pytest plugin, and the model it tested."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -96,7 +112,7 @@ def tasks_from_failures(path: Path) -> tuple[list[Task], str | None]:
         source = t.get("source") if isinstance(t, dict) else None
         if not isinstance(source, str) or not source:
             raise InputError("missing the task's suite file", file=path, field=f"tasks[{i}].source")
-        out.append(load_task(Path(source)))  # absolute, or relative to where pytest ran
+        out.append(load_task(Path(source), limit=limit))  # absolute, or relative to where pytest ran
     option = doc.get("model_option")
     return out, option if isinstance(option, str) and option else None
 
@@ -110,8 +126,8 @@ def gates_from_failures(path: Path) -> dict[str, float]:
     doc = json.loads(path.read_text(encoding="utf-8"))
     out: dict[str, float] = {}
     for t in doc.get("tasks") or ():
-        thresholds = [v.get("threshold") for v in t.get("verdicts") or () if isinstance(v, dict)]
-        thresholds = [float(x) for x in thresholds if isinstance(x, (int, float))]
+        raw = [v.get("threshold") for v in t.get("verdicts") or () if isinstance(v, dict)]
+        thresholds = [float(x) for x in raw if isinstance(x, (int, float))]
         if thresholds and isinstance(t.get("name"), str):
             out[t["name"]] = min(thresholds)
     return out

@@ -29,10 +29,15 @@ from promptcheck.tasks.records import Task
 SOURCES = ("observed", "bank", "generated", "structural")
 
 _ROLES = ("You are a careful assistant.", "You are an expert annotator.", "Act as a helpful tutor.")
-_ANSWER_FORMATS = ("Answer with the correct option only.", "Reply with just the answer.",
-                   "Respond with one of the given options and nothing else.")
-_LONG = ("Read the text below carefully before you respond. {ref} Give only your final answer.",
-         "Here is an example to work on. {ref} Keep your reply short.")
+_ANSWER_FORMATS = (
+    "Answer with the correct option only.",
+    "Reply with just the answer.",
+    "Respond with one of the given options and nothing else.",
+)
+_LONG = (
+    "Read the text below carefully before you respond. {ref} Give only your final answer.",
+    "Here is an example to work on. {ref} Keep your reply short.",
+)
 
 
 @dataclass(frozen=True)
@@ -70,8 +75,9 @@ def structural(reference: str, seed: int) -> list[str]:
     return out
 
 
-def phrasing_pool(task: Task, *, sources: tuple[str, ...] = SOURCES, generated: int = 12,
-                  seed: int = 0) -> list[Phrasing]:
+def phrasing_pool(
+    task: Task, *, sources: tuple[str, ...] = SOURCES, generated: int = 12, seed: int = 0
+) -> list[Phrasing]:
     """Distinct training phrasings for ``task`` from ``sources``, never a held-out one."""
     banned = {norm(task.reference_instruction)} | {norm(t) for t in task.unobserved}
     seen: set[str] = set()

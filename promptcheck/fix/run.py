@@ -24,8 +24,8 @@ from promptcheck.fix.config import FixConfig
 from promptcheck.fix.data import FixTask, split_task
 from promptcheck.fix.select import baseline, candidates, validator
 from promptcheck.fix.train import CHECKPOINT, TrainState, attach_soft_prompt, base_checksum, soft_prompt, train
-from promptcheck.models.hf import HFScorer
 from promptcheck.fix.verdict import accuracy_interval, gate_verdict
+from promptcheck.models.hf import HFScorer
 from promptcheck.tasks.records import Task
 
 REPORT = "fix_report.json"
@@ -73,10 +73,16 @@ def gap_outcome(before: dict, after: dict, harm_tolerance: float) -> dict[str, A
     fell = before["reference_accuracy"] - after["reference_accuracy"]
     b, a = before["heldout_drop"], after["heldout_drop"]
     halved = a <= b / 2 + 1e-12 if b > 0 else a <= b + 1e-12
-    return {"reference_fell_by": fell, "heldout_drop_before": b, "heldout_drop_after": a,
-            "heldout_drop_halved": bool(halved), "reference_kept": bool(fell <= harm_tolerance + 1e-12),
-            "gap_closed": bool(halved and fell <= harm_tolerance + 1e-12), "gap_widened": bool(a > b + 1e-12),
-            "gate_passes_after": after["heldout_gate"]["verdict"] == "pass"}
+    return {
+        "reference_fell_by": fell,
+        "heldout_drop_before": b,
+        "heldout_drop_after": a,
+        "heldout_drop_halved": bool(halved),
+        "reference_kept": bool(fell <= harm_tolerance + 1e-12),
+        "gap_closed": bool(halved and fell <= harm_tolerance + 1e-12),
+        "gap_widened": bool(a > b + 1e-12),
+        "gate_passes_after": after["heldout_gate"]["verdict"] == "pass",
+    }
 
 
 def _folder_name(name: str) -> str:
@@ -110,9 +116,17 @@ def run_fix(
     for task, name in zip(tasks, names):
         # Tasks not yet started when a per-task run was interrupted have no checkpoint: start them.
         started = (out / name / SEARCH_DIR).is_dir()
-        reports.append(_run_one(scorer, [task], cfg, out / name, resume=resume and started,
-                                on_phase=lambda msg, n=name: say(f"{n}: {msg}"),  # type: ignore[misc]  # mypy cannot type a default-bound lambda
-                                on_step=on_step))
+        reports.append(
+            _run_one(
+                scorer,
+                [task],
+                cfg,
+                out / name,
+                resume=resume and started,
+                on_phase=lambda msg, n=name: say(f"{n}: {msg}"),  # type: ignore[misc]  # mypy cannot type a default-bound lambda
+                on_step=on_step,
+            )
+        )
     harmed = [h for r in reports for h in r["harm_check"]["harmed_tasks"]]
     infeasible = [n for r in reports for n in r["selection"]["infeasible_tasks"]]
     combined = {
@@ -123,10 +137,15 @@ def run_fix(
         "tasks": [{**r["tasks"][0], "adapter": r["adapter"], "training_curve": r["training_curve"]} for r in reports],
         "training_curve": [],
         "harm_check": {"tolerance": cfg.harm_tolerance, "harmed_tasks": harmed, "ok": not harmed},
-        "selection": {"infeasible_tasks": infeasible, "ok": not infeasible,
-                      "per_task": {r["tasks"][0]["name"]: r["selection"] for r in reports}},
-        "seconds": {"train": round(sum(r["seconds"]["train"] for r in reports), 1),
-                    "total": round(sum(r["seconds"]["total"] for r in reports), 1)},
+        "selection": {
+            "infeasible_tasks": infeasible,
+            "ok": not infeasible,
+            "per_task": {r["tasks"][0]["name"]: r["selection"] for r in reports},
+        },
+        "seconds": {
+            "train": round(sum(r["seconds"]["train"] for r in reports), 1),
+            "total": round(sum(r["seconds"]["total"] for r in reports), 1),
+        },
     }
     atomic_write_json(out / REPORT, combined)
     return combined
@@ -154,23 +173,44 @@ def _run_one(
     tried, best = [], None
     cands = candidates(cfg)
     for k, cand in enumerate(cands):
-        say(f"candidate {k + 1}/{len(cands)}: lr {cand.lr:g}, lambda {cand.kl_weight:g}, "
-            f"{cand.num_virtual_tokens} tokens")
+        say(
+            f"candidate {k + 1}/{len(cands)}: lr {cand.lr:g}, lambda {cand.kl_weight:g}, "
+            f"{cand.num_virtual_tokens} tokens"
+        )
         folder = out / SEARCH_DIR / f"c{k}"
         c0 = time.perf_counter()
         tuned = attach_soft_prompt(scorer, cand, tasks[0].reference_instruction)
-        state = train(tuned, splits, cand, folder, resume=resume and (folder / CHECKPOINT).is_file(),
-                      on_step=on_step, validate=validate)
+        state = train(
+            tuned,
+            splits,
+            cand,
+            folder,
+            resume=resume and (folder / CHECKPOINT).is_file(),
+            on_step=on_step,
+            validate=validate,
+        )
         if base_checksum(tuned.model) != checksum:
             raise AssertionError("a base-model parameter changed during fix; only the soft prompt may train")
-        tried.append({"candidate": k, "lr": cand.lr, "kl_weight": cand.kl_weight,
-                      "num_virtual_tokens": cand.num_virtual_tokens, "steps_run": state.step,
-                      "stopped_early": state.stopped_early, "best": state.best, "validation": state.validation,
-                      "training_curve": state.curve, "seconds": round(time.perf_counter() - c0, 1)})
-        if best is None or state.best["key"] < best[2].best["key"]:
-            best = (k, tuned, state)
+        tried.append(
+            {
+                "candidate": k,
+                "lr": cand.lr,
+                "kl_weight": cand.kl_weight,
+                "num_virtual_tokens": cand.num_virtual_tokens,
+                "steps_run": state.step,
+                "stopped_early": state.stopped_early,
+                "best": state.best,
+                "validation": state.validation,
+                "training_curve": state.curve,
+                "seconds": round(time.perf_counter() - c0, 1),
+            }
+        )
+        if state.best is not None and (best is None or state.best["key"] < best[3]["key"]):
+            best = (k, tuned, state, state.best)
     train_seconds = time.perf_counter() - t0
-    k, tuned, state = best
+    assert best is not None, "every candidate scores the validation split before its first step"
+    k, tuned, state, chosen = best
+    assert state.best_prompt is not None
     with torch.no_grad():
         soft_prompt(tuned).copy_(state.best_prompt)
     try:
@@ -182,15 +222,20 @@ def _run_one(
     tuned.identity = replace(scorer.identity, adapter=str(out), adapter_hash=adapter_hash(out))
     say("measuring after")
     after = [measure(tuned, ft, cfg) for ft in splits]
-    feasible = bool(state.best["feasible"])
+    feasible = bool(chosen["feasible"])
     selection = {
-        "chosen": {"candidate": k, "step": state.best["step"], **{f: tried[k][f] for f in
-                                                                   ("lr", "kl_weight", "num_virtual_tokens")}},
-        "feasible": feasible, "constraint": "reference accuracy on validation items not below the base model's "
+        "chosen": {
+            "candidate": k,
+            "step": chosen["step"],
+            **{f: tried[k][f] for f in ("lr", "kl_weight", "num_virtual_tokens")},
+        },
+        "feasible": feasible,
+        "constraint": "reference accuracy on validation items not below the base model's "
         f"by more than {cfg.harm_tolerance:g}",
         "baseline_validation_reference_accuracy": list(base.reference_accuracy),
         "candidates": tried,
-        "infeasible_tasks": [] if feasible else [ft.task.name for ft in splits], "ok": feasible,
+        "infeasible_tasks": [] if feasible else [ft.task.name for ft in splits],
+        "ok": feasible,
     }
     report_tasks = []
     harmed = []
@@ -198,13 +243,29 @@ def _run_one(
         outcome = gap_outcome(b, a, cfg.harm_tolerance)
         if not outcome["reference_kept"]:
             harmed.append(ft.task.name)
-        report_tasks.append({
-            "name": ft.task.name, "source": ft.task.source, "before": b, "after": a, "outcome": outcome,
-            "train_items": len(ft.train_items), "val_items": len(ft.val_items), "heldout_items": len(ft.heldout_items),
-            "train_instructions": list(ft.train_instructions), "train_sources": list(ft.train_sources),
-            "val_instructions": list(ft.val_instructions), "heldout_instructions": list(ft.heldout_instructions),
-            "reference_accuracy_fell_by": outcome["reference_fell_by"], "harmed": not outcome["reference_kept"],
-        })
+        report_tasks.append(
+            {
+                "name": ft.task.name,
+                "source": ft.task.source,
+                "before": b,
+                "after": a,
+                "outcome": outcome,
+                "train_items": len(ft.train_items),
+                "val_items": len(ft.val_items),
+                "heldout_items": len(ft.heldout_items),
+                "train_instructions": list(ft.train_instructions),
+                "train_sources": list(ft.train_sources),
+                "val_instructions": list(ft.val_instructions),
+                "heldout_instructions": list(ft.heldout_instructions),
+                "reference_accuracy_fell_by": outcome["reference_fell_by"],
+                "harmed": not outcome["reference_kept"],
+                **(
+                    {"sample": {"limit": ft.task.limit, "seed": ft.task.sample_seed, "population": ft.task.population}}
+                    if ft.task.limit is not None
+                    else {}
+                ),
+            }
+        )
     report = {
         "schema_version": 2,
         "model": scorer.identity.to_json(),

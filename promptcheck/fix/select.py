@@ -18,6 +18,7 @@ objective), and ``fix`` then exits 3.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -70,7 +71,7 @@ def baseline(scorer: HFScorer, splits: list[FixTask]) -> Baseline:
     return Baseline(tuple(float(_val_scores(scorer, ft)[0].mean()) for ft in splits))
 
 
-def validator(splits: list[FixTask], base: Baseline, cfg: FixConfig):
+def validator(splits: list[FixTask], base: Baseline, cfg: FixConfig) -> Callable[[HFScorer], dict]:
     """The function :func:`promptcheck.fix.train.train` calls on the tuned model at each validation point."""
 
     def validate(scorer: HFScorer) -> dict:
@@ -85,17 +86,21 @@ def validator(splits: list[FixTask], base: Baseline, cfg: FixConfig):
         fall = max(falls)
         feasible = fall <= cfg.harm_tolerance + 1e-12
         key = [0, round(objective, 9)] if feasible else [1, round(fall, 9), round(objective, 9)]
-        return {"key": key, "feasible": feasible, "objective": objective, "reference_accuracy": refs,
-                "drop": drops, "kl": kls}
+        return {
+            "key": key,
+            "feasible": feasible,
+            "objective": objective,
+            "reference_accuracy": refs,
+            "drop": drops,
+            "kl": kls,
+        }
 
     return validate
 
 
 def candidates(cfg: FixConfig) -> list[FixConfig]:
     """The user's options first, then ``cfg.search - 1`` seeded distinct draws from :data:`SPACE`."""
-    grid = [dict(lr=a, kl_weight=b, num_virtual_tokens=c) for a in SPACE["lr"] for b in SPACE["kl_weight"]
-            for c in SPACE["num_virtual_tokens"]]
-    mine = dict(lr=cfg.lr, kl_weight=cfg.kl_weight, num_virtual_tokens=cfg.num_virtual_tokens)
-    grid = [g for g in grid if g != mine]
+    grid = [(a, b, int(c)) for a in SPACE["lr"] for b in SPACE["kl_weight"] for c in SPACE["num_virtual_tokens"]]
+    grid = [g for g in grid if g != (cfg.lr, cfg.kl_weight, cfg.num_virtual_tokens)]
     random.Random(f"search:{cfg.seed}").shuffle(grid)
-    return [cfg] + [replace(cfg, **g) for g in grid[: max(0, cfg.search - 1)]]
+    return [cfg] + [replace(cfg, lr=a, kl_weight=b, num_virtual_tokens=c) for a, b, c in grid[: max(0, cfg.search - 1)]]

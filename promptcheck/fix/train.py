@@ -3,7 +3,7 @@
 Each step takes a few training items; for each, one prompt under the reference instruction and
 several under paraphrased (observed) instructions. Over the answer options only:
 
-    loss = CE(correct choice | every prompt) + lambda * mean_j KL(p(. | paraphrase_j) || p(. | reference))
+    loss = CE(correct choices | every prompt) + lambda * mean_j KL(p(. | paraphrase_j) || p(. | reference))
 
 The paper applies the KL term to the model's output distribution; restricting it to the answer
 options is the same objective for multiple-choice scoring, where only those options are read.
@@ -49,14 +49,13 @@ Validate = Callable[[HFScorer], dict]
 
 def answer_targets(item: Any) -> list[int]:
     """The choice indexes that count as correct for ``item``: the one place the loss reads the answer."""
-    return [item.answer]
+    return list(item.answers)
 
 
 def base_checksum(model: Any) -> float:
     """A float64 sum over every base-model parameter: any update to them changes it."""
     with torch.no_grad():
-        return float(sum(p.detach().double().sum() for n, p in model.named_parameters()
-                         if "prompt_encoder" not in n))
+        return float(sum(p.detach().double().sum() for n, p in model.named_parameters() if "prompt_encoder" not in n))
 
 
 def attach_soft_prompt(scorer: HFScorer, cfg: FixConfig, init_text: str) -> HFScorer:
@@ -66,17 +65,27 @@ def attach_soft_prompt(scorer: HFScorer, cfg: FixConfig, init_text: str) -> HFSc
     task_type = TaskType.SEQ_2_SEQ_LM if scorer.is_seq2seq else TaskType.CAUSAL_LM
     # One transformer submodule: the soft prompt leads the encoder of a seq2seq model (as in
     # Lester et al.'s T5 prompt tuning), so decoder positions, and the answer scores, stay put.
-    peft_model: Any = get_peft_model(scorer.model, PromptTuningConfig(task_type=task_type,  # reached by name below
-                                                                 num_virtual_tokens=cfg.num_virtual_tokens,
-                                                                 num_transformer_submodules=1))
+    peft_model: Any = get_peft_model(
+        scorer.model,
+        PromptTuningConfig(
+            task_type=task_type,  # reached by name below
+            num_virtual_tokens=cfg.num_virtual_tokens,
+            num_transformer_submodules=1,
+        ),
+    )
     ids = scorer.tokenizer(init_text, add_special_tokens=False)["input_ids"] or [scorer.tokenizer.eos_token_id]
     ids = (ids * math.ceil(cfg.num_virtual_tokens / len(ids)))[: cfg.num_virtual_tokens]
     with torch.no_grad():
         table = scorer.model.get_input_embeddings().weight
         peft_model.prompt_encoder["default"].embedding.weight.copy_(table[torch.tensor(ids)])
     peft_model.eval()  # no dropout: training is deterministic and resumable
-    return HFScorer(peft_model, scorer.tokenizer, scorer.identity, use_chat_template=scorer.use_chat_template,
-                    batch_size=scorer.batch_size)
+    return HFScorer(
+        peft_model,
+        scorer.tokenizer,
+        scorer.identity,
+        use_chat_template=scorer.use_chat_template,
+        batch_size=scorer.batch_size,
+    )
 
 
 def soft_prompt(scorer: HFScorer) -> torch.nn.Parameter:
@@ -110,17 +119,27 @@ def step_loss(scorer: HFScorer, tasks: list[FixTask], cfg: FixConfig, step: int)
     return loss, float(ce.detach()), float(kl.detach())
 
 
-def _save_checkpoint(out: Path, scorer: HFScorer, opt: torch.optim.Optimizer, state: TrainState,
-                     cfg: FixConfig) -> None:
+def _save_checkpoint(
+    out: Path, scorer: HFScorer, opt: torch.optim.Optimizer, state: TrainState, cfg: FixConfig
+) -> None:
     tmp = out / f".{CHECKPOINT}.tmp"
     try:
         out.mkdir(parents=True, exist_ok=True)
-        torch.save({"step": state.step, "prompt": soft_prompt(scorer).detach().clone(),
-                    "optimizer": opt.state_dict(), "curve": json.dumps(state.curve),
-                    "validation": json.dumps(state.validation), "best": json.dumps(state.best),
-                    "best_prompt": state.best_prompt, "since_best": state.since_best,
-                    "stopped_early": state.stopped_early,
-                    "config": json.dumps(cfg.to_json(), sort_keys=True)}, tmp)
+        torch.save(
+            {
+                "step": state.step,
+                "prompt": soft_prompt(scorer).detach().clone(),
+                "optimizer": opt.state_dict(),
+                "curve": json.dumps(state.curve),
+                "validation": json.dumps(state.validation),
+                "best": json.dumps(state.best),
+                "best_prompt": state.best_prompt,
+                "since_best": state.since_best,
+                "stopped_early": state.stopped_early,
+                "config": json.dumps(cfg.to_json(), sort_keys=True),
+            },
+            tmp,
+        )
         os.replace(tmp, out / CHECKPOINT)
     except OSError as exc:
         raise InputError(f"cannot write the checkpoint: {exc.strerror or exc}", file=out, field="--out") from None
@@ -133,18 +152,25 @@ def _load_checkpoint(out: Path, scorer: HFScorer, opt: torch.optim.Optimizer, cf
     try:
         ck = torch.load(path, weights_only=True)
     except Exception as exc:
-        raise InputError(f"unreadable checkpoint ({type(exc).__name__}); delete it to start over",
-                         file=path) from None
+        raise InputError(f"unreadable checkpoint ({type(exc).__name__}); delete it to start over", file=path) from None
     if ck["config"] != json.dumps(cfg.to_json(), sort_keys=True):
-        raise InputError("was written with other training options; resume with the same options or start over",
-                         file=path, field="config")
+        raise InputError(
+            "was written with other training options; resume with the same options or start over",
+            file=path,
+            field="config",
+        )
     with torch.no_grad():
         soft_prompt(scorer).copy_(ck["prompt"])
     opt.load_state_dict(ck["optimizer"])
-    return TrainState(step=int(ck["step"]), curve=json.loads(ck["curve"]),
-                      validation=json.loads(ck.get("validation", "[]")), best=json.loads(ck.get("best", "null")),
-                      best_prompt=ck.get("best_prompt"), since_best=int(ck.get("since_best", 0)),
-                      stopped_early=bool(ck.get("stopped_early", False)))
+    return TrainState(
+        step=int(ck["step"]),
+        curve=json.loads(ck["curve"]),
+        validation=json.loads(ck.get("validation", "[]")),
+        best=json.loads(ck.get("best", "null")),
+        best_prompt=ck.get("best_prompt"),
+        since_best=int(ck.get("since_best", 0)),
+        stopped_early=bool(ck.get("stopped_early", False)),
+    )
 
 
 def _score_validation(scorer: HFScorer, state: TrainState, validate: Validate, cfg: FixConfig) -> None:

@@ -26,23 +26,42 @@ class GateVerdict:
     instructions: int
 
     def to_json(self) -> dict:
-        return {"verdict": self.verdict, "drop": self.drop, "interval": list(self.interval),
-                "confidence": self.confidence, "threshold": self.threshold, "items": self.items,
-                "instructions": self.instructions}
+        return {
+            "verdict": self.verdict,
+            "drop": self.drop,
+            "interval": list(self.interval),
+            "confidence": self.confidence,
+            "threshold": self.threshold,
+            "items": self.items,
+            "instructions": self.instructions,
+        }
 
 
-def gate_verdict(reference: np.ndarray, paraphrases: np.ndarray, *, threshold: float, confidence: float = 0.95,
-                 seed: int = 0) -> GateVerdict:
+def gate_verdict(
+    reference: np.ndarray, paraphrases: np.ndarray, *, threshold: float, confidence: float = 0.95, seed: int = 0
+) -> GateVerdict:
     """The gate's verdict on ``reference`` (items,) vs ``paraphrases`` (instructions, items), claim phrasings."""
     from promptcheck.stats.verdicts import judge
 
     ref = np.asarray(reference, dtype=bool)
     para = np.asarray(paraphrases, dtype=bool)
-    j = judge(ref, para, max_accuracy_drop=threshold, confidence=confidence,
-              claim="phrasings" if para.shape[0] > 1 else "instructions", seed=seed)
-    return GateVerdict(verdict=j.verdict, drop=float(j.drop), interval=(float(j.interval.low), float(j.interval.high)),
-                       confidence=confidence, threshold=threshold, items=int(ref.size),
-                       instructions=int(para.shape[0]))
+    j = judge(
+        ref,
+        para,
+        max_accuracy_drop=threshold,
+        confidence=confidence,
+        claim="phrasings" if para.shape[0] > 1 else "instructions",
+        seed=seed,
+    )
+    return GateVerdict(
+        verdict=j.verdict,
+        drop=float(j.drop),
+        interval=(float(j.interval.low), float(j.interval.high)),
+        confidence=confidence,
+        threshold=threshold,
+        items=int(ref.size),
+        instructions=int(para.shape[0]),
+    )
 
 
 def accuracy_interval(correct: np.ndarray, *, confidence: float = 0.95, seed: int = 0) -> list[float]:
@@ -57,6 +76,11 @@ def accuracy_interval(correct: np.ndarray, *, confidence: float = 0.95, seed: in
     c = np.asarray(correct, dtype=bool)
     if c.ndim == 1:
         return wilson(int(c.sum()), int(c.size), confidence).to_json()
-    j = judge(np.ones(c.shape[1], dtype=bool), c, confidence=confidence,
-              claim="phrasings" if c.shape[0] > 1 else "instructions", seed=seed)
+    j = judge(
+        np.ones(c.shape[1], dtype=bool),
+        c,
+        confidence=confidence,
+        claim="phrasings" if c.shape[0] > 1 else "instructions",
+        seed=seed,
+    )
     return [max(0.0, 1.0 - float(j.interval.high)), min(1.0, 1.0 - float(j.interval.low))]

@@ -75,8 +75,9 @@ def _read_aliases(path: Path) -> dict[str, AliasTarget]:
             if table is None:
                 return {}
             if not isinstance(table, Mapping):
-                raise InputError("must be a table", file=path, field=field.rsplit(".", 1)[0] if key == "promptcheck"
-                                 else "tool")
+                raise InputError(
+                    "must be a table", file=path, field=field.rsplit(".", 1)[0] if key == "promptcheck" else "tool"
+                )
         table = table.get("aliases") if isinstance(table, Mapping) else None
     else:
         field = "aliases"
@@ -89,15 +90,17 @@ def _read_aliases(path: Path) -> dict[str, AliasTarget]:
     for name, value in table.items():
         where = f"{field}.{name}"
         if name == DEFAULT_ALIAS:
-            raise InputError("'default' is the packaged model and cannot be redefined; choose another name",
-                             file=path, field=where)
+            raise InputError(
+                "'default' is the packaged model and cannot be redefined; choose another name", file=path, field=where
+            )
         if isinstance(value, str) and value.strip():
             out[name] = AliasTarget(value.strip(), None, str(path))
         elif isinstance(value, Mapping) and isinstance(value.get("model"), str) and value["model"].strip():
             unknown = sorted(set(value) - {"model", "revision"})
             if unknown:
-                raise InputError(f"unknown key(s) {', '.join(unknown)}; expected model and revision", file=path,
-                                 field=where)
+                raise InputError(
+                    f"unknown key(s) {', '.join(unknown)}; expected model and revision", file=path, field=where
+                )
             rev = value.get("revision")
             if rev is not None and (not isinstance(rev, str) or not rev.strip()):
                 raise InputError("must be a branch, tag or commit (a string)", file=path, field=f"{where}.revision")
@@ -127,7 +130,10 @@ def resolve_alias(name: str, extra: Mapping[str, str] | None = None) -> AliasTar
         target = table[name]
         name = target.model
         if name in chain:
-            raise InputError(f"aliases form a loop: {' -> '.join(chain + [name])}", file=target.source
-                             if target.source not in ("built-in", "argument") else None, field="aliases")
+            raise InputError(
+                f"aliases form a loop: {' -> '.join(chain + [name])}",
+                file=target.source if target.source not in ("built-in", "argument") else None,
+                field="aliases",
+            )
         chain.append(name)
     return target

@@ -88,8 +88,9 @@ def _checksum(key: str, value: str) -> str:
 
 def _encode(scores: ChoiceScores) -> str:
     # repr-exact floats: a warm run returns the very numbers the cold run computed.
-    return json.dumps({"lp": list(scores.logprobs), "nt": list(scores.n_tokens), "nc": list(scores.n_chars)},
-                      separators=(",", ":"))
+    return json.dumps(
+        {"lp": list(scores.logprobs), "nt": list(scores.n_tokens), "nc": list(scores.n_chars)}, separators=(",", ":")
+    )
 
 
 def _decode(value: str, n_choices: int) -> ChoiceScores | None:
@@ -138,8 +139,11 @@ class ScoreStore:
                 src = Path(str(self.path) + suffix)
                 if src.exists():
                     os.replace(src, Path(str(aside) + suffix))
-            warnings.warn(f"{self.path}: score cache was damaged ({exc}); moved to {aside.name} and rebuilt",
-                          CacheWarning, stacklevel=3)
+            warnings.warn(
+                f"{self.path}: score cache was damaged ({exc}); moved to {aside.name} and rebuilt",
+                CacheWarning,
+                stacklevel=3,
+            )
             self.rebuilt = True
             self._conn = self._connect()
 
@@ -153,10 +157,11 @@ class ScoreStore:
         found: dict[str, str] = {}
         bad: list[str] = []
         for start in range(0, len(keys), 500):  # SQLite's bound-parameter limit
-            chunk = list(keys[start:start + 500])
+            chunk = list(keys[start : start + 500])
             marks = ",".join("?" * len(chunk))
             for key, value, checksum in self._conn.execute(
-                    f"SELECT key, value, checksum FROM scores WHERE key IN ({marks})", chunk):
+                f"SELECT key, value, checksum FROM scores WHERE key IN ({marks})", chunk
+            ):
                 if checksum == _checksum(key, value):
                     found[key] = value
                 else:
@@ -255,7 +260,7 @@ class CachedScorer:
         todo = list(first_index.values())
         repeats = sum(1 for r in results if r is None) - len(todo)
         for start in range(0, len(todo), self.chunk):
-            part = todo[start:start + self.chunk]
+            part = todo[start : start + self.chunk]
             scores = self.inner.score([prompts[i] for i in part], progress=progress)
             self.store.put_many((keys[i], _encode(s)) for i, s in zip(part, scores))
             self.stats.scored += len(part)

@@ -147,8 +147,7 @@ class HFScorer:
         """Tokens each prompt needs in the model's context (the longest choice for causal models)."""
         if self.is_seq2seq:
             return [len(self._encode(p.context, special=True)) for p in prompts]
-        return [max(len(self._encode(p.context + c, special=self._special)) for c in p.continuations)
-                for p in prompts]
+        return [max(len(self._encode(p.context + c, special=self._special)) for c in p.continuations) for p in prompts]
 
     def _encode(self, text: str, special: bool) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=special)["input_ids"])
@@ -164,10 +163,15 @@ class HFScorer:
         """The distinct model inputs of a request and the continuation spans read from each."""
         if self.is_seq2seq:
             start = self.model.config.decoder_start_token_id
-            return planning.seq2seq_units(prompts, self._encode, max_length=self.max_length,
-                                          decoder_start=start if start is not None else self.tokenizer.pad_token_id)
-        return planning.causal_units(prompts, self._encode, special=self._special, bos=self.tokenizer.bos_token_id,
-                                     max_length=self.max_length)
+            return planning.seq2seq_units(
+                prompts,
+                self._encode,
+                max_length=self.max_length,
+                decoder_start=start if start is not None else self.tokenizer.pad_token_id,
+            )
+        return planning.causal_units(
+            prompts, self._encode, special=self._special, bos=self.tokenizer.bos_token_id, max_length=self.max_length
+        )
 
     def batches(self, units: list[Unit]) -> list[list[Unit]]:
         """Units in forward passes within this scorer's row and token budget (longest first)."""
@@ -212,27 +216,33 @@ class HFScorer:
         """
         pad = self.tokenizer.pad_token_id
         offset = prefix.length if prefix is not None else 0
-        needed = sorted({span.start + i - offset for u in batch for span in u.spans
-                         for i in range(len(span.targets))})
+        needed = sorted({span.start + i - offset for u in batch for span in u.spans for i in range(len(span.targets))})
         ids, mask = self._pad([u.ids[offset:] for u in batch], pad, self.device)
         if self.is_seq2seq:
             dec, dec_mask = self._pad([u.decoder_ids for u in batch], pad, self.device)
-            out = self.model(input_ids=ids, attention_mask=mask, decoder_input_ids=dec,
-                             decoder_attention_mask=dec_mask, use_cache=False)
+            out = self.model(
+                input_ids=ids,
+                attention_mask=mask,
+                decoder_input_ids=dec,
+                decoder_attention_mask=dec_mask,
+                use_cache=False,
+            )
             return out.logits, {p: p for p in range(out.logits.shape[1])}
         keep = torch.tensor(needed, dtype=torch.long, device=self.device)
         if prefix is not None:
             cache = copy.deepcopy(prefix.cache)
             cache.batch_repeat_interleave(len(batch))
-            full_mask = torch.cat([torch.ones((len(batch), prefix.cached_tokens), dtype=mask.dtype,
-                                              device=self.device), mask], dim=1)
+            full_mask = torch.cat(
+                [torch.ones((len(batch), prefix.cached_tokens), dtype=mask.dtype, device=self.device), mask], dim=1
+            )
             # Right padding: real tokens come first, so causal attention never sees the padding.
-            out = self._base(input_ids=ids, attention_mask=full_mask, use_cache=True, logits_to_keep=keep,
-                             **{self._cache_kw: cache})
+            out = self._base(
+                input_ids=ids, attention_mask=full_mask, use_cache=True, logits_to_keep=keep, **{self._cache_kw: cache}
+            )
             return out.logits, {p + offset: j for j, p in enumerate(needed)}
         if self._virtual_tokens:
             out = self.model(input_ids=ids, attention_mask=mask, use_cache=False)
-            logits = out.logits[:, self._virtual_tokens:]
+            logits = out.logits[:, self._virtual_tokens :]
             return logits, {p: p for p in range(logits.shape[1])}
         out = self.model(input_ids=ids, attention_mask=mask, use_cache=False, logits_to_keep=keep)
         return out.logits, {p: j for j, p in enumerate(needed)}
@@ -266,23 +276,29 @@ class HFScorer:
             units = [u for item in batch for u in (item.units if isinstance(item, Group) else [item])]
             if len(batch) == 1:
                 span = units[0].spans[0]
-                raise ScoringError(f"out of memory on a single prompt ({len(units[0].ids)} tokens); "
-                                   "lower --max-memory, use --dtype bfloat16 or a larger device",
-                                   field=f"prompt {span.prompt}") from None
+                raise ScoringError(
+                    f"out of memory on a single prompt ({len(units[0].ids)} tokens); "
+                    "lower --max-memory, use --dtype bfloat16 or a larger device",
+                    field=f"prompt {span.prompt}",
+                ) from None
             self.oom_halvings += 1
             self.batch_size = max(1, len(batch) // 2)
             self.batch_tokens = max(1, self.batch_tokens // 2)
-            warnings.warn(f"out of memory with {len(batch)} sequences in a pass: retrying in halves and "
-                          f"keeping passes to {self.batch_size} sequences / {self.batch_tokens} tokens",
-                          RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"out of memory with {len(batch)} sequences in a pass: retrying in halves and "
+                f"keeping passes to {self.batch_size} sequences / {self.batch_tokens} tokens",
+                RuntimeWarning,
+                stacklevel=2,
+            )
             mid = len(batch) // 2
             yield from self._guarded(run, batch[:mid])
             yield from self._guarded(run, batch[mid:])
             return
         yield result
 
-    def _two_stage_forward(self, groups: list[Group], prefix: Prefix | None
-                           ) -> tuple[list[Unit], torch.Tensor, list[dict[int, int]]]:
+    def _two_stage_forward(
+        self, groups: list[Group], prefix: Prefix | None
+    ) -> tuple[list[Unit], torch.Tensor, list[dict[int, int]]]:
         """Run each prompt's context once (stage 1), then all its continuations on top of it (stage 2).
 
         Stage 1 rows are right-padded, so stage 2 sees holes in the cache: the attention mask
@@ -291,15 +307,16 @@ class HFScorer:
         """
         pad = self.tokenizer.pad_token_id
         offset = prefix.length if prefix is not None else 0
-        ids, mask = self._pad([g.units[0].ids[offset:g.context] for g in groups], pad, self.device)
+        ids, mask = self._pad([g.units[0].ids[offset : g.context] for g in groups], pad, self.device)
         # Cached positions in front of the contexts: the call's prefix, else a soft prompt, if any.
         base = prefix.cached_tokens if prefix is not None else self._virtual_tokens
         full = torch.cat([torch.ones((len(groups), base), dtype=mask.dtype, device=self.device), mask], dim=1)
         if prefix is not None:
             cache = copy.deepcopy(prefix.cache)
             cache.batch_repeat_interleave(len(groups))
-            out = self._base(input_ids=ids, attention_mask=full, use_cache=True, logits_to_keep=1,
-                             **{self._cache_kw: cache})
+            out = self._base(
+                input_ids=ids, attention_mask=full, use_cache=True, logits_to_keep=1, **{self._cache_kw: cache}
+            )
         else:  # the peft model (if any) prepends its soft prompt and extends the mask itself
             out = self.model(input_ids=ids, attention_mask=mask, use_cache=True, logits_to_keep=1)
         cache = out["cache"] if "cache" in out else out["past_key_values"]
@@ -311,17 +328,25 @@ class HFScorer:
         ids2, mask2 = self._pad([u.ids[c:] for u, c in zip(units, starts)], pad, self.device)
         real = mask.sum(dim=1)[index]  # stage-1 tokens of each row's prompt
         positions = base + real.unsqueeze(1) + torch.arange(ids2.shape[1], device=self.device).unsqueeze(0)
-        needed = sorted({span.start + i - c for u, c in zip(units, starts) for span in u.spans
-                         for i in range(len(span.targets))})
+        needed = sorted(
+            {span.start + i - c for u, c in zip(units, starts) for span in u.spans for i in range(len(span.targets))}
+        )
         keep = torch.tensor(needed, dtype=torch.long, device=self.device)
-        out2 = self._base(input_ids=ids2, attention_mask=torch.cat([full[index], mask2], dim=1),
-                          position_ids=positions, use_cache=True, logits_to_keep=keep, **{self._cache_kw: cache})
+        out2 = self._base(
+            input_ids=ids2,
+            attention_mask=torch.cat([full[index], mask2], dim=1),
+            position_ids=positions,
+            use_cache=True,
+            logits_to_keep=keep,
+            **{self._cache_kw: cache},
+        )
         columns = [{rel + c: j for j, rel in enumerate(needed)} for c in starts]
         return units, out2.logits, columns
 
     @staticmethod
-    def _span_logprob(logits: torch.Tensor, column: dict[int, int] | list[dict[int, int]], row: int,
-                      span: Span) -> torch.Tensor:
+    def _span_logprob(
+        logits: torch.Tensor, column: dict[int, int] | list[dict[int, int]], row: int, span: Span
+    ) -> torch.Tensor:
         """Summed log-probability of a span's target tokens (a 0-d tensor; differentiable when logits are).
 
         ``column`` maps a position to its logits column, for the whole batch or per row.
@@ -382,9 +407,9 @@ class HFScorer:
                 for span in unit.spans:
                     cells[(span.prompt, span.choice)] = self._span_logprob(logits, column, row, span)
         neg_inf = torch.tensor(float("-inf"), device=self.device)
-        return torch.stack([
-            torch.stack([cells.get((p, k), neg_inf) for k in range(width)]) for p in range(len(prompts))
-        ])
+        return torch.stack(
+            [torch.stack([cells.get((p, k), neg_inf) for k in range(width)]) for p in range(len(prompts))]
+        )
 
     # -- hidden states (representation analysis) -----------------------------------------------
     def hidden_states(self, contexts: Sequence[str], *, batch_size: int = 16) -> np.ndarray:
@@ -403,14 +428,15 @@ class HFScorer:
         rows = [self._encode(text, self._special) for text in contexts]
         parts = []
         for start in range(0, len(rows), batch_size):
-            chunk = [tuple(r) for r in rows[start:start + batch_size]]
+            chunk = [tuple(r) for r in rows[start : start + batch_size]]
             ids, mask = self._pad(chunk, pad, self.device)
             with torch.no_grad():
                 if self.is_seq2seq:
                     first = self.model.config.decoder_start_token_id
                     dec = torch.full((len(chunk), 1), first if first is not None else pad, device=self.device)
-                    out = self.model(input_ids=ids, attention_mask=mask, decoder_input_ids=dec,
-                                     output_hidden_states=True, **extra)
+                    out = self.model(
+                        input_ids=ids, attention_mask=mask, decoder_input_ids=dec, output_hidden_states=True, **extra
+                    )
                     picked = [s[:, 0, :] for s in out.decoder_hidden_states]
                 else:
                     # Right padding: real tokens come first, so the last real token never sees padding.

@@ -27,8 +27,15 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
 #: Weight files torch loads with pickle, which can run code on load.
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
 #: Files a tokenizer is built from; a folder with none of them has no tokenizer.
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "spiece.model", "vocab.json",
-                   "vocab.txt", "sentencepiece.bpe.model")
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "tokenizer.model",
+    "spiece.model",
+    "vocab.json",
+    "vocab.txt",
+    "sentencepiece.bpe.model",
+)
 
 
 def check_model_folder(path: Path, *, trust_remote_code: bool, allow_pickle: bool) -> None:
@@ -54,19 +61,26 @@ def check_model_folder(path: Path, *, trust_remote_code: bool, allow_pickle: boo
         code = sorted(p.name for p in path.glob("*.py"))
         raise ModelLoadError(
             f"needs its own Python code to load ({', '.join(code) or 'auto_map in config.json'}); "
-            "pass --trust-remote-code only if you have read that code", file=path, field="model")
+            "pass --trust-remote-code only if you have read that code",
+            file=path,
+            field="model",
+        )
     names = {p.name for p in path.iterdir() if p.is_file()}
     safetensors = [n for n in names if n.endswith(".safetensors")]
     pickles = sorted(n for n in names if n.endswith(PICKLE_SUFFIXES) and n != "training_args.bin")
     if not safetensors and pickles and not allow_pickle:
         raise ModelLoadError(
             f"has only pickle weights ({', '.join(pickles[:3])}), which can run code when loaded; convert them "
-            "to safetensors, or pass --allow-pickle only if you trust the file", file=path, field="model")
+            "to safetensors, or pass --allow-pickle only if you trust the file",
+            file=path,
+            field="model",
+        )
     if not safetensors and not pickles:
         raise ModelLoadError("has no weights (no *.safetensors file)", file=path, field="model")
     if not names & set(TOKENIZER_FILES):
-        raise ModelLoadError(f"has no tokenizer (none of {', '.join(TOKENIZER_FILES[:3])}, ...)", file=path,
-                             field="model")
+        raise ModelLoadError(
+            f"has no tokenizer (none of {', '.join(TOKENIZER_FILES[:3])}, ...)", file=path, field="model"
+        )
 
 
 def check_adapter_folder(folder: Path) -> None:
@@ -82,11 +96,11 @@ def check_adapter_folder(folder: Path) -> None:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ModelLoadError(f"adapter_config.json is not valid JSON: {exc}", file=folder, field="adapter") from None
     if not isinstance(config, dict) or not isinstance(config.get("peft_type"), str):
-        raise ModelLoadError("adapter_config.json has no peft_type; not a peft adapter", file=folder,
-                             field="adapter")
+        raise ModelLoadError("adapter_config.json has no peft_type; not a peft adapter", file=folder, field="adapter")
     if not (folder / "adapter_model.safetensors").is_file():
-        raise ModelLoadError("has no adapter_model.safetensors (pickle adapters are not loaded)", file=folder,
-                             field="adapter")
+        raise ModelLoadError(
+            "has no adapter_model.safetensors (pickle adapters are not loaded)", file=folder, field="adapter"
+        )
 
 
 def _torch_dtype(name: str, device: str) -> Any:
@@ -132,8 +146,16 @@ def adapter_hash(folder: Path) -> str:
     return h.hexdigest()
 
 
-def _load_hf(source: str, *, gguf_file: str | None, revision: str | None, dtype: Any,
-             trust_remote_code: bool, allow_pickle: bool, device_map: str | None = None) -> tuple[Any, Any]:
+def _load_hf(
+    source: str,
+    *,
+    gguf_file: str | None,
+    revision: str | None,
+    dtype: Any,
+    trust_remote_code: bool,
+    allow_pickle: bool,
+    device_map: str | None = None,
+) -> tuple[Any, Any]:
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -155,8 +177,9 @@ def _load_hf(source: str, *, gguf_file: str | None, revision: str | None, dtype:
         if device_map is not None:
             # accelerate places the layers over every visible GPU (then CPU RAM) as they load.
             kwargs["device_map"] = device_map
-        model = cls.from_pretrained(source, config=config, dtype=dtype,
-                                    use_safetensors=None if allow_pickle or gguf_file else True, **kwargs)
+        model = cls.from_pretrained(
+            source, config=config, dtype=dtype, use_safetensors=None if allow_pickle or gguf_file else True, **kwargs
+        )
     except OSError as exc:
         raise ModelLoadError(f"cannot load model: {_first_line(exc)}", file=where, field="model") from None
     except (ValueError, KeyError, TypeError, RuntimeError, EOFError, _safetensors_error()) as exc:
@@ -225,11 +248,20 @@ def load_model(
     """
     if is_url(name_or_path or ""):
         if adapter is not None or revision is not None or device_map is not None:
-            raise ModelLoadError("adapter, revision and device map apply to local models, not to a served one",
-                                 field="model")
-        return _load_served(name_or_path, served_model=served_model, api_key_env=api_key_env,
-                            max_concurrency=max_concurrency, tokenizer=tokenizer, chat_template=chat_template,
-                            aliases=aliases, cache=cache, trust_remote_code=trust_remote_code)
+            raise ModelLoadError(
+                "adapter, revision and device map apply to local models, not to a served one", field="model"
+            )
+        return _load_served(
+            name_or_path,
+            served_model=served_model,
+            api_key_env=api_key_env,
+            max_concurrency=max_concurrency,
+            tokenizer=tokenizer,
+            chat_template=chat_template,
+            aliases=aliases,
+            cache=cache,
+            trust_remote_code=trust_remote_code,
+        )
     if device_map is not None and device_map not in DEVICE_MAPS:
         raise ModelLoadError(f"must be one of {', '.join(DEVICE_MAPS)}, got {device_map!r}", field="device_map")
     root = cache_dir(cache)
@@ -267,8 +299,15 @@ def load_model(
             source = name  # a hub id
     if adapter is not None:
         check_adapter_folder(Path(adapter))
-    model, tokenizer = _load_hf(source, gguf_file=gguf_file, revision=revision, dtype=torch_dtype,
-                                trust_remote_code=trust_remote_code, allow_pickle=allow_pickle, device_map=device_map)
+    model, tokenizer = _load_hf(
+        source,
+        gguf_file=gguf_file,
+        revision=revision,
+        dtype=torch_dtype,
+        trust_remote_code=trust_remote_code,
+        allow_pickle=allow_pickle,
+        device_map=device_map,
+    )
     if device_map is None:
         model.to(dev)
     else:
@@ -292,38 +331,67 @@ def load_model(
     )
     from promptcheck.models.hf import HFScorer
 
-    return HFScorer(model, tokenizer, identity, use_chat_template=chat_template, batch_size=batch_size,
-                    max_memory=budget)
+    return HFScorer(
+        model, tokenizer, identity, use_chat_template=chat_template, batch_size=batch_size, max_memory=budget
+    )
 
 
 def _placement(model: Any) -> str:
     """Where accelerate put a device-mapped model: ``cuda:0``, or ``map:cuda:0,cuda:1,cpu``."""
-    placed = sorted({str(d) if not isinstance(d, int) else f"cuda:{d}"
-                     for d in (getattr(model, "hf_device_map", None) or {}).values()})
+    placed = sorted(
+        {
+            str(d) if not isinstance(d, int) else f"cuda:{d}"
+            for d in (getattr(model, "hf_device_map", None) or {}).values()
+        }
+    )
     if not placed:
         return str(next(model.parameters()).device)
     return placed[0] if len(placed) == 1 else "map:" + ",".join(placed)
 
 
-def _load_served(spec: str, *, served_model: str | None, api_key_env: str | None, max_concurrency: int,
-                 tokenizer: str | None, chat_template: bool | None, aliases: Mapping[str, str] | None,
-                 cache: str | os.PathLike[str] | None, trust_remote_code: bool) -> Scorer:
+def _load_served(
+    spec: str,
+    *,
+    served_model: str | None,
+    api_key_env: str | None,
+    max_concurrency: int,
+    tokenizer: str | None,
+    chat_template: bool | None,
+    aliases: Mapping[str, str] | None,
+    cache: str | os.PathLike[str] | None,
+    trust_remote_code: bool,
+) -> Scorer:
     from promptcheck.models.served import ServedScorer, parse_endpoints
     from promptcheck.settings import api_key
 
     formatter = None
     if chat_template is not False and tokenizer is not None:
-        formatter = _chat_formatter(tokenizer, aliases=aliases, cache=cache, trust_remote_code=trust_remote_code,
-                                    required=bool(chat_template))
+        formatter = _chat_formatter(
+            tokenizer, aliases=aliases, cache=cache, trust_remote_code=trust_remote_code, required=bool(chat_template)
+        )
     elif chat_template:
-        raise ModelLoadError("a served model's chat template comes from a local tokenizer: pass --tokenizer "
-                             "(a folder, a hub id or 'default')", field="chat_template")
-    return ServedScorer(parse_endpoints(spec), served_model=served_model, api_key=api_key(api_key_env),
-                        max_concurrency=max_concurrency, chat_template=formatter)
+        raise ModelLoadError(
+            "a served model's chat template comes from a local tokenizer: pass --tokenizer "
+            "(a folder, a hub id or 'default')",
+            field="chat_template",
+        )
+    return ServedScorer(
+        parse_endpoints(spec),
+        served_model=served_model,
+        api_key=api_key(api_key_env),
+        max_concurrency=max_concurrency,
+        chat_template=formatter,
+    )
 
 
-def _chat_formatter(name: str, *, aliases: Mapping[str, str] | None, cache: str | os.PathLike[str] | None,
-                    trust_remote_code: bool, required: bool) -> Any:
+def _chat_formatter(
+    name: str,
+    *,
+    aliases: Mapping[str, str] | None,
+    cache: str | os.PathLike[str] | None,
+    trust_remote_code: bool,
+    required: bool,
+) -> Any:
     """The chat template of a local tokenizer, rendered as the in-process backend renders it."""
     from transformers import AutoTokenizer
 
@@ -349,8 +417,11 @@ def _chat_formatter(name: str, *, aliases: Mapping[str, str] | None, cache: str 
         return None
 
     def fmt(user_text: str) -> str:
-        return str(tok.apply_chat_template([{"role": "user", "content": user_text}], tokenize=False,
-                                           add_generation_prompt=True))
+        return str(
+            tok.apply_chat_template(
+                [{"role": "user", "content": user_text}], tokenize=False, add_generation_prompt=True
+            )
+        )
 
     return fmt
 

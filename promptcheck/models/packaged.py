@@ -55,9 +55,12 @@ def converted_copy(cache_root: Path) -> tuple[Path, str]:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
     except OSError as exc:
-        raise ModelLoadError(f"cannot write the model cache: {exc.strerror or exc} "
-                             "(set PROMPTCHECK_CACHE_DIR or --promptcheck-cache to a writable folder)",
-                             file=target.parent, field="cache") from None
+        raise ModelLoadError(
+            f"cannot write the model cache: {exc.strerror or exc} "
+            "(set PROMPTCHECK_CACHE_DIR or --promptcheck-cache to a writable folder)",
+            file=target.parent,
+            field="cache",
+        ) from None
     try:
         _convert(gguf, tmp, digest)
         try:

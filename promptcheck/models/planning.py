@@ -62,12 +62,14 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
 
 
 def _too_long(p: int, tokens: int, max_length: int) -> ScoringError:
-    return ScoringError(f"prompt is {tokens} tokens, longer than the model's context ({max_length})",
-                        field=f"prompt {p}")
+    return ScoringError(
+        f"prompt is {tokens} tokens, longer than the model's context ({max_length})", field=f"prompt {p}"
+    )
 
 
-def causal_units(prompts: Sequence[Prompt], encode: Encode, *, special: bool, bos: int | None,
-                 max_length: int | None) -> list[Unit]:
+def causal_units(
+    prompts: Sequence[Prompt], encode: Encode, *, special: bool, bos: int | None, max_length: int | None
+) -> list[Unit]:
     """Units of a decoder-only model: ``context + continuation`` in one sequence.
 
     ``special`` is False after a chat template (its text already holds the special tokens).
@@ -108,8 +110,9 @@ def causal_units(prompts: Sequence[Prompt], encode: Encode, *, special: bool, bo
     return list(units.values())
 
 
-def seq2seq_units(prompts: Sequence[Prompt], encode: Encode, *, decoder_start: int,
-                  max_length: int | None) -> list[Unit]:
+def seq2seq_units(
+    prompts: Sequence[Prompt], encode: Encode, *, decoder_start: int, max_length: int | None
+) -> list[Unit]:
     """Units of an encoder-decoder model: the context is encoded, the continuation decoded."""
     units: dict[tuple[tuple[int, ...], tuple[int, ...]], Unit] = {}
     for p, prompt in enumerate(prompts):
@@ -134,12 +137,14 @@ def seq2seq_units(prompts: Sequence[Prompt], encode: Encode, *, decoder_start: i
 
 def batches(units: list[Unit], *, batch_size: int, batch_tokens: int) -> list[list[Unit]]:
     """Group units of similar length, longest first, within ``batch_size`` rows and ``batch_tokens`` padded tokens."""
-    order = sorted(units, key=lambda u: (len(u.ids) + len(u.decoder_ids)), reverse=True)
+    order = sorted(units, key=lambda u: len(u.ids) + len(u.decoder_ids), reverse=True)
     out: list[list[Unit]] = []
     current: list[Unit] = []
     for unit in order:
-        if current and (len(current) >= batch_size
-                        or (len(current) + 1) * (len(current[0].ids) + len(current[0].decoder_ids)) > batch_tokens):
+        if current and (
+            len(current) >= batch_size
+            or (len(current) + 1) * (len(current[0].ids) + len(current[0].decoder_ids)) > batch_tokens
+        ):
             out.append(current)
             current = []
         current.append(unit)
@@ -151,8 +156,7 @@ def batches(units: list[Unit], *, batch_size: int, batch_tokens: int) -> list[li
 def shared_prefix_length(units: list[Unit]) -> int:
     """Tokens every unit starts with that no span reads (so their logits need not be recomputed)."""
     first = units[0].ids
-    return min(min(common_prefix(first, u.ids) for u in units[1:]),
-               min(span.start for u in units for span in u.spans))
+    return min(min(common_prefix(first, u.ids) for u in units[1:]), min(span.start for u in units for span in u.spans))
 
 
 def context_groups(units: list[Unit], offset: int) -> tuple[list[Group], list[Unit]]:
@@ -168,8 +172,9 @@ def context_groups(units: list[Unit], offset: int) -> tuple[list[Group], list[Un
     rest: list[Unit] = []
     for members in by_prompt.values():
         first = members[0].ids
-        length = min(min(common_prefix(first, u.ids) for u in members),
-                     min(span.start for u in members for span in u.spans))
+        length = min(
+            min(common_prefix(first, u.ids) for u in members), min(span.start for u in members for span in u.spans)
+        )
         if len(members) >= 2 and length > offset:
             groups.append(Group(units=members, context=length))
         else:
@@ -185,8 +190,11 @@ def group_batches(groups: list[Group], *, batch_size: int, batch_tokens: int) ->
     rows = 0
     for group in order:
         width = max(len(u.ids) for u in (current[0].units if current else group.units))
-        if current and (len(current) >= batch_size or rows + len(group.units) > 4 * batch_size
-                        or (rows + len(group.units)) * width > 2 * batch_tokens):
+        if current and (
+            len(current) >= batch_size
+            or rows + len(group.units) > 4 * batch_size
+            or (rows + len(group.units)) * width > 2 * batch_tokens
+        ):
             out.append(current)
             current, rows = [], 0
         current.append(group)

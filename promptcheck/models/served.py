@@ -88,9 +88,12 @@ def continuation_logprob(body: dict[str, Any], context: str, continuation: str, 
     text = context + continuation
     n_prompt = _prompt_token_count(body, tokens, values, text)
     if n_prompt is None:
-        raise ScoringError(f"{url} does not return prompt log-probabilities (echo=true with logprobs on "
-                           "/v1/completions); vLLM and llama-cpp-python's server do, llama.cpp's llama-server "
-                           "does not", field="model")
+        raise ScoringError(
+            f"{url} does not return prompt log-probabilities (echo=true with logprobs on "
+            "/v1/completions); vLLM and llama-cpp-python's server do, llama.cpp's llama-server "
+            "does not",
+            field="model",
+        )
     tokens, values = tokens[:n_prompt], values[:n_prompt]
     # Count token text back from the end: a BOS the server adds (and offsets that count it)
     # cannot shift the boundary, and only the continuation's own characters need to match.
@@ -195,22 +198,27 @@ class ServedScorer:
             ids = [str(m.get("id")) for m in models]
             if wanted is None:
                 if len(ids) != 1:
-                    raise ModelLoadError(f"{e.url} serves {len(ids)} models ({', '.join(ids)}); "
-                                         "pick one with --served-model", field="served_model")
+                    raise ModelLoadError(
+                        f"{e.url} serves {len(ids)} models ({', '.join(ids)}); pick one with --served-model",
+                        field="served_model",
+                    )
                 pick = models[0]
             else:
                 matches = [m for m in models if str(m.get("id")) == wanted]
                 if not matches:
-                    raise ModelLoadError(f"{e.url} does not serve {wanted!r} (it serves {', '.join(ids)})",
-                                         field="served_model")
+                    raise ModelLoadError(
+                        f"{e.url} does not serve {wanted!r} (it serves {', '.join(ids)})", field="served_model"
+                    )
                 pick = matches[0]
             chosen.append({k: pick.get(k) for k in _STABLE_MODEL_KEYS if pick.get(k) is not None})
         first = chosen[0]
         for e, c in zip(self.endpoints[1:], chosen[1:]):
             if c != first:
-                raise ModelLoadError(f"{e.url} serves a different model than {self.endpoints[0].url} "
-                                     f"({json.dumps(c, sort_keys=True)} vs {json.dumps(first, sort_keys=True)})",
-                                     field="model")
+                raise ModelLoadError(
+                    f"{e.url} serves a different model than {self.endpoints[0].url} "
+                    f"({json.dumps(c, sort_keys=True)} vs {json.dumps(first, sort_keys=True)})",
+                    field="model",
+                )
         return str(first["id"]), first
 
     def _identity(self, entry: dict[str, Any]) -> ModelIdentity:
@@ -241,8 +249,14 @@ class ServedScorer:
         return [_Request(ctx, cont, tuple(c)) for (ctx, cont), c in cells.items()]
 
     def _payload(self, req: _Request) -> dict[str, Any]:
-        return {"model": self.served_model, "prompt": req.context + req.continuation, "echo": True,
-                "logprobs": 0, "max_tokens": self.max_tokens, "temperature": 0.0}
+        return {
+            "model": self.served_model,
+            "prompt": req.context + req.continuation,
+            "echo": True,
+            "logprobs": 0,
+            "max_tokens": self.max_tokens,
+            "temperature": 0.0,
+        }
 
     def score(self, prompts: Sequence[Prompt], *, progress: ProgressCallback | None = None) -> list[ChoiceScores]:
         """Score every continuation; one request per distinct context + continuation text."""
@@ -268,9 +282,17 @@ class ServedScorer:
                 progress(done)
 
         payloads = [self._payload(r) for r in requests]
-        run_sync(lambda: run_requests(payloads, self.endpoints, path="completions", on_result=on_result,
-                                      max_concurrency=self.max_concurrency, policy=self.policy,
-                                      transport=self._transport))
+        run_sync(
+            lambda: run_requests(
+                payloads,
+                self.endpoints,
+                path="completions",
+                on_result=on_result,
+                max_concurrency=self.max_concurrency,
+                policy=self.policy,
+                transport=self._transport,
+            )
+        )
         return [
             ChoiceScores(logprobs=tuple(lp), n_tokens=tuple(nt), n_chars=tuple(len(c.strip()) for c in p.continuations))
             for lp, nt, p in zip(logprobs, ntokens, prompts)

@@ -43,7 +43,7 @@ class RetryPolicy:
     timeout: float = 120.0
 
     def wait(self, attempt: int, retry_after: float | None = None) -> float:
-        base = min(self.max_backoff, self.backoff * (2 ** attempt))
+        base = min(self.max_backoff, self.backoff * (2**attempt))
         if retry_after is not None:
             base = min(self.max_backoff, max(base, retry_after))
         return base * (1 + 0.25 * random.random())
@@ -95,8 +95,9 @@ def _reason(exc: BaseException) -> str:
     return str(exc)
 
 
-async def post_json(client: httpx.AsyncClient, endpoint: Endpoint, path: str, payload: dict[str, Any],
-                    policy: RetryPolicy) -> dict[str, Any]:
+async def post_json(
+    client: httpx.AsyncClient, endpoint: Endpoint, path: str, payload: dict[str, Any], policy: RetryPolicy
+) -> dict[str, Any]:
     """POST with retries; raises :class:`RequestFailed` (for good) or the last transport error."""
     url = endpoint.endpoint(path)
     last: BaseException | None = None
@@ -174,15 +175,18 @@ async def run_requests(
             try:
                 body = await post_json(client, endpoint, path, payloads[i], policy)
             except RequestFailed as exc:
-                failure.append(ScoringError(f"{exc.url} refused a request ({exc.status}): {exc.detail}",
-                                            field="model"))
+                failure.append(ScoringError(f"{exc.url} refused a request ({exc.status}): {exc.detail}", field="model"))
                 all_done.set()
                 return
             except (httpx.TransportError, httpx.HTTPStatusError) as exc:
                 if endpoint.dead is None:
                     endpoint.dead = _reason(exc)
-                    log.warning("%s: giving up on this endpoint after %d tries (%s)", endpoint.url,
-                                policy.retries + 1, endpoint.dead)
+                    log.warning(
+                        "%s: giving up on this endpoint after %d tries (%s)",
+                        endpoint.url,
+                        policy.retries + 1,
+                        endpoint.dead,
+                    )
                 queue.put_nowait(i)  # another endpoint may still answer it
                 if all(e.dead is not None for e in endpoints):
                     all_done.set()
@@ -201,8 +205,11 @@ async def run_requests(
     limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
     clients = [httpx.AsyncClient(limits=limits, transport=transport, trust_env=False) for _ in endpoints]
     try:
-        tasks = [asyncio.create_task(worker(e, c)) for e, c in zip(endpoints, clients)
-                 for _ in range(max(1, max_concurrency))]
+        tasks = [
+            asyncio.create_task(worker(e, c))
+            for e, c in zip(endpoints, clients)
+            for _ in range(max(1, max_concurrency))
+        ]
         waiter = asyncio.create_task(all_done.wait())
         pending: set[asyncio.Task[Any]] = set(tasks)
         try:
@@ -223,8 +230,11 @@ async def run_requests(
         raise failure[0]
     if remaining:
         dead = "; ".join(f"{e.url} ({e.dead})" for e in endpoints)
-        raise ScoringError(f"the model server stopped answering after {policy.retries + 1} tries: {dead}; "
-                           f"{remaining} of {len(payloads)} requests unanswered", field="model")
+        raise ScoringError(
+            f"the model server stopped answering after {policy.retries + 1} tries: {dead}; "
+            f"{remaining} of {len(payloads)} requests unanswered",
+            field="model",
+        )
 
 
 def run_sync(make: Callable[[], Awaitable[Any]]) -> Any:

@@ -35,9 +35,18 @@ class LocalVLLM:
     >>> server.start(); scorer = load_model(server.url, tokenizer="default")  # doctest: +SKIP
     """
 
-    def __init__(self, python: str | os.PathLike[str], model_dir: str | os.PathLike[str], *, log: Path,
-                 served_name: str = "smollm2", port: int | None = None, dtype: str = "float32",
-                 max_model_len: int = 2048, start_timeout: float = 600.0) -> None:
+    def __init__(
+        self,
+        python: str | os.PathLike[str],
+        model_dir: str | os.PathLike[str],
+        *,
+        log: Path,
+        served_name: str = "smollm2",
+        port: int | None = None,
+        dtype: str = "float32",
+        max_model_len: int = 2048,
+        start_timeout: float = 600.0,
+    ) -> None:
         self.python, self.model_dir, self.log_path = Path(python), Path(model_dir), Path(log)
         self.served_name, self.dtype, self.max_model_len = served_name, dtype, max_model_len
         self.port = port or free_port()
@@ -46,29 +55,55 @@ class LocalVLLM:
         self.proc: subprocess.Popen | None = None
 
     def command(self) -> list[str]:
-        return [str(self.python), "-m", "vllm.entrypoints.openai.api_server", "--model", str(self.model_dir),
-                "--served-model-name", self.served_name, "--host", "127.0.0.1", "--port", str(self.port),
-                "--dtype", self.dtype, "--max-model-len", str(self.max_model_len), "--enforce-eager"]
+        return [
+            str(self.python),
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            str(self.model_dir),
+            "--served-model-name",
+            self.served_name,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--dtype",
+            self.dtype,
+            "--max-model-len",
+            str(self.max_model_len),
+            "--enforce-eager",
+        ]
 
     def start(self) -> float:
         """Start and wait until ``/v1/models`` answers; returns the seconds it took."""
         import httpx
 
         if not self.python.is_file():
-            raise ModelLoadError("vLLM's CPU build is not installed here: run install.sh", file=self.python,
-                                 field="vllm")
-        env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1",
-               "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+            raise ModelLoadError(
+                "vLLM's CPU build is not installed here: run install.sh", file=self.python, field="vllm"
+            )
+        env = {
+            **os.environ,
+            "VLLM_CPU_KVCACHE_SPACE": "1",
+            "VLLM_NO_USAGE_STATS": "1",
+            "DO_NOT_TRACK": "1",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+        }
         env.pop("PYTHONPATH", None)  # the server runs its own venv's packages, not promptcheck's
         started = time.monotonic()
         with open(self.log_path, "ab") as log:
             # Its own process group: stop() ends the API server and the engine processes it forks.
-            self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, env=env,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
         while time.monotonic() - started < self.start_timeout:
             if self.proc.poll() is not None:
-                raise ModelLoadError(f"vLLM exited with {self.proc.returncode} while starting: {self.tail(3)}",
-                                     file=self.log_path, field="vllm")
+                raise ModelLoadError(
+                    f"vLLM exited with {self.proc.returncode} while starting: {self.tail(3)}",
+                    file=self.log_path,
+                    field="vllm",
+                )
             try:
                 if httpx.get(f"{self.url}/models", timeout=2.0, trust_env=False).status_code == 200:
                     return time.monotonic() - started
@@ -76,8 +111,7 @@ class LocalVLLM:
                 pass
             time.sleep(1.0)
         self.stop()
-        raise ModelLoadError(f"vLLM did not answer within {self.start_timeout:.0f} s", file=self.log_path,
-                             field="vllm")
+        raise ModelLoadError(f"vLLM did not answer within {self.start_timeout:.0f} s", file=self.log_path, field="vllm")
 
     def kill(self) -> None:
         """SIGKILL, no waiting: a crash, as a test of what the client does then."""

@@ -5,6 +5,15 @@ from promptcheck.paraphrase.generate import Paraphrase, apply_edits, paraphrases
 from promptcheck.paraphrase.operators import DEFAULT_FAMILIES, FAMILIES, REGISTRY, Operator, operators
 
 __all__ = [
-    "DEFAULT_FAMILIES", "FAMILIES", "REGISTRY", "Bank", "Operator", "Paraphrase", "apply_edits",
-    "load_bank", "operators", "paraphrases", "protected_words",
+    "DEFAULT_FAMILIES",
+    "FAMILIES",
+    "REGISTRY",
+    "Bank",
+    "Operator",
+    "Paraphrase",
+    "apply_edits",
+    "load_bank",
+    "operators",
+    "paraphrases",
+    "protected_words",
 ]

@@ -39,8 +39,9 @@ class Bank:
 def load_bank(kind: str) -> Bank:
     """The bank for a task kind (mcqa, classification, yesno, nli)."""
     if kind not in TASK_KINDS:
-        raise InputError(f"no instruction bank for kind {kind!r}; expected one of {', '.join(TASK_KINDS)}",
-                         field="kind")
+        raise InputError(
+            f"no instruction bank for kind {kind!r}; expected one of {', '.join(TASK_KINDS)}", field="kind"
+        )
     path = BANK_DIR / f"{kind}.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     return Bank(

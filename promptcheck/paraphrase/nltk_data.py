@@ -65,8 +65,19 @@ LEXNAMES = (
 _CATEGORY = {"noun": 1, "verb": 2, "adj": 3, "adv": 4}
 _SAFE_GLOBALS = {"__builtin__ set", "builtins set"}
 # Every other way a pickle can name or build an object (globals, classes, extensions, persistent ids).
-_UNSAFE_OPS = {"STACK_GLOBAL", "INST", "OBJ", "NEWOBJ", "NEWOBJ_EX", "BUILD", "EXT1", "EXT2", "EXT4",
-               "PERSID", "BINPERSID"}
+_UNSAFE_OPS = {
+    "STACK_GLOBAL",
+    "INST",
+    "OBJ",
+    "NEWOBJ",
+    "NEWOBJ_EX",
+    "BUILD",
+    "EXT1",
+    "EXT2",
+    "EXT4",
+    "PERSID",
+    "BINPERSID",
+}
 
 
 def data_dir() -> Path:
@@ -85,8 +96,9 @@ def activate() -> Path:
     """Put :func:`data_dir` first on ``nltk.data.path`` (idempotent) and return it; raise if absent."""
     root = data_dir()
     if not is_ready(root):
-        raise PromptcheckError("WordNet data is not installed; run: "
-                               "python -m promptcheck.paraphrase.nltk_data --install", field="lexical")
+        raise PromptcheckError(
+            "WordNet data is not installed; run: python -m promptcheck.paraphrase.nltk_data --install", field="lexical"
+        )
     import nltk  # here, so installing needs no nltk
 
     entry = str(root)
@@ -108,8 +120,19 @@ def _missing_wordnet(wordnet_dir: Path) -> list[str]:
 def _download_tagger_pickle() -> bytes:
     """Fetch the textblob-aptagger wheel with pip (PyPI or its configured mirror); return its pickle."""
     with tempfile.TemporaryDirectory(prefix="promptcheck-aptagger-") as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "-d", tmp, _TAGGER_WHEEL]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            "-d",
+            tmp,
+            _TAGGER_WHEEL,
+        ]
         # cwd=tmp: with ``-m``, a package named like a stdlib module in the cwd would shadow it.
         proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
         wheels = sorted(Path(tmp).glob("textblob_aptagger-*.whl"))
@@ -136,8 +159,7 @@ def _tagger_params(raw: bytes) -> dict[str, Any]:
     """Check the tagger pickle references only ``set``, load it, and return NLTK's JSON params."""
     for op, arg, _ in pickletools.genops(raw):
         if op.name in _UNSAFE_OPS or (op.name == "GLOBAL" and arg not in _SAFE_GLOBALS):
-            raise PromptcheckError(f"refusing tagger pickle: it uses {op.name} {arg or ''}".strip(),
-                                   field="lexical")
+            raise PromptcheckError(f"refusing tagger pickle: it uses {op.name} {arg or ''}".strip(), field="lexical")
     try:
         weights, tagdict, classes = _SetOnlyUnpickler(io.BytesIO(raw), encoding="bytes").load()
     except (pickle.UnpicklingError, ValueError, TypeError, EOFError) as exc:
@@ -193,8 +215,9 @@ def install(dest: Path | None = None, *, wordnet_dir: Path = WORDNET_DIR) -> Pat
     missing = _missing_wordnet(Path(wordnet_dir))
     if missing:
         listed = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
-        raise PromptcheckError(f"WordNet 3.0 files missing from {wordnet_dir} ({listed}); "
-                               f"run as root: {APT_COMMAND}", field="lexical")
+        raise PromptcheckError(
+            f"WordNet 3.0 files missing from {wordnet_dir} ({listed}); run as root: {APT_COMMAND}", field="lexical"
+        )
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp.", dir=dest.parent))
     try:
@@ -211,10 +234,10 @@ def _apt_install() -> None:
     if not _missing_wordnet(WORDNET_DIR):
         return
     if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise PromptcheckError(f"--apt needs root and apt-get; install WordNet with: {APT_COMMAND}",
-                               field="lexical")
-    run = functools.partial(subprocess.run, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-                            capture_output=True, text=True)
+        raise PromptcheckError(f"--apt needs root and apt-get; install WordNet with: {APT_COMMAND}", field="lexical")
+    run = functools.partial(
+        subprocess.run, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, capture_output=True, text=True
+    )
     proc = run(APT_COMMAND.split())
     if proc.returncode != 0:  # stale or absent package lists: refresh once and retry
         run(["apt-get", "update", "-qq"])
@@ -226,13 +249,16 @@ def _apt_install() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``--install [--apt]`` builds the data, ``--check`` exits 0 if ready, else 1."""
-    parser = argparse.ArgumentParser(prog="python -m promptcheck.paraphrase.nltk_data",
-                                     description="Install NLTK data for WordNet paraphrasing, offline.")
+    parser = argparse.ArgumentParser(
+        prog="python -m promptcheck.paraphrase.nltk_data",
+        description="Install NLTK data for WordNet paraphrasing, offline.",
+    )
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--install", action="store_true", help="build the data directory")
     mode.add_argument("--check", action="store_true", help="exit 0 if installed, 1 if not")
-    parser.add_argument("--apt", action="store_true",
-                        help="with --install: apt-get the WordNet packages first if missing (root)")
+    parser.add_argument(
+        "--apt", action="store_true", help="with --install: apt-get the WordNet packages first if missing (root)"
+    )
     args = parser.parse_args(argv)
     if args.apt and not args.install:
         parser.error("--apt only goes with --install")

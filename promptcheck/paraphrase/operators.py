@@ -72,8 +72,9 @@ def operators(families: Sequence[str] | None = None) -> list[Operator]:
     fams = tuple(families) if families else DEFAULT_FAMILIES
     for f in fams:
         if f not in FAMILIES:
-            raise InputError(f"unknown paraphrase family {f!r}; expected one of {', '.join(FAMILIES)}",
-                             field="families")
+            raise InputError(
+                f"unknown paraphrase family {f!r}; expected one of {', '.join(FAMILIES)}", field="families"
+            )
     return [op for key, op in sorted(REGISTRY.items()) if op.family in fams]
 
 
@@ -114,16 +115,45 @@ _QUESTION_START = re.compile(r"^(is|are|does|do|can|could|would|will|what|which|
 _POLITE_START = re.compile(r"^(please|kindly|could you|can you|would you|i'd like you to|i would like you to)\b", re.I)
 
 
-_NOT_VERBS = {"given", "here", "your", "you", "the", "this", "these", "in", "for", "based", "task", "instruction",
-              "instructions", "a", "an", "there", "it", "we", "i", "each", "every", "below", "following"}
+_NOT_VERBS = {
+    "given",
+    "here",
+    "your",
+    "you",
+    "the",
+    "this",
+    "these",
+    "in",
+    "for",
+    "based",
+    "task",
+    "instruction",
+    "instructions",
+    "a",
+    "an",
+    "there",
+    "it",
+    "we",
+    "i",
+    "each",
+    "every",
+    "below",
+    "following",
+}
 
 
 def _is_imperative(sentence: str) -> bool:
     """A command sentence: starts with a capitalised word that is not a known non-verb opener."""
     words = sentence.split()
-    return len(words) >= 2 and words[0][:1].isupper() and words[0].lower().strip(",") not in _NOT_VERBS \
-        and not _QUESTION_START.match(sentence) and not _POLITE_START.match(sentence) \
-        and ":" not in sentence and "," not in words[0]
+    return (
+        len(words) >= 2
+        and words[0][:1].isupper()
+        and words[0].lower().strip(",") not in _NOT_VERBS
+        and not _QUESTION_START.match(sentence)
+        and not _POLITE_START.match(sentence)
+        and ":" not in sentence
+        and "," not in words[0]
+    )
 
 
 def _leading_command(text: str) -> tuple[str, str] | None:
@@ -159,8 +189,12 @@ def imperative_to_polite(text: str, rng: random.Random, protected: frozenset[str
 @operator("syntactic", "polite_to_imperative")
 def polite_to_imperative(text: str, rng: random.Random, protected: frozenset[str]) -> EditResult:
     """Drop a politeness or question frame: "Please answer X." / "Can you answer X?" -> "Answer X."."""
-    m = re.match(r"^\s*(please|kindly|could you(?: please)?|can you(?: please)?|would you(?: please)?|"
-                 r"i would like you to|i'd like you to)\s+(.+?)[.?!]?(\s+.*|\s*)$", text, flags=re.I | re.S)
+    m = re.match(
+        r"^\s*(please|kindly|could you(?: please)?|can you(?: please)?|would you(?: please)?|"
+        r"i would like you to|i'd like you to)\s+(.+?)[.?!]?(\s+.*|\s*)$",
+        text,
+        flags=re.I | re.S,
+    )
     if not m or len(m.group(2).split()) < 2:
         return None
     return f"{_upper_first(m.group(2))}.{m.group(3)}", f"drop '{m.group(1)}' -> command"
@@ -186,11 +220,30 @@ def demonstrative(text: str, rng: random.Random, protected: frozenset[str]) -> E
     assert m is not None
     old = m.group(0)
     repl = new.upper() if old.isupper() else (_upper_first(new) if old[0].isupper() else new)
-    return text[: m.start()] + repl + text[m.end():], f"'{old}' -> '{repl}'"
+    return text[: m.start()] + repl + text[m.end() :], f"'{old}' -> '{repl}'"
 
 
-_NP_STOP = {"as", "or", "and", "into", "with", "by", "from", "in", "of", "to", "using", "is", "are", "on", "for",
-            "that", "which", "about", "based"}
+_NP_STOP = {
+    "as",
+    "or",
+    "and",
+    "into",
+    "with",
+    "by",
+    "from",
+    "in",
+    "of",
+    "to",
+    "using",
+    "is",
+    "are",
+    "on",
+    "for",
+    "that",
+    "which",
+    "about",
+    "based",
+}
 
 
 def _noun_phrase(text: str, start: int) -> tuple[int, str] | None:
@@ -217,14 +270,18 @@ def following_to_below(text: str, rng: random.Random, protected: frozenset[str])
     end, phrase = np_
     where = rng.choice(["below", "that follows"])
     repl = ("The " if m.group(1)[0] == "T" else "the ") + f"{phrase} {where}"
-    return text[: m.start()] + repl + text[end:], f"'{text[m.start():end]}' -> '{repl}'"
+    return text[: m.start()] + repl + text[end:], f"'{text[m.start() : end]}' -> '{repl}'"
 
 
 @operator("syntactic", "clause_reorder")
 def clause_reorder(text: str, rng: random.Random, protected: frozenset[str]) -> EditResult:
     """Put the object first: "Answer the following question." -> "Here is a question. Answer it."."""
-    m = re.match(r"^\s*([A-Z][a-z]+) (?:the following|this|the given) ((?:[a-z-]+ ){0,3}?[a-z-]+)"
-                 r"((?: as| into| with| by| from| using)\b[^.?!]*)?([.!])(\s+.*|\s*)$", text, flags=re.S)
+    m = re.match(
+        r"^\s*([A-Z][a-z]+) (?:the following|this|the given) ((?:[a-z-]+ ){0,3}?[a-z-]+)"
+        r"((?: as| into| with| by| from| using)\b[^.?!]*)?([.!])(\s+.*|\s*)$",
+        text,
+        flags=re.S,
+    )
     if not m:
         return None
     verb, noun, tail, _, rest = m.group(1), m.group(2), m.group(3) or "", m.group(4), m.group(5)
@@ -275,7 +332,7 @@ def framing_drop_prefix(text: str, rng: random.Random, protected: frozenset[str]
     m = re.match(r"^\s*(#+\s*)?(task|instructions?|your task)\s*:\s*", text, flags=re.I)
     if not m:
         return None
-    return _upper_first(text[m.end():]), f"drop {m.group(0).strip()!r}"
+    return _upper_first(text[m.end() :]), f"drop {m.group(0).strip()!r}"
 
 
 # -- formatting ---------------------------------------------------------------------------------
@@ -318,7 +375,7 @@ def whitespace(text: str, rng: random.Random, protected: frozenset[str]) -> Edit
     if kind == "double" and " " in text.strip():
         spaces = [m.start() for m in re.finditer(r"(?<=\S) (?=\S)", text)]
         at = rng.choice(spaces)
-        return text[:at] + "  " + text[at + 1:], "double space"
+        return text[:at] + "  " + text[at + 1 :], "double space"
     if kind == "trailing_newline":
         return text + "\n", "trailing newline"
     if kind == "leading_space":
@@ -369,13 +426,16 @@ def _match_case(src: str, word: str) -> str:
 @operator("lexical", "curated_synonym")
 def curated_synonym(text: str, rng: random.Random, protected: frozenset[str]) -> EditResult:
     """Replace one instruction word with a close synonym from a curated table ("choose" -> "select")."""
-    spots = [(m, m.group(0)) for m in _WORD.finditer(text)
-             if m.group(0).lower() in CURATED_SYNONYMS and m.group(0).lower() not in protected]
+    spots = [
+        (m, m.group(0))
+        for m in _WORD.finditer(text)
+        if m.group(0).lower() in CURATED_SYNONYMS and m.group(0).lower() not in protected
+    ]
     if not spots:
         return None
     m, word = rng.choice(spots)
     new = _match_case(word, rng.choice(CURATED_SYNONYMS[word.lower()]))
-    return text[: m.start()] + new + text[m.end():], f"'{word}' -> '{new}'"
+    return text[: m.start()] + new + text[m.end() :], f"'{word}' -> '{new}'"
 
 
 @operator("lexical", "wordnet_synonym")

@@ -44,14 +44,20 @@ class Prompt:
     continuations: tuple[str, ...]
 
 
-def user_message(instruction: str, item: MCItem, *, format: str, show_choices: bool = False,
-                 prompt_format: PromptFormat = DEFAULT_FORMAT) -> str:
+def user_message(
+    instruction: str,
+    item: MCItem,
+    *,
+    format: str,
+    show_choices: bool = False,
+    prompt_format: PromptFormat = DEFAULT_FORMAT,
+) -> str:
     """The instruction, then the item, then its choices (as lettered options or a list).
 
     The instruction is used as given (not stripped): whitespace and newline edits are part of
     what formatting paraphrases vary.
     """
-    parts = [item.question.strip()]
+    parts = [item.question.strip()] if item.question.strip() else []  # BIG-bench items may have no input
     if format == "letters":
         parts += [f"{prompt_format.label(i)}{c}" for i, c in enumerate(item.choices)]
     elif show_choices:
@@ -81,11 +87,13 @@ def render(
     prompt_format: PromptFormat = DEFAULT_FORMAT,
 ) -> Prompt:
     """One prompt for ``item`` under ``instruction``, in the task's answer format."""
-    text = user_message(instruction, item, format=task.format, show_choices=task.show_choices,
-                        prompt_format=prompt_format)
+    text = user_message(
+        instruction, item, format=task.format, show_choices=task.show_choices, prompt_format=prompt_format
+    )
     if chat_formatter is not None:
         context = chat_formatter(text)
     else:
         context = text + prompt_format.answer_cue
-    return Prompt(context=context, continuations=continuations(item, format=task.format,
-                                                               chat=chat_formatter is not None))
+    return Prompt(
+        context=context, continuations=continuations(item, format=task.format, chat=chat_formatter is not None)
+    )

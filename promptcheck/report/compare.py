@@ -34,6 +34,10 @@ class Evidence:
     kinds: tuple[str, ...]
     correct: np.ndarray  # (n_instructions, n_items) bool, row 0 = reference
     chance: tuple[float, ...] | None = None  # per item, when the file records it
+    #: A gate's record (plugin JSON): its rows are exactly what the gate compared, under this
+    #: claim and threshold. None for run JSON, whose rows are every instruction of the task.
+    claim: str | None = None
+    threshold: float | None = None
 
 
 @dataclass(frozen=True)
@@ -56,12 +60,23 @@ class Change:
     p_worse_holm: float = 1.0
 
     def to_json(self) -> dict:
-        return {"task": self.task, "key": self.key, "items": self.items, "claim": self.claim,
-                "old_drop": self.old_drop, "new_drop": self.new_drop, "change": self.change,
-                "interval": list(self.interval), "confidence": self.confidence,
-                "interval_confidence": 1 - 2 * (1 - self.confidence), "tolerance": self.tolerance,
-                "verdict": self.verdict, "pairing": self.pairing, "p_worse": self.p_worse,
-                "p_worse_holm": self.p_worse_holm}
+        return {
+            "task": self.task,
+            "key": self.key,
+            "items": self.items,
+            "claim": self.claim,
+            "old_drop": self.old_drop,
+            "new_drop": self.new_drop,
+            "change": self.change,
+            "interval": list(self.interval),
+            "confidence": self.confidence,
+            "interval_confidence": 1 - 2 * (1 - self.confidence),
+            "tolerance": self.tolerance,
+            "verdict": self.verdict,
+            "pairing": self.pairing,
+            "p_worse": self.p_worse,
+            "p_worse_holm": self.p_worse_holm,
+        }
 
 
 def evidence_of(doc: dict[str, Any], source: str = "") -> dict[str, Evidence]:
@@ -71,13 +86,23 @@ def evidence_of(doc: dict[str, Any], source: str = "") -> dict[str, Evidence]:
         for r in doc["tests"]:
             ev = r.get("evidence") or {}
             if not ev.get("correct"):
-                raise InputError(f"the record of {r.get('test')} has no per-item evidence (written by an older "
-                                 "promptcheck); re-run the gate", file=source or None, field="evidence")
-            e = Evidence(key=f"{r['test']}::{r['task']}", task=r["task"], item_ids=tuple(ev["item_ids"]),
-                         texts=tuple(i["text"] for i in ev["instructions"]),
-                         kinds=tuple(i["kind"] for i in ev["instructions"]),
-                         correct=np.asarray(ev["correct"], dtype=bool),
-                         chance=tuple(ev["chance"]) if ev.get("chance") else None)
+                raise InputError(
+                    f"the record of {r.get('test')} has no per-item evidence (written by an older "
+                    "promptcheck); re-run the gate",
+                    file=source or None,
+                    field="evidence",
+                )
+            e = Evidence(
+                key=f"{r['test']}::{r['task']}",
+                task=r["task"],
+                item_ids=tuple(ev["item_ids"]),
+                texts=tuple(i["text"] for i in ev["instructions"]),
+                kinds=tuple(i["kind"] for i in ev["instructions"]),
+                correct=np.asarray(ev["correct"], dtype=bool),
+                chance=tuple(ev["chance"]) if ev.get("chance") else None,
+                claim=r.get("claim"),
+                threshold=r.get("threshold"),
+            )
             out[e.key] = e
             out.setdefault(e.task, e)
         return out
@@ -85,15 +110,25 @@ def evidence_of(doc: dict[str, Any], source: str = "") -> dict[str, Evidence]:
         ins = t["instructions"]
         ref = next((i["index"] for i in ins if i["kind"] == "reference"), None)
         if ref is None or "items" not in t:
-            raise InputError(f"task {t.get('name')!r} has no reference instruction or items", file=source or None,
-                             field="tasks")
+            raise InputError(
+                f"task {t.get('name')!r} has no reference instruction or items", file=source or None, field="tasks"
+            )
         order = [ref] + [i["index"] for i in ins if i["index"] != ref]
-        correct = np.asarray([[it["predictions"][j] == it["answer"] for it in t["items"]] for j in order], dtype=bool)
-        out[t["name"]] = Evidence(key=t["name"], task=t["name"], item_ids=tuple(it["id"] for it in t["items"]),
-                                  texts=tuple(ins[j]["text"] for j in order), kinds=tuple(ins[j]["kind"] for j in order),
-                                  correct=correct,
-                                  chance=tuple(1.0 / it["n_choices"] for it in t["items"])
-                                  if all("n_choices" in it for it in t["items"]) else None)
+        correct = np.asarray(
+            [[it["predictions"][j] in it.get("answers", [it["answer"]]) for it in t["items"]] for j in order],
+            dtype=bool,
+        )
+        out[t["name"]] = Evidence(
+            key=t["name"],
+            task=t["name"],
+            item_ids=tuple(it["id"] for it in t["items"]),
+            texts=tuple(ins[j]["text"] for j in order),
+            kinds=tuple(ins[j]["kind"] for j in order),
+            correct=correct,
+            chance=tuple(len(it.get("answers") or [it["answer"]]) / it["n_choices"] for it in t["items"])
+            if all("n_choices" in it for it in t["items"])
+            else None,
+        )
     return out
 
 
@@ -102,22 +137,35 @@ def _align(old: Evidence, new: Evidence) -> tuple[np.ndarray, np.ndarray]:
     if set(old.item_ids) != set(new.item_ids) or len(old.item_ids) != len(new.item_ids):
         only_old = sorted(set(old.item_ids) - set(new.item_ids))
         only_new = sorted(set(new.item_ids) - set(old.item_ids))
-        raise InputError(f"task {old.task!r}: the two runs scored different items ({len(only_old)} only in old, "
-                         f"e.g. {only_old[:3]}; {len(only_new)} only in new, e.g. {only_new[:3]}); a paired "
-                         "comparison needs the same suite", field="items")
+        raise InputError(
+            f"task {old.task!r}: the two runs scored different items ({len(only_old)} only in old, "
+            f"e.g. {only_old[:3]}; {len(only_new)} only in new, e.g. {only_new[:3]}); a paired "
+            "comparison needs the same suite",
+            field="items",
+        )
     pos = {item: n for n, item in enumerate(new.item_ids)}
     cols = [pos[item] for item in old.item_ids]
     return old.correct, new.correct[:, cols]
 
 
-def _compared_rows(e: Evidence) -> list[int]:
-    """Rows (after the reference, row 0) that a verdict compares: unobserved/generated when present."""
+def compared_rows(e: Evidence) -> list[int]:
+    """Rows (after the reference, row 0) that the verdict compared: all of a gate's record, else
+    the unobserved/generated ones when present (the default of every verdict)."""
+    if e.claim is not None:
+        return list(range(1, len(e.kinds)))
     kinds = compared_kinds(e.kinds[1:])
     return [j for j in range(1, len(e.kinds)) if e.kinds[j] in kinds]
 
 
-def compare_evidence(old: dict[str, Evidence], new: dict[str, Evidence], *, confidence: float = 0.95,
-                     n_boot: int = 2000, seed: int = 0, tolerance: float = 0.0) -> tuple[list[Change], list[str]]:
+def compare_evidence(
+    old: dict[str, Evidence],
+    new: dict[str, Evidence],
+    *,
+    confidence: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+    tolerance: float = 0.0,
+) -> tuple[list[Change], list[str]]:
     """Per task in ``new`` that ``old`` also has: the paired change. Also returns the keys without a baseline.
 
     ``n_boot`` and ``seed`` are accepted for callers of the bootstrap version; the test is analytic.
@@ -133,27 +181,48 @@ def compare_evidence(old: dict[str, Evidence], new: dict[str, Evidence], *, conf
             missing.append(n.key)
             continue
         oc, nc = _align(o, n)
-        o_rows, n_rows = _compared_rows(o), _compared_rows(n)
+        o_rows, n_rows = compared_rows(o), compared_rows(n)
         if not o_rows or not n_rows:
-            raise InputError(f"task {n.task!r}: a run has no instruction besides the reference to compare",
-                             field="instructions")
+            raise InputError(
+                f"task {n.task!r}: a run has no instruction besides the reference to compare", field="instructions"
+            )
         o_texts = [o.texts[j] for j in o_rows]
         n_pos = {n.texts[j]: j for j in n_rows}
         paired = sorted(o_texts) == sorted(n_pos)
         if paired:
             n_rows = [n_pos[t] for t in o_texts]  # new rows in old's order: instruction j pairs with j
-        claim = claim_for([n.kinds[j] for j in n_rows])
-        cj = judge_change(oc[0], oc[o_rows], nc[0], nc[n_rows], claim=claim, paired_instructions=paired,
-                          confidence=confidence, tolerance=tolerance)
+        claim = n.claim or claim_for([n.kinds[j] for j in n_rows])
+        cj = judge_change(
+            oc[0],
+            oc[o_rows],
+            nc[0],
+            nc[n_rows],
+            claim=claim,
+            paired_instructions=paired,
+            confidence=confidence,
+            tolerance=tolerance,
+        )
         pending.append((n, o, claim, cj))
     alpha = 1.0 - confidence
     worse_adj = holm([cj.p_worse for *_, cj in pending])
     better_adj = holm([cj.p_better for *_, cj in pending])
     changes = [
-        Change(task=n.task, key=n.key, items=len(o.item_ids), claim=claim, old_drop=cj.old_drop, new_drop=cj.new_drop,
-               change=cj.change, interval=(cj.interval.low, cj.interval.high), confidence=confidence,
-               tolerance=tolerance, verdict=cj.verdict(alpha, p_worse=w, p_better=b), pairing=cj.pairing,
-               p_worse=cj.p_worse, p_worse_holm=w)
+        Change(
+            task=n.task,
+            key=n.key,
+            items=len(o.item_ids),
+            claim=claim,
+            old_drop=cj.old_drop,
+            new_drop=cj.new_drop,
+            change=cj.change,
+            interval=(cj.interval.low, cj.interval.high),
+            confidence=confidence,
+            tolerance=tolerance,
+            verdict=cj.verdict(alpha, p_worse=w, p_better=b),
+            pairing=cj.pairing,
+            p_worse=cj.p_worse,
+            p_worse_holm=w,
+        )
         for (n, o, claim, cj), w, b in zip(pending, worse_adj, better_adj)
     ]
     return changes, missing
@@ -164,8 +233,9 @@ def compare_files(old_path: Any, new_path: Any, **options: Any) -> tuple[list[Ch
     from promptcheck.report.jsonio import read_results
 
     old_doc, new_doc = read_results(old_path), read_results(new_path)
-    changes, missing = compare_evidence(evidence_of(old_doc, str(old_path)), evidence_of(new_doc, str(new_path)),
-                                        **options)
+    changes, missing = compare_evidence(
+        evidence_of(old_doc, str(old_path)), evidence_of(new_doc, str(new_path)), **options
+    )
     if not changes:
         raise InputError("no task of the new run is in the old one (tasks are matched by name)", file=new_path)
     return changes, missing, old_doc, new_doc
@@ -177,18 +247,31 @@ def changes_table(changes: list[Change]) -> Any:
     from rich.text import Text
 
     colour = {"worse": "red", "better": "green", "unchanged": ""}
-    table = Table(title="promptcheck compare: change in accuracy drop under paraphrase (new minus old)",
-                  title_justify="left")
+    table = Table(
+        title="promptcheck compare: change in accuracy drop under paraphrase (new minus old)", title_justify="left"
+    )
     conf = changes[0].confidence if changes else 0.95
-    bounds = f"one-sided {100 * conf:g}% bounds"
+    bounds = f"{100 * conf:g}% bounds"
     for col in ("task", "items", "claim", "old drop", "new drop", "change", bounds, "verdict"):
-        table.add_column(col, justify="left" if col in ("task", "claim", "verdict") else "right",
-                         no_wrap=col in ("verdict", "change"), overflow="fold")
+        table.add_column(
+            col,
+            justify="left" if col in ("task", "claim", "verdict") else "right",
+            no_wrap=col != "task",
+            overflow="fold",
+        )
     for c in changes:
-        table.add_row(Text(c.key), str(c.items), c.claim, f"{100 * c.old_drop:+.1f}", f"{100 * c.new_drop:+.1f}",
-                      f"{100 * c.change:+.1f}", f"[{100 * c.interval[0]:+.1f}, {100 * c.interval[1]:+.1f}]",
-                      Text(c.verdict, style=colour[c.verdict]))
-    notes = sorted({c.pairing for c in changes})
-    table.caption = "; ".join(notes) + (f"; verdicts Holm-adjusted across {len(changes)} tasks"
-                                        if len(changes) > 1 else "")
+        table.add_row(
+            Text(c.key),
+            str(c.items),
+            c.claim,
+            f"{100 * c.old_drop:+.1f}",
+            f"{100 * c.new_drop:+.1f}",
+            f"{100 * c.change:+.1f}",
+            f"[{100 * c.interval[0]:+.1f}, {100 * c.interval[1]:+.1f}]",
+            Text(c.verdict, style=colour[c.verdict]),
+        )
+    notes = sorted({c.pairing for c in changes}) + [f"bounds one-sided at {100 * conf:g}% each"]
+    table.caption = "; ".join(notes) + (
+        f"; verdicts Holm-adjusted across {len(changes)} tasks" if len(changes) > 1 else ""
+    )
     return table

@@ -29,8 +29,13 @@ def _pts(x: float) -> str:
 def _env() -> Any:
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("promptcheck.report", "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("promptcheck.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["pts"] = lambda x: "–" if x is None or (isinstance(x, float) and math.isnan(x)) else _pts(x)
     env.filters["acc"] = lambda x: "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
     env.filters["iv"] = lambda iv: "–" if not iv else f"[{_pts(iv[0])}, {_pts(iv[1])}]"
@@ -49,19 +54,41 @@ def document_kind(doc: dict[str, Any]) -> str:
     return "run"
 
 
-def _task_view(name: str, subtitle: str, instructions: list[dict], reference_accuracy: float, n_items: int,
-               groups: list[dict], threshold: float | None, verdict: str | None, flips: list[dict],
-               headline: dict | None, representations: dict | None, model_id: str = "") -> dict[str, Any]:
+def _task_view(
+    name: str,
+    subtitle: str,
+    instructions: list[dict],
+    reference_accuracy: float,
+    n_items: int,
+    groups: list[dict],
+    threshold: float | None,
+    verdict: str | None,
+    flips: list[dict],
+    headline: dict | None,
+    representations: dict | None,
+    model_id: str = "",
+) -> dict[str, Any]:
     compared = [i for i in instructions if i["kind"] != "reference"]
     worst = sorted(compared, key=lambda i: (i["accuracy"], i["index"]))[:N_WORST]
     view = {
-        "name": name, "subtitle": subtitle, "instructions": instructions, "reference_accuracy": reference_accuracy,
-        "n_items": n_items, "groups": groups, "threshold": threshold, "verdict": verdict or "not judged",
-        "worst": worst, "flips": flips, "headline": headline, "representations": representations,
-        "n_compared": len(compared), "model_id": model_id,
+        "name": name,
+        "subtitle": subtitle,
+        "instructions": instructions,
+        "reference_accuracy": reference_accuracy,
+        "n_items": n_items,
+        "groups": groups,
+        "threshold": threshold,
+        "verdict": verdict or "not judged",
+        "worst": worst,
+        "flips": flips,
+        "headline": headline,
+        "representations": representations,
+        "n_compared": len(compared),
+        "model_id": model_id,
     }
-    view["accuracy_png"] = plots.accuracy_plot(instructions, reference_accuracy,
-                                               f"{name}: accuracy per instruction ({n_items} items)")
+    view["accuracy_png"] = plots.accuracy_plot(
+        instructions, reference_accuracy, f"{name}: accuracy per instruction ({n_items} items)"
+    )
     view["drop_png"] = plots.drop_plot(groups, threshold, f"{name}: drop under paraphrase") if groups else None
     if representations:
         layer = representations.get("layer")
@@ -71,8 +98,10 @@ def _task_view(name: str, subtitle: str, instructions: list[dict], reference_acc
 
 
 def _top_flips(ids: list[str], counts: list[int], n_compared: int, answers: list[Any] | None = None) -> list[dict]:
-    rows: list[dict[str, Any]] = [{"id": i, "flips": c, "of": n_compared, "answer": answers[n] if answers else None}
-            for n, (i, c) in enumerate(zip(ids, counts))]
+    rows: list[dict[str, Any]] = [
+        {"id": i, "flips": c, "of": n_compared, "answer": answers[n] if answers else None}
+        for n, (i, c) in enumerate(zip(ids, counts))
+    ]
     rows = [r for r in rows if r["flips"] > 0]
     rows.sort(key=lambda r: (-r["flips"], r["id"]))
     return rows[:N_FLIPS]
@@ -90,12 +119,32 @@ def _run_views(doc: dict[str, Any]) -> list[dict[str, Any]]:
             if "drop_interval" in s:
                 groups.append({**s, "label": GROUP_LABELS.get(s["kind"], s["kind"])})
         compared = sum(1 for i in t["instructions"] if i["kind"] != "reference")
-        flips = _top_flips([it["id"] for it in t["items"]], [it.get("flips", 0) for it in t["items"]], compared,
-                           [it["answer"] for it in t["items"]]) if t.get("items") and "flips" in t["items"][0] else []
-        views.append(_task_view(
-            t["name"], t.get("source") or "", t["instructions"], t["reference_accuracy"], t["n_items"], groups,
-            rob["threshold"] if rob else None, rob["verdict"] if rob else None, flips, rob,
-            t.get("representations"), model_id))
+        flips = (
+            _top_flips(
+                [it["id"] for it in t["items"]],
+                [it.get("flips", 0) for it in t["items"]],
+                compared,
+                [it.get("answers", it["answer"]) for it in t["items"]],
+            )
+            if t.get("items") and "flips" in t["items"][0]
+            else []
+        )
+        views.append(
+            _task_view(
+                t["name"],
+                t.get("source") or "",
+                t["instructions"],
+                t["reference_accuracy"],
+                t["n_items"],
+                groups,
+                rob["threshold"] if rob else None,
+                rob["verdict"] if rob else None,
+                flips,
+                rob,
+                t.get("representations"),
+                model_id,
+            )
+        )
     return views
 
 
@@ -105,15 +154,38 @@ def _pytest_views(doc: dict[str, Any]) -> list[dict[str, Any]]:
         ev = r.get("evidence") or {}
         instructions = ev.get("instructions") or [
             {"index": n, "text": w["text"], "kind": w["kind"], "edits": [], "accuracy": w["accuracy"]}
-            for n, w in enumerate(r.get("worst_instructions", []), start=1)]
-        headline = {"label": f"{GROUP_LABELS['all']} ({r['claim']})", "drop": r["drop"], "drop_interval": r["interval"],
-                    "verdict": r["verdict"], "threshold": r["threshold"], "claim": r["claim"],
-                    "confidence": r["confidence"], "spread_sd": r.get("spread_sd"), "spread_range": r.get("spread_range"),
-                    "consistency": r.get("consistency"), "n_instructions": r["instructions"]}
+            for n, w in enumerate(r.get("worst_instructions", []), start=1)
+        ]
+        headline = {
+            "label": f"{GROUP_LABELS['all']} ({r['claim']})",
+            "drop": r["drop"],
+            "drop_interval": r["interval"],
+            "verdict": r["verdict"],
+            "threshold": r["threshold"],
+            "claim": r["claim"],
+            "confidence": r["confidence"],
+            "spread_sd": r.get("spread_sd"),
+            "spread_range": r.get("spread_range"),
+            "consistency": r.get("consistency"),
+            "n_instructions": r["instructions"],
+        }
         flips = _top_flips(ev.get("item_ids", []), ev.get("flips", []), r["instructions"])
-        views.append(_task_view(r["task"], r["test"], instructions, r["reference_accuracy"], r["items"], [headline],
-                                r["threshold"], r["verdict"], flips, headline, None,
-                                (r.get("model") or {}).get("id", "")))
+        views.append(
+            _task_view(
+                r["task"],
+                r["test"],
+                instructions,
+                r["reference_accuracy"],
+                r["items"],
+                [headline],
+                r["threshold"],
+                r["verdict"],
+                flips,
+                headline,
+                None,
+                (r.get("model") or {}).get("id", ""),
+            )
+        )
     return views
 
 
@@ -124,22 +196,37 @@ def render_report(doc: dict[str, Any], *, source: str = "") -> str:
     if kind == "fix":
         tasks = []
         for t in doc["tasks"]:
-            tasks.append({**t, "png": plots.before_after_plot(t["before"], t["after"], f"{t['name']}: before and after")})
-        return env.get_template("fix.html.j2").render(doc=doc, tasks=tasks, source=source,
-                                                      title="promptcheck fix: before and after")
+            tasks.append(
+                {**t, "png": plots.before_after_plot(t["before"], t["after"], f"{t['name']}: before and after")}
+            )
+        return env.get_template("fix.html.j2").render(
+            doc=doc, tasks=tasks, source=source, title="promptcheck fix: before and after"
+        )
     views = _run_views(doc) if kind == "run" else _pytest_views(doc)
     title = "promptcheck report" if kind == "run" else "promptcheck gate report"
     return env.get_template("report.html.j2").render(doc=doc, kind=kind, views=views, source=source, title=title)
 
 
-def render_compare(changes: list[Any], missing: list[str], old_doc: dict, new_doc: dict, *, old: str = "",
-                   new: str = "") -> str:
+def render_compare(
+    changes: list[Any], missing: list[str], old_doc: dict, new_doc: dict, *, old: str = "", new: str = ""
+) -> str:
     """The HTML text of a release comparison (rows from :func:`promptcheck.report.compare.compare_evidence`)."""
     rows = [c.to_json() for c in changes]
     png = plots.change_plot(rows, "change in drop per task (paired interval)") if rows else None
-    return _env().get_template("compare.html.j2").render(rows=rows, missing=missing, png=png, old=old, new=new,
-                                                         old_doc=old_doc, new_doc=new_doc,
-                                                         title="promptcheck compare")
+    return (
+        _env()
+        .get_template("compare.html.j2")
+        .render(
+            rows=rows,
+            missing=missing,
+            png=png,
+            old=old,
+            new=new,
+            old_doc=old_doc,
+            new_doc=new_doc,
+            title="promptcheck compare",
+        )
+    )
 
 
 def write_report(doc: dict[str, Any], out: Path, *, source: str = "") -> Path:

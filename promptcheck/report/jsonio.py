@@ -50,13 +50,18 @@ def _statistics(result: TaskResult, seed: int, stats: dict[str, Any]) -> dict[st
         return {}
     correct = np.asarray([r.correct for r in rows], dtype=bool)
     preds = np.asarray([r.predictions for r in rows])
-    opts: dict[str, Any] = dict(threshold=float(stats["threshold"]), confidence=float(stats["confidence"]),
-                n_boot=int(stats["n_boot"]), seed=seed)
+    opts: dict[str, Any] = dict(
+        threshold=float(stats["threshold"]),
+        confidence=float(stats["confidence"]),
+        n_boot=int(stats["n_boot"]),
+        seed=seed,
+    )
     chance = item_chance(result.task.items)
 
     def group(js: list[int]) -> dict[str, Any]:
-        return group_statistics(correct[ref_j], correct[js], preds[ref_j], preds[js],
-                                [rows[j].kind for j in js], chance=chance, **opts).to_json()
+        return group_statistics(
+            correct[ref_j], correct[js], preds[ref_j], preds[js], [rows[j].kind for j in js], chance=chance, **opts
+        ).to_json()
 
     others = [j for j in range(len(rows)) if j != ref_j]
     kinds = compared_kinds(rows[j].kind for j in others)
@@ -71,8 +76,13 @@ def _statistics(result: TaskResult, seed: int, stats: dict[str, Any]) -> dict[st
     }
 
 
-def task_to_json(result: TaskResult, *, seed: int = 0, stats: dict[str, Any] | None = None,
-                 representations: dict[str, Any] | None = None) -> dict[str, Any]:
+def task_to_json(
+    result: TaskResult,
+    *,
+    seed: int = 0,
+    stats: dict[str, Any] | None = None,
+    representations: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     task = result.task
     extra = _statistics(result, seed, {**STAT_DEFAULTS, **(stats or {})})
     tests = extra.get("instruction_tests")
@@ -94,6 +104,8 @@ def task_to_json(result: TaskResult, *, seed: int = 0, stats: dict[str, Any] | N
         {
             "id": item.id,
             "answer": item.answer,
+            # Several correct choices (BIG-bench ties): all of them; "answer" is the first.
+            **({"answers": list(item.answers)} if len(item.answers) > 1 else {}),
             "n_choices": len(item.choices),
             # predictions[j] / logprobs[j] belong to instructions[j].
             "predictions": [r.predictions[n] for r in result.instructions],
@@ -110,6 +122,12 @@ def task_to_json(result: TaskResult, *, seed: int = 0, stats: dict[str, Any] | N
         "source": task.source,
         "suite_hash": task.source_hash,
         "n_items": len(task.items),
+        "chance_accuracy": task.chance,
+        **(
+            {"sample": {"limit": task.limit, "seed": task.sample_seed, "population": task.population}}
+            if task.limit is not None
+            else {}
+        ),
         "skipped_items": list(result.skipped_items),
         "reference_instruction": task.reference_instruction,
         "reference_accuracy": result.reference_accuracy,
@@ -123,8 +141,13 @@ def task_to_json(result: TaskResult, *, seed: int = 0, stats: dict[str, Any] | N
     }
 
 
-def run_to_json(run: RunResult, *, timestamp: bool = True, stats: dict[str, Any] | None = None,
-                representations: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+def run_to_json(
+    run: RunResult,
+    *,
+    timestamp: bool = True,
+    stats: dict[str, Any] | None = None,
+    representations: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The JSON document for a run; ``timestamp=False`` makes it byte-identical across runs.
 
     ``stats`` overrides :data:`STAT_DEFAULTS` (threshold, confidence, n_boot) for the interval
@@ -141,15 +164,23 @@ def run_to_json(run: RunResult, *, timestamp: bool = True, stats: dict[str, Any]
         "libraries": libs,
         "settings": dict(run.settings),
         "statistics": stats,
-        "tasks": [task_to_json(t, seed=run.seed, stats=stats, representations=reps.get(t.task.name)) for t in run.tasks],
+        "tasks": [
+            task_to_json(t, seed=run.seed, stats=stats, representations=reps.get(t.task.name)) for t in run.tasks
+        ],
     }
     if timestamp:
         doc["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return doc
 
 
-def write_run_json(path: Path, run: RunResult, *, timestamp: bool = True, stats: dict[str, Any] | None = None,
-                   representations: dict[str, dict[str, Any]] | None = None) -> None:
+def write_run_json(
+    path: Path,
+    run: RunResult,
+    *,
+    timestamp: bool = True,
+    stats: dict[str, Any] | None = None,
+    representations: dict[str, dict[str, Any]] | None = None,
+) -> None:
     """Write atomically: an interrupted write never replaces a good file with half a file."""
     atomic_write_json(path, run_to_json(run, timestamp=timestamp, stats=stats, representations=representations))
 
@@ -177,6 +208,10 @@ def read_results(path: Path) -> dict[str, Any]:
         raise InputError("not a promptcheck results file (no 'tasks' or 'tests' list)", file=path)
     version = doc.get("schema_version")
     if version not in READABLE_VERSIONS:
-        raise InputError(f"schema_version {version!r} is not supported (this promptcheck reads "
-                         f"{', '.join(map(str, READABLE_VERSIONS))})", file=path, field="schema_version")
+        raise InputError(
+            f"schema_version {version!r} is not supported (this promptcheck reads "
+            f"{', '.join(map(str, READABLE_VERSIONS))})",
+            file=path,
+            field="schema_version",
+        )
     return doc

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from promptcheck.report.compare import Evidence, evidence_of
-from promptcheck.stats.sets import claim_for, compared_kinds
+from promptcheck.report.compare import Evidence, compared_rows, evidence_of
+from promptcheck.stats.sets import claim_for
 from promptcheck.stats.verdicts import judge, plan_sizes
 
 
@@ -44,29 +44,52 @@ class TaskPlan:
         return min(costs, key=costs.__getitem__) if costs else None
 
     def to_json(self) -> dict[str, Any]:
-        return {"task": self.task, "items": self.items, "instructions": self.instructions, "claim": self.claim,
-                "drop": self.drop, "verdict": self.verdict, "threshold": self.threshold,
-                "target_drop": self.target_drop, "minimum_detectable_drop": self.minimum_detectable_drop,
-                "items_needed": self.items_needed, "instructions_needed": self.instructions_needed,
-                "cheaper_lever": self.cheaper_lever}
+        return {
+            "task": self.task,
+            "items": self.items,
+            "instructions": self.instructions,
+            "claim": self.claim,
+            "drop": self.drop,
+            "verdict": self.verdict,
+            "threshold": self.threshold,
+            "target_drop": self.target_drop,
+            "minimum_detectable_drop": self.minimum_detectable_drop,
+            "items_needed": self.items_needed,
+            "instructions_needed": self.instructions_needed,
+            "cheaper_lever": self.cheaper_lever,
+        }
 
 
-def plan_task(e: Evidence, *, threshold: float = 0.05, confidence: float = 0.95,
-              target_drop: float | None = None) -> TaskPlan:
-    """The plan for one task's evidence (row 0 the reference). ``target_drop``: the true drop to
-    plan for (default: the drop the pilot measured)."""
-    kinds = compared_kinds(e.kinds[1:])
-    rows = [j for j in range(1, len(e.kinds)) if e.kinds[j] in kinds]
-    claim = claim_for([e.kinds[j] for j in rows])
-    j = judge(e.correct[0], e.correct[rows], max_accuracy_drop=threshold, confidence=confidence, claim=claim,
-              chance=e.chance)
+def plan_task(
+    e: Evidence, *, threshold: float | None = None, confidence: float = 0.95, target_drop: float | None = None
+) -> TaskPlan:
+    """The plan for one task's evidence (row 0 the reference): the instructions, claim and (unless
+    ``threshold`` is given) threshold the gate used, or a verdict's defaults for a run JSON.
+    ``target_drop``: the true drop to plan for (default: the drop the pilot measured)."""
+    rows = compared_rows(e)
+    claim = e.claim or claim_for([e.kinds[j] for j in rows])
+    if threshold is None:
+        threshold = e.threshold if e.threshold is not None else 0.05
+    j = judge(
+        e.correct[0], e.correct[rows], max_accuracy_drop=threshold, confidence=confidence, claim=claim, chance=e.chance
+    )
     target = j.drop if target_drop is None else float(target_drop)
-    items_needed, instr_needed = plan_sizes(j.components, gap=abs(target - threshold), alpha=1 - confidence,
-                                            items=j.items_used, instructions=j.instructions)
-    return TaskPlan(task=e.key, items=j.items_used, instructions=j.instructions, claim=claim, drop=j.drop,
-                    verdict=j.verdict, threshold=threshold, target_drop=target,
-                    minimum_detectable_drop=j.minimum_detectable_drop, items_needed=items_needed,
-                    instructions_needed=instr_needed)
+    items_needed, instr_needed = plan_sizes(
+        j.components, gap=abs(target - threshold), alpha=1 - confidence, items=j.items_used, instructions=j.instructions
+    )
+    return TaskPlan(
+        task=e.key,
+        items=j.items_used,
+        instructions=j.instructions,
+        claim=claim,
+        drop=j.drop,
+        verdict=j.verdict,
+        threshold=threshold,
+        target_drop=target,
+        minimum_detectable_drop=j.minimum_detectable_drop,
+        items_needed=items_needed,
+        instructions_needed=instr_needed,
+    )
 
 
 def plan_results(doc: dict[str, Any], source: str = "", **options: Any) -> list[TaskPlan]:
@@ -86,27 +109,33 @@ def plan_table(plans: list[TaskPlan]) -> Any:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title="promptcheck plan: what each gate detects now, and what would decide it",
-                  title_justify="left")
+    table = Table(title="promptcheck plan: what each gate detects now, and what would decide it", title_justify="left")
     table.add_column("task", overflow="fold")
     for col in ("size", "drop", "verdict", "detects", "would decide"):
-        table.add_column(col, justify="right" if col in ("drop", "detects") else "left",
-                         no_wrap=col != "would decide")
+        table.add_column(col, justify="right" if col in ("drop", "detects") else "left", no_wrap=col != "would decide")
 
     def lever(p: TaskPlan) -> str:
         parts = []
         for name, x in (("items", p.items_needed), ("instructions", p.instructions_needed)):
             if x is not None:
-                parts.append(f"{x} {name}" + ("*" if p.cheaper_lever == name and p.items_needed is not None
-                                             and p.instructions_needed is not None else ""))
+                parts.append(
+                    f"{x} {name}"
+                    + (
+                        "*"
+                        if p.cheaper_lever == name and p.items_needed is not None and p.instructions_needed is not None
+                        else ""
+                    )
+                )
         return " or ".join(parts) if parts else "neither alone"
 
     for p in plans:
         mdd = "n/a" if p.minimum_detectable_drop is None else f"{100 * p.minimum_detectable_drop:.1f}"
         table.add_row(Text(p.task), f"{p.items} x {p.instructions}", f"{100 * p.drop:+.1f}", p.verdict, mdd, lever(p))
     targets = sorted({p.target_drop for p in plans}) if plans and plans[0].target_drop != plans[0].drop else None
-    table.caption = ("points; detects = the true drop failed 80% of the time at this size; would decide = items at "
-                     "this instruction count, or instructions at this item count, for 80% power at a true drop of "
-                     + (", ".join(f"{100 * t:+.1f}" for t in targets) if targets else "the drop measured")
-                     + " (* = fewer prompts; instructions are cheap: --paraphrases N, a written bank)")
+    table.caption = (
+        "points; detects = the true drop failed 80% of the time at this size; would decide = items at "
+        "this instruction count, or instructions at this item count, for 80% power at a true drop of "
+        + (", ".join(f"{100 * t:+.1f}" for t in targets) if targets else "the drop measured")
+        + " (* = fewer prompts; instructions are cheap: --paraphrases N, a written bank)"
+    )
     return table

@@ -15,8 +15,14 @@ from collections.abc import Sequence
 from typing import Any
 
 KIND_COLOURS = {"reference": "#222222", "observed": "#2CA02C", "unobserved": "#1F77B4", "generated": "#FF7F0E"}
-VERDICT_COLOURS = {"pass": "#2CA02C", "fail": "#D62728", "inconclusive": "#E6A700",
-                   "worse": "#D62728", "better": "#2CA02C", "unchanged": "#777777"}
+VERDICT_COLOURS = {
+    "pass": "#2CA02C",
+    "fail": "#D62728",
+    "inconclusive": "#E6A700",
+    "worse": "#D62728",
+    "better": "#2CA02C",
+    "unchanged": "#777777",
+}
 
 
 def _figure(width: float, height: float) -> Any:
@@ -99,8 +105,15 @@ def projection_plot(rep: dict, title: str) -> str:
     for kind, colour in KIND_COLOURS.items():
         pts = [r for r in rows if r["kind"] == kind]
         if pts:
-            ax.scatter([p["x"] for p in pts], [p["y"] for p in pts], color=colour, label=kind, s=42, zorder=2,
-                       marker="*" if kind == "reference" else "o")
+            ax.scatter(
+                [p["x"] for p in pts],
+                [p["y"] for p in pts],
+                color=colour,
+                label=kind,
+                s=42,
+                zorder=2,
+                marker="*" if kind == "reference" else "o",
+            )
     for r in rows:
         ax.annotate(f"#{r['index']}", (r["x"], r["y"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
     share = rep.get("explained_variance")
@@ -124,11 +137,13 @@ def distance_plot(rep: dict, title: str) -> str:
     for kind in ("unobserved", "generated"):
         pts = [r for r in rows if r["kind"] == kind]
         if pts:
-            ax.scatter([p["distance"] for p in pts], [100 * p["drop"] for p in pts], color=KIND_COLOURS[kind],
-                       label=kind, s=42)
+            ax.scatter(
+                [p["distance"] for p in pts], [100 * p["drop"] for p in pts], color=KIND_COLOURS[kind], label=kind, s=42
+            )
     for r in rows:
-        ax.annotate(f"#{r['index']}", (r["distance"], 100 * r["drop"]), fontsize=7, xytext=(3, 3),
-                    textcoords="offset points")
+        ax.annotate(
+            f"#{r['index']}", (r["distance"], 100 * r["drop"]), fontsize=7, xytext=(3, 3), textcoords="offset points"
+        )
     ax.axhline(0, color="#999999", linewidth=0.8)
     ax.set_xlabel(f"{rep.get('distance', 'cosine')} distance to nearest observed instruction")
     ax.set_ylabel("accuracy drop vs reference (points)")

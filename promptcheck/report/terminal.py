@@ -26,8 +26,9 @@ def task_table(result: TaskResult, *, threshold: float = 0.05, confidence: float
     task = result.task
     table = Table(
         title=f"{task.name}  ({task.kind}, {task.format}, {len(task.items)} items"
-              + (f" ({len(result.skipped_items)} too long, skipped)" if result.skipped_items else "")
-              + f", chance {_pct(sum(1 / len(i.choices) for i in task.items) / len(task.items))})",
+        + (f" ({len(result.skipped_items)} too long, skipped)" if result.skipped_items else "")
+        + (f", a sample of {task.population}" if task.limit is not None else "")
+        + f", chance {_pct(task.chance)})",
         title_justify="left",
     )
     table.add_column("instructions", no_wrap=True)  # set names: a CI log must not split them
@@ -43,11 +44,20 @@ def task_table(result: TaskResult, *, threshold: float = 0.05, confidence: float
     for s in summarize_sets(result, threshold=threshold, confidence=confidence, seed=seed):
         j = s.statistics.judgment
         bounds = f"[{100 * j.interval.low:+.1f}, {100 * j.interval.high:+.1f}]" if j.looks_used else "n/a"
-        table.add_row(s.kind, str(s.n_instructions), _pct(s.mean_accuracy), _pct(s.worst_accuracy),
-                      _drop(s.drop, threshold), bounds, Text(j.verdict, style=_VERDICT_STYLE[j.verdict]),
-                      _drop(s.worst_drop, threshold))
-    table.caption = (f"drops in points vs the reference; bounds one-sided at {100 * confidence:g}% each; verdict at "
-                     f"{100 * threshold:g} points (docs/statistics.md)")
+        table.add_row(
+            s.kind,
+            str(s.n_instructions),
+            _pct(s.mean_accuracy),
+            _pct(s.worst_accuracy),
+            _drop(s.drop, threshold),
+            bounds,
+            Text(j.verdict, style=_VERDICT_STYLE[j.verdict]),
+            _drop(s.worst_drop, threshold),
+        )
+    table.caption = (
+        f"drops in points vs the reference; bounds one-sided at {100 * confidence:g}% each; verdict at "
+        f"{100 * threshold:g} points (docs/statistics.md)"
+    )
     return table
 
 
@@ -66,8 +76,15 @@ def instruction_table(result: TaskResult) -> Table:
     return table
 
 
-def print_task(console: Console, result: TaskResult, *, verbose: bool = False, threshold: float = 0.05,
-               confidence: float = 0.95, seed: int = 0) -> None:
+def print_task(
+    console: Console,
+    result: TaskResult,
+    *,
+    verbose: bool = False,
+    threshold: float = 0.05,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> None:
     console.print(task_table(result, threshold=threshold, confidence=confidence, seed=seed))
     if verbose:
         console.print(instruction_table(result))

@@ -7,5 +7,4 @@ rule and the simulation study that checks its error rates.
 from promptcheck.stats.summary import SetSummary, summarize_sets
 from promptcheck.stats.verdicts import ChangeJudgment, Judgment, holm, judge, judge_change, plan_sizes
 
-__all__ = ["ChangeJudgment", "Judgment", "SetSummary", "holm", "judge", "judge_change", "plan_sizes",
-           "summarize_sets"]
+__all__ = ["ChangeJudgment", "Judgment", "SetSummary", "holm", "judge", "judge_change", "plan_sizes", "summarize_sets"]

@@ -50,8 +50,9 @@ def consistency(predictions: np.ndarray) -> float:
     return float(np.mean(np.all(predictions == predictions[0], axis=0)))
 
 
-def bootstrap_consistency(predictions: np.ndarray, *, confidence: float = 0.95, n_boot: int = 2000,
-                          seed: int = 0) -> Interval:
+def bootstrap_consistency(
+    predictions: np.ndarray, *, confidence: float = 0.95, n_boot: int = 2000, seed: int = 0
+) -> Interval:
     same = np.all(predictions == predictions[0], axis=0)
     rng = np.random.default_rng(seed)
     boots = same[rng.integers(0, len(same), size=(n_boot, len(same)))].mean(axis=1)

@@ -42,8 +42,9 @@ def claim_for(kinds: Sequence[str]) -> str:
 
 
 def item_chance(items: Iterable[Any]) -> list[float]:
-    """Per item, the accuracy of a uniform random guess among its choices."""
-    return [1.0 / len(item.choices) for item in items]
+    """Per item, the accuracy of a uniform random guess among its choices (``MCItem.chance``:
+    the share of correct choices when an item has several)."""
+    return [float(item.chance) for item in items]
 
 
 def instruction_tests(ref_correct: np.ndarray, rows: np.ndarray, *, confidence: float = 0.95) -> list[dict]:
@@ -56,8 +57,10 @@ def instruction_tests(ref_correct: np.ndarray, rows: np.ndarray, *, confidence: 
     drops = [float(ref.mean() - row.mean()) for row in rows]
     pvals = [mcnemar_exact(ref, row) for row in rows]
     adjusted = holm(pvals)
-    return [{"drop": d, "mcnemar_p": p, "mcnemar_p_holm": a, "significant": bool(a < 1 - confidence and d > 0)}
-            for d, p, a in zip(drops, pvals, adjusted)]
+    return [
+        {"drop": d, "mcnemar_p": p, "mcnemar_p_holm": a, "significant": bool(a < 1 - confidence and d > 0)}
+        for d, p, a in zip(drops, pvals, adjusted)
+    ]
 
 
 @dataclass(frozen=True)
@@ -78,13 +81,24 @@ class GroupStatistics:
     def to_json(self) -> dict:
         j = self.judgment
         return {
-            "kinds": list(self.kinds), "n_instructions": j.instructions, "claim": j.claim, "drop": j.drop,
-            "drop_interval": j.interval.to_json(), "interval_confidence": j.interval.confidence,
-            "bound_confidence": j.bound_confidence, "confidence": j.confidence, "method": j.method,
-            "threshold": j.threshold, "verdict": j.verdict,
-            "minimum_detectable_drop": j.minimum_detectable_drop, "items_needed": j.items_needed,
-            "instructions_needed": j.instructions_needed, "standard_error": j.standard_error,
-            "spread_sd": self.spread_sd, "spread_range": self.spread_range, "consistency": self.consistency,
+            "kinds": list(self.kinds),
+            "n_instructions": j.instructions,
+            "claim": j.claim,
+            "drop": j.drop,
+            "drop_interval": j.interval.to_json(),
+            "interval_confidence": j.interval.confidence,
+            "bound_confidence": j.bound_confidence,
+            "confidence": j.confidence,
+            "method": j.method,
+            "threshold": j.threshold,
+            "verdict": j.verdict,
+            "minimum_detectable_drop": j.minimum_detectable_drop,
+            "items_needed": j.items_needed,
+            "instructions_needed": j.instructions_needed,
+            "standard_error": j.standard_error,
+            "spread_sd": self.spread_sd,
+            "spread_range": self.spread_range,
+            "consistency": self.consistency,
             "consistency_interval": self.consistency_interval.to_json(),
         }
 
@@ -106,14 +120,18 @@ def group_statistics(
     ``chance`` per item (:func:`item_chance`), as :func:`promptcheck.assert_robust` passes it."""
     ref = np.asarray(ref_correct, dtype=bool)
     para = np.asarray(para_correct, dtype=bool)
-    j = judge(ref, para, max_accuracy_drop=threshold, confidence=confidence, claim=claim_for(kinds), seed=seed,
-              chance=chance)
+    j = judge(
+        ref, para, max_accuracy_drop=threshold, confidence=confidence, claim=claim_for(kinds), seed=seed, chance=chance
+    )
     accs = para.mean(axis=1)
     preds = np.vstack([np.asarray(ref_predictions)[None, :], np.asarray(para_predictions)])
     return GroupStatistics(
-        kinds=tuple(sorted(set(kinds))), judgment=j,
+        kinds=tuple(sorted(set(kinds))),
+        judgment=j,
         spread_sd=float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
-        spread_range=float(accs.max() - accs.min()), consistency=consistency(preds),
-        consistency_interval=bootstrap_consistency(preds, confidence=1 - 2 * (1 - confidence), n_boot=n_boot,
-                                                   seed=seed),
+        spread_range=float(accs.max() - accs.min()),
+        consistency=consistency(preds),
+        consistency_interval=bootstrap_consistency(
+            preds, confidence=1 - 2 * (1 - confidence), n_boot=n_boot, seed=seed
+        ),
     )

@@ -115,15 +115,23 @@ class SimulationResult:
         return math.sqrt(max(rate * (1 - rate), 1e-12) / self.trials)
 
     def to_json(self) -> dict:
-        return {**asdict(self.scenario), "looks": self.looks, "trials": self.trials, "fail_rate": self.fail_rate,
-                "pass_rate": self.pass_rate, "inconclusive_rate": self.inconclusive_rate,
-                "consistency": self.consistency, "instruction_sd_measured": self.instruction_sd,
-                "mean_minimum_detectable_drop": self.mean_minimum_detectable_drop,
-                "mean_items_used": self.mean_items_used}
+        return {
+            **asdict(self.scenario),
+            "looks": self.looks,
+            "trials": self.trials,
+            "fail_rate": self.fail_rate,
+            "pass_rate": self.pass_rate,
+            "inconclusive_rate": self.inconclusive_rate,
+            "consistency": self.consistency,
+            "instruction_sd_measured": self.instruction_sd,
+            "mean_minimum_detectable_drop": self.mean_minimum_detectable_drop,
+            "mean_items_used": self.mean_items_used,
+        }
 
 
-def generate(scenario: Scenario, rng: np.random.Generator,
-             shifts: tuple[float, float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def generate(
+    scenario: Scenario, rng: np.random.Generator, shifts: tuple[float, float, float] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """One synthetic suite: (reference (items,), paraphrases (instructions, items)) correctness.
 
     ``shifts``: :meth:`Scenario.shifts`, solved once per scenario by :func:`simulate`."""
@@ -162,8 +170,15 @@ def simulate(
     cons, sds, mdds, used = [], [], [], []
     for _ in range(trials):
         ref, para = generate(scenario, rng, shifts)
-        j = judge(ref, para, max_accuracy_drop=threshold, confidence=confidence, claim=scenario.claim,
-                  looks=tuple(looks) if looks else None, chance=scenario.chance if pass_chance else None)
+        j = judge(
+            ref,
+            para,
+            max_accuracy_drop=threshold,
+            confidence=confidence,
+            claim=scenario.claim,
+            looks=tuple(looks) if looks else None,
+            chance=scenario.chance if pass_chance else None,
+        )
         counts[j.verdict] += 1
         all_rows = np.vstack([ref[None, :], para])
         cons.append(float(np.mean(np.all(all_rows == all_rows[0], axis=0))))
@@ -171,9 +186,14 @@ def simulate(
         mdds.append(j.minimum_detectable_drop if j.minimum_detectable_drop is not None else math.nan)
         used.append(j.items_used)
     return SimulationResult(
-        scenario=scenario, looks=tuple(looks) if looks else None, trials=trials,
-        fail_rate=counts["fail"] / trials, pass_rate=counts["pass"] / trials,
-        inconclusive_rate=counts["inconclusive"] / trials, consistency=float(np.mean(cons)),
-        instruction_sd=float(np.mean(sds)), mean_minimum_detectable_drop=float(np.nanmean(mdds)),
+        scenario=scenario,
+        looks=tuple(looks) if looks else None,
+        trials=trials,
+        fail_rate=counts["fail"] / trials,
+        pass_rate=counts["pass"] / trials,
+        inconclusive_rate=counts["inconclusive"] / trials,
+        consistency=float(np.mean(cons)),
+        instruction_sd=float(np.mean(sds)),
+        mean_minimum_detectable_drop=float(np.nanmean(mdds)),
         mean_items_used=float(np.mean(used)),
     )

@@ -49,9 +49,15 @@ class SetSummary:
         }
 
 
-def summarize_sets(result: TaskResult, kinds: tuple[str, ...] = ("observed", "unobserved", "generated"), *,
-                   threshold: float = 0.05, confidence: float = 0.95, n_boot: int = 2000,
-                   seed: int = 0) -> list[SetSummary]:
+def summarize_sets(
+    result: TaskResult,
+    kinds: tuple[str, ...] = ("observed", "unobserved", "generated"),
+    *,
+    threshold: float = 0.05,
+    confidence: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> list[SetSummary]:
     """One :class:`SetSummary` per non-empty instruction set, in ``kinds`` order."""
     ref_row = next((r for r in result.instructions if r.kind == "reference"), None)
     if ref_row is None:
@@ -64,11 +70,27 @@ def summarize_sets(result: TaskResult, kinds: tuple[str, ...] = ("observed", "un
         accs = [r.accuracy for r in rows]
         worst = min(rows, key=lambda r: r.accuracy)
         stats = group_statistics(
-            np.asarray(ref_row.correct, dtype=bool), np.asarray([r.correct for r in rows], dtype=bool),
-            np.asarray(ref_row.predictions), np.asarray([r.predictions for r in rows]), [kind] * len(rows),
-            threshold=threshold, confidence=confidence, n_boot=n_boot, seed=seed, chance=item_chance(result.task.items))
-        out.append(SetSummary(kind=kind, n_instructions=len(rows), mean_accuracy=float(np.mean(accs)),
-                              worst_accuracy=worst.accuracy, best_accuracy=max(accs),
-                              worst_drop=result.reference_accuracy - worst.accuracy, worst_instruction=worst.text,
-                              statistics=stats))
+            np.asarray(ref_row.correct, dtype=bool),
+            np.asarray([r.correct for r in rows], dtype=bool),
+            np.asarray(ref_row.predictions),
+            np.asarray([r.predictions for r in rows]),
+            [kind] * len(rows),
+            threshold=threshold,
+            confidence=confidence,
+            n_boot=n_boot,
+            seed=seed,
+            chance=item_chance(result.task.items),
+        )
+        out.append(
+            SetSummary(
+                kind=kind,
+                n_instructions=len(rows),
+                mean_accuracy=float(np.mean(accs)),
+                worst_accuracy=worst.accuracy,
+                best_accuracy=max(accs),
+                worst_drop=result.reference_accuracy - worst.accuracy,
+                worst_instruction=worst.text,
+                statistics=stats,
+            )
+        )
     return out

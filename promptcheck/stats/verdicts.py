@@ -171,8 +171,9 @@ def _hall(q: float, skew: float) -> tuple[float, float]:
     return t_of(q), -t_of(-q)
 
 
-def components(d: np.ndarray, claim: str, instruction_accuracy: np.ndarray | None = None,
-               seed: int = 0, chance: float = 0.0) -> Components:
+def components(
+    d: np.ndarray, claim: str, instruction_accuracy: np.ndarray | None = None, seed: int = 0, chance: float = 0.0
+) -> Components:
     """Variance components of the mean of ``d`` (m instructions x n items of cell values).
 
     Two-way crossed random-effects ANOVA: ``Var(mean) = s2_items/n + s2_instr/m + s2_resid/(nm)``,
@@ -196,6 +197,12 @@ def components(d: np.ndarray, claim: str, instruction_accuracy: np.ndarray | Non
         ms_b = ms_r = 0.0
     s2_a, s2_b, s2_r = max(ms_a - ms_r, 0.0) / m, max(ms_b - ms_r, 0.0) / n, ms_r
     var_items = ms_a / (m * n)
+    # Bonett & Price (2012) floor: never narrower than a paired difference with one pseudo
+    # discordant pair each way. Without it 20 items all right under every instruction give the
+    # bounds [0, 0] and a pass, though 0 of 20 is compatible with a true drop of 14 points.
+    floor = 2.0 / (n + 2) ** 2
+    if var_items < floor:
+        var_items, s2_a = floor, max(s2_a, floor * n)
     phrasings = claim == "phrasings" and m > 1
     var_instr = max(ms_b - ms_r, 0.0) / (m * n) if phrasings else 0.0
     var = var_items + var_instr
@@ -212,8 +219,23 @@ def components(d: np.ndarray, claim: str, instruction_accuracy: np.ndarray | Non
         share = max(0.0, 1.0 - ms_r / ms_b) if ms_b > 0 else 0.0  # the part of the spread that is not noise
         tau2 = float(np.var(ell, ddof=1)) * share
         logit = (float(ell.mean()), math.sqrt(tau2))
-    return Components(grand, var, df, s2_a, s2_b, s2_r, claim, n, m, var_items, var_instr,
-                      _item_skew(col, var_items), logit, seed, chance)
+    return Components(
+        grand,
+        var,
+        df,
+        s2_a,
+        s2_b,
+        s2_r,
+        claim,
+        n,
+        m,
+        var_items,
+        var_instr,
+        _item_skew(col, var_items),
+        logit,
+        seed,
+        chance,
+    )
 
 
 def _item_skew(col: np.ndarray, var_items: float) -> float:
@@ -308,31 +330,48 @@ class Judgment:
     def to_json(self) -> dict[str, Any]:
         c = self.components
         return {
-            "verdict": self.verdict, "drop": self.drop, "interval": self.interval.to_json(),
-            "interval_confidence": self.interval.confidence, "bound_confidence": self.bound_confidence,
-            "confidence": self.confidence, "method": self.method, "threshold": self.threshold,
-            "claim": self.claim, "relative": self.relative, "reference_accuracy": self.reference_accuracy,
-            "mean_accuracy": self.mean_accuracy, "items_used": self.items_used,
-            "items_planned": self.items_planned, "instructions": self.instructions,
-            "looks_used": self.looks_used, "looks_planned": self.looks_planned, "df": self.df,
-            "standard_error": self.standard_error, "minimum_detectable_drop": self.minimum_detectable_drop,
-            "items_needed": self.items_needed, "instructions_needed": self.instructions_needed,
+            "verdict": self.verdict,
+            "drop": self.drop,
+            "interval": self.interval.to_json(),
+            "interval_confidence": self.interval.confidence,
+            "bound_confidence": self.bound_confidence,
+            "confidence": self.confidence,
+            "method": self.method,
+            "threshold": self.threshold,
+            "claim": self.claim,
+            "relative": self.relative,
+            "reference_accuracy": self.reference_accuracy,
+            "mean_accuracy": self.mean_accuracy,
+            "items_used": self.items_used,
+            "items_planned": self.items_planned,
+            "instructions": self.instructions,
+            "looks_used": self.looks_used,
+            "looks_planned": self.looks_planned,
+            "df": self.df,
+            "standard_error": self.standard_error,
+            "minimum_detectable_drop": self.minimum_detectable_drop,
+            "items_needed": self.items_needed,
+            "instructions_needed": self.instructions_needed,
             "variance_components": {"items": c.items, "instructions": c.instructions, "residual": c.residual},
         }
 
     def describe_interval(self) -> str:
         """E.g. ``one-sided 95% bounds [2.1, 9.8] (90% two-sided)``, in points."""
         unit = "" if self.relative else " pts"
-        return (f"one-sided {100 * self.bound_confidence:.4g}% bounds [{100 * self.interval.low:+.1f}, "
-                f"{100 * self.interval.high:+.1f}]{unit} ({100 * self.interval.confidence:.4g}% two-sided)")
+        return (
+            f"one-sided {100 * self.bound_confidence:.4g}% bounds [{100 * self.interval.low:+.1f}, "
+            f"{100 * self.interval.high:+.1f}]{unit} ({100 * self.interval.confidence:.4g}% two-sided)"
+        )
 
     def power_note(self) -> str:
         """What would decide an inconclusive verdict, or how sensitive a decided one was."""
         pts = "" if self.relative else " points"
         parts = []
         if self.minimum_detectable_drop is not None:
-            parts.append(f"this suite detects a true drop of {100 * self.minimum_detectable_drop:.1f}{pts} "
-                         f"80% of the time (threshold {100 * self.threshold:.1f})")
+            parts.append(
+                f"this suite detects a true drop of {100 * self.minimum_detectable_drop:.1f}{pts} "
+                f"80% of the time (threshold {100 * self.threshold:.1f})"
+            )
         if self.verdict == "inconclusive":
             levers = []
             if self.items_needed is not None:
@@ -340,13 +379,19 @@ class Judgment:
             if self.instructions_needed is not None:
                 levers.append(f"about {self.instructions_needed} instructions")
             if levers:
-                cheaper = (" (instructions are the cheaper lever: --paraphrases N or a written bank)"
-                           if self.instructions_needed is not None
-                           and (self.items_needed is None
-                                or self.instructions_needed * self.items_planned
-                                < self.items_needed * self.instructions) else "")
-                parts.append(f"{' or '.join(levers)} would decide a {100 * self.threshold:.0f}-point gate "
-                             f"if the true drop is the {100 * self.drop:.1f} seen{cheaper}")
+                cheaper = (
+                    " (instructions are the cheaper lever: --paraphrases N or a written bank)"
+                    if self.instructions_needed is not None
+                    and (
+                        self.items_needed is None
+                        or self.instructions_needed * self.items_planned < self.items_needed * self.instructions
+                    )
+                    else ""
+                )
+                parts.append(
+                    f"{' or '.join(levers)} would decide a {100 * self.threshold:.0f}-point gate "
+                    f"if the true drop is the {100 * self.drop:.1f} seen{cheaper}"
+                )
             else:
                 parts.append("the observed drop sits on the threshold: no affordable size decides it")
         return "; ".join(parts)
@@ -358,14 +403,19 @@ def _check_arrays(reference: Any, paraphrases: Any) -> tuple[np.ndarray, np.ndar
     if para.ndim == 1:
         para = para[None, :]
     if ref.ndim != 1 or para.ndim != 2:
-        raise InputError(f"reference must be (items,) and paraphrases (instructions, items); got shapes "
-                         f"{ref.shape} and {para.shape}", field="paraphrases")
+        raise InputError(
+            f"reference must be (items,) and paraphrases (instructions, items); got shapes "
+            f"{ref.shape} and {para.shape}",
+            field="paraphrases",
+        )
     if para.shape[1] != ref.shape[0]:
-        raise InputError(f"paraphrases cover {para.shape[1]} items but reference {ref.shape[0]}",
-                         field="paraphrases")
+        raise InputError(f"paraphrases cover {para.shape[1]} items but reference {ref.shape[0]}", field="paraphrases")
     if ref.shape[0] < 1 or para.shape[0] < 1:
-        raise InputError(f"need at least 1 item and 1 paraphrased instruction, got {ref.shape[0]} items and "
-                         f"{para.shape[0]} instructions", field="items")
+        raise InputError(
+            f"need at least 1 item and 1 paraphrased instruction, got {ref.shape[0]} items and "
+            f"{para.shape[0]} instructions",
+            field="items",
+        )
     for name, a in (("reference", ref), ("paraphrases", para)):
         if a.dtype != bool and not np.isin(a, (0, 1)).all():
             raise InputError("must hold booleans (correct or not per item)", field=name)
@@ -382,8 +432,9 @@ def _cells(ref: np.ndarray, para: np.ndarray) -> np.ndarray:
     return ref[None, :].astype(np.float64) - para.astype(np.float64)
 
 
-def _relative_bound(ref: np.ndarray, para: np.ndarray, chance: np.ndarray, claim: str, alpha: float,
-                    upper: bool) -> float:
+def _relative_bound(
+    ref: np.ndarray, para: np.ndarray, chance: np.ndarray, claim: str, alpha: float, upper: bool
+) -> float:
     """Fieller bound of drop / (reference accuracy - chance): the rho where the linear test
     ``mean(d - rho (r - c)) = q SE`` turns; found by root search over a bracketing range."""
     d = _cells(ref, para)
@@ -438,13 +489,17 @@ def judge(
     ref, para = _check_arrays(reference, paraphrases)
     m = para.shape[0]
     if claim == "phrasings" and m < 2:
-        raise InputError("claim 'phrasings' needs at least 2 paraphrased instructions (their spread is part of "
-                         "the claim); add instructions or use claim='instructions'", field="claim")
+        raise InputError(
+            "claim 'phrasings' needs at least 2 paraphrased instructions (their spread is part of "
+            "the claim); add instructions or use claim='instructions'",
+            field="claim",
+        )
     n_given = ref.shape[0]
     planned = int(planned_items) if planned_items is not None else n_given
     if planned < n_given:
-        raise InputError(f"planned_items ({planned}) is smaller than the items given ({n_given})",
-                         field="planned_items")
+        raise InputError(
+            f"planned_items ({planned}) is smaller than the items given ({n_given})", field="planned_items"
+        )
     chance_arr = None
     if chance is not None and not 0.0 <= float(np.mean(chance)) < 1.0:
         raise InputError(f"chance accuracy must be in [0, 1), got {chance!r}", field="chance")
@@ -494,23 +549,43 @@ def judge(
     full_variance = comp.variance_at(planned, m)
     grow = math.sqrt(full_variance / comp.variance) if comp.variance > 0 else 1.0
     stopped_at_last = look_index == len(plan)  # then the bounds already are the final look's
-    half_width = (comp.mean - bounds[0] if stopped_at_last and not relative
-                  else comp.mean - comp.bounds(plan[-1].alpha)[0])
+    half_width = (
+        comp.mean - bounds[0] if stopped_at_last and not relative else comp.mean - comp.bounds(plan[-1].alpha)[0]
+    )
     mdd = threshold + grow * (half_width + _quantile(POWER, comp.df) * math.sqrt(comp.variance)) / scale
-    items_needed, instr_needed = plan_sizes(comp, gap=abs(drop - threshold) * scale, alpha=plan[-1].alpha,
-                                            items=planned, instructions=m)
-    method = (f"two-way variance components ({'items and instructions' if claim == 'phrasings' else 'items'} "
-              f"random), t({comp.df:.3g}); two one-sided tests"
-              + (f"; {len(plan)} looks, O'Brien-Fleming alpha spending" if len(plan) > 1 else "")
-              + ("; relative to reference above chance (Fieller)" if relative else ""))
+    items_needed, instr_needed = plan_sizes(
+        comp, gap=abs(drop - threshold) * scale, alpha=plan[-1].alpha, items=planned, instructions=m
+    )
+    method = (
+        f"two-way variance components ({'items and instructions' if claim == 'phrasings' else 'items'} "
+        f"random), t({comp.df:.3g}); two one-sided tests"
+        + (f"; {len(plan)} looks, O'Brien-Fleming alpha spending" if len(plan) > 1 else "")
+        + ("; relative to reference above chance (Fieller)" if relative else "")
+    )
     return Judgment(
-        verdict=verdict, drop=float(drop), interval=Interval(float(bounds[0]), float(bounds[1]), 1.0 - 2.0 * a_look),
-        bound_confidence=1.0 - a_look, threshold=threshold, claim=claim, relative=relative,
-        reference_accuracy=ref_acc, mean_accuracy=mean_acc, items_used=int(used), items_planned=planned,
-        instructions=m, looks_used=look_index, looks_planned=len(plan), df=comp.df,
-        standard_error=math.sqrt(comp.variance) / scale, minimum_detectable_drop=float(mdd),
-        items_needed=items_needed, instructions_needed=instr_needed, components=comp,
-        confidence=float(confidence), method=method, seed=int(seed),
+        verdict=verdict,
+        drop=float(drop),
+        interval=Interval(float(bounds[0]), float(bounds[1]), 1.0 - 2.0 * a_look),
+        bound_confidence=1.0 - a_look,
+        threshold=threshold,
+        claim=claim,
+        relative=relative,
+        reference_accuracy=ref_acc,
+        mean_accuracy=mean_acc,
+        items_used=int(used),
+        items_planned=planned,
+        instructions=m,
+        looks_used=look_index,
+        looks_planned=len(plan),
+        df=comp.df,
+        standard_error=math.sqrt(comp.variance) / scale,
+        minimum_detectable_drop=float(mdd),
+        items_needed=items_needed,
+        instructions_needed=instr_needed,
+        components=comp,
+        confidence=float(confidence),
+        method=method,
+        seed=int(seed),
     )
 
 
@@ -519,12 +594,23 @@ def _refuse_at_chance(ref: np.ndarray, chance: np.ndarray, confidence: float) ->
     k, n = int(ref.sum()), int(ref.size)
     low = sps.binomtest(k, n).proportion_ci(confidence_level=2 * confidence - 1, method="wilson").low
     if low <= float(chance.mean()):
-        raise InputError(f"relative drop needs a reference clearly above chance: accuracy {k}/{n} = {k / n:.3f}, "
-                         f"chance {float(chance.mean()):.3f}; use an absolute max_accuracy_drop", field="relative")
+        raise InputError(
+            f"relative drop needs a reference clearly above chance: accuracy {k}/{n} = {k / n:.3f}, "
+            f"chance {float(chance.mean()):.3f}; use an absolute max_accuracy_drop",
+            field="relative",
+        )
 
 
-def plan_sizes(comp: Components, *, gap: float, alpha: float, items: int, instructions: int,
-               power: float = POWER, limit: int = 1_000_000) -> tuple[int | None, int | None]:
+def plan_sizes(
+    comp: Components,
+    *,
+    gap: float,
+    alpha: float,
+    items: int,
+    instructions: int,
+    power: float = POWER,
+    limit: int = 1_000_000,
+) -> tuple[int | None, int | None]:
     """Items (at ``instructions``) and instructions (at ``items``) that make a true drop ``gap`` away
     from the threshold decide with ``power``; ``None`` when unreachable or above ``limit``.
 
@@ -589,8 +675,17 @@ class ChangeJudgment:
         return "unchanged"
 
 
-def judge_change(old_ref: Any, old_para: Any, new_ref: Any, new_para: Any, *, claim: str = "phrasings",
-                 paired_instructions: bool = True, confidence: float = 0.95, tolerance: float = 0.0) -> ChangeJudgment:
+def judge_change(
+    old_ref: Any,
+    old_para: Any,
+    new_ref: Any,
+    new_para: Any,
+    *,
+    claim: str = "phrasings",
+    paired_instructions: bool = True,
+    confidence: float = 0.95,
+    tolerance: float = 0.0,
+) -> ChangeJudgment:
     """Two one-sided tests of ``new drop - old drop`` against ``+-tolerance``, items paired.
 
     ``paired_instructions``: the rows of old and new are the same instructions in the same order,
@@ -637,6 +732,14 @@ def judge_change(old_ref: Any, old_para: Any, new_ref: Any, new_para: Any, *, cl
         p_better = 0.0 if mean < -tolerance else 1.0
     old_drop = float(o_ref.mean() - o_para.mean())
     new_drop = float(n_ref.mean() - n_para.mean())
-    return ChangeJudgment(change=new_drop - old_drop, old_drop=old_drop, new_drop=new_drop,
-                          interval=Interval(mean - q * se, mean + q * se, 1.0 - 2.0 * alpha), standard_error=se,
-                          df=float(df), p_worse=p_worse, p_better=p_better, pairing=pairing)
+    return ChangeJudgment(
+        change=new_drop - old_drop,
+        old_drop=old_drop,
+        new_drop=new_drop,
+        interval=Interval(mean - q * se, mean + q * se, 1.0 - 2.0 * alpha),
+        standard_error=se,
+        df=float(df),
+        p_worse=p_worse,
+        p_better=p_better,
+        pairing=pairing,
+    )

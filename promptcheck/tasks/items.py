@@ -13,12 +13,14 @@ import math
 import os
 import re
 import stat
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from promptcheck.errors import InputError
 from promptcheck.tasks.records import LETTERS, MCItem, stable_item_id
+from promptcheck.tasks.sampling import Collected, collect
 
 ITEM_SUFFIXES = (".jsonl", ".csv", ".json")
 
@@ -56,7 +58,7 @@ def yaml_hint(value: Any) -> str:
     import datetime
 
     if isinstance(value, bool):
-        return " (unquoted yes/no/true/false/on/off are booleans in YAML: write \"yes\")"
+        return ' (unquoted yes/no/true/false/on/off are booleans in YAML: write "yes")'
     if isinstance(value, (datetime.date, datetime.datetime)):
         return " (an unquoted date is a date in YAML: quote it)"
     return ""
@@ -74,8 +76,9 @@ def read_text(path: Path) -> str:
         if not stat.S_ISREG(st.st_mode):
             raise InputError("is not a regular file", file=path)
         if st.st_size > MAX_FILE_BYTES:
-            raise InputError(f"is {st.st_size} bytes; larger than {MAX_FILE_BYTES} is not a suite or items file",
-                             file=path)
+            raise InputError(
+                f"is {st.st_size} bytes; larger than {MAX_FILE_BYTES} is not a suite or items file", file=path
+            )
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputError("file not found", file=path) from None
@@ -90,6 +93,54 @@ def read_text(path: Path) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError("not valid UTF-8 text", file=path, line=line) from None
+
+
+def file_bytes(path: Path) -> bytes:
+    """A file's bytes (for hashing), with OS problems as an InputError."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror or exc}", file=path) from None
+
+
+def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of a UTF-8 file, read as a stream (a large JSONL file is never held whole).
+
+    Line breaks are ``\\n``, ``\\r\\n`` and ``\\r``, counted as :data:`_LINE_BREAK` counts them; the
+    same OS and decoding checks as :func:`read_text` apply.
+    """
+    try:
+        st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError("is a directory, expected a file", file=path)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError("is not a regular file", file=path)
+        if st.st_size > MAX_FILE_BYTES:
+            raise InputError(
+                f"is {st.st_size} bytes; larger than {MAX_FILE_BYTES} is not a suite or items file", file=path
+            )
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise InputError("file not found", file=path) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, expected a file", file=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror or exc}", file=path) from None
+    except ValueError:  # a NUL byte in the path
+        raise InputError("not a valid file name", file=repr(str(path))) from None
+    lineno = 0
+    with handle:
+        for raw in handle:
+            if lineno == 0 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            body = raw[:-1] if raw.endswith(b"\n") else raw
+            body = body[:-1] if body.endswith(b"\r") else body
+            for part in body.split(b"\r"):
+                lineno += 1
+                try:
+                    yield lineno, part.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise InputError("not valid UTF-8 text", file=path, line=lineno) from None
 
 
 def _no_constant(name: str) -> Any:
@@ -119,8 +170,9 @@ def json_error(exc: Exception, *, file: Path, line: int | None) -> InputError:
     """The one-line InputError for anything :func:`loads_strict` raised."""
     if isinstance(exc, json.JSONDecodeError):
         # A JSONL line is parsed alone: its error is on that line of the file.
-        return InputError(f"invalid JSON: {exc.msg} (column {exc.colno})", file=file,
-                          line=line if line is not None else exc.lineno)
+        return InputError(
+            f"invalid JSON: {exc.msg} (column {exc.colno})", file=file, line=line if line is not None else exc.lineno
+        )
     if isinstance(exc, RecursionError):
         return InputError("invalid JSON: nested too deeply", file=file, line=line)
     message = str(exc).split(":")[0] if "int_max_str_digits" in str(exc) else str(exc)
@@ -146,8 +198,10 @@ def parse_answer(value: Any, choices: Sequence[str], err: Callable[[str], InputE
     """An answer given as a 0-based index, a letter (A, B, ...) or the exact text of a choice."""
     n = len(choices)
     if isinstance(value, bool):
-        raise err(f"must be a choice index (0..{n - 1}), a letter or a choice's text, got "
-                  f"{str(value).lower()}{yaml_hint(value)}")
+        raise err(
+            f"must be a choice index (0..{n - 1}), a letter or a choice's text, got "
+            f"{str(value).lower()}{yaml_hint(value)}"
+        )
     if isinstance(value, int):
         if not 0 <= value < n:
             raise err(f"index {short(value)} is out of range for {n} choices (0..{n - 1})")
@@ -166,8 +220,10 @@ def parse_answer(value: Any, choices: Sequence[str], err: Callable[[str], InputE
             if index < n and as_text[0] != index:
                 # "a" with choices ["b", "a"], or "1" with ["1", "2"]: the position or the text?
                 # Guessing would be a silently wrong answer key.
-                raise err(f"{short(value)} is ambiguous: as a letter or index it is choice {index}, but choice "
-                          f"{as_text[0]} has that text; give the answer as a 0-based index")
+                raise err(
+                    f"{short(value)} is ambiguous: as a letter or index it is choice {index}, but choice "
+                    f"{as_text[0]} has that text; give the answer as a 0-based index"
+                )
             return as_text[0]
         if index is not None:
             if index >= n:
@@ -181,24 +237,55 @@ def parse_answer(value: Any, choices: Sequence[str], err: Callable[[str], InputE
     raise err(f"must be a choice index (0..{n - 1}), a letter or a choice's text, got {type_name(value)}")
 
 
+def parse_answers(
+    value: Any,
+    choices: Sequence[str],
+    err: Callable[[str], InputError],
+    err_at: Callable[[int], Callable[[str], InputError]],
+) -> tuple[int, ...]:
+    """One answer, or a list of several correct ones (each an index, a letter or a choice's text).
+
+    Strict as a single answer is, plus: an empty list, a choice named twice and a list that
+    makes every choice correct (an item nothing can get wrong) are refused.
+    """
+    if not isinstance(value, (list, tuple)):
+        return (parse_answer(value, choices, err),)
+    if not value:
+        raise err("is an empty list; give at least one correct choice")
+    out: list[int] = []
+    for i, v in enumerate(value):
+        index = parse_answer(v, choices, err_at(i))
+        if index in out:
+            raise err_at(i)(f"names choice {index} ({short(choices[index])}) again")
+        out.append(index)
+    if len(out) == len(choices):
+        raise err(f"marks all {len(choices)} choices correct; the item cannot be got wrong")
+    return tuple(sorted(out))
+
+
 def make_item(
     raw_id: Any,
     question: Any,
     choices: Any,
     answer: Any,
     *,
-    file: Path,
+    file: Path | str,
     line: int | None,
     prefix: str = "",
+    allow_empty_question: bool = False,
 ) -> MCItem:
-    """Validate one item's fields and build the record."""
+    """Validate one item's fields and build the record.
+
+    ``allow_empty_question``: BIG-bench items may have an empty ``input`` (the choices are the
+    statements to judge, as in misconceptions_russian).
+    """
 
     def err(field: str) -> Callable[[str], InputError]:
         return lambda msg: InputError(msg, file=file, line=line, field=prefix + field)
 
     if not isinstance(question, str):
         raise err("question")("missing" if question is None else f"must be a string, got {type_name(question)}")
-    if not question.strip():
+    if not question.strip() and not allow_empty_question:
         raise err("question")("is empty")
     check_text(question, err("question"))
     if not isinstance(choices, (list, tuple)):
@@ -221,7 +308,7 @@ def make_item(
         clean.append(choice)
     if answer is None:
         raise err("answer")("missing")
-    index = parse_answer(answer, clean, err("answer"))
+    answers = parse_answers(answer, clean, err("answer"), lambda i: err(f"answer[{i}]"))
     if raw_id is None:
         item_id = stable_item_id(question, tuple(clean))
     elif isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) and str(raw_id).strip():
@@ -229,7 +316,9 @@ def make_item(
     else:
         raise err("id")("must be a non-empty string or integer")
     source = f"{file}:{line}" if line else str(file)
-    return MCItem(id=item_id, question=question, choices=tuple(clean), answer=index, source=source)
+    return MCItem(
+        id=item_id, question=question, choices=tuple(clean), answer=answers[0], source=source, answers=answers
+    )
 
 
 def check_unique_ids(items: Sequence[MCItem], file: Path) -> None:
@@ -240,7 +329,9 @@ def check_unique_ids(items: Sequence[MCItem], file: Path) -> None:
             derived = item.id == stable_item_id(item.question, item.choices)
             raise InputError(
                 f"the same question and choices as the item at {seen[item.id]} (items without an id are "
-                "told apart by their text)" if derived else f"duplicate item id {item.id!r} (first at {seen[item.id]})",
+                "told apart by their text)"
+                if derived
+                else f"duplicate item id {item.id!r} (first at {seen[item.id]})",
                 file=file,
                 line=int(line) if line.isdigit() else None,
                 field="id",
@@ -248,10 +339,17 @@ def check_unique_ids(items: Sequence[MCItem], file: Path) -> None:
         seen[item.id] = item.source
 
 
-def load_jsonl_items(path: Path) -> list[MCItem]:
-    """One JSON object per line: ``{"question", "choices", "answer", "id"?}``; blank lines skipped."""
-    items = []
-    for lineno, line in enumerate(_LINE_BREAK.split(read_text(path)), start=1):
+def load_jsonl_items(path: Path, *, limit: int | None = None, seed: int = 0) -> list[MCItem]:
+    """One JSON object per line: ``{"question", "choices", "answer", "id"?}``; blank lines skipped.
+
+    ``answer`` may be a list of several correct choices. With ``limit``, a seeded sample
+    (promptcheck.tasks.sampling); the file is streamed, so only the sample is kept as items.
+    """
+    return collect(_jsonl_items(path), path, limit=limit, seed=seed).items
+
+
+def _jsonl_items(path: Path) -> Iterator[MCItem]:
+    for lineno, line in iter_lines(path):
         if not line.strip():
             continue
         try:
@@ -260,17 +358,17 @@ def load_jsonl_items(path: Path) -> list[MCItem]:
             raise json_error(exc, file=path, line=lineno) from None
         if not isinstance(obj, dict):
             raise InputError(f"each line must be a JSON object, got {type_name(obj)}", file=path, line=lineno)
-        items.append(
-            make_item(
-                obj.get("id"), obj.get("question"), obj.get("choices"), obj.get("answer"),
-                file=path, line=lineno,
-            )
+        yield make_item(
+            obj.get("id"), obj.get("question"), obj.get("choices"), obj.get("answer"), file=path, line=lineno
         )
-    check_unique_ids(items, path)
-    return items
 
 
-def load_mmlu_csv(path: Path) -> list[MCItem]:
+def load_mmlu_csv(path: Path, *, limit: int | None = None, seed: int = 0) -> list[MCItem]:
+    """MMLU-style CSV (see :func:`_mmlu_items`); ``limit``: a seeded sample."""
+    return collect(_mmlu_items(path), path, limit=limit, seed=seed).items
+
+
+def _mmlu_items(path: Path) -> list[MCItem]:
     """MMLU-style CSV: ``question, A, B, C, D, answer`` (any number of choice columns).
 
     The original MMLU files have no header row; a first row whose first cell is
@@ -300,7 +398,8 @@ def load_mmlu_csv(path: Path) -> list[MCItem]:
         if len(row) < 4:
             raise InputError(
                 f"expected columns question, A, B, ..., answer; got {len(row)} column(s)",
-                file=path, line=lineno,
+                file=path,
+                line=lineno,
             )
         if width is None:
             width = len(row)
@@ -308,7 +407,6 @@ def load_mmlu_csv(path: Path) -> list[MCItem]:
             # A short row would silently become an item with fewer choices.
             raise InputError(f"has {len(row)} columns where the file has {width}", file=path, line=lineno)
         items.append(make_item(None, row[0], row[1:-1], row[-1], file=path, line=lineno))
-    check_unique_ids(items, path)
     return items
 
 
@@ -339,11 +437,39 @@ def _example_offsets(text: str, data: dict) -> list[int]:
     return offsets
 
 
-def load_bigbench_json(path: Path) -> tuple[list[MCItem], dict[str, Any]]:
+def _conflicting_examples(examples: list[Any]) -> set[int]:
+    """Indexes of examples that repeat another's input and choices with other scores.
+
+    Real BIG-bench files have a few (winowhy: 3 pairs in 2,865): the same question marked both
+    "correct" and "incorrect". No answer key exists for them, so they are dropped, each copy.
+    """
+    seen: dict[str, list[tuple[int, str]]] = {}
+    for i, ex in enumerate(examples):
+        if not isinstance(ex, dict) or not isinstance(ex.get("target_scores"), dict):
+            continue
+        scores = ex["target_scores"]
+        try:
+            key = json.dumps([ex.get("input"), list(scores)], ensure_ascii=False)
+            value = json.dumps(list(scores.values()))
+        except (TypeError, ValueError):
+            continue  # malformed: reported by the loader
+        seen.setdefault(key, []).append((i, value))
+    return {i for group in seen.values() if len({v for _, v in group}) > 1 for i, _ in group}
+
+
+class GenerativeOnly(InputError):
+    """A BIG-bench task whose examples have only a free-text ``target``: nothing to score as choices."""
+
+
+def load_bigbench_json(path: Path, *, limit: int | None = None, seed: int = 0) -> tuple[list[MCItem], dict[str, Any]]:
     """A BIG-bench JSON task: ``examples`` with ``input`` and ``target_scores``.
 
-    The correct choice is the one with the highest target score. Returns the items and the
-    task's top-level metadata (``name``, ``description``, ``task_prefix``...).
+    The correct choices are those with the highest (positive) target score; several tied at the
+    top are all correct, as BIG-bench's multiple-choice grade counts them. Examples with only a
+    free-text ``target`` (generative) are skipped with one counted warning; a task with none
+    left raises :class:`GenerativeOnly`. Returns the items and the task's top-level metadata
+    (``name``, ``description``, ``task_prefix``...) plus ``"promptcheck"``: ``{"population",
+    "generative_skipped"}``.
     """
     text = read_text(path)
     try:
@@ -356,53 +482,134 @@ def load_bigbench_json(path: Path) -> tuple[list[MCItem], dict[str, Any]]:
     if not isinstance(examples, list):
         raise InputError("missing or not a list", file=path, field="examples")
     offsets = _example_offsets(text, data)
-    items = []
-    for i, ex in enumerate(examples):
-        line = _json_line(text, offsets[i]) if i < len(offsets) else None
-        prefix = f"examples[{i}]."
-        if not isinstance(ex, dict):
-            raise InputError("must be an object", file=path, line=line, field=f"examples[{i}]")
-        scores = ex.get("target_scores")
-        if not isinstance(scores, dict) or not scores:
-            raise InputError(
-                "missing or not an object of {choice: score}", file=path, line=line,
-                field=prefix + "target_scores",
-            )
-        choices = list(scores)
-        values = []
-        for c in choices:
-            v = scores[c]
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+    # Line of each example, counted incrementally (counting from the start each time is quadratic:
+    # minutes on vitaminc_fact_verification's 54,668 examples).
+    lines: list[int] = []
+    last, line_no = 0, 1
+    for off in offsets:
+        line_no += text.count("\n", last, off)
+        last = off
+        lines.append(line_no)
+    skipped = 0
+    conflicts = _conflicting_examples(examples)
+    dropped: list[int] = []
+
+    def items() -> Iterator[MCItem]:
+        nonlocal skipped
+        for i, ex in enumerate(examples):
+            line = lines[i] if i < len(lines) else None
+            prefix = f"examples[{i}]."
+            if not isinstance(ex, dict):
+                raise InputError("must be an object", file=path, line=line, field=f"examples[{i}]")
+            if i in conflicts:
+                dropped.append(line or i)
+                continue
+            scores = ex.get("target_scores")
+            if scores is None and "target" in ex:
+                skipped += 1  # generative: a free-text target, no choices to score
+                continue
+            if not isinstance(scores, dict) or not scores:
                 raise InputError(
-                    f"score of {c!r} must be a finite number", file=path, line=line, field=prefix + "target_scores"
+                    "missing or not an object of {choice: score}",
+                    file=path,
+                    line=line,
+                    field=prefix + "target_scores",
                 )
-            values.append(float(v))
-        best = max(values)
-        if values.count(best) != 1 or best <= 0:
-            raise InputError(
-                "needs exactly one choice with the highest (positive) score", file=path, line=line,
-                field=prefix + "target_scores",
+            choices = list(scores)
+            values = []
+            for c in choices:
+                v = scores[c]
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                    raise InputError(
+                        f"score of {c!r} must be a finite number",
+                        file=path,
+                        line=line,
+                        field=prefix + "target_scores",
+                    )
+                values.append(float(v))
+            best = max(values)
+            if best <= 0:
+                raise InputError(
+                    "needs a choice with a positive score (the correct one)",
+                    file=path,
+                    line=line,
+                    field=prefix + "target_scores",
+                )
+            top = [k for k, v in enumerate(values) if v == best]
+            if len(top) == len(values):
+                raise InputError(
+                    f"all {len(values)} choices share the top score; the item cannot be got wrong",
+                    file=path,
+                    line=line,
+                    field=prefix + "target_scores",
+                )
+            yield make_item(
+                ex.get("id"),
+                ex.get("input"),
+                choices,
+                top if len(top) > 1 else top[0],
+                file=path,
+                line=line,
+                prefix=prefix.replace(".", "", 0),
+                allow_empty_question=True,
             )
-        items.append(
-            make_item(ex.get("id"), ex.get("input"), choices, values.index(best),
-                      file=path, line=line, prefix=prefix.replace(".", "", 0))
-        )
-    if not items:
+
+    got = collect(items(), path, limit=limit, seed=seed, drop_repeats=True)
+    if not got.items:
+        if skipped:
+            raise GenerativeOnly(
+                f"generative-only task: its {skipped} examples have a free-text 'target' and no 'target_scores'; "
+                "promptcheck scores multiple-choice tasks only",
+                file=path,
+                field="examples",
+            )
         raise InputError("has no examples", file=path, field="examples")
-    check_unique_ids(items, path)
+    if skipped:
+        warnings.warn(
+            f"{path}: skipped {skipped} of {len(examples)} examples without target_scores "
+            "(generative; promptcheck scores multiple choice only)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    if dropped:
+        shown = ", ".join(str(x) for x in dropped[:6]) + (", ..." if len(dropped) > 6 else "")
+        warnings.warn(
+            f"{path}: skipped {len(dropped)} examples whose input and choices repeat with a different "
+            f"correct answer (no answer key; lines {shown})",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    if got.repeats:
+        warnings.warn(
+            f"{path}: skipped {got.repeats} example(s) repeating an earlier one (same input, choices and answer)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     meta = {k: v for k, v in data.items() if k != "examples"}
-    return items, meta
+    meta["promptcheck"] = {"population": got.population, "generative_skipped": skipped}
+    return got.items, meta
 
 
-def load_items(path: Path) -> list[MCItem]:
-    """Load items from a file, picking the reader by its suffix."""
+def collect_items(path: Path, *, limit: int | None = None, seed: int = 0) -> Collected:
+    """Items of a file (picked by suffix) or a seeded sample of ``limit``, with the file's item count."""
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        return load_jsonl_items(path)
+        return collect(_jsonl_items(path), path, limit=limit, seed=seed)
     if suffix == ".csv":
-        return load_mmlu_csv(path)
+        return collect(_mmlu_items(path), path, limit=limit, seed=seed)
     if suffix == ".json":
-        return load_bigbench_json(path)[0]
-    raise InputError(
-        f"unknown items file type {suffix!r}; expected one of {', '.join(ITEM_SUFFIXES)}", file=path
-    )
+        items, meta = load_bigbench_json(path, limit=limit, seed=seed)
+        return Collected(items, meta["promptcheck"]["population"])
+    raise InputError(f"unknown items file type {suffix!r}; expected one of {', '.join(ITEM_SUFFIXES)}", file=path)
+
+
+def load_items(path: Path, *, limit: int | None = None, seed: int = 0) -> list[MCItem]:
+    """Load items from a file, picking the reader by its suffix; ``limit``: a seeded sample of that many."""
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        return load_jsonl_items(path, limit=limit, seed=seed)
+    if suffix == ".csv":
+        return load_mmlu_csv(path, limit=limit, seed=seed)
+    if suffix == ".json":
+        return load_bigbench_json(path, limit=limit, seed=seed)[0]
+    raise InputError(f"unknown items file type {suffix!r}; expected one of {', '.join(ITEM_SUFFIXES)}", file=path)

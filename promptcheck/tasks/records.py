@@ -38,7 +38,14 @@ def stable_item_id(question: str, choices: tuple[str, ...]) -> str:
 
 @dataclass(frozen=True)
 class MCItem:
-    """One multiple-choice item: a question (or input text), its choices and the right one."""
+    """One multiple-choice item: a question (or input text), its choices and the right one(s).
+
+    ``answers`` is the set of correct choices, sorted; most items have one, but real benchmark
+    files have items where several choices are right (BIG-bench ties at the top score, which
+    BIG-bench itself grades as "either is right"). ``answer`` is the first of them, so code
+    and files that know one answer keep working. A prediction is correct when it is any of
+    ``answers`` (:meth:`is_correct`), BIG-bench's multiple-choice grade.
+    """
 
     id: str
     question: str
@@ -46,10 +53,29 @@ class MCItem:
     answer: int
     #: Where the item was read from, for error messages ("file:line").
     source: str = field(default="", compare=False)
+    #: Every correct choice (sorted); defaults to ``(answer,)``.
+    answers: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.answers:
+            object.__setattr__(self, "answers", (self.answer,))
+        else:
+            object.__setattr__(self, "answers", tuple(sorted(set(self.answers))))
+            if self.answer != self.answers[0]:
+                raise ValueError(f"answer {self.answer} must be the first of answers {self.answers}")
 
     @property
     def answer_text(self) -> str:
         return self.choices[self.answer]
+
+    def is_correct(self, choice: int) -> bool:
+        """Whether predicting ``choice`` is right (any of the correct choices)."""
+        return choice in self.answers
+
+    @property
+    def chance(self) -> float:
+        """Expected accuracy of a uniform random guess on this item."""
+        return len(self.answers) / len(self.choices)
 
 
 @dataclass(frozen=True)
@@ -90,6 +116,11 @@ class Task:
     #: The file the task came from, and a hash of its content and its items' content.
     source: str = field(default="", compare=False)
     source_hash: str = field(default="", compare=False)
+    #: ``limit``: items were a seeded sample of this many (promptcheck.tasks.sampling), drawn with
+    #: ``sample_seed`` from ``population`` items; ``None`` when every item is used.
+    limit: int | None = None
+    sample_seed: int = 0
+    population: int = 0
 
     def instructions(self) -> list[Instruction]:
         """The reference instruction, then every observed and unobserved one, in file order."""
@@ -101,3 +132,8 @@ class Task:
     @property
     def n_choices(self) -> int:
         return max(len(i.choices) for i in self.items)
+
+    @property
+    def chance(self) -> float:
+        """Accuracy of uniform random guessing: the mean over items of |correct| / |choices|."""
+        return sum(i.chance for i in self.items) / len(self.items) if self.items else float("nan")

@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from promptcheck.errors import InputError
+from promptcheck.tasks.bigbench import TASK_FILE, BigbenchSource, load_source, usable
+from promptcheck.tasks.bigbench import sources as bigbench_sources
 from promptcheck.tasks.items import (
     ITEM_SUFFIXES,
     check_text,
     check_unique_ids,
-    load_bigbench_json,
-    load_items,
+    collect_items,
+    file_bytes,
     make_item,
     read_text,
     short,
@@ -34,6 +36,7 @@ from promptcheck.tasks.records import (
     MCItem,
     Task,
 )
+from promptcheck.tasks.sampling import check_limit, collect
 from promptcheck.tasks.yamlio import LineDict, LineList, load_yaml
 
 SUITE_SUFFIXES = (".yaml", ".yml")
@@ -48,13 +51,17 @@ DEFAULT_REFERENCE = {
 
 SUITE_KEYS = {
     "name": "task name (required)",
-    "items": "items file, relative to the suite file, or a list of items (required)",
+    "items": "items file or BIG-bench task folder, relative to the suite file, a list of items, or a dataset "
+    "mapping (required)",
     "reference_instruction": "the instruction the others are compared with (required)",
     "instructions": "observed / unobserved instruction lists",
     "format": "letters or texts",
     "kind": "mcqa, classification, yesno or nli",
     "length_norm": "none, tokens or chars",
     "show_choices": "list the choices in the prompt (texts format)",
+    "limit": "score a seeded sample of this many items",
+    "lm_eval_task": "an lm-evaluation-harness task whose items to use (instead of items)",
+    "lm_eval_include": "folder of your own lm-eval task YAML files, relative to the suite file",
     "description": "free text, for people",
 }
 
@@ -77,21 +84,27 @@ def _resolve_inside(base: Path, rel: str, *, allow_outside: bool, file: Path, li
             root = base.resolve()
             resolved = target.resolve()
         except (OSError, RuntimeError) as exc:  # a symlink loop
-            raise InputError(f"cannot resolve path {rel!r}: {getattr(exc, 'strerror', None) or exc}",
-                             file=file, line=line, field="items") from None
+            raise InputError(
+                f"cannot resolve path {rel!r}: {getattr(exc, 'strerror', None) or exc}",
+                file=file,
+                line=line,
+                field="items",
+            ) from None
         if resolved != root and root not in resolved.parents:
             raise InputError(
-                f"path {rel!r} leaves the suite's folder; pass allow_outside=True "
-                "(--allow-outside-paths) to permit it",
-                file=file, line=line, field="items",
+                f"path {rel!r} leaves the suite's folder; pass allow_outside=True (--allow-outside-paths) to permit it",
+                file=file,
+                line=line,
+                field="items",
             )
     return target
 
 
 def _string(value: Any, *, file: Path | None, line: int | None, field: str) -> str:
     if not isinstance(value, str):
-        raise InputError(f"must be a string, got {type_name(value)}{yaml_hint(value)}", file=file, line=line,
-                         field=field)
+        raise InputError(
+            f"must be a string, got {type_name(value)}{yaml_hint(value)}", file=file, line=line, field=field
+        )
     if not value.strip():
         raise InputError("is empty", file=file, line=line, field=field)
     return check_text(value, lambda msg: InputError(msg, file=file, line=line, field=field))
@@ -99,9 +112,7 @@ def _string(value: Any, *, file: Path | None, line: int | None, field: str) -> s
 
 def _choice(value: Any, allowed: Sequence[str], *, file: Path, line: int | None, field: str) -> str:
     if not isinstance(value, str) or value not in allowed:
-        raise InputError(
-            f"must be one of {', '.join(allowed)}, got {short(value)}", file=file, line=line, field=field
-        )
+        raise InputError(f"must be one of {', '.join(allowed)}, got {short(value)}", file=file, line=line, field=field)
     return value
 
 
@@ -113,9 +124,7 @@ def _instruction_list(value: Any, *, file: Path, line: int | None, field: str) -
     if not isinstance(value, list):
         raise InputError(f"must be a list of strings, got {type_name(value)}", file=file, line=line, field=field)
     lines = getattr(value, "lines", [line] * len(value))
-    return tuple(
-        _string(v, file=file, line=ln, field=f"{field}[{i}]") for i, (v, ln) in enumerate(zip(value, lines))
-    )
+    return tuple(_string(v, file=file, line=ln, field=f"{field}[{i}]") for i, (v, ln) in enumerate(zip(value, lines)))
 
 
 def _instruction_sets(doc: LineDict, file: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -128,20 +137,23 @@ def _instruction_sets(doc: LineDict, file: Path) -> tuple[tuple[str, ...], tuple
         return (), _instruction_list(value, file=file, line=line, field="instructions")
     if not isinstance(value, LineDict):
         raise InputError(
-            f"must be a mapping with 'observed' and/or 'unobserved' lists, got {type_name(value)}", file=file,
-            line=line, field="instructions",
+            f"must be a mapping with 'observed' and/or 'unobserved' lists, got {type_name(value)}",
+            file=file,
+            line=line,
+            field="instructions",
         )
     for key in value:
         if key not in ("observed", "unobserved"):
             raise InputError(
                 "unknown instruction set; expected 'observed' or 'unobserved'",
-                file=file, line=value.lines.get(key, line), field=f"instructions.{key}",
+                file=file,
+                line=value.lines.get(key, line),
+                field=f"instructions.{key}",
             )
     sets = []
     for key in ("observed", "unobserved"):
         sets.append(
-            _instruction_list(value.get(key), file=file, line=value.lines.get(key, line),
-                              field=f"instructions.{key}")
+            _instruction_list(value.get(key), file=file, line=value.lines.get(key, line), field=f"instructions.{key}")
         )
     return sets[0], sets[1]
 
@@ -152,8 +164,10 @@ def _check_duplicates(texts: list[tuple[str, str]], file: Path, doc: LineDict) -
         key = text.strip()
         if key in seen:
             raise InputError(
-                f"duplicate instruction (same text as {seen[key]})", file=file,
-                line=doc.lines.get(field.split(".")[0].split("[")[0]), field=field,
+                f"duplicate instruction (same text as {seen[key]})",
+                file=file,
+                line=doc.lines.get(field.split(".")[0].split("[")[0]),
+                field=field,
             )
         seen[key] = field
 
@@ -164,79 +178,136 @@ def _inline_items(value: LineList, file: Path) -> list[MCItem]:
         if not isinstance(obj, dict):
             raise InputError("each item must be a mapping", file=file, line=line, field=f"items[{i}]")
         items.append(
-            make_item(obj.get("id"), obj.get("question"), obj.get("choices"), obj.get("answer"),
-                      file=file, line=line, prefix=f"items[{i}].")
+            make_item(
+                obj.get("id"),
+                obj.get("question"),
+                obj.get("choices"),
+                obj.get("answer"),
+                file=file,
+                line=line,
+                prefix=f"items[{i}].",
+            )
         )
     check_unique_ids(items, file)
     return items
 
 
-def load_suite(path: Path, *, allow_outside: bool = False) -> Task:
-    """Read a suite YAML file and the items it names into a validated :class:`Task`."""
+def load_suite(path: Path, *, allow_outside: bool = False, limit: int | None = None, sample_seed: int = 0) -> Task:
+    """Read a suite YAML file and the items it names into a validated :class:`Task`.
+
+    ``limit`` (the CLI's ``--limit``) overrides the suite's own ``limit:``.
+    """
     text = read_text(path)
     if not text.strip():
         raise InputError("is empty; a suite needs name, items and reference_instruction", file=path)
     doc = load_yaml(path, text)
     if not isinstance(doc, LineDict):  # every YAML mapping loads as one
-        raise InputError(f"a suite file must be a YAML mapping (key: value lines), got {type_name(doc)}",
-                         file=path, line=getattr(doc, "line", 1) or 1)
+        raise InputError(
+            f"a suite file must be a YAML mapping (key: value lines), got {type_name(doc)}",
+            file=path,
+            line=getattr(doc, "line", 1) or 1,
+        )
     for key in doc:
         if key not in SUITE_KEYS:
             raise InputError(
-                f"unknown key; expected one of {', '.join(SUITE_KEYS)}", file=path,
-                line=doc.lines.get(key), field=str(key),
+                f"unknown key; expected one of {', '.join(SUITE_KEYS)}",
+                file=path,
+                line=doc.lines.get(key),
+                field=str(key),
             )
+    if doc.get("lm_eval_task") is not None:
+        return _lm_eval_suite(path, doc, allow_outside=allow_outside, limit=limit, sample_seed=sample_seed)
     for key in ("name", "items", "reference_instruction"):
         if key not in doc or doc[key] is None:
             raise InputError("missing required key", file=path, line=doc.line or 1, field=key)
     name = _string(doc["name"], file=path, line=doc.lines["name"], field="name")
-    reference = _string(doc["reference_instruction"], file=path, line=doc.lines["reference_instruction"],
-                        field="reference_instruction")
+    reference = _string(
+        doc["reference_instruction"], file=path, line=doc.lines["reference_instruction"], field="reference_instruction"
+    )
     observed, unobserved = _instruction_sets(doc, path)
     _check_duplicates(
         [("reference_instruction", reference)]
         + [(f"instructions.observed[{i}]", t) for i, t in enumerate(observed)]
         + [(f"instructions.unobserved[{i}]", t) for i, t in enumerate(unobserved)],
-        path, doc,
+        path,
+        doc,
     )
     kind = _choice(doc.get("kind", "mcqa"), TASK_KINDS, file=path, line=doc.lines.get("kind"), field="kind")
-    fmt = _choice(doc.get("format", "texts"), ANSWER_FORMATS, file=path, line=doc.lines.get("format"),
-                  field="format")
-    norm = _choice(doc.get("length_norm", "none"), LENGTH_NORMS, file=path,
-                   line=doc.lines.get("length_norm"), field="length_norm")
+    fmt = _choice(doc.get("format", "texts"), ANSWER_FORMATS, file=path, line=doc.lines.get("format"), field="format")
+    norm = _choice(
+        doc.get("length_norm", "none"), LENGTH_NORMS, file=path, line=doc.lines.get("length_norm"), field="length_norm"
+    )
     if "description" in doc and doc["description"] is not None and not isinstance(doc["description"], str):
-        raise InputError(f"must be text, got {type_name(doc['description'])}", file=path,
-                         line=doc.lines.get("description"), field="description")
+        raise InputError(
+            f"must be text, got {type_name(doc['description'])}",
+            file=path,
+            line=doc.lines.get("description"),
+            field="description",
+        )
     show = doc.get("show_choices", False)
     if not isinstance(show, bool):
-        raise InputError("must be true or false", file=path, line=doc.lines.get("show_choices"),
-                         field="show_choices")
+        raise InputError("must be true or false", file=path, line=doc.lines.get("show_choices"), field="show_choices")
+    own_limit = check_limit(doc.get("limit"), file=path, line=doc.lines.get("limit"))
+    limit = limit if limit is not None else own_limit
+    population = 0
 
     items_value = doc["items"]
     items_line = doc.lines["items"]
     hashed = [text.encode("utf-8")]
     if isinstance(items_value, LineList):  # every YAML list loads as one
-        items = _inline_items(items_value, path)
+        got = collect(_inline_items(items_value, path), path, limit=limit, seed=sample_seed)
+        items, population = got.items, got.population
+    elif isinstance(items_value, dict):
+        from promptcheck.tasks import hfdata
+
+        spec = hfdata.check_spec(items_value, file=path, line=items_line)
+        paths = (
+            [
+                _resolve_inside(path.parent, f, allow_outside=allow_outside, file=path, line=items_line)
+                for f in spec["files"]
+            ]
+            if "files" in spec
+            else None
+        )
+        ds = hfdata.load_dataset(spec, paths, file=path, line=items_line)
+        got = hfdata.dataset_items(ds, spec, file=path, line=items_line, limit=limit, seed=sample_seed)
+        items, population = got.items, got.population
+        hashed.append(hfdata.fingerprint(ds, spec))
     else:
         rel = _string(items_value, file=path, line=items_line, field="items")
         items_path = _resolve_inside(path.parent, rel, allow_outside=allow_outside, file=path, line=items_line)
         if os.path.abspath(items_path) == os.path.abspath(path):
-            raise InputError("names the suite file itself; items go in a .jsonl, .csv or .json file",
-                             file=path, line=items_line, field="items")
-        if items_path.suffix.lower() not in ITEM_SUFFIXES:
+            raise InputError(
+                "names the suite file itself; items go in a .jsonl, .csv or .json file",
+                file=path,
+                line=items_line,
+                field="items",
+            )
+        if (items_path.is_dir() and items_path.suffix.lower() not in ITEM_SUFFIXES) or items_path.name == TASK_FILE:
+            # A BIG-bench task folder; a parent's subtasks are pooled (a suite is one task).
+            srcs = bigbench_sources(items_path, pool=True)
+            items, meta = load_source(srcs[0], limit=limit, seed=sample_seed)
+            population = meta["promptcheck"]["population"]
+            hashed += [file_bytes(f) for f in srcs[0].files]
+        elif items_path.suffix.lower() not in ITEM_SUFFIXES:
             raise InputError(
                 f"unknown items file type {items_path.suffix!r}; expected one of {', '.join(ITEM_SUFFIXES)}",
-                file=path, line=items_line, field="items",
+                file=path,
+                line=items_line,
+                field="items",
             )
-        try:
-            items = load_items(items_path)
-        except InputError as exc:
-            if exc.message == "file not found" and exc.line is None:
-                # Say where the name came from: the suite line is what the user edits.
-                raise InputError(f"items file not found: {items_path}", file=path, line=items_line,
-                                 field="items") from None
-            raise
-        hashed.append(items_path.read_bytes())
+        else:
+            try:
+                got = collect_items(items_path, limit=limit, seed=sample_seed)
+            except InputError as exc:
+                if exc.message == "file not found" and exc.line is None:
+                    # Say where the name came from: the suite line is what the user edits.
+                    raise InputError(
+                        f"items file not found: {items_path}", file=path, line=items_line, field="items"
+                    ) from None
+                raise
+            items, population = got.items, got.population
+            hashed.append(file_bytes(items_path))
     if not items:
         raise InputError("the suite has no items", file=path, line=items_line, field="items")
     return Task(
@@ -251,6 +322,72 @@ def load_suite(path: Path, *, allow_outside: bool = False) -> Task:
         show_choices=show,
         source=str(path),
         source_hash=_sha256(*hashed),
+        limit=limit,
+        sample_seed=sample_seed,
+        population=population,
+    )
+
+
+def _lm_eval_suite(path: Path, doc: LineDict, *, allow_outside: bool, limit: int | None, sample_seed: int) -> Task:
+    """A suite naming an lm-eval task: its items and (unless the suite gives one) its reference instruction."""
+    import dataclasses
+
+    from promptcheck.tasks.lmeval import load_lm_eval_tasks
+
+    if doc.get("items") is not None:
+        raise InputError("give items or lm_eval_task, not both", file=path, line=doc.lines.get("items"), field="items")
+    name = _string(doc.get("name"), file=path, line=doc.lines.get("name", doc.line), field="name")
+    task_name = _string(doc["lm_eval_task"], file=path, line=doc.lines["lm_eval_task"], field="lm_eval_task")
+    include = None
+    if doc.get("lm_eval_include") is not None:
+        rel = _string(doc["lm_eval_include"], file=path, line=doc.lines["lm_eval_include"], field="lm_eval_include")
+        include = [
+            _resolve_inside(path.parent, rel, allow_outside=allow_outside, file=path, line=doc.lines["lm_eval_include"])
+        ]
+    own_limit = check_limit(doc.get("limit"), file=path, line=doc.lines.get("limit"))
+    try:
+        found = load_lm_eval_tasks(
+            [task_name], include_path=include, limit=limit if limit is not None else own_limit, sample_seed=sample_seed
+        )
+    except InputError as exc:
+        raise InputError(exc.message, file=path, line=doc.lines["lm_eval_task"], field="lm_eval_task") from None
+    if len(found) != 1:
+        raise InputError(
+            f"names {len(found)} lm-eval tasks (a group or tag); a suite is one task: name one of "
+            f"{', '.join(t.name for t in found[:8])}",
+            file=path,
+            line=doc.lines["lm_eval_task"],
+            field="lm_eval_task",
+        )
+    task = found[0]
+    reference = task.reference_instruction
+    if doc.get("reference_instruction") is not None:
+        reference = _string(
+            doc["reference_instruction"],
+            file=path,
+            line=doc.lines["reference_instruction"],
+            field="reference_instruction",
+        )
+    observed, unobserved = _instruction_sets(doc, path)
+    _check_duplicates(
+        [("reference_instruction", reference)]
+        + [(f"instructions.observed[{i}]", t) for i, t in enumerate(observed)]
+        + [(f"instructions.unobserved[{i}]", t) for i, t in enumerate(unobserved)],
+        path,
+        doc,
+    )
+    show = doc.get("show_choices", False)
+    if not isinstance(show, bool):
+        raise InputError("must be true or false", file=path, line=doc.lines.get("show_choices"), field="show_choices")
+    return dataclasses.replace(
+        task,
+        name=name,
+        reference_instruction=reference,
+        observed=observed,
+        unobserved=unobserved,
+        show_choices=show,
+        source=str(path),
+        source_hash=_sha256(read_text(path).encode(), task.source_hash.encode()),
     )
 
 
@@ -265,64 +402,145 @@ def load_task(
     kind: str = "mcqa",
     length_norm: str = "none",
     allow_outside: bool = False,
+    limit: int | None = None,
+    sample_seed: int = 0,
+    pool_subtasks: bool = False,
 ) -> Task:
-    """Load a task from a suite YAML file, or from an items file plus options.
+    """Load a task from a suite YAML file, or from an items file or BIG-bench task folder plus options.
 
     A ``.yaml``/``.yml`` path is a suite file and carries its own options (passing any here is
     an error, so nothing is silently ignored). A ``.jsonl``, MMLU ``.csv`` or BIG-bench ``.json``
-    path is an items file; the options fill in what a suite would say, with defaults: the
-    file's stem as name, a standard reference instruction for ``kind``, ``letters`` format for
-    MMLU CSV and ``texts`` otherwise.
+    path (or a BIG-bench task folder) is an items file; the options fill in what a suite would
+    say, with defaults: the file's stem (a BIG-bench task's folder name) as name, the BIG-bench
+    ``task_prefix`` or a standard reference instruction for ``kind`` as reference, ``letters``
+    format for MMLU CSV and ``texts`` otherwise.
+
+    ``limit``: score a seeded sample of that many items (:mod:`promptcheck.tasks.sampling`;
+    for a suite it overrides the suite's ``limit:``). A BIG-bench parent task (subtasks in
+    sub-folders) is one task only with ``pool_subtasks=True``; :func:`load_tasks` loads each
+    subtask as its own task.
 
     >>> task = load_task("examples/suites/capitals.yaml")          # doctest: +SKIP
     >>> task = load_task("mmlu/astronomy_test.csv", name="astronomy")  # doctest: +SKIP
+    >>> task = load_task("bigbench/vitaminc_fact_verification", limit=100)  # doctest: +SKIP
     """
     p = Path(path)
+    limit = check_limit(limit)
     suffix = p.suffix.lower()
     if suffix in SUITE_SUFFIXES:
         given = dict(name=name, reference_instruction=reference_instruction, format=format)
-        extra = [k for k, v in given.items() if v is not None] + (["observed"] if observed else []) + (
-            ["unobserved"] if unobserved else [])
+        extra = (
+            [k for k, v in given.items() if v is not None]
+            + (["observed"] if observed else [])
+            + (["unobserved"] if unobserved else [])
+        )
         if extra:
             raise InputError(f"options {', '.join(extra)} cannot override a suite file; edit the suite", file=p)
-        return load_suite(p, allow_outside=allow_outside)
-    if suffix not in ITEM_SUFFIXES:
+        return load_suite(p, allow_outside=allow_outside, limit=limit, sample_seed=sample_seed)
+    is_bigbench = suffix == ".json" or p.is_dir()
+    if not is_bigbench and suffix not in ITEM_SUFFIXES:
         raise InputError(
             f"unknown file type {suffix!r}; expected a suite ({', '.join(SUITE_SUFFIXES)}) or an items file "
-            f"({', '.join(ITEM_SUFFIXES)})",
+            f"({', '.join(ITEM_SUFFIXES)}, or a BIG-bench task folder)",
             file=p,
         )
+    if is_bigbench:
+        srcs = usable(bigbench_sources(p, pool=pool_subtasks), p)
+        if len(srcs) > 1:
+            names = ", ".join(s.name.split("/", 1)[1] for s in srcs)
+            raise InputError(
+                f"is a BIG-bench task with {len(srcs)} subtasks ({names}): name one subtask's folder, "
+                "pool them (pool_subtasks=True, --pool-subtasks), or load each with load_tasks()",
+                file=p,
+            )
+        return _items_task(
+            p,
+            srcs[0],
+            name=name,
+            reference_instruction=reference_instruction,
+            observed=observed,
+            unobserved=unobserved,
+            format=format,
+            kind=kind,
+            length_norm=length_norm,
+            limit=limit,
+            sample_seed=sample_seed,
+        )
+    return _items_task(
+        p,
+        None,
+        name=name,
+        reference_instruction=reference_instruction,
+        observed=observed,
+        unobserved=unobserved,
+        format=format,
+        kind=kind,
+        length_norm=length_norm,
+        limit=limit,
+        sample_seed=sample_seed,
+    )
+
+
+def _items_task(
+    p: Path,
+    src: BigbenchSource | None,
+    *,
+    name: str | None,
+    reference_instruction: str | None,
+    observed: Sequence[str],
+    unobserved: Sequence[str],
+    format: str | None,
+    kind: str,
+    length_norm: str,
+    limit: int | None,
+    sample_seed: int,
+) -> Task:
+    """A task from an items file (``src`` None) or a BIG-bench source, options filling in the rest."""
     if kind not in TASK_KINDS:
         raise InputError(f"must be one of {', '.join(TASK_KINDS)}, got {kind!r}", field="kind")
     if reference_instruction is not None:
         _string(reference_instruction, file=p, line=None, field="reference_instruction")
     # A bare string is one instruction, not a list of characters.
-    observed = _instruction_list([observed] if isinstance(observed, str) else list(observed), file=p, line=None,
-                                 field="observed")
-    unobserved = _instruction_list([unobserved] if isinstance(unobserved, str) else list(unobserved), file=p,
-                                   line=None, field="unobserved")
+    observed = _instruction_list(
+        [observed] if isinstance(observed, str) else list(observed), file=p, line=None, field="observed"
+    )
+    unobserved = _instruction_list(
+        [unobserved] if isinstance(unobserved, str) else list(unobserved), file=p, line=None, field="unobserved"
+    )
     meta: dict[str, Any] = {}
-    if suffix == ".json":
-        items, meta = load_bigbench_json(p)
+    if src is not None:
+        items, meta = load_source(src, limit=limit, seed=sample_seed)
+        population = meta["promptcheck"]["population"]
+        files = src.files
     else:
-        items = load_items(p)
+        got = collect_items(p, limit=limit, seed=sample_seed)
+        items, population, files = got.items, got.population, (p,)
     if not items:
         raise InputError("has no items", file=p)
-    fmt = format or ("letters" if suffix == ".csv" else "texts")
+    fmt = format or ("letters" if p.suffix.lower() == ".csv" else "texts")
     if fmt not in ANSWER_FORMATS:
         raise InputError(f"must be one of {', '.join(ANSWER_FORMATS)}, got {fmt!r}", field="format")
     if length_norm not in LENGTH_NORMS:
         raise InputError(f"must be one of {', '.join(LENGTH_NORMS)}, got {length_norm!r}", field="length_norm")
     prefix = meta.get("task_prefix")
-    reference = reference_instruction or (prefix.strip() if isinstance(prefix, str) and prefix.strip() else None) \
+    reference = (
+        reference_instruction
+        or (prefix.strip() if isinstance(prefix, str) and prefix.strip() else None)
         or DEFAULT_REFERENCE[kind]
+    )
     dup = LineDict()
     dup.lines = {}
-    _check_duplicates([("reference_instruction", reference)]
-                      + [(f"observed[{i}]", t) for i, t in enumerate(observed)]
-                      + [(f"unobserved[{i}]", t) for i, t in enumerate(unobserved)], p, dup)
+    _check_duplicates(
+        [("reference_instruction", reference)]
+        + [(f"observed[{i}]", t) for i, t in enumerate(observed)]
+        + [(f"unobserved[{i}]", t) for i, t in enumerate(unobserved)],
+        p,
+        dup,
+    )
+    # BIG-bench lists the choices after the input unless the task says not to (append_choices_to_input).
+    show = meta.get("append_choices_to_input", True) is not False if src is not None else False
     return Task(
-        name=name or (meta.get("name") if isinstance(meta.get("name"), str) else None) or p.stem,
+        name=name or _bigbench_name(src, meta) or p.stem,
         items=tuple(items),
         reference_instruction=reference,
         observed=tuple(observed),
@@ -330,20 +548,76 @@ def load_task(
         format=fmt,  # type: ignore[arg-type]
         kind=kind,  # type: ignore[arg-type]
         length_norm=length_norm,  # type: ignore[arg-type]
+        show_choices=show,
         source=str(p),
-        source_hash=_sha256(p.read_bytes()),
+        source_hash=_sha256(*(file_bytes(f) for f in files)),
+        limit=limit,
+        sample_seed=sample_seed,
+        population=population,
     )
 
 
-def load_tasks(paths: Sequence[str | os.PathLike[str]], *, allow_outside: bool = False) -> list[Task]:
-    """Load several suites for one run; two tasks with the same name would be mixed up in results."""
+def _bigbench_name(src: BigbenchSource | None, meta: dict[str, Any]) -> str | None:
+    """A task folder's name (``parent/subtask`` for a subtask); a loose ``x.json`` file's ``name`` field."""
+    if src is None:
+        return None
+    if (
+        src.files[0].name != TASK_FILE
+        and len(src.files) == 1
+        and isinstance(meta.get("name"), str)
+        and meta["name"].strip()
+    ):
+        return meta["name"]
+    return src.name
+
+
+def expand(path: str | os.PathLike[str], *, pool_subtasks: bool = False) -> list[tuple[str, Path]]:
+    """What one command-line path stands for: ``[(task name or "", path)]``, one per BIG-bench subtask."""
+    p = Path(path)
+    if p.suffix.lower() in SUITE_SUFFIXES or not (p.is_dir() or p.suffix.lower() == ".json"):
+        return [("", p)]
+    srcs = usable(bigbench_sources(p, pool=pool_subtasks), p)
+    if len(srcs) == 1:
+        return [
+            ("", p)
+            if srcs[0].files[0].parent == p or srcs[0].files[0] == p
+            else (srcs[0].name, srcs[0].files[0].parent)
+        ]
+    return [(s.name, s.files[0].parent) for s in srcs]
+
+
+def load_tasks(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    allow_outside: bool = False,
+    limit: int | None = None,
+    sample_seed: int = 0,
+    pool_subtasks: bool = False,
+) -> list[Task]:
+    """Load several suites for one run; two tasks with the same name would be mixed up in results.
+
+    A BIG-bench parent task loads as one task per subtask (named ``parent/subtask``), or as
+    one pooled task with ``pool_subtasks``.
+    """
     tasks: list[Task] = []
     seen: dict[str, str] = {}
-    for p in paths:
-        task = load_task(p, allow_outside=allow_outside)
-        if task.name in seen:
-            raise InputError(f"task name {task.name!r} is also the name of the task in {seen[task.name]}; "
-                             "names must be unique in one run", file=p, field="name")
-        seen[task.name] = str(p)
-        tasks.append(task)
+    for path in paths:
+        for sub_name, p in expand(path, pool_subtasks=pool_subtasks):
+            task = load_task(
+                p,
+                allow_outside=allow_outside,
+                limit=limit,
+                sample_seed=sample_seed,
+                pool_subtasks=pool_subtasks,
+                **({"name": sub_name} if sub_name else {}),
+            )
+            if task.name in seen:
+                raise InputError(
+                    f"task name {task.name!r} is also the name of the task in {seen[task.name]}; "
+                    "names must be unique in one run",
+                    file=p,
+                    field="name",
+                )
+            seen[task.name] = str(p)
+            tasks.append(task)
     return tasks

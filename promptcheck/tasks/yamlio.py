@@ -41,13 +41,9 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
         try:
             hash(key)
         except TypeError:
-            raise InputError(
-                "mapping keys must be plain values", line=key_node.start_mark.line + 1
-            ) from None
+            raise InputError("mapping keys must be plain values", line=key_node.start_mark.line + 1) from None
         if key in out:
-            raise InputError(
-                "duplicate key", line=key_node.start_mark.line + 1, field=str(key)
-            )
+            raise InputError("duplicate key", line=key_node.start_mark.line + 1, field=str(key))
         out[key] = loader.construct_object(value_node, deep=True)
         out.lines[key] = key_node.start_mark.line + 1
     return out

@@ -36,8 +36,9 @@ def test_ctrl_c_keeps_scored_prompts_and_the_rerun_continues(tiny_causal_dir, ex
     assert f"({stored} from the score cache)" in res.output
     resumed = json.loads((tmp_path / "r.json").read_text())["tasks"][0]
 
-    res = CliRunner().invoke(app, ["run", suite, "--model", str(tiny_causal_dir), "--json", str(tmp_path / "u.json"),
-                                   "--no-cache"])
+    res = CliRunner().invoke(
+        app, ["run", suite, "--model", str(tiny_causal_dir), "--json", str(tmp_path / "u.json"), "--no-cache"]
+    )
     assert res.exit_code == 0, res.output
     uninterrupted = json.loads((tmp_path / "u.json").read_text())["tasks"][0]
     assert [i["predictions"] for i in resumed["items"]] == [i["predictions"] for i in uninterrupted["items"]]

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from promptcheck.cli.main import app
+from promptcheck.report.jsonio import SCHEMA_VERSION
 
 runner = CliRunner()
 
@@ -21,13 +22,21 @@ def run_cli(*args: str):
 
 def test_run_prints_a_table_per_task_and_writes_json(tiny_causal_dir, examples_dir, tmp_path):
     out = tmp_path / "r.json"
-    res = run_cli(str(examples_dir / "sentiment.yaml"), str(examples_dir / "yesno.yaml"),
-                  "--model", str(tiny_causal_dir), "--json", str(out), "--seed", "3")
+    res = run_cli(
+        str(examples_dir / "sentiment.yaml"),
+        str(examples_dir / "yesno.yaml"),
+        "--model",
+        str(tiny_causal_dir),
+        "--json",
+        str(out),
+        "--seed",
+        "3",
+    )
     assert res.exit_code == 0, res.output
     assert "sentiment" in res.output and "yesno" in res.output
-    assert "unobserved" in res.output and "drop (mean)" in res.output
+    assert "unobserved" in res.output and "95% bounds" in res.output
     doc = json.loads(out.read_text())
-    assert doc["schema_version"] == 1 and doc["seed"] == 3
+    assert doc["schema_version"] == SCHEMA_VERSION and doc["seed"] == 3
     assert doc["model"]["weights_hash"] and doc["model"]["dtype"] == "float32"
     assert doc["libraries"]["torch"] and doc["promptcheck_version"]
     task = doc["tasks"][0]
@@ -46,8 +55,14 @@ def test_run_prints_a_table_per_task_and_writes_json(tiny_causal_dir, examples_d
 def test_run_is_deterministic(tiny_seq2seq_dir, examples_dir, tmp_path):
     docs = []
     for name in ("a.json", "b.json"):
-        res = run_cli(str(examples_dir / "capitals.yaml"), "--model", str(tiny_seq2seq_dir), "--json",
-                      str(tmp_path / name), "--no-cache")  # both runs compute: the cache is tested elsewhere
+        res = run_cli(
+            str(examples_dir / "capitals.yaml"),
+            "--model",
+            str(tiny_seq2seq_dir),
+            "--json",
+            str(tmp_path / name),
+            "--no-cache",
+        )  # both runs compute: the cache is tested elsewhere
         assert res.exit_code == 0, res.output
         doc = json.loads((tmp_path / name).read_text())
         doc.pop("created")
@@ -79,8 +94,14 @@ def test_bad_input_is_one_line_on_stderr_with_exit_2(tmp_path, examples_dir, arg
     argv = [subs.get(a, a) for a in args]
     expected = expected.replace("{bad}", str(bad))
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "-m", "promptcheck", "run", *argv], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=300, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "promptcheck", "run", *argv],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        env=env,
+    )
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
@@ -130,14 +151,40 @@ def test_suite_in_the_documented_example_format_runs_unchanged(tiny_causal_dir, 
 
 
 def test_paraphrase_command_prints_json_with_edits_and_similarity():
-    res = runner.invoke(app, ["paraphrase", "Answer the following multiple choice question.", "-n", "6",
-                              "--seed", "2", "--json", "--min-similarity", "0.7"])
+    res = runner.invoke(
+        app,
+        [
+            "paraphrase",
+            "Answer the following multiple choice question.",
+            "-n",
+            "6",
+            "--seed",
+            "2",
+            "--json",
+            "--min-similarity",
+            "0.7",
+        ],
+    )
     assert res.exit_code == 0, res.output
     items = json.loads(res.output)
     assert len(items) == 6 and len({i["text"] for i in items}) == 6
     assert all(i["edits"] and i["similarity"] >= 0.7 for i in items)
-    again = json.loads(runner.invoke(app, ["paraphrase", "Answer the following multiple choice question.", "-n", "6",
-                                           "--seed", "2", "--json", "--min-similarity", "0.7"]).output)
+    again = json.loads(
+        runner.invoke(
+            app,
+            [
+                "paraphrase",
+                "Answer the following multiple choice question.",
+                "-n",
+                "6",
+                "--seed",
+                "2",
+                "--json",
+                "--min-similarity",
+                "0.7",
+            ],
+        ).output
+    )
     assert again == items
 
 
@@ -150,8 +197,9 @@ def test_paraphrase_command_table_and_bad_family():
 
 def test_run_with_generated_paraphrases_records_them_with_edits(tiny_causal_dir, examples_dir, tmp_path):
     out = tmp_path / "r.json"
-    res = run_cli(str(examples_dir / "yesno.yaml"), "--model", str(tiny_causal_dir), "--paraphrases", "4",
-                  "--json", str(out))
+    res = run_cli(
+        str(examples_dir / "yesno.yaml"), "--model", str(tiny_causal_dir), "--paraphrases", "4", "--json", str(out)
+    )
     assert res.exit_code == 0, res.output
     assert "generated" in res.output
     task = json.loads(out.read_text())["tasks"][0]

@@ -12,15 +12,30 @@ from promptcheck.cli.main import app
 
 @pytest.fixture
 def suite_with_a_long_item(tmp_path):
-    items = [{"id": f"q{i}", "question": f"Is {i} an even number?", "choices": ["yes", "no"],
-              "answer": 0 if i % 2 == 0 else 1} for i in range(6)]
+    items = [
+        {
+            "id": f"q{i}",
+            "question": f"Is {i} an even number?",
+            "choices": ["yes", "no"],
+            "answer": 0 if i % 2 == 0 else 1,
+        }
+        for i in range(6)
+    ]
     # The tiny model's context is 512 positions; this question alone is longer.
-    items.insert(3, {"id": "essay", "question": "Is this long? " + "words and more words " * 200,
-                     "choices": ["yes", "no"], "answer": 0})
+    items.insert(
+        3,
+        {
+            "id": "essay",
+            "question": "Is this long? " + "words and more words " * 200,
+            "choices": ["yes", "no"],
+            "answer": 0,
+        },
+    )
     (tmp_path / "items.jsonl").write_text("\n".join(json.dumps(i) for i in items) + "\n")
     (tmp_path / "suite.yaml").write_text(
         "name: parity\nitems: items.jsonl\nreference_instruction: Answer yes or no.\n"
-        "instructions:\n  unobserved:\n    - Reply with yes or no.\n")
+        "instructions:\n  unobserved:\n    - Reply with yes or no.\n"
+    )
     return tmp_path / "suite.yaml"
 
 
@@ -32,11 +47,14 @@ def test_a_too_long_prompt_fails_naming_the_item(tiny_causal_dir, suite_with_a_l
     assert "Traceback" not in res.output
 
 
-def test_skip_leaves_the_item_out_under_every_instruction_and_counts_it(tiny_causal_dir, suite_with_a_long_item,
-                                                                       tmp_path):
+def test_skip_leaves_the_item_out_under_every_instruction_and_counts_it(
+    tiny_causal_dir, suite_with_a_long_item, tmp_path
+):
     out = tmp_path / "r.json"
-    res = CliRunner().invoke(app, ["run", str(suite_with_a_long_item), "--model", str(tiny_causal_dir),
-                                   "--too-long", "skip", "--json", str(out)])
+    res = CliRunner().invoke(
+        app,
+        ["run", str(suite_with_a_long_item), "--model", str(tiny_causal_dir), "--too-long", "skip", "--json", str(out)],
+    )
     assert res.exit_code == 0, res.output
     assert "skipped 1 of 7 items longer than the model's context (512 tokens): essay" in res.output
     assert "6 items (1 too long, skipped)" in res.output

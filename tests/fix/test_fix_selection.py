@@ -98,21 +98,37 @@ def test_early_stopping_keeps_the_best_validation_checkpoint(tiny_causal_dir, he
     tuned = attach_soft_prompt(pc.load_model(str(tiny_causal_dir)), cfg, task.reference_instruction)
     scores = iter([3.0, 1.0, 2.0, 2.5, 0.5, 0.1])  # best at step 2, then two worse scores: stop at step 6
 
-    state = train(tuned, [split_task(task, cfg)], cfg, tmp_path,
-                  validate=lambda scorer: {"key": [0, next(scores)]})
+    state = train(tuned, [split_task(task, cfg)], cfg, tmp_path, validate=lambda scorer: {"key": [0, next(scores)]})
     assert state.stopped_early and state.step == 6
     assert state.best["step"] == 2 and [r["step"] for r in state.validation] == [0, 2, 4, 6]
 
 
-def test_no_candidate_keeps_the_reference_exits_3_with_the_best_trade_off(tiny_causal_dir, examples_dir,
-                                                                          tmp_path, monkeypatch):
+def test_no_candidate_keeps_the_reference_exits_3_with_the_best_trade_off(
+    tiny_causal_dir, examples_dir, tmp_path, monkeypatch
+):
     # A floor no model can reach (validation reference accuracy above 1) stands in for a task
     # where every candidate lowers the reference: fix must say so itself.
     monkeypatch.setattr("promptcheck.fix.run.baseline", lambda scorer, splits: fix_select.Baseline((1.5,)))
     out = tmp_path / "o"
-    res = CliRunner().invoke(app, ["fix", str(examples_dir / "yesno.yaml"), "--model", str(tiny_causal_dir),
-                                   "--out", str(out), "--steps", "2", "--virtual-tokens", "3", "--search", "1",
-                                   "--eval-every", "1"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "fix",
+            str(examples_dir / "yesno.yaml"),
+            "--model",
+            str(tiny_causal_dir),
+            "--out",
+            str(out),
+            "--steps",
+            "2",
+            "--virtual-tokens",
+            "3",
+            "--search",
+            "1",
+            "--eval-every",
+            "1",
+        ],
+    )
     assert res.exit_code == 3, res.output
     assert "NO SAFE FIX" in res.output
     report = json.loads((out / "fix_report.json").read_text())

@@ -74,9 +74,12 @@ def test_resume_after_ctrl_c_or_kill_reproduces_the_uninterrupted_adapter(tiny_c
     ctrl_c = _final_prompt(tiny_causal_dir, task, tmp_path / "b", CFG, stop_at=3, how=KeyboardInterrupt)
     killed = _final_prompt(tiny_causal_dir, task, tmp_path / "c", CFG, stop_at=3, how=SystemExit)
     assert torch.allclose(straight, ctrl_c, atol=1e-5) and torch.allclose(straight, killed, atol=1e-5)
-    assert not torch.allclose(straight, attach_soft_prompt(pc.load_model(str(tiny_causal_dir)), CFG,
-                                                           task.reference_instruction).model
-                              .prompt_encoder["default"].embedding.weight.detach()), "training moved the prompt"
+    assert not torch.allclose(
+        straight,
+        attach_soft_prompt(pc.load_model(str(tiny_causal_dir)), CFG, task.reference_instruction)
+        .model.prompt_encoder["default"]
+        .embedding.weight.detach(),
+    ), "training moved the prompt"
 
 
 def test_resume_refuses_other_options(tiny_causal_dir, task, tmp_path):
@@ -89,18 +92,43 @@ def test_resume_refuses_other_options(tiny_causal_dir, task, tmp_path):
 
 def test_cli_fix_saves_a_peft_adapter_that_loads_anywhere(tiny_causal_dir, task, examples_dir, tmp_path):
     out = tmp_path / "adapter"
-    res = CliRunner().invoke(app, ["fix", str(examples_dir / "yesno.yaml"), "--model", str(tiny_causal_dir),
-                                   "--out", str(out), "--steps", "4", "--virtual-tokens", "5",
-                                   "--harm-tolerance", "1.0", "--search", "1", "--eval-every", "2",
-                                   "--patience", "5"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "fix",
+            str(examples_dir / "yesno.yaml"),
+            "--model",
+            str(tiny_causal_dir),
+            "--out",
+            str(out),
+            "--steps",
+            "4",
+            "--virtual-tokens",
+            "5",
+            "--harm-tolerance",
+            "1.0",
+            "--search",
+            "1",
+            "--eval-every",
+            "2",
+            "--patience",
+            "5",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert (out / "adapter_config.json").is_file() and (out / "adapter_model.safetensors").is_file()
     report = json.loads((out / "fix_report.json").read_text())
     (t,) = report["tasks"]
     for side in ("before", "after"):
-        assert set(t[side]) >= {"reference_accuracy", "reference_accuracy_interval", "heldout_accuracy",
-                                "heldout_accuracy_interval", "heldout_drop", "heldout_drop_interval",
-                                "heldout_gate"}
+        assert set(t[side]) >= {
+            "reference_accuracy",
+            "reference_accuracy_interval",
+            "heldout_accuracy",
+            "heldout_accuracy_interval",
+            "heldout_drop",
+            "heldout_drop_interval",
+            "heldout_gate",
+        }
         lo, hi = t[side]["reference_accuracy_interval"]
         assert lo <= t[side]["reference_accuracy"] <= hi
     assert len(report["training_curve"]) == 4 and report["harm_check"]["ok"]
@@ -124,15 +152,20 @@ def test_cli_fix_saves_a_peft_adapter_that_loads_anywhere(tiny_causal_dir, task,
     with_adapter = pc.load_model(str(tiny_causal_dir), adapter=out)
     assert with_adapter.identity.adapter_hash == report["adapter"]["hash"]
     yesno = pc.load_task(examples_dir / "yesno.yaml")
-    prompts = [pc.render(yesno.reference_instruction, i, yesno, chat_formatter=with_adapter.chat_formatter())
-               for i in yesno.items[:8]]
+    prompts = [
+        pc.render(yesno.reference_instruction, i, yesno, chat_formatter=with_adapter.chat_formatter())
+        for i in yesno.items[:8]
+    ]
     # Multi-token answers take the per-prompt context path (each context once, then K choices),
     # with and without a call-wide prefix (raw prompts under different instructions share none).
     capitals = pc.load_task(examples_dir / "capitals.yaml")
-    multi = [pc.render(capitals.reference_instruction, i, capitals, chat_formatter=with_adapter.chat_formatter())
-             for i in capitals.items[:6]]
-    mixed = [pc.render(ins, i, capitals) for ins, i in zip(["Capital?", "Name it.", "Pick the city."],
-                                                            capitals.items[6:9])]
+    multi = [
+        pc.render(capitals.reference_instruction, i, capitals, chat_formatter=with_adapter.chat_formatter())
+        for i in capitals.items[:6]
+    ]
+    mixed = [
+        pc.render(ins, i, capitals) for ins, i in zip(["Capital?", "Name it.", "Pick the city."], capitals.items[6:9])
+    ]
     assert with_adapter.shared_prefix(with_adapter.units(mixed)) is None
     calls = [prompts, multi, mixed]
     shared = [with_adapter.score(c) for c in calls]
@@ -145,11 +178,14 @@ def test_cli_fix_saves_a_peft_adapter_that_loads_anywhere(tiny_causal_dir, task,
     assert any(abs(a.logprobs[0] - b.logprobs[0]) > 1e-4 for a, b in zip(shared, base_scores))
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    ([], "name the tasks to fix"),
-    (["--from", "missing.json"], "missing.json: file not found"),
-    (["{suite}", "--mode", "both-ish"], "mode: must be one of"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "name the tasks to fix"),
+        (["--from", "missing.json"], "missing.json: file not found"),
+        (["{suite}", "--mode", "both-ish"], "mode: must be one of"),
+    ],
+)
 def test_cli_fix_bad_input_is_one_line(tmp_path, examples_dir, args, message):
     argv = [a.replace("{suite}", str(examples_dir / "yesno.yaml")) for a in args]
     res = CliRunner().invoke(app, ["fix", *argv, "--out", str(tmp_path / "o")])
@@ -171,9 +207,26 @@ def test_fix_trains_a_seq2seq_model_too(tiny_seq2seq_dir, task, tmp_path):
 
 def test_several_tasks_get_one_adapter_each_unless_joint(tiny_causal_dir, examples_dir, tmp_path):
     out = tmp_path / "many"
-    res = CliRunner().invoke(app, ["fix", str(examples_dir / "yesno.yaml"), str(examples_dir / "sentiment.yaml"),
-                                   "--model", str(tiny_causal_dir), "--out", str(out), "--steps", "2",
-                                   "--virtual-tokens", "3", "--harm-tolerance", "1.0", "--search", "1"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "fix",
+            str(examples_dir / "yesno.yaml"),
+            str(examples_dir / "sentiment.yaml"),
+            "--model",
+            str(tiny_causal_dir),
+            "--out",
+            str(out),
+            "--steps",
+            "2",
+            "--virtual-tokens",
+            "3",
+            "--harm-tolerance",
+            "1.0",
+            "--search",
+            "1",
+        ],
+    )
     assert res.exit_code == 0, res.output
     report = json.loads((out / "fix_report.json").read_text())
     assert report["per_task_adapters"] and [t["name"] for t in report["tasks"]] == ["yesno", "sentiment"]
@@ -181,8 +234,28 @@ def test_several_tasks_get_one_adapter_each_unless_joint(tiny_causal_dir, exampl
         assert (out / name / "adapter_config.json").is_file()
         assert json.loads((out / name / "fix_report.json").read_text())["tasks"][0]["name"] == name
     joint = tmp_path / "joint"
-    res = CliRunner().invoke(app, ["fix", str(examples_dir / "yesno.yaml"), str(examples_dir / "sentiment.yaml"),
-                                   "--model", str(tiny_causal_dir), "--out", str(joint), "--steps", "2",
-                                   "--virtual-tokens", "3", "--harm-tolerance", "1.0", "--joint", "--search", "1"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "fix",
+            str(examples_dir / "yesno.yaml"),
+            str(examples_dir / "sentiment.yaml"),
+            "--model",
+            str(tiny_causal_dir),
+            "--out",
+            str(joint),
+            "--steps",
+            "2",
+            "--virtual-tokens",
+            "3",
+            "--harm-tolerance",
+            "1.0",
+            "--joint",
+            "--search",
+            "1",
+        ],
+    )
     assert res.exit_code == 0, res.output
-    assert (joint / "adapter_config.json").is_file() and len(json.loads((joint / "fix_report.json").read_text())["tasks"]) == 2
+    assert (joint / "adapter_config.json").is_file() and len(
+        json.loads((joint / "fix_report.json").read_text())["tasks"]
+    ) == 2

@@ -28,16 +28,32 @@ def test_sentiment_gate(promptcheck_model, promptcheck_suite):
 def test_failing_gate_then_fix_then_the_gate_shows_a_smaller_heldout_drop(pytester):
     shutil.copytree(ROOT / "examples" / "heldout", pytester.path / "examples" / "heldout")
     pytester.makepyfile(test_gate=GATE)
-    before = pytester.runpytest_subprocess("--promptcheck-model=default", "--promptcheck-json=before.json",
-                                           "-p", "no:cacheprovider", timeout=900)
+    before = pytester.runpytest_subprocess(
+        "--promptcheck-model=default", "--promptcheck-json=before.json", "-p", "no:cacheprovider", timeout=900
+    )
     assert before.ret == 1, before.stdout.str()[-3000:]  # the default model fails this gate
     failures = pytester.path / ".promptcheck" / "failures.json"
     assert failures.is_file()
 
     fix = subprocess.run(
-        [sys.executable, "-m", "promptcheck", "fix", "--from", str(failures), "--out", "adapter", "--steps", "30",
-         "--search", "1"],
-        cwd=pytester.path, capture_output=True, text=True, timeout=1500,
+        [
+            sys.executable,
+            "-m",
+            "promptcheck",
+            "fix",
+            "--from",
+            str(failures),
+            "--out",
+            "adapter",
+            "--steps",
+            "30",
+            "--search",
+            "1",
+        ],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        timeout=1500,
     )
     assert fix.returncode == 0, fix.stderr[-3000:]
     report = json.loads((pytester.path / "adapter" / "fix_report.json").read_text())
@@ -45,12 +61,20 @@ def test_failing_gate_then_fix_then_the_gate_shows_a_smaller_heldout_drop(pytest
     assert task["outcome"]["gap_closed"], task["outcome"]  # held-out drop at least halved, reference kept
     assert report["selection"]["ok"] and report["config"]["gate_threshold"] == 0.05  # the failed gate's threshold
 
-    after = pytester.runpytest_subprocess("--promptcheck-model=default", "--promptcheck-adapter=adapter",
-                                          "--promptcheck-json=after.json", "-p", "no:cacheprovider", timeout=900)
+    after = pytester.runpytest_subprocess(
+        "--promptcheck-model=default",
+        "--promptcheck-adapter=adapter",
+        "--promptcheck-json=after.json",
+        "-p",
+        "no:cacheprovider",
+        timeout=900,
+    )
     drop_before = json.loads((pytester.path / "before.json").read_text())["tests"][0]["drop"]
     record = json.loads((pytester.path / "after.json").read_text())["tests"][0]
     assert record["model"]["adapter_hash"] == report["adapter"]["hash"]
     assert record["drop"] < drop_before
-    print(f"gate drop before {drop_before:+.3f}, with adapter {record['drop']:+.3f} ({record['verdict']}); "
-          f"held-out drop {task['before']['heldout_drop']:+.3f} -> {task['after']['heldout_drop']:+.3f}")
+    print(
+        f"gate drop before {drop_before:+.3f}, with adapter {record['drop']:+.3f} ({record['verdict']}); "
+        f"held-out drop {task['before']['heldout_drop']:+.3f} -> {task['after']['heldout_drop']:+.3f}"
+    )
     assert after.ret in (0, 1, 6)

@@ -23,8 +23,9 @@ def test_default_model_loads_offline_with_identity(default_model):
 def test_default_model_answers_a_known_fact(default_model, examples_dir):
     task = pc.load_task(examples_dir / "capitals.yaml")
     france = next(i for i in task.items if "France" in i.question)
-    result = pc.evaluate(default_model, pc.Task(**{**task.__dict__, "items": (france,)}),
-                         instructions=[task.reference_instruction])
+    result = pc.evaluate(
+        default_model, pc.Task(**{**task.__dict__, "items": (france,)}), instructions=[task.reference_instruction]
+    )
     assert result.instructions[0].predictions == (france.answer,)
 
 
@@ -32,7 +33,9 @@ def test_run_on_default_model_prints_table_and_shows_the_sentiment_paraphrase_dr
     out = tmp_path / "r.json"
     proc = subprocess.run(
         [sys.executable, "-m", "promptcheck", "run", str(examples_dir / "sentiment.yaml"), "--json", str(out)],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert proc.returncode == 0, proc.stderr
     assert "sentiment" in proc.stdout and "reference" in proc.stdout

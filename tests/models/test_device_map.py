@@ -20,8 +20,10 @@ def test_device_map_auto_scores_like_a_plain_load(default_model):
     assert {p.device.type for p in mapped.model.parameters()} == {"cpu"}
     assert mapped.identity.device == "cpu" and mapped.identity.weights_hash == default_model.identity.weights_hash
     fmt = default_model.chat_formatter()
-    prompts = [Prompt(fmt("What is the capital of France?"), ("Paris", "Lyon", "Marseille")),
-               Prompt(fmt("Is the sky blue? Answer yes or no."), ("yes", "no"))]
+    prompts = [
+        Prompt(fmt("What is the capital of France?"), ("Paris", "Lyon", "Marseille")),
+        Prompt(fmt("Is the sky blue? Answer yes or no."), ("yes", "no")),
+    ]
     a, b = mapped.score(prompts), default_model.score(prompts)
     for x, y in zip(a, b):
         assert x.logprobs == pytest.approx(y.logprobs, abs=1e-5)

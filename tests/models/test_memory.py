@@ -25,8 +25,11 @@ def capitals(examples_dir):
 
 
 def _prompts(scorer, task):
-    return [render(ins, item, task, chat_formatter=scorer.chat_formatter())
-            for ins in (task.reference_instruction, task.observed[0]) for item in task.items]
+    return [
+        render(ins, item, task, chat_formatter=scorer.chat_formatter())
+        for ins in (task.reference_instruction, task.observed[0])
+        for item in task.items
+    ]
 
 
 def _close(a, b):
@@ -34,8 +37,17 @@ def _close(a, b):
         assert x.logprobs == pytest.approx(y.logprobs, abs=1e-4)
 
 
-@pytest.mark.parametrize(("text", "value"), [("2GiB", 2 * 2**30), ("1500MB", 1500 * 10**6), ("3g", 3 * 10**9),
-                                             ("64 MiB", 64 * 2**20), ("auto", None), (None, None)])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("2GiB", 2 * 2**30),
+        ("1500MB", 1500 * 10**6),
+        ("3g", 3 * 10**9),
+        ("64 MiB", 64 * 2**20),
+        ("auto", None),
+        (None, None),
+    ],
+)
 def test_memory_sizes_parse(text, value):
     assert parse_memory(text) == value
 
@@ -47,8 +59,9 @@ def test_bad_memory_sizes_are_input_errors(text):
 
 
 def test_cli_bad_max_memory_is_one_line_before_loading(examples_dir):
-    res = CliRunner().invoke(app, ["run", str(examples_dir / "yesno.yaml"), "--model", "/no/such/model",
-                                   "--max-memory", "lots"])
+    res = CliRunner().invoke(
+        app, ["run", str(examples_dir / "yesno.yaml"), "--model", "/no/such/model", "--max-memory", "lots"]
+    )
     assert res.exit_code == 2
     assert "max_memory: not a memory size: 'lots'" in res.output and "Traceback" not in res.output
 

@@ -13,8 +13,9 @@ pytestmark = pytest.mark.default_model
 
 def test_example_search_finds_a_one_edit_paraphrase_that_flips_the_default_model(pytester):
     shutil.copytree(ROOT / "examples", pytester.path / "examples")
-    result = pytester.runpytest_subprocess("examples/test_paraphrase_search.py", "--promptcheck-model=default",
-                                           "-p", "no:cacheprovider", timeout=600)
+    result = pytester.runpytest_subprocess(
+        "examples/test_paraphrase_search.py", "--promptcheck-model=default", "-p", "no:cacheprovider", timeout=600
+    )
     out = result.stdout.str()
     result.assert_outcomes(failed=1)
     assert "Failing test case" in out or "Falsifying example" in out

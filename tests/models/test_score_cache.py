@@ -174,8 +174,10 @@ def test_cli_second_run_reads_the_cache_and_writes_identical_json(tiny_causal_di
     docs = []
     outputs = []
     for name in ("cold.json", "warm.json"):
-        res = CliRunner().invoke(app, ["run", str(examples_dir / "yesno.yaml"), "--model", str(tiny_causal_dir),
-                                       "--json", str(tmp_path / name)])
+        res = CliRunner().invoke(
+            app,
+            ["run", str(examples_dir / "yesno.yaml"), "--model", str(tiny_causal_dir), "--json", str(tmp_path / name)],
+        )
         assert res.exit_code == 0, res.output
         outputs.append(res.output)
         doc = json.loads((tmp_path / name).read_text())

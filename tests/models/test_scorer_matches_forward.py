@@ -120,9 +120,20 @@ def test_per_prompt_context_reuse_without_a_shared_prefix_equals_plain(capitals)
     model, tokenizer = tiny_causal()
     scorer = HFScorer(model, tokenizer, ModelIdentity(id="tiny"), use_chat_template=False, batch_size=3)
     task = dataclasses.replace(capitals, format="texts", items=capitals.items[:6])
-    prompts = [render(ins, item, task) for ins, item in zip(["Name the capital.", "Which city is the capital?",
-                                                             "Pick one.", "Capital?", "Say the capital city.",
-                                                             "Choose the right city."], task.items)]
+    prompts = [
+        render(ins, item, task)
+        for ins, item in zip(
+            [
+                "Name the capital.",
+                "Which city is the capital?",
+                "Pick one.",
+                "Capital?",
+                "Say the capital city.",
+                "Choose the right city.",
+            ],
+            task.items,
+        )
+    ]
     units = scorer.units(prompts)
     assert scorer.shared_prefix(units) is None
     groups, _ = scorer.context_groups(units, 0)

@@ -21,13 +21,20 @@ from promptcheck.prompts.rendering import Prompt
 FAST = RetryPolicy(retries=2, backoff=0.01, max_backoff=0.02, timeout=5.0)
 MODELS = {"object": "list", "data": [{"id": "m", "owned_by": "vllm", "root": "/models/m", "created": 1}]}
 
+
 # A toy server: one "token" per character, log-probability -(ord(c) % 7) - 0.5; the first
 # token has none, as in vLLM's echo.
 def _echo(prompt: str) -> dict:
     values = [None] + [-(ord(c) % 7) - 0.5 for c in prompt[1:]]
-    return {"choices": [{"text": prompt, "logprobs": {"tokens": list(prompt), "token_logprobs": values,
-                                                        "text_offset": list(range(len(prompt)))}}],
-            "usage": {"prompt_tokens": len(prompt)}}
+    return {
+        "choices": [
+            {
+                "text": prompt,
+                "logprobs": {"tokens": list(prompt), "token_logprobs": values, "text_offset": list(range(len(prompt)))},
+            }
+        ],
+        "usage": {"prompt_tokens": len(prompt)},
+    }
 
 
 def _expected(cont: str) -> float:
@@ -60,8 +67,11 @@ def _scorer(server: Server, urls=("http://a:1/v1",), **kw) -> ServedScorer:
     return ServedScorer(list(urls), transport=httpx.MockTransport(server), policy=FAST, **kw)
 
 
-PROMPTS = [Prompt("Q1 Answer:", (" yes", " no")), Prompt("Q2 Answer:", (" yes", " no")),
-           Prompt("Q1 Answer:", (" yes", " maybe"))]
+PROMPTS = [
+    Prompt("Q1 Answer:", (" yes", " no")),
+    Prompt("Q2 Answer:", (" yes", " no")),
+    Prompt("Q1 Answer:", (" yes", " maybe")),
+]
 
 
 def test_scores_sum_the_continuation_tokens_and_repeat_texts_are_requested_once():
@@ -111,24 +121,36 @@ def test_a_refused_request_is_not_retried_and_says_why():
 
 def test_a_server_without_prompt_logprobs_is_named_plainly():
     # llama.cpp's llama-server: echo ignored, logprobs of the generated token only.
-    body = {"choices": [{"text": "x", "logprobs": {"tokens": ["x"], "token_logprobs": [-0.1]}}],
-            "usage": {"prompt_tokens": 5}}
+    body = {
+        "choices": [{"text": "x", "logprobs": {"tokens": ["x"], "token_logprobs": [-0.1]}}],
+        "usage": {"prompt_tokens": 5},
+    }
     with pytest.raises(ScoringError, match="does not return prompt log-probabilities"):
         continuation_logprob(body, "Q:", " yes", "http://a:1/v1")
 
 
 def test_a_token_merging_context_and_answer_belongs_to_the_answer():
     # "Answer:" + " yes" tokenized as ["Answer", ": yes"]: the merged token is the answer's.
-    body = {"choices": [{"logprobs": {"tokens": ["Answer", ": yes"], "token_logprobs": [None, -2.0]}}],
-            "usage": {"prompt_tokens": 2}}
+    body = {
+        "choices": [{"logprobs": {"tokens": ["Answer", ": yes"], "token_logprobs": [None, -2.0]}}],
+        "usage": {"prompt_tokens": 2},
+    }
     assert continuation_logprob(body, "Answer:", " yes", "u") == (-2.0, 1)
 
 
 def test_a_bos_token_and_a_generated_token_do_not_shift_the_boundary():
-    body = {"choices": [{"logprobs": {"tokens": ["<s>", "Q", ":", " yes", "!"],
-                                      "token_logprobs": [None, -1.0, -2.0, -3.0, -9.0],
-                                      "text_offset": [0, 3, 4, 5, 9]}}],
-            "usage": {"prompt_tokens": 4}}
+    body = {
+        "choices": [
+            {
+                "logprobs": {
+                    "tokens": ["<s>", "Q", ":", " yes", "!"],
+                    "token_logprobs": [None, -1.0, -2.0, -3.0, -9.0],
+                    "text_offset": [0, 3, 4, 5, 9],
+                }
+            }
+        ],
+        "usage": {"prompt_tokens": 4},
+    }
     assert continuation_logprob(body, "Q:", " yes", "u") == (-3.0, 1)
 
 
@@ -174,8 +196,9 @@ def test_an_api_key_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("MY_KEY", "sekret")
     from promptcheck.settings import api_key
 
-    scorer = ServedScorer(["http://a:1/v1"], api_key=api_key("MY_KEY"), transport=httpx.MockTransport(handler),
-                          policy=FAST)
+    scorer = ServedScorer(
+        ["http://a:1/v1"], api_key=api_key("MY_KEY"), transport=httpx.MockTransport(handler), policy=FAST
+    )
     scorer.score(PROMPTS[:1])
     assert set(seen) == {"Bearer sekret"}
     monkeypatch.delenv("PROMPTCHECK_API_KEY", raising=False)

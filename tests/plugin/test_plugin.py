@@ -31,9 +31,18 @@ def suites(pytester):
 
 def test_help_lists_the_promptcheck_options(pytester):
     out = pytester.runpytest("--help").stdout.str()
-    for opt in ("--promptcheck-model", "--promptcheck-adapter", "--promptcheck-device", "--promptcheck-dtype",
-                "--promptcheck-seed", "--promptcheck-json", "--promptcheck-cache", "--promptcheck-require-model",
-                "--promptcheck-markdown", "promptcheck_model (string)"):
+    for opt in (
+        "--promptcheck-model",
+        "--promptcheck-adapter",
+        "--promptcheck-device",
+        "--promptcheck-dtype",
+        "--promptcheck-seed",
+        "--promptcheck-json",
+        "--promptcheck-cache",
+        "--promptcheck-require-model",
+        "--promptcheck-markdown",
+        "promptcheck_model (string)",
+    ):
         assert opt in out, opt
 
 
@@ -60,12 +69,15 @@ def test_without_a_model_tests_skip_with_a_reason_and_require_model_errors(pytes
     strict.stderr.fnmatch_lines(["*--promptcheck-require-model is set but no model is named*"])
 
 
-@pytest.mark.parametrize(("marker", "message"), [
-    ("max_drop=0.1", "unknown option(s) max_drop"),
-    ("0.1", "keyword options only"),
-    ("confidence=1.5", "confidence must be in (0, 1)"),
-    ("max_accuracy_drop='5%'", "max_accuracy_drop must be a number"),
-])
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        ("max_drop=0.1", "unknown option(s) max_drop"),
+        ("0.1", "keyword options only"),
+        ("confidence=1.5", "confidence must be in (0, 1)"),
+        ("max_accuracy_drop='5%'", "max_accuracy_drop must be a number"),
+    ],
+)
 def test_marker_options_are_validated_at_collection(pytester, marker, message):
     pytester.makepyfile(f"import pytest\n\n@pytest.mark.promptcheck({marker})\ndef test_x():\n    pass\n")
     result = pytester.runpytest()
@@ -100,14 +112,30 @@ def test_bad_suite_fails_the_test_with_one_line(pytester, tiny_causal_dir):
 
 def test_outputs_json_junit_markdown_and_summary_under_default_junit_family(pytester, tiny_causal_dir, suites):
     pytester.makepyfile(test_a=ROBUST_TEST.format(name="yesno", suite="suites/yesno.yaml", n=16))
-    result = pytester.runpytest(f"--promptcheck-model={tiny_causal_dir}", "--promptcheck-json=out.json",
-                                "--junitxml=out.xml", "--promptcheck-markdown=pr.md", "-W", "error")
+    result = pytester.runpytest(
+        f"--promptcheck-model={tiny_causal_dir}",
+        "--promptcheck-json=out.json",
+        "--junitxml=out.xml",
+        "--promptcheck-markdown=pr.md",
+        "-W",
+        "error",
+    )
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*promptcheck: robustness to instruction paraphrases*", "*yesno*", "model: *"])
     doc = json.loads((pytester.path / "out.json").read_text())
     (record,) = doc["tests"]
-    for key in ("verdict", "drop", "interval", "threshold", "confidence", "items", "instructions", "prompts_scored",
-                "model", "claim"):
+    for key in (
+        "verdict",
+        "drop",
+        "interval",
+        "threshold",
+        "confidence",
+        "items",
+        "instructions",
+        "prompts_scored",
+        "model",
+        "claim",
+    ):
         assert key in record, key
     assert record["verdict"] in ("pass", "inconclusive") and record["items"] == 16
     assert record["model"]["weights_hash"]
@@ -142,8 +170,15 @@ def test_xdist_two_workers_complete_summary_and_json(pytester, tiny_causal_dir, 
         test_one=ROBUST_TEST.format(name="yesno", suite="suites/yesno.yaml", n=12),
         test_two=ROBUST_TEST.format(name="sentiment", suite="suites/sentiment.yaml", n=12),
     )
-    result = pytester.runpytest_subprocess("-n", "2", f"--promptcheck-model={tiny_causal_dir}",
-                                           "--promptcheck-json=out.json", "-p", "no:cacheprovider", timeout=600)
+    result = pytester.runpytest_subprocess(
+        "-n",
+        "2",
+        f"--promptcheck-model={tiny_causal_dir}",
+        "--promptcheck-json=out.json",
+        "-p",
+        "no:cacheprovider",
+        timeout=600,
+    )
     result.assert_outcomes(passed=2)
     out = result.stdout.str()
     assert "test_one.py::test_yesno" in out.replace("\n", "") or "test_yesno" in out

@@ -85,7 +85,9 @@ def test_a_baseline_of_another_suite_is_a_one_line_error(pytester, monkeypatch):
     (pytester.path / "test_gate.py").write_text(GATE.replace("items[:20]", "items[:18]"))
     result = pytester.runpytest("--promptcheck-baseline=old.json")
     assert result.ret == 7
-    result.stdout.fnmatch_lines(["*baseline comparison failed: items: task 'sentiment': the two runs scored different items*"])
+    result.stdout.fnmatch_lines(
+        ["*baseline comparison failed: items: task 'sentiment': the two runs scored different items*"]
+    )
 
 
 def test_a_gate_too_small_to_decide_is_told_before_it_runs_and_plan_says_what_would(pytester, monkeypatch):
@@ -98,11 +100,15 @@ def test_a_gate_too_small_to_decide_is_told_before_it_runs_and_plan_says_what_wo
 
     shutil.copytree(ROOT / "examples" / "suites", pytester.path / "suites")
     pytester.makepyfile(test_gate=GATE.replace("max_accuracy_drop=0.9", "max_accuracy_drop=0.05"))
-    monkeypatch.setenv("RELEASE", "new")
+    monkeypatch.setenv("RELEASE", "old")
     pytester.runpytest("--promptcheck-json=old.json").assert_outcomes(passed=1)
     again = pytester.runpytest("--promptcheck-baseline=old.json")
-    again.stdout.fnmatch_lines(["*promptcheck: test_gate.py::test_gate::sentiment: at 20 items x 1 instructions "
-                                "(baseline) this gate passes a model with no drop less than 80% of the time*"])
+    again.stdout.fnmatch_lines(
+        [
+            "*promptcheck: test_gate.py::test_gate::sentiment: at 20 items x 1 instructions "
+            "(baseline) this gate passes a model with no drop less than 80% of the time*"
+        ]
+    )
     res = CliRunner().invoke(app, ["plan", str(pytester.path / "old.json"), "--json", "--target-drop", "0"])
     assert res.exit_code == 0, res.output
     (task,) = json.loads(res.output)["tasks"]

@@ -14,8 +14,14 @@ pytestmark = pytest.mark.default_model
 def test_release_gate_example_fails_sentiment_passes_capitals_and_reports_yesno(pytester):
     shutil.copytree(ROOT / "examples", pytester.path / "examples")
     result = pytester.runpytest_subprocess(
-        "examples/test_release_gate.py", "--promptcheck-model=default", "--promptcheck-json=gate.json",
-        "--promptcheck-markdown=gate.md", "--junitxml=gate.xml", "-p", "no:cacheprovider", timeout=900,
+        "examples/test_release_gate.py",
+        "--promptcheck-model=default",
+        "--promptcheck-json=gate.json",
+        "--promptcheck-markdown=gate.md",
+        "--junitxml=gate.xml",
+        "-p",
+        "no:cacheprovider",
+        timeout=900,
     )
     result.assert_outcomes(failed=1, passed=2)
     assert result.ret == 1

@@ -25,8 +25,12 @@ def small_suite(examples_dir, tmp_path):
     rows = (examples_dir / "capitals.jsonl").read_text().splitlines()[:6]
     (tmp_path / "items.jsonl").write_text("\n".join(rows) + "\n")
     full = pc.load_task(examples_dir / "capitals.yaml")
-    suite = {"name": "capitals-small", "items": "items.jsonl", "reference_instruction": full.reference_instruction,
-             "instructions": {"observed": list(full.observed[:2]), "unobserved": list(full.unobserved[:2])}}
+    suite = {
+        "name": "capitals-small",
+        "items": "items.jsonl",
+        "reference_instruction": full.reference_instruction,
+        "instructions": {"observed": list(full.observed[:2]), "unobserved": list(full.unobserved[:2])},
+    }
     path = tmp_path / "small.yaml"
     path.write_text(json.dumps(suite))  # JSON is YAML
     return path
@@ -40,8 +44,20 @@ def _run(args: list[str]) -> None:
 def test_two_runs_write_byte_identical_json_except_timestamps(tiny_causal_dir, small_suite, tmp_path):
     texts = []
     for name in ("a.json", "b.json"):
-        _run([str(small_suite), "--model", str(tiny_causal_dir), "--seed", "7", "--paraphrases", "2",
-              "--json", str(tmp_path / name), "--no-cache"])  # both runs compute every score
+        _run(
+            [
+                str(small_suite),
+                "--model",
+                str(tiny_causal_dir),
+                "--seed",
+                "7",
+                "--paraphrases",
+                "2",
+                "--json",
+                str(tmp_path / name),
+                "--no-cache",
+            ]
+        )  # both runs compute every score
         texts.append((tmp_path / name).read_text(encoding="utf-8"))
     assert texts[0] != VOLATILE.sub("", texts[0]), "the pattern must remove the timestamp lines"
     assert VOLATILE.sub("", texts[0]).encode() == VOLATILE.sub("", texts[1]).encode()
@@ -51,8 +67,18 @@ def test_batch_size_1_and_8_give_the_same_predictions_accuracies_and_verdict(tin
     docs = {}
     for bs in (1, 8):
         out = tmp_path / f"bs{bs}.json"
-        _run([str(small_suite), "--model", str(tiny_causal_dir), "--batch-size", str(bs),
-              "--json", str(out), "--no-cache"])  # the cache would hand batch 8 the batch-1 numbers
+        _run(
+            [
+                str(small_suite),
+                "--model",
+                str(tiny_causal_dir),
+                "--batch-size",
+                str(bs),
+                "--json",
+                str(out),
+                "--no-cache",
+            ]
+        )  # the cache would hand batch 8 the batch-1 numbers
         docs[bs] = json.loads(out.read_text())["tasks"][0]
     one, eight = docs[1], docs[8]
     assert [i["predictions"] for i in one["items"]] == [i["predictions"] for i in eight["items"]]

@@ -22,12 +22,14 @@ def test_an_interrupted_report_write_never_replaces_the_good_report(tmp_path, mo
     atomic_write_json(report, {"good": True})
     good = report.read_bytes()
     if fault.startswith("KeyboardInterrupt"):
+
         def boom(*_args):
             raise KeyboardInterrupt
 
         monkeypatch.setattr(os, "replace", boom)
         expected: type[BaseException] = KeyboardInterrupt
     else:
+
         def boom(*_args):
             raise OSError(28, "No space left on device")
 

@@ -23,18 +23,34 @@ from promptcheck.models.aliases import _read_aliases
 from promptcheck.tasks.items import load_bigbench_json, load_jsonl_items, load_mmlu_csv
 from promptcheck.tasks.suite import SUITE_KEYS, load_task
 
-FUZZ = settings(max_examples=60, derandomize=True, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=60,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
-scalars = (st.none() | st.booleans() | st.integers(-(10**30), 10**30) | st.floats(allow_nan=True)
-           | st.text(max_size=12) | st.sampled_from(["", " ", "A", "b", "0", "1.0", "yes", "Paris", "\ufeff", "\ud800"]))
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                      | st.dictionaries(st.text(max_size=6), inner, max_size=4), max_leaves=12)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**30), 10**30)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=12)
+    | st.sampled_from(["", " ", "A", "b", "0", "1.0", "yes", "Paris", "\ufeff", "\ud800"])
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
 choices = st.lists(scalars, max_size=5) | values
 item_dicts = st.fixed_dictionaries(
-    {}, optional={"question": scalars | values, "choices": choices, "answer": scalars | values, "id": scalars})
+    {}, optional={"question": scalars | values, "choices": choices, "answer": scalars | values, "id": scalars}
+)
 suite_dicts = st.dictionaries(st.sampled_from([*SUITE_KEYS, "observed", "refrence"]), values, max_size=8).map(
-    lambda d: {**d, "items": d.get("items", "i.jsonl")})
+    lambda d: {**d, "items": d.get("items", "i.jsonl")}
+)
 raw = st.binary(max_size=300)
 
 
@@ -70,8 +86,12 @@ def test_jsonl_loader_raises_only_promptcheck_errors(folder, data):
 
 
 @FUZZ
-@given(data=raw | st.lists(st.lists(st.text(max_size=8) | st.sampled_from(["A", "E", "question", ""]), max_size=7),
-                           max_size=4).map(lambda rows: _csv(rows)))
+@given(
+    data=raw
+    | st.lists(st.lists(st.text(max_size=8) | st.sampled_from(["A", "E", "question", ""]), max_size=7), max_size=4).map(
+        lambda rows: _csv(rows)
+    )
+)
 def test_mmlu_csv_loader_raises_only_promptcheck_errors(folder, data):
     _only_our_errors(load_mmlu_csv, _write(folder / "i.csv", data))
 
@@ -82,14 +102,26 @@ def _csv(rows: list[list[str]]) -> str:
     return out.getvalue()
 
 
-examples = st.lists(st.fixed_dictionaries({}, optional={
-    "input": scalars, "target_scores": st.dictionaries(st.text(max_size=5), scalars, max_size=4) | values,
-    "id": scalars}) | values, max_size=4)
+examples = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "input": scalars,
+            "target_scores": st.dictionaries(st.text(max_size=5), scalars, max_size=4) | values,
+            "id": scalars,
+        },
+    )
+    | values,
+    max_size=4,
+)
 
 
 @FUZZ
-@given(data=raw | values.map(_dump_json)
-       | st.fixed_dictionaries({"examples": examples}, optional={"name": scalars, "task_prefix": scalars}).map(_dump_json))
+@given(
+    data=raw
+    | values.map(_dump_json)
+    | st.fixed_dictionaries({"examples": examples}, optional={"name": scalars, "task_prefix": scalars}).map(_dump_json)
+)
 def test_bigbench_loader_raises_only_promptcheck_errors(folder, data):
     _only_our_errors(load_bigbench_json, _write(folder / "t.json", data))
 
@@ -99,15 +131,18 @@ def _yaml(value) -> str:
 
 
 @FUZZ
-@given(suite=raw | values.map(_yaml) | suite_dicts.map(_yaml) | st.text(max_size=200),
-       items=raw | st.lists(item_dicts, max_size=3).map(lambda rows: "\n".join(map(_dump_json, rows))))
+@given(
+    suite=raw | values.map(_yaml) | suite_dicts.map(_yaml) | st.text(max_size=200),
+    items=raw | st.lists(item_dicts, max_size=3).map(lambda rows: "\n".join(map(_dump_json, rows))),
+)
 def test_suite_loader_raises_only_promptcheck_errors(folder, suite, items):
     _write(folder / "i.jsonl", items)
     _only_our_errors(load_task, _write(folder / "s.yaml", suite))
 
 
-toml_values = st.recursive(st.text(max_size=8) | st.integers() | st.booleans(),
-                           lambda inner: st.lists(inner, max_size=3), max_leaves=6)
+toml_values = st.recursive(
+    st.text(max_size=8) | st.integers() | st.booleans(), lambda inner: st.lists(inner, max_size=3), max_leaves=6
+)
 
 
 def _toml(table: dict) -> str:
@@ -124,8 +159,13 @@ def test_alias_config_reader_raises_only_promptcheck_errors(folder, data):
 
 
 @FUZZ
-@given(data=raw | values.map(_dump_json)
-       | st.fixed_dictionaries({"tasks": st.lists(st.fixed_dictionaries({}, optional={"source": scalars}) | values,
-                                                  max_size=3)}, optional={"model_option": scalars}).map(_dump_json))
+@given(
+    data=raw
+    | values.map(_dump_json)
+    | st.fixed_dictionaries(
+        {"tasks": st.lists(st.fixed_dictionaries({}, optional={"source": scalars}) | values, max_size=3)},
+        optional={"model_option": scalars},
+    ).map(_dump_json)
+)
 def test_failures_file_reader_raises_only_promptcheck_errors(folder, data):
     _only_our_errors(tasks_from_failures, _write(folder / "failures.json", data))

@@ -19,13 +19,21 @@ def write_suite(folder, n_items: int = 10):
     lines = (EXAMPLES / "sentiment.jsonl").read_text().splitlines()[:n_items]
     (folder / "items.jsonl").write_text("\n".join(lines) + "\n")
     suite = {
-        "name": "sentiment-small", "kind": "classification", "items": "items.jsonl", "format": "texts",
+        "name": "sentiment-small",
+        "kind": "classification",
+        "items": "items.jsonl",
+        "format": "texts",
         "reference_instruction": "Classify the sentiment of the following review as negative or positive.",
         "instructions": {
-            "observed": ["Is the sentiment of the following review negative or positive?",
-                         "Decide whether the review below is negative or positive."],
-            "unobserved": [HOSTILE, "Review sentiment: negative or positive?",
-                           "Could you indicate whether this review is negative or positive?"],
+            "observed": [
+                "Is the sentiment of the following review negative or positive?",
+                "Decide whether the review below is negative or positive.",
+            ],
+            "unobserved": [
+                HOSTILE,
+                "Review sentiment: negative or positive?",
+                "Could you indicate whether this review is negative or positive?",
+            ],
         },
     }
     path = folder / "suite.yaml"
@@ -39,8 +47,10 @@ def small_run(tiny_causal_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("small-run")
     suite = write_suite(folder)
     out = folder / "run.json"
-    res = CliRunner().invoke(app, ["run", str(suite), "--model", str(tiny_causal_dir), "--json", str(out),
-                                   "--representations", "--seed", "1"])
+    res = CliRunner().invoke(
+        app,
+        ["run", str(suite), "--model", str(tiny_causal_dir), "--json", str(out), "--representations", "--seed", "1"],
+    )
     assert res.exit_code == 0, res.output
     return out
 

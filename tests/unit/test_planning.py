@@ -29,8 +29,10 @@ def test_single_token_choices_after_one_context_share_one_unit():
 def test_multi_token_choices_get_a_unit_each_and_group_by_their_shared_context():
     prompts = [Prompt("Capital of France?", (" Paris", " Lyon"))]
     units = planning.causal_units(prompts, _chars, special=False, bos=0, max_length=None)
-    assert [u.ids for u in units] == [tuple(_chars("Capital of France? Pari", False)),
-                                      tuple(_chars("Capital of France? Lyo", False))]
+    assert [u.ids for u in units] == [
+        tuple(_chars("Capital of France? Pari", False)),
+        tuple(_chars("Capital of France? Lyo", False)),
+    ]
     groups, rest = planning.context_groups(units, offset=0)
     # The context's last token stays in each continuation's pass: its logits score the first target.
     assert rest == [] and groups[0].context == len("Capital of France?") - 1
@@ -47,8 +49,9 @@ def test_batches_keep_to_rows_and_padded_tokens_longest_first():
 
 def test_a_prompt_longer_than_the_context_is_refused_naming_it():
     with pytest.raises(ScoringError, match="longer than the model's context") as info:
-        planning.causal_units([Prompt("ab", ("c",)), Prompt("x" * 50, ("y",))], _chars, special=False, bos=0,
-                              max_length=20)
+        planning.causal_units(
+            [Prompt("ab", ("c",)), Prompt("x" * 50, ("y",))], _chars, special=False, bos=0, max_length=20
+        )
     assert info.value.field == "prompt 1"
 
 

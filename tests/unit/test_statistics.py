@@ -81,6 +81,14 @@ def test_verdict_rule_is_two_one_sided_tests():
     assert unsure.verdict == "inconclusive" and unsure.interval.low < 0.05 < unsure.interval.high
 
 
+def test_a_perfect_small_suite_is_not_a_pass_at_a_tight_threshold():
+    """0 changes in 20 items does not prove a drop under 5 points (rule of three: up to ~14)."""
+    ref, para = np.ones(20), np.ones((1, 20))
+    j = judge(ref, para, max_accuracy_drop=0.05, claim="instructions")
+    assert j.verdict == "inconclusive" and j.interval.high > 0.05
+    assert judge(np.ones(400), np.ones((1, 400)), max_accuracy_drop=0.05, claim="instructions").verdict == "pass"
+
+
 def test_one_instruction_is_refused_for_the_phrasings_claim():
     with pytest.raises(pc.PromptcheckError, match="phrasings.*at least 2"):
         judge(np.ones(30, bool), np.ones((1, 30), bool), claim="phrasings")
@@ -126,9 +134,12 @@ def _result(correct: list[list[bool]], kinds: list[str]) -> TaskResult:
     items = tuple(pc.MCItem(f"i{k}", f"q{k}", ("a", "b"), 0) for k in range(n))
     task = pc.Task(name="t", items=items, reference_instruction="ref")
     rows = tuple(
-        InstructionResult(pc.Instruction("ref" if kind == "reference" else f"p{j}", kind),
-                          tuple(0 if c else 1 for c in row), tuple(row), tuple((-0.1, -2.0) if c else (-2.0, -0.1)
-                                                                                for c in row))
+        InstructionResult(
+            pc.Instruction("ref" if kind == "reference" else f"p{j}", kind),
+            tuple(0 if c else 1 for c in row),
+            tuple(row),
+            tuple((-0.1, -2.0) if c else (-2.0, -0.1) for c in row),
+        )
         for j, (row, kind) in enumerate(zip(correct, kinds))
     )
     return TaskResult(task=task, model=ModelIdentity(id="synthetic"), instructions=rows, prompts_scored=n * len(rows))
@@ -146,8 +157,18 @@ def test_assert_robust_fails_with_a_message_that_carries_the_evidence():
     assert isinstance(info.value, AssertionError)
     assert v.verdict == "fail" and v.claim == "phrasings" and v.interval.low > 0.05
     msg = str(info.value)
-    for part in ("FAIL", "one-sided 95% bounds", "(90% two-sided)", "threshold 5.0", "worst instructions", "'p4'",
-                 "300 items x 3", "seed 0", "synthetic", "detects a true drop of"):
+    for part in (
+        "FAIL",
+        "one-sided 95% bounds",
+        "(90% two-sided)",
+        "threshold 5.0",
+        "worst instructions",
+        "'p4'",
+        "300 items x 3",
+        "seed 0",
+        "synthetic",
+        "detects a true drop of",
+    ):
         assert part in msg, part
     assert len(v.worst) == 3 and v.worst[0][0] == "p4"
     # The paper's columns: unobserved instructions are the verdict, observed ones their own set.

@@ -25,8 +25,10 @@ def OneWordModel():
 
 @pytest.fixture(scope="module")
 def task():
-    items = (pc.MCItem("q1", "What is the capital of France?", ("Paris", "Rome"), 0),
-             pc.MCItem("q2", "What is 2 + 2?", ("4", "5"), 0))
+    items = (
+        pc.MCItem("q1", "What is the capital of France?", ("Paris", "Rome"), 0),
+        pc.MCItem("q2", "What is 2 + 2?", ("4", "5"), 0),
+    )
     return pc.Task(name="toy", items=items, reference_instruction=REF)
 
 
@@ -49,8 +51,11 @@ def test_given_search_fails_and_shrinks_to_a_single_edit(task):
     assert len(minimal.edits) == 1, minimal
     assert "following" not in minimal.text.lower()
     assert minimal.edits[0].split(":")[0] in {
-        "syntactic.demonstrative", "syntactic.following_to_below", "syntactic.clause_reorder",
-        "lexical.curated_synonym", "lexical.wordnet_synonym",
+        "syntactic.demonstrative",
+        "syntactic.following_to_below",
+        "syntactic.clause_reorder",
+        "lexical.curated_synonym",
+        "lexical.wordnet_synonym",
     }
 
 
@@ -77,7 +82,9 @@ def test_example_database_replays_the_failure_first(task, tmp_path):
 
 
 def test_paraphrases_of_shrinks_toward_one_edit():
-    found = find(paraphrases_of(REF), lambda p: "this" in p.text.lower(), settings=settings(max_examples=500, database=None))
+    found = find(
+        paraphrases_of(REF), lambda p: "this" in p.text.lower(), settings=settings(max_examples=500, database=None)
+    )
     assert len(found.edits) == 1 and found.text == "Answer this multiple choice question."
 
 

@@ -30,8 +30,15 @@ BOUND = 0.05 + 3 * math.sqrt(0.05 * 0.95 / TRIALS)
     ],
 )
 def test_wrong_decisions_at_the_threshold_stay_within_alpha(items, instructions, reference, spread, looks, claim):
-    scenario = Scenario(items=items, instructions=instructions, reference_accuracy=reference, true_drop=0.05,
-                        instruction_sd=spread, chance=0.2 if reference >= 0.5 else 0.1, claim=claim)
+    scenario = Scenario(
+        items=items,
+        instructions=instructions,
+        reference_accuracy=reference,
+        true_drop=0.05,
+        instruction_sd=spread,
+        chance=0.2 if reference >= 0.5 else 0.1,
+        claim=claim,
+    )
     result = simulate(scenario, trials=TRIALS, looks=looks, seed=20261203)
     assert result.fail_rate <= BOUND, f"wrong fails {result.fail_rate:.3f}"
     assert result.pass_rate <= BOUND, f"wrong passes {result.pass_rate:.3f}"

@@ -1,0 +1,172 @@
+"""Items from Hugging Face datasets (local files through datasets' own builders) and lm-eval task configs."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+from typer.testing import CliRunner
+
+import promptcheck as pc
+from promptcheck.cli.main import app
+
+datasets = pytest.importorskip("datasets", reason="optional extra: pip install 'promptcheck[datasets]'")
+
+ROWS = [{"q": f"Is {i} even?", "A": "yes", "B": "no", "label": i % 2, "uid": f"n{i}"} for i in range(12)]
+
+
+def suite(tmp_path, items: str, extra: str = "") -> object:
+    (tmp_path / "s.yaml").write_text(
+        "name: ds\nreference_instruction: Answer the question.\n"
+        + extra
+        + "items:\n"
+        + textwrap.indent(textwrap.dedent(items), "  ")
+    )
+    return tmp_path / "s.yaml"
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "jsonl"])
+def test_local_files_through_datasets_builders(tmp_path, fmt):
+    ds = datasets.Dataset.from_list(ROWS)
+    path = tmp_path / f"d.{fmt}"
+    {"parquet": ds.to_parquet, "csv": ds.to_csv, "jsonl": lambda p: ds.to_json(p, lines=True)}[fmt](str(path))
+    task = pc.load_task(
+        suite(
+            tmp_path,
+            f"""
+        files: [d.{fmt}]
+        question: q
+        choices: [A, B]
+        answer: label
+        id: uid
+    """,
+        )
+    )
+    assert len(task.items) == 12 and task.items[3].id == "n3" and task.items[3].answer == 1
+    assert task.items[3].question == "Is 3 even?" and task.items[3].choices == ("yes", "no")
+    sample = pc.load_task(tmp_path / "s.yaml", limit=5)
+    assert [i.id for i in sample.items] == [i.id for i in pc.load_task(tmp_path / "s.yaml", limit=8).items][:5]
+
+
+def test_list_field_and_answer_sets(tmp_path):
+    rows = [
+        {"question": "vowels?", "choices": ["a", "b", "e"], "answer": [0, 2]},
+        {"question": "b?", "choices": ["a", "b", "c"], "answer": [1]},
+    ]
+    (tmp_path / "d.json").write_text(json.dumps(rows))
+    task = pc.load_task(suite(tmp_path, "files: d.json\nquestion: question\nchoices: choices\nanswer: answer\n"))
+    assert [i.answers for i in task.items] == [(0, 2), (1,)]
+
+
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        (
+            "files: [d.jsonl]\nquestion: nope\nchoices: [A, B]\nanswer: label\n",
+            "s.yaml:3: items.question: the dataset has no field 'nope' (fields: q, A, B, label, uid)",
+        ),
+        (
+            "files: [d.jsonl]\nquestion: q\nchoices: [A]\nanswer: label\n",
+            "items.choices: must be a field name, or a list",
+        ),
+        ("files: [d.jsonl]\nquestion: q\nchoices: [A, B]\nanswer: label\nsplt: x\n", "items.splt: unknown key"),
+        ("dataset: x\nfiles: [d.jsonl]\nquestion: q\nchoices: [A, B]\nanswer: label\n", "not both or neither"),
+        (
+            "files: [d.jsonl]\nquestion: q\nchoices: [A, B]\nanswer: q\n",
+            "items: row 0: answer: 'Is 0 even?' is neither",
+        ),
+        (
+            "dataset: promptcheck-no-such/dataset-xyz\nquestion: q\nchoices: [A, B]\nanswer: label\n",
+            "items.dataset: dataset promptcheck-no-such/dataset-xyz: no cached copy and the Hugging Face hub cannot be reached",
+        ),
+    ],
+)
+def test_dataset_errors_are_one_line(tmp_path, monkeypatch, items, message):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)  # read at import: set it as the env would
+    datasets.Dataset.from_list(ROWS).to_json(str(tmp_path / "d.jsonl"), lines=True)
+    res = CliRunner().invoke(app, ["run", str(suite(tmp_path, items))])
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+
+
+LM_EVAL_TASK = """
+task: pc_evens
+dataset_path: json
+dataset_kwargs:
+  data_files:
+    test: {data}
+test_split: test
+output_type: {output_type}
+description: "Answer the question about numbers.\\n\\n"
+doc_to_text: "Question: {{{{question}}}}\\nAnswer:"
+doc_to_choice: "{{{{choices}}}}"
+doc_to_target: answer
+metric_list:
+  - metric: acc
+"""
+
+
+@pytest.fixture
+def lm_eval_dir(tmp_path):
+    pytest.importorskip("lm_eval", reason="optional extra: pip install 'promptcheck[lm-eval]'")
+    rows = [{"question": f"Is {i} an even number?", "choices": ["yes", "no"], "answer": i % 2} for i in range(10)]
+    data = tmp_path / "evens.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    folder = tmp_path / "lm_tasks"
+    folder.mkdir()
+    (folder / "evens.yaml").write_text(LM_EVAL_TASK.format(data=data, output_type="multiple_choice"))
+    (folder / "gen.yaml").write_text(
+        LM_EVAL_TASK.format(data=data, output_type="generate_until").replace("pc_evens", "pc_evens_gen")
+    )
+    return folder
+
+
+def test_lm_eval_task_runs_end_to_end_with_its_description_as_reference(lm_eval_dir, tmp_path, tiny_causal_dir):
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--lm-eval-task",
+            "pc_evens",
+            "--lm-eval-include",
+            str(lm_eval_dir),
+            "--model",
+            str(tiny_causal_dir),
+            "--paraphrases",
+            "2",
+            "--limit",
+            "6",
+            "--json",
+            str(out),
+            "--no-cache",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    (t,) = json.loads(out.read_text())["tasks"]
+    assert t["name"] == "pc_evens" and t["n_items"] == 6 and t["sample"]["population"] == 10
+    assert t["reference_instruction"] == "Answer the question about numbers."
+    assert len(t["instructions"]) == 3 and t["items"][0]["n_choices"] == 2
+    # a suite naming the task: its own instructions, lm-eval's items
+    (tmp_path / "s.yaml").write_text(
+        "name: evens\nlm_eval_task: pc_evens\nlm_eval_include: lm_tasks\n"
+        "instructions:\n  unobserved: [Reply about the number.]\n"
+    )
+    task = pc.load_task(tmp_path / "s.yaml")
+    assert task.reference_instruction == "Answer the question about numbers." and len(task.items) == 10
+    assert task.items[3].question == "Question: Is 3 an even number?\nAnswer:" and task.items[3].answer == 1
+
+
+def test_lm_eval_non_multiple_choice_task_is_refused_in_one_line(lm_eval_dir):
+    res = CliRunner().invoke(app, ["run", "--lm-eval-task", "pc_evens_gen", "--lm-eval-include", str(lm_eval_dir)])
+    assert res.exit_code == 2
+    lines = res.stderr.strip().splitlines()
+    assert (
+        len(lines) == 1
+        and "has output_type 'generate_until'; promptcheck scores multiple_choice tasks only" in lines[0]
+    ), lines
