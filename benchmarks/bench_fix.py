@@ -5,7 +5,9 @@
 Side by side in one run, on the same seeded step batches: a step of the alignment loss
 (CE + KL, the default), a step of plain prompt tuning (CE only), and a forward pass alone over
 the same prompts (no gradients) — so the printed ratios say what backward and the KL term cost.
-Peak memory is resident memory above the level before training.
+Peak memory is resident memory above the level before training. Then the other parts of a
+fix, timed once each: one validation score (model selection) and one before/after measurement,
+and what a default fix costs per task (worst case, no early stop) from those parts.
 """
 
 from __future__ import annotations
@@ -84,6 +86,31 @@ def main() -> None:
     print(f"\nKL term cost (both / ce):            {rows['both'][0] / rows['ce'][0]:.2f}x")
     print(f"training step / forward only:         {rows['both'][0] / rows['forward'][0]:.2f}x")
     print(f"default fix ({base_cfg.steps} steps) training time: ~{rows['both'][0] * base_cfg.steps:.0f} s")
+
+    from promptcheck.fix.run import measure
+    from promptcheck.fix.select import baseline
+
+    start = time.perf_counter()
+    baseline(tuned, [ft])
+    val_s = time.perf_counter() - start
+    start = time.perf_counter()
+    measure(scorer, ft, base_cfg)
+    measure_s = time.perf_counter() - start
+    n_val = base_cfg.steps // base_cfg.eval_every + 1
+    per_candidate = rows["both"][0] * base_cfg.steps + n_val * val_s
+    total = base_cfg.search * per_candidate + 2 * measure_s
+    print(
+        f"\none validation score ({len(ft.val_items)} items x (1 + {len(ft.val_instructions)} instructions)): "
+        f"{val_s:.1f} s = {val_s / rows['both'][0]:.1f} training steps"
+    )
+    print(
+        f"one before/after measurement ({len(ft.heldout_items)} held-out items x "
+        f"{1 + len(task.observed) + len(task.unobserved)} instructions): {measure_s:.1f} s"
+    )
+    print(
+        f"a default fix of this task, worst case (search {base_cfg.search} x {base_cfg.steps} steps, {n_val} "
+        f"validation scores each, no early stop, + before/after): ~{total / 60:.1f} min"
+    )
 
 
 if __name__ == "__main__":

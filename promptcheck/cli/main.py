@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -470,7 +470,9 @@ def fix(
     virtual_tokens: Annotated[
         int, typer.Option(min=1, help="Soft-prompt length (initialised from the reference instruction's text).")
     ] = 20,
-    steps: Annotated[int, typer.Option(min=1, help="Optimizer steps.")] = 60,
+    steps: Annotated[
+        int, typer.Option(min=1, help="Most optimizer steps per candidate (early stopping may end sooner).")
+    ] = 60,
     lr: Annotated[float, typer.Option(help="Learning rate.")] = 0.01,
     kl_weight: Annotated[float, typer.Option("--lambda", "--kl-weight", help="Weight of the KL term.")] = 1.0,
     batch_items: Annotated[int, typer.Option(min=1, help="Items per step.")] = 2,
@@ -480,7 +482,23 @@ def fix(
         bool, typer.Option("--detach-reference/--no-detach-reference", help="Hold p(.|reference) fixed in the KL term.")
     ] = True,
     heldout_items: Annotated[float, typer.Option(help="Share of items held out of training.")] = 0.5,
-    generated: Annotated[int, typer.Option(min=0, help="Also train on N generated paraphrases.")] = 0,
+    phrasings: Annotated[
+        str, typer.Option(help="What trains, comma-separated: observed, bank, generated, structural.")
+    ] = "observed,bank,generated,structural",
+    generated: Annotated[int, typer.Option(min=0, help="How many generated paraphrases join the phrasings.")] = 12,
+    val_items: Annotated[float, typer.Option(help="Share of non-held-out items kept for model selection.")] = 0.4,
+    val_instructions: Annotated[float, typer.Option(help="Share of written phrasings kept for model selection.")] = 0.3,
+    search: Annotated[int, typer.Option(min=1, help="Hyper-parameter candidates (the first is these options).")] = 2,
+    eval_every: Annotated[int, typer.Option(min=1, help="Score the validation split every N steps.")] = 10,
+    patience: Annotated[
+        int, typer.Option(min=1, help="Stop a candidate after N validation scores without improvement.")
+    ] = 2,
+    max_accuracy_drop: Annotated[
+        float | None,
+        typer.Option(
+            help="The gate's threshold for the 'would the gate pass' verdict [default: from --from, else 0.05]."
+        ),
+    ] = None,
     checkpoint_every: Annotated[int, typer.Option(min=1, help="Checkpoint every N steps.")] = 10,
     resume: Annotated[bool, typer.Option(help="Continue from the checkpoint in --out.")] = False,
     joint: Annotated[
@@ -516,7 +534,6 @@ def fix(
             dtype=dtype,
             resume=resume,
             joint=joint,
-            limit=limit,
             cfg_kwargs=dict(
                 num_virtual_tokens=virtual_tokens,
                 steps=steps,
@@ -531,7 +548,15 @@ def fix(
                 checkpoint_every=checkpoint_every,
                 harm_tolerance=harm_tolerance,
                 seed=seed,
+                phrasings=phrasings,
+                val_items=val_items,
+                val_instructions=val_instructions,
+                search=search,
+                eval_every=eval_every,
+                patience=patience,
             ),
+            max_accuracy_drop=max_accuracy_drop,
+            limit=limit,
         )
     except PromptcheckError as exc:
         _fail(exc)
@@ -548,19 +573,19 @@ def _fix(
     dtype: str,
     resume: bool,
     joint: bool,
-    cfg_kwargs: dict,
+    cfg_kwargs: dict[str, Any],
+    max_accuracy_drop: float | None = None,
     limit: int | None = None,
 ) -> None:
     import warnings
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
 
     from promptcheck.errors import InputError
     from promptcheck.fix.config import MODES, FixConfig
 
     warnings.filterwarnings("ignore", category=FutureWarning)  # peft/transformers deprecation chatter
-    from promptcheck.fix.data import split_task, tasks_from_failures
+    from promptcheck.fix.data import gates_from_failures, split_task, tasks_from_failures
     from promptcheck.tasks.suite import load_task
 
     if bool(suites) == bool(from_failures):
@@ -569,12 +594,17 @@ def _fix(
         )
     if cfg_kwargs["mode"] not in MODES:
         raise InputError(f"must be one of {', '.join(MODES)}, got {cfg_kwargs['mode']!r}", field="mode")
-    cfg = FixConfig(**cfg_kwargs)
     if from_failures:
         tasks, gated_model = tasks_from_failures(from_failures, limit=limit)
         model = model or gated_model or "default"
+        gates = gates_from_failures(from_failures)
+        if max_accuracy_drop is None and gates:
+            max_accuracy_drop = min(gates.values())  # the strictest gate that failed
     else:
         tasks = [load_task(p, limit=limit) for p in suites]
+    if max_accuracy_drop is not None:
+        cfg_kwargs["gate_threshold"] = max_accuracy_drop
+    cfg = FixConfig(**cfg_kwargs)
     model = model or "default"
     from promptcheck.models.served import is_url
 
@@ -612,24 +642,7 @@ def _fix(
     except KeyboardInterrupt:
         err.print(f"interrupted: checkpoint saved under {out}; continue with the same command plus --resume")
         raise typer.Exit(130) from None
-    table = Table(
-        title=f"promptcheck fix: held-out items ({cfg.heldout_items:.0%}) and instructions", title_justify="left"
-    )
-    for col in ("task", "", "reference acc", "observed drop", "held-out drop", "held-out drop interval"):
-        table.add_column(col, justify="left" if col in ("task", "") else "right")
-    for t in report["tasks"]:
-        for label in ("before", "after"):
-            m = t[label]
-            lo, hi = m["heldout_drop_interval"]
-            table.add_row(
-                t["name"] if label == "before" else "",
-                label,
-                f"{m['reference_accuracy']:.3f}",
-                f"{100 * m['observed_drop']:+.1f} pts",
-                f"{100 * m['heldout_drop']:+.1f} pts",
-                f"[{100 * lo:+.1f}, {100 * hi:+.1f}]",
-            )
-    out_c.print(table)
+    _fix_table(out_c, report, cfg)
     where = ", ".join(t["adapter"]["path"] for t in report["tasks"]) if report.get("per_task_adapters") else str(out)
     out_c.print(
         f"adapter(s) saved to {where} (peft format), report {out / 'fix_report.json'}; "
@@ -637,6 +650,13 @@ def _fix(
     )
     first = report["tasks"][0]["adapter"]["path"] if report.get("per_task_adapters") else str(out)
     out_c.print(f"use it: promptcheck run SUITE --adapter {first}   |   pytest --promptcheck-adapter={first}")
+    if not report["selection"]["ok"]:
+        err.print(
+            f"promptcheck: NO SAFE FIX: on {', '.join(report['selection']['infeasible_tasks'])} every "
+            "candidate lowered reference accuracy on the validation items; the adapter saved is the best "
+            "trade-off found (fix_report.json: selection) and should not be used"
+        )
+        raise typer.Exit(3)
     if not report["harm_check"]["ok"]:
         err.print(
             f"promptcheck: HARM: accuracy under the reference instruction fell by more than "
@@ -644,6 +664,46 @@ def _fix(
             "the adapter is saved but should not be used"
         )
         raise typer.Exit(3)
+
+
+def _fix_table(console: Console, report: dict, cfg: Any) -> None:
+    """Before and after, with intervals: reference, held-out instructions, held-out drop, the gate's verdict."""
+    from rich.table import Table
+
+    def pct(x: float, lohi: list[float]) -> str:
+        return f"{x:.3f} [{lohi[0]:.2f}, {lohi[1]:.2f}]"
+
+    table = Table(
+        title=f"promptcheck fix: held-out items x held-out instructions "
+        f"(gate: drop <= {100 * cfg.gate_threshold:.0f} pts at {cfg.gate_confidence:.0%})",
+        title_justify="left",
+    )
+    for col in ("task", "", "reference acc", "held-out instr. acc", "held-out drop", "gate"):
+        table.add_column(col, justify="left" if col in ("task", "", "gate") else "right")
+    for t in report["tasks"]:
+        for label in ("before", "after"):
+            m = t[label]
+            lo, hi = m["heldout_drop_interval"]
+            table.add_row(
+                t["name"] if label == "before" else "",
+                label,
+                pct(m["reference_accuracy"], m["reference_accuracy_interval"]),
+                pct(m["heldout_accuracy"], m["heldout_accuracy_interval"]),
+                f"{100 * m['heldout_drop']:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]",
+                m["heldout_gate"]["verdict"],
+            )
+        o = t["outcome"]
+        said = (
+            "gap closed (held-out drop at least halved, reference kept)"
+            if o["gap_closed"]
+            else "NOT fixed: the held-out drop grew"
+            if o["gap_widened"]
+            else "NOT fixed: reference accuracy fell"
+            if not o["reference_kept"]
+            else "NOT fixed: held-out drop not halved"
+        )
+        table.add_row("", "", "", "", "", said)
+    console.print(table)
 
 
 @app.command()

@@ -42,10 +42,41 @@ class FixConfig:
     heldout_items: float = field(
         default=0.5, metadata={"help": "share of each task's items held out of training (seeded split)"}
     )
-    generated: int = field(
-        default=0,
-        metadata={"help": "add this many generated paraphrases of the reference to the training instructions"},
+    phrasings: str = field(
+        default="observed,bank,generated,structural",
+        metadata={
+            "help": "what the soft prompt trains on, comma-separated: observed (the suite's), bank (the written bank "
+            "of the task's kind), generated (guarded paraphrases), structural (questions, requests, roles, "
+            "answer-format sentences)"
+        },
     )
+    generated: int = field(default=12, metadata={"help": "how many generated paraphrases join the phrasings"})
+    val_items: float = field(
+        default=0.4, metadata={"help": "share of the non-held-out items kept for model selection (validation)"}
+    )
+    val_instructions: float = field(
+        default=0.3, metadata={"help": "share of the written training phrasings kept for model selection (validation)"}
+    )
+    eval_every: int = field(
+        default=10, metadata={"help": "score the validation split every N steps; the best checkpoint is kept"}
+    )
+    patience: int = field(
+        default=2, metadata={"help": "stop a candidate after this many validation scores without improvement"}
+    )
+    search: int = field(
+        default=2,
+        metadata={
+            "help": "hyper-parameter candidates tried (the first is these "
+            "options; the rest are seeded draws of lr, lambda and virtual tokens)"
+        },
+    )
+    gate_threshold: float = field(
+        default=0.05,
+        metadata={
+            "help": "the gate's max_accuracy_drop, for the verdict with the adapter (from --from when it names one)"
+        },
+    )
+    gate_confidence: float = field(default=0.95, metadata={"help": "the gate's confidence"})
     checkpoint_every: int = field(default=10, metadata={"help": "save a resumable checkpoint every N steps"})
     harm_tolerance: float = field(
         default=0.01,
@@ -63,6 +94,9 @@ class FixConfig:
             "batch_items": self.batch_items,
             "paraphrases_per_item": self.paraphrases_per_item,
             "checkpoint_every": self.checkpoint_every,
+            "eval_every": self.eval_every,
+            "patience": self.patience,
+            "search": self.search,
         }
         for name, value in positive.items():
             if not value > 0:
@@ -74,8 +108,23 @@ class FixConfig:
         }.items():
             if value < 0:
                 raise InputError(f"must be >= 0, got {value!r}", field=name)
+        for name, value in {"val_items": self.val_items, "val_instructions": self.val_instructions}.items():
+            if not 0 <= value < 1:
+                raise InputError(f"must be between 0 and 1, got {value!r}", field=name)
+        if not 0 < self.gate_confidence < 1:
+            raise InputError(f"must be between 0 and 1, got {self.gate_confidence!r}", field="gate_confidence")
+        from promptcheck.fix.phrasings import SOURCES
+
+        bad = [s for s in self.phrasings.split(",") if s.strip() not in SOURCES]
+        if bad or not self.phrasings.strip():
+            raise InputError(
+                f"must be a comma-separated list of {', '.join(SOURCES)}, got {self.phrasings!r}", field="phrasings"
+            )
         if self.mode not in MODES:
             raise InputError(f"must be one of {', '.join(MODES)}, got {self.mode!r}", field="mode")
+
+    def sources(self) -> tuple[str, ...]:
+        return tuple(s.strip() for s in self.phrasings.split(","))
 
     def to_json(self) -> dict:
         return asdict(self)

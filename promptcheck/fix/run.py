@@ -15,42 +15,73 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from promptcheck.errors import InputError
 from promptcheck.evaluation.runner import evaluate
 from promptcheck.fileio import atomic_write_json
 from promptcheck.fix.config import FixConfig
 from promptcheck.fix.data import FixTask, split_task
-from promptcheck.fix.train import TrainState, attach_soft_prompt, base_checksum, train
+from promptcheck.fix.select import baseline, candidates, validator
+from promptcheck.fix.train import CHECKPOINT, TrainState, attach_soft_prompt, base_checksum, soft_prompt, train
+from promptcheck.fix.verdict import accuracy_interval, gate_verdict
 from promptcheck.models.hf import HFScorer
-from promptcheck.stats.verdicts import judge
-from promptcheck.tasks.records import Instruction, Task
+from promptcheck.tasks.records import Task
 
 REPORT = "fix_report.json"
+SEARCH_DIR = "search"  # one folder per candidate, each with its resumable checkpoint
 
 
 def measure(scorer: HFScorer, ft: FixTask, cfg: FixConfig) -> dict[str, Any]:
-    """Reference accuracy and drops on the held-out items (drop = reference minus mean over a set)."""
+    """Before/after figures on the held-out items: reference, observed and held-out instructions, the gate.
+
+    ``heldout_gate`` is the gate's rule (:func:`promptcheck.fix.verdict.gate_verdict`) on
+    held-out items under held-out instructions: the honest "would the gate pass" with the
+    adapter, since the user's own gate also scores items and instructions the adapter trained on.
+    """
     task = replace(ft.task, items=ft.heldout_items)
-    instructions = [Instruction(task.reference_instruction, "reference")]
-    instructions += [Instruction(t, "observed") for t in ft.train_instructions]
-    instructions += [Instruction(t, "unobserved") for t in ft.heldout_instructions]
-    result = evaluate(scorer, task, instructions)
-    ref = np.asarray(result.instructions[0].correct, dtype=bool)
-    obs = np.asarray([r.correct for r in result.instructions if r.kind == "observed"], dtype=bool)
-    held = np.asarray([r.correct for r in result.instructions if r.kind == "unobserved"], dtype=bool)
-    # The same rule as the gate (promptcheck.stats.judge), so "would the gate pass now" is answerable.
-    gate = judge(ref, held, claim="phrasings" if held.shape[0] > 1 else "instructions", seed=cfg.seed)
+    result = evaluate(scorer, task, task.instructions())
+    rows: dict[str, list[np.ndarray]] = {}
+    for r in result.instructions:
+        rows.setdefault(r.kind, []).append(np.asarray(r.correct, dtype=bool))
+    ref = rows["reference"][0]
+    held = np.asarray(rows["unobserved"], dtype=bool)
+    obs = np.asarray(rows["observed"], dtype=bool) if rows.get("observed") else None
+    conf, seed = cfg.gate_confidence, cfg.seed
+    gate = gate_verdict(ref, held, threshold=cfg.gate_threshold, confidence=conf, seed=seed)
     return {
         "reference_accuracy": float(ref.mean()),
-        "observed_accuracy": float(obs.mean()),
+        "reference_accuracy_interval": accuracy_interval(ref, confidence=conf, seed=seed),
         "heldout_accuracy": float(held.mean()),
-        "observed_drop": float(ref.mean() - obs.mean(axis=1).mean()),
-        "heldout_drop": float(ref.mean() - held.mean(axis=1).mean()),
-        "heldout_drop_interval": gate.interval.to_json(),
-        "heldout_verdict": gate.verdict,
+        "heldout_accuracy_interval": accuracy_interval(held, confidence=conf, seed=seed),
+        "heldout_drop": gate.drop,
+        "heldout_drop_interval": list(gate.interval),
+        "heldout_gate": gate.to_json(),
+        "observed_accuracy": float(obs.mean()) if obs is not None else None,
+        "observed_drop": float(ref.mean() - obs.mean(axis=1).mean()) if obs is not None else None,
         "items": int(ref.size),
         "heldout_instructions": int(held.shape[0]),
+    }
+
+
+def gap_outcome(before: dict, after: dict, harm_tolerance: float) -> dict[str, Any]:
+    """Did the fix close the gap? Halved held-out drop, reference not lower by more than the tolerance.
+
+    A fix that raises every accuracy but widens the gap does not fix it, whatever it does to
+    the reference.
+    """
+    fell = before["reference_accuracy"] - after["reference_accuracy"]
+    b, a = before["heldout_drop"], after["heldout_drop"]
+    halved = a <= b / 2 + 1e-12 if b > 0 else a <= b + 1e-12
+    return {
+        "reference_fell_by": fell,
+        "heldout_drop_before": b,
+        "heldout_drop_after": a,
+        "heldout_drop_halved": bool(halved),
+        "reference_kept": bool(fell <= harm_tolerance + 1e-12),
+        "gap_closed": bool(halved and fell <= harm_tolerance + 1e-12),
+        "gap_widened": bool(a > b + 1e-12),
+        "gate_passes_after": after["heldout_gate"]["verdict"] == "pass",
     }
 
 
@@ -84,7 +115,7 @@ def run_fix(
     reports = []
     for task, name in zip(tasks, names):
         # Tasks not yet started when a per-task run was interrupted have no checkpoint: start them.
-        started = (out / name / "checkpoint.pt").is_file()
+        started = (out / name / SEARCH_DIR).is_dir()
         reports.append(
             _run_one(
                 scorer,
@@ -97,6 +128,7 @@ def run_fix(
             )
         )
     harmed = [h for r in reports for h in r["harm_check"]["harmed_tasks"]]
+    infeasible = [n for r in reports for n in r["selection"]["infeasible_tasks"]]
     combined = {
         "schema_version": 1,
         "model": scorer.identity.to_json(),
@@ -105,6 +137,11 @@ def run_fix(
         "tasks": [{**r["tasks"][0], "adapter": r["adapter"], "training_curve": r["training_curve"]} for r in reports],
         "training_curve": [],
         "harm_check": {"tolerance": cfg.harm_tolerance, "harmed_tasks": harmed, "ok": not harmed},
+        "selection": {
+            "infeasible_tasks": infeasible,
+            "ok": not infeasible,
+            "per_task": {r["tasks"][0]["name"]: r["selection"] for r in reports},
+        },
         "seconds": {
             "train": round(sum(r["seconds"]["train"] for r in reports), 1),
             "total": round(sum(r["seconds"]["total"] for r in reports), 1),
@@ -130,13 +167,52 @@ def _run_one(
     say("measuring before")
     before = [measure(scorer, ft, cfg) for ft in splits]
     checksum = base_checksum(scorer.model)
-    tuned = attach_soft_prompt(scorer, cfg, tasks[0].reference_instruction)
-    say("training")
+    base = baseline(scorer, splits)
+    validate = validator(splits, base, cfg)
     t0 = time.perf_counter()
-    state = train(tuned, splits, cfg, out, resume=resume, on_step=on_step)
+    tried, best = [], None
+    cands = candidates(cfg)
+    for k, cand in enumerate(cands):
+        say(
+            f"candidate {k + 1}/{len(cands)}: lr {cand.lr:g}, lambda {cand.kl_weight:g}, "
+            f"{cand.num_virtual_tokens} tokens"
+        )
+        folder = out / SEARCH_DIR / f"c{k}"
+        c0 = time.perf_counter()
+        tuned = attach_soft_prompt(scorer, cand, tasks[0].reference_instruction)
+        state = train(
+            tuned,
+            splits,
+            cand,
+            folder,
+            resume=resume and (folder / CHECKPOINT).is_file(),
+            on_step=on_step,
+            validate=validate,
+        )
+        if base_checksum(tuned.model) != checksum:
+            raise AssertionError("a base-model parameter changed during fix; only the soft prompt may train")
+        tried.append(
+            {
+                "candidate": k,
+                "lr": cand.lr,
+                "kl_weight": cand.kl_weight,
+                "num_virtual_tokens": cand.num_virtual_tokens,
+                "steps_run": state.step,
+                "stopped_early": state.stopped_early,
+                "best": state.best,
+                "validation": state.validation,
+                "training_curve": state.curve,
+                "seconds": round(time.perf_counter() - c0, 1),
+            }
+        )
+        if state.best is not None and (best is None or state.best["key"] < best[3]["key"]):
+            best = (k, tuned, state, state.best)
     train_seconds = time.perf_counter() - t0
-    if base_checksum(tuned.model) != checksum:
-        raise AssertionError("a base-model parameter changed during fix; only the soft prompt may train")
+    assert best is not None, "every candidate scores the validation split before its first step"
+    k, tuned, state, chosen = best
+    assert state.best_prompt is not None
+    with torch.no_grad():
+        soft_prompt(tuned).copy_(state.best_prompt)
     try:
         tuned.model.save_pretrained(str(out))
     except OSError as exc:
@@ -146,11 +222,26 @@ def _run_one(
     tuned.identity = replace(scorer.identity, adapter=str(out), adapter_hash=adapter_hash(out))
     say("measuring after")
     after = [measure(tuned, ft, cfg) for ft in splits]
+    feasible = bool(chosen["feasible"])
+    selection = {
+        "chosen": {
+            "candidate": k,
+            "step": chosen["step"],
+            **{f: tried[k][f] for f in ("lr", "kl_weight", "num_virtual_tokens")},
+        },
+        "feasible": feasible,
+        "constraint": "reference accuracy on validation items not below the base model's "
+        f"by more than {cfg.harm_tolerance:g}",
+        "baseline_validation_reference_accuracy": list(base.reference_accuracy),
+        "candidates": tried,
+        "infeasible_tasks": [] if feasible else [ft.task.name for ft in splits],
+        "ok": feasible,
+    }
     report_tasks = []
     harmed = []
     for ft, b, a in zip(splits, before, after):
-        fell = b["reference_accuracy"] - a["reference_accuracy"]
-        if fell > cfg.harm_tolerance + 1e-12:
+        outcome = gap_outcome(b, a, cfg.harm_tolerance)
+        if not outcome["reference_kept"]:
             harmed.append(ft.task.name)
         report_tasks.append(
             {
@@ -158,12 +249,16 @@ def _run_one(
                 "source": ft.task.source,
                 "before": b,
                 "after": a,
+                "outcome": outcome,
                 "train_items": len(ft.train_items),
+                "val_items": len(ft.val_items),
                 "heldout_items": len(ft.heldout_items),
                 "train_instructions": list(ft.train_instructions),
+                "train_sources": list(ft.train_sources),
+                "val_instructions": list(ft.val_instructions),
                 "heldout_instructions": list(ft.heldout_instructions),
-                "reference_accuracy_fell_by": fell,
-                "harmed": fell > cfg.harm_tolerance + 1e-12,
+                "reference_accuracy_fell_by": outcome["reference_fell_by"],
+                "harmed": not outcome["reference_kept"],
                 **(
                     {"sample": {"limit": ft.task.limit, "seed": ft.task.sample_seed, "population": ft.task.population}}
                     if ft.task.limit is not None
@@ -172,14 +267,15 @@ def _run_one(
             }
         )
     report = {
-        "schema_version": 1,
+        "schema_version": 2,
         "model": scorer.identity.to_json(),
         "adapter": {"path": str(out), "hash": tuned.identity.adapter_hash, "format": "peft prompt tuning"},
         "config": cfg.to_json(),
         "tasks": report_tasks,
         "training_curve": state.curve,
+        "selection": selection,
         "harm_check": {"tolerance": cfg.harm_tolerance, "harmed_tasks": harmed, "ok": not harmed},
         "seconds": {"train": round(train_seconds, 1), "total": round(time.perf_counter() - started, 1)},
     }
-    atomic_write_json(out / "fix_report.json", report)
+    atomic_write_json(out / REPORT, report)
     return report

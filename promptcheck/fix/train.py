@@ -36,6 +36,20 @@ CHECKPOINT = "checkpoint.pt"
 class TrainState:
     step: int = 0
     curve: list[dict] = field(default_factory=list)
+    validation: list[dict] = field(default_factory=list)  # one row per validation score
+    best: dict | None = None  # the validation row of the kept checkpoint
+    best_prompt: torch.Tensor | None = None
+    since_best: int = 0
+    stopped_early: bool = False
+
+
+#: A validation scorer: the tuned model -> {"key": sortable (lower is better), ...figures}.
+Validate = Callable[[HFScorer], dict]
+
+
+def answer_targets(item: Any) -> list[int]:
+    """The choice indexes that count as correct for ``item``: the one place the loss reads the answer."""
+    return list(item.answers)
 
 
 def base_checksum(model: Any) -> float:
@@ -91,13 +105,12 @@ def step_loss(scorer: HFScorer, tasks: list[FixTask], cfg: FixConfig, step: int)
         start = len(prompts)
         prompts.append(render(ft.task.reference_instruction, item, ft.task, chat_formatter=fmt))
         prompts += [render(text, item, ft.task, chat_formatter=fmt) for text in chosen]
-        groups.append((start, len(prompts), list(item.answers), len(item.choices)))
+        groups.append((start, len(prompts), answer_targets(item), len(item.choices)))
     lp = scorer.choice_logprobs_tensor(prompts)
     ces, kls = [], []
     for start, end, answers, n_choices in groups:
         logp = torch.log_softmax(lp[start:end, :n_choices], dim=-1)
-        # Several correct choices: the target is the set, -log of their summed probability.
-        ces.append(-torch.logsumexp(logp[:, answers], dim=-1).mean())
+        ces.append(-torch.logsumexp(logp[:, answers], dim=-1).mean())  # mass on any correct choice
         ref = logp[0].detach() if cfg.detach_reference else logp[0]
         para = logp[1:]
         kls.append((para.exp() * (para - ref)).sum(dim=-1).mean() if len(para) else logp.new_zeros(()))
@@ -118,6 +131,11 @@ def _save_checkpoint(
                 "prompt": soft_prompt(scorer).detach().clone(),
                 "optimizer": opt.state_dict(),
                 "curve": json.dumps(state.curve),
+                "validation": json.dumps(state.validation),
+                "best": json.dumps(state.best),
+                "best_prompt": state.best_prompt,
+                "since_best": state.since_best,
+                "stopped_early": state.stopped_early,
                 "config": json.dumps(cfg.to_json(), sort_keys=True),
             },
             tmp,
@@ -144,7 +162,30 @@ def _load_checkpoint(out: Path, scorer: HFScorer, opt: torch.optim.Optimizer, cf
     with torch.no_grad():
         soft_prompt(scorer).copy_(ck["prompt"])
     opt.load_state_dict(ck["optimizer"])
-    return TrainState(step=int(ck["step"]), curve=json.loads(ck["curve"]))
+    return TrainState(
+        step=int(ck["step"]),
+        curve=json.loads(ck["curve"]),
+        validation=json.loads(ck.get("validation", "[]")),
+        best=json.loads(ck.get("best", "null")),
+        best_prompt=ck.get("best_prompt"),
+        since_best=int(ck.get("since_best", 0)),
+        stopped_early=bool(ck.get("stopped_early", False)),
+    )
+
+
+def _score_validation(scorer: HFScorer, state: TrainState, validate: Validate, cfg: FixConfig) -> None:
+    """Score the validation split now; keep the prompt if it is the best so far, else count patience."""
+    with torch.no_grad():
+        row = {"step": state.step, **validate(scorer)}
+    state.validation.append(row)
+    if state.best is None or row["key"] < state.best["key"]:
+        state.best = row
+        state.best_prompt = soft_prompt(scorer).detach().clone()
+        state.since_best = 0
+    else:
+        state.since_best += 1
+        if state.since_best >= cfg.patience:
+            state.stopped_early = True
 
 
 def train(
@@ -155,9 +196,13 @@ def train(
     *,
     resume: bool = False,
     on_step: Callable[[TrainState, float], None] | None = None,
+    validate: Validate | None = None,
 ) -> TrainState:
-    """Run the optimizer for ``cfg.steps`` steps, checkpointing every ``cfg.checkpoint_every``.
+    """Run the optimizer for up to ``cfg.steps`` steps, checkpointing every ``cfg.checkpoint_every``.
 
+    With ``validate``, the validation split is scored before training and every
+    ``cfg.eval_every`` steps; the best-scoring prompt is kept in ``state.best_prompt`` and
+    training stops after ``cfg.patience`` scores without improvement (early stopping).
     Ctrl-C saves a checkpoint of the last finished step before it propagates; a killed run
     loses at most ``checkpoint_every`` steps; ``resume=True`` continues where it stopped.
     """
@@ -170,8 +215,10 @@ def train(
         raise PromptcheckError(f"only the soft prompt may train, found trainable {trainable}")
     opt = torch.optim.AdamW([param], lr=cfg.lr, weight_decay=0.0)
     state = _load_checkpoint(out, scorer, opt, cfg) if resume else TrainState()
+    if validate is not None and not state.validation:
+        _score_validation(scorer, state, validate, cfg)
     try:
-        while state.step < cfg.steps:
+        while state.step < cfg.steps and not state.stopped_early:
             opt.zero_grad(set_to_none=True)
             loss, ce, kl = step_loss(scorer, tasks, cfg, state.step)
             loss.backward()
@@ -180,7 +227,9 @@ def train(
             state.curve.append({"step": state.step, "loss": float(loss.detach()), "ce": ce, "kl": kl})
             if on_step is not None:
                 on_step(state, float(loss.detach()))
-            if state.step % cfg.checkpoint_every == 0 or state.step == cfg.steps:
+            if validate is not None and (state.step % cfg.eval_every == 0 or state.step == cfg.steps):
+                _score_validation(scorer, state, validate, cfg)
+            if state.step % cfg.checkpoint_every == 0 or state.step == cfg.steps or state.stopped_early:
                 _save_checkpoint(out, scorer, opt, state, cfg)
     except KeyboardInterrupt:
         _save_checkpoint(out, scorer, opt, state, cfg)

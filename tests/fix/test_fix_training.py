@@ -107,6 +107,12 @@ def test_cli_fix_saves_a_peft_adapter_that_loads_anywhere(tiny_causal_dir, task,
             "5",
             "--harm-tolerance",
             "1.0",
+            "--search",
+            "1",
+            "--eval-every",
+            "2",
+            "--patience",
+            "5",
         ],
     )
     assert res.exit_code == 0, res.output
@@ -114,9 +120,24 @@ def test_cli_fix_saves_a_peft_adapter_that_loads_anywhere(tiny_causal_dir, task,
     report = json.loads((out / "fix_report.json").read_text())
     (t,) = report["tasks"]
     for side in ("before", "after"):
-        assert set(t[side]) >= {"reference_accuracy", "observed_drop", "heldout_drop", "heldout_drop_interval"}
+        assert set(t[side]) >= {
+            "reference_accuracy",
+            "reference_accuracy_interval",
+            "heldout_accuracy",
+            "heldout_accuracy_interval",
+            "heldout_drop",
+            "heldout_drop_interval",
+            "heldout_gate",
+        }
+        lo, hi = t[side]["reference_accuracy_interval"]
+        assert lo <= t[side]["reference_accuracy"] <= hi
     assert len(report["training_curve"]) == 4 and report["harm_check"]["ok"]
+    # Validation before training and at steps 2 and 4; the saved prompt is the best-scoring one.
+    sel = report["selection"]
+    assert [r["step"] for r in sel["candidates"][0]["validation"]] == [0, 2, 4]
+    assert sel["chosen"]["step"] in (0, 2, 4)
     assert t["heldout_items"] == 16 and not set(t["train_instructions"]) & set(t["heldout_instructions"])
+    assert not set(t["val_instructions"]) & (set(t["train_instructions"]) | set(t["heldout_instructions"]))
 
     # Plain peft, no promptcheck: the adapter loads and changes the model's outputs.
     from peft import PeftModel
@@ -202,6 +223,8 @@ def test_several_tasks_get_one_adapter_each_unless_joint(tiny_causal_dir, exampl
             "3",
             "--harm-tolerance",
             "1.0",
+            "--search",
+            "1",
         ],
     )
     assert res.exit_code == 0, res.output
@@ -228,6 +251,8 @@ def test_several_tasks_get_one_adapter_each_unless_joint(tiny_causal_dir, exampl
             "--harm-tolerance",
             "1.0",
             "--joint",
+            "--search",
+            "1",
         ],
     )
     assert res.exit_code == 0, res.output

@@ -1,0 +1,118 @@
+"""The phrasings ``fix`` trains on: the space of ways people phrase a task, not five of them.
+
+Five observed instructions do not span how others phrase a task (issue 16: held-out phrasings
+further from the observed ones than those are from each other left the gap open). The pool
+mixes, besides the suite's observed instructions:
+
+- ``bank``: the written instruction bank of the task's kind (promptcheck/paraphrase/banks), used
+  only when every label word the bank names is one of the task's answer choices (a sentiment
+  bank must not teach "negative or positive" to a task answered with "yes"/"no");
+- ``generated``: paraphrases of the reference and of each observed instruction from every clean
+  operator family, behind the semantic-equivalence guard when its embedding model is installed;
+- ``structural``: the reference recast as a question, a polite request, under a role framing,
+  followed by an answer-format sentence, or inside a longer explanation.
+
+Instructions *after* the input are not produced: ``prompts.rendering`` always puts the
+instruction before the item, so such a phrasing could not be rendered as written.
+Every phrasing equal (up to case, spacing and end punctuation) to the reference or to a
+held-out instruction is dropped: a held-out instruction must never be trained on.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+
+from promptcheck.tasks.records import Task
+
+SOURCES = ("observed", "bank", "generated", "structural")
+
+_ROLES = ("You are a careful assistant.", "You are an expert annotator.", "Act as a helpful tutor.")
+_ANSWER_FORMATS = (
+    "Answer with the correct option only.",
+    "Reply with just the answer.",
+    "Respond with one of the given options and nothing else.",
+)
+_LONG = (
+    "Read the text below carefully before you respond. {ref} Give only your final answer.",
+    "Here is an example to work on. {ref} Keep your reply short.",
+)
+
+
+@dataclass(frozen=True)
+class Phrasing:
+    text: str
+    source: str  # one of SOURCES
+
+
+def norm(text: str) -> str:
+    """The key under which two phrasings count as the same instruction."""
+    return re.sub(r"[\s.?!:]+$", "", re.sub(r"\s+", " ", text.strip().lower()))
+
+
+def _labels_fit(bank_labels: tuple[str, ...], task: Task) -> bool:
+    choices = {c.strip().lower() for item in task.items for c in item.choices}
+    return all(label.lower() in choices for label in bank_labels)
+
+
+def structural(reference: str, seed: int) -> list[str]:
+    """The reference as a question, a polite request, in a role, with an answer-format sentence, at length."""
+    from promptcheck.paraphrase.generate import protected_words
+    from promptcheck.paraphrase.operators import imperative_to_polite, imperative_to_question
+
+    protected = protected_words(reference)
+    rng = random.Random(f"structural:{seed}")
+    out = []
+    for op in (imperative_to_question, imperative_to_polite):
+        res = op(reference, rng, protected)
+        if res is not None:
+            out.append(res[0])
+    ref = reference.strip()
+    out += [f"{role} {ref}" for role in _ROLES]
+    out += [f"{ref} {fmt}" for fmt in _ANSWER_FORMATS]
+    out += [t.format(ref=ref) for t in _LONG]
+    return out
+
+
+def phrasing_pool(
+    task: Task, *, sources: tuple[str, ...] = SOURCES, generated: int = 12, seed: int = 0
+) -> list[Phrasing]:
+    """Distinct training phrasings for ``task`` from ``sources``, never a held-out one."""
+    banned = {norm(task.reference_instruction)} | {norm(t) for t in task.unobserved}
+    seen: set[str] = set()
+    out: list[Phrasing] = []
+
+    def add(text: str, source: str) -> None:
+        key = norm(text)
+        if key and key not in banned and key not in seen:
+            seen.add(key)
+            out.append(Phrasing(text, source))
+
+    if "observed" in sources:
+        for t in task.observed:
+            add(t, "observed")
+    if "bank" in sources:
+        from promptcheck.paraphrase.banks import load_bank
+
+        bank = load_bank(task.kind)
+        if _labels_fit(bank.labels, task):
+            for t in bank.instructions("all"):
+                add(t, "bank")
+    if "structural" in sources:
+        for t in structural(task.reference_instruction, seed):
+            add(t, "structural")
+    if "generated" in sources and generated:
+        from promptcheck.paraphrase.generate import paraphrases
+        from promptcheck.paraphrase.guard import available
+
+        guard = 0.8 if available() else None  # the equivalence guard, when its model is installed
+        bases = [task.reference_instruction, *task.observed]
+        per_base = max(1, -(-generated // len(bases)))
+        made = 0
+        for i, base in enumerate(bases):
+            for p in paraphrases(base, n=per_base, seed=seed * 101 + i, min_similarity=guard):
+                if made < generated and norm(p.text) not in seen and norm(p.text) not in banned:
+                    add(p.text, "generated")
+                    made += 1
+    return out

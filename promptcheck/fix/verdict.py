@@ -1,0 +1,86 @@
+"""Every interval and verdict ``fix`` reports, through one function, by the same rule as the gate.
+
+The gate (:func:`promptcheck.assert_robust`) judges the drop of accuracy under paraphrased
+instructions against the reference with :func:`promptcheck.stats.verdicts.judge`;
+``gate_verdict`` calls the same function (claim phrasings), so "would the gate pass now" is
+answered by the gate's own rule, in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from promptcheck.stats.robustness import wilson
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    verdict: str  # pass / fail / inconclusive
+    drop: float
+    interval: tuple[float, float]
+    confidence: float
+    threshold: float
+    items: int
+    instructions: int
+
+    def to_json(self) -> dict:
+        return {
+            "verdict": self.verdict,
+            "drop": self.drop,
+            "interval": list(self.interval),
+            "confidence": self.confidence,
+            "threshold": self.threshold,
+            "items": self.items,
+            "instructions": self.instructions,
+        }
+
+
+def gate_verdict(
+    reference: np.ndarray, paraphrases: np.ndarray, *, threshold: float, confidence: float = 0.95, seed: int = 0
+) -> GateVerdict:
+    """The gate's verdict on ``reference`` (items,) vs ``paraphrases`` (instructions, items), claim phrasings."""
+    from promptcheck.stats.verdicts import judge
+
+    ref = np.asarray(reference, dtype=bool)
+    para = np.asarray(paraphrases, dtype=bool)
+    j = judge(
+        ref,
+        para,
+        max_accuracy_drop=threshold,
+        confidence=confidence,
+        claim="phrasings" if para.shape[0] > 1 else "instructions",
+        seed=seed,
+    )
+    return GateVerdict(
+        verdict=j.verdict,
+        drop=float(j.drop),
+        interval=(float(j.interval.low), float(j.interval.high)),
+        confidence=confidence,
+        threshold=threshold,
+        items=int(ref.size),
+        instructions=int(para.shape[0]),
+    )
+
+
+def accuracy_interval(correct: np.ndarray, *, confidence: float = 0.95, seed: int = 0) -> list[float]:
+    """An accuracy's interval: Wilson for one instruction (items,), the gate's two-way interval for a set.
+
+    The mean accuracy over instructions is the drop against an always-right reference, negated,
+    so a set's interval comes from the same two-way (items and instructions) construction as the
+    gate's drop.
+    """
+    from promptcheck.stats.verdicts import judge
+
+    c = np.asarray(correct, dtype=bool)
+    if c.ndim == 1:
+        return wilson(int(c.sum()), int(c.size), confidence).to_json()
+    j = judge(
+        np.ones(c.shape[1], dtype=bool),
+        c,
+        confidence=confidence,
+        claim="phrasings" if c.shape[0] > 1 else "instructions",
+        seed=seed,
+    )
+    return [max(0.0, 1.0 - float(j.interval.high)), min(1.0, 1.0 - float(j.interval.low))]

@@ -1,0 +1,136 @@
+"""What fix trains on, how it selects, and how it says whether the gap closed (issue 16)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import promptcheck as pc
+from promptcheck.cli.main import app
+from promptcheck.fix import select as fix_select
+from promptcheck.fix.config import FixConfig
+from promptcheck.fix.data import split_task
+from promptcheck.fix.phrasings import norm, phrasing_pool
+from promptcheck.fix.run import gap_outcome
+from promptcheck.fix.train import attach_soft_prompt, train
+from promptcheck.fix.verdict import gate_verdict
+
+
+@pytest.fixture(scope="module")
+def heldout_suites(examples_dir):
+    root = examples_dir.parent / "heldout"
+    return {n: pc.load_task(root / f"{n}.yaml") for n in ("sentiment", "capitals", "yesno")}
+
+
+def test_phrasing_pool_spans_sources_and_never_holds_a_heldout_instruction(heldout_suites):
+    for task in heldout_suites.values():
+        pool = phrasing_pool(task, generated=6, seed=0)
+        sources = {p.source for p in pool}
+        assert sources == {"observed", "bank", "generated", "structural"}, task.name
+        keys = [norm(p.text) for p in pool]
+        assert len(keys) == len(set(keys))
+        assert not set(keys) & ({norm(t) for t in task.unobserved} | {norm(task.reference_instruction)})
+        assert any(p.text.endswith("?") for p in pool if p.source == "structural")  # a question form
+
+
+def test_a_bank_is_used_only_when_its_labels_are_the_tasks_answers(heldout_suites):
+    # The sentiment bank says "negative or positive": it must not train a yes/no task.
+    yesno = dataclasses.replace(heldout_suites["yesno"], kind="classification")
+    assert not [p for p in phrasing_pool(yesno, generated=0) if p.source == "bank"]
+    assert [p for p in phrasing_pool(heldout_suites["sentiment"], generated=0) if p.source == "bank"]
+
+
+def test_splits_are_disjoint_and_validation_instructions_are_written_ones(heldout_suites):
+    cfg = FixConfig(generated=4)
+    for task in heldout_suites.values():
+        ft = split_task(task, cfg)
+        ids = [{i.id for i in s} for s in (ft.train_items, ft.val_items, ft.heldout_items)]
+        assert all(ids) and not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+        assert sum(map(len, ids)) == len(task.items)
+        val, tr, held = set(ft.val_instructions), set(ft.train_instructions), set(ft.heldout_instructions)
+        assert val and not (val & tr or val & held or tr & held)
+        assert split_task(task, cfg) == ft  # seeded
+
+
+def test_candidates_are_seeded_distinct_and_start_with_the_users_options():
+    cfg = FixConfig(search=4, lr=0.02)
+    got = fix_select.candidates(cfg)
+    assert got[0] == cfg and len(got) == 4 and got == fix_select.candidates(cfg)
+    assert len({(c.lr, c.kl_weight, c.num_virtual_tokens) for c in got}) == 4
+    assert fix_select.candidates(dataclasses.replace(cfg, seed=1))[1:] != got[1:]
+
+
+def test_gap_outcome_says_a_fix_that_lifts_everything_but_widens_the_gap_is_no_fix():
+    before = {"reference_accuracy": 0.8, "heldout_drop": 0.165, "heldout_gate": {"verdict": "fail"}}
+    widened = {"reference_accuracy": 1.0, "heldout_drop": 0.215, "heldout_gate": {"verdict": "fail"}}
+    o = gap_outcome(before, widened, 0.01)
+    assert o["gap_widened"] and not o["gap_closed"] and not o["gate_passes_after"]
+    reference_fell = {"reference_accuracy": 0.667, "heldout_drop": -0.007, "heldout_gate": {"verdict": "pass"}}
+    o = gap_outcome(before, reference_fell, 0.01)
+    assert o["heldout_drop_halved"] and not o["reference_kept"] and not o["gap_closed"]
+    good = {"reference_accuracy": 0.8, "heldout_drop": 0.05, "heldout_gate": {"verdict": "inconclusive"}}
+    assert gap_outcome(before, good, 0.01)["gap_closed"]
+
+
+def test_fix_verdict_is_the_gates_verdict():
+    # The gate (assert_robust) decides with stats.verdicts.judge; fix's verdict must be that call.
+    from promptcheck.stats.verdicts import judge
+
+    rng = np.random.default_rng(3)
+    seen = set()
+    for p in (0.97, 0.6, 0.85):
+        ref = rng.random(40) < 0.9
+        para = rng.random((12, 40)) < p
+        mine = gate_verdict(ref, para, threshold=0.05, confidence=0.95, seed=0)
+        theirs = judge(ref, para, max_accuracy_drop=0.05, confidence=0.95, claim="phrasings", seed=0)
+        assert mine.verdict == theirs.verdict and mine.interval == (theirs.interval.low, theirs.interval.high)
+        seen.add(mine.verdict)
+    assert "fail" in seen
+
+
+def test_early_stopping_keeps_the_best_validation_checkpoint(tiny_causal_dir, heldout_suites, tmp_path):
+    task = dataclasses.replace(heldout_suites["sentiment"], items=heldout_suites["sentiment"].items[:14])
+    cfg = FixConfig(num_virtual_tokens=4, steps=50, lr=0.05, eval_every=2, patience=2, generated=2)
+    tuned = attach_soft_prompt(pc.load_model(str(tiny_causal_dir)), cfg, task.reference_instruction)
+    scores = iter([3.0, 1.0, 2.0, 2.5, 0.5, 0.1])  # best at step 2, then two worse scores: stop at step 6
+
+    state = train(tuned, [split_task(task, cfg)], cfg, tmp_path, validate=lambda scorer: {"key": [0, next(scores)]})
+    assert state.stopped_early and state.step == 6
+    assert state.best["step"] == 2 and [r["step"] for r in state.validation] == [0, 2, 4, 6]
+
+
+def test_no_candidate_keeps_the_reference_exits_3_with_the_best_trade_off(
+    tiny_causal_dir, examples_dir, tmp_path, monkeypatch
+):
+    # A floor no model can reach (validation reference accuracy above 1) stands in for a task
+    # where every candidate lowers the reference: fix must say so itself.
+    monkeypatch.setattr("promptcheck.fix.run.baseline", lambda scorer, splits: fix_select.Baseline((1.5,)))
+    out = tmp_path / "o"
+    res = CliRunner().invoke(
+        app,
+        [
+            "fix",
+            str(examples_dir / "yesno.yaml"),
+            "--model",
+            str(tiny_causal_dir),
+            "--out",
+            str(out),
+            "--steps",
+            "2",
+            "--virtual-tokens",
+            "3",
+            "--search",
+            "1",
+            "--eval-every",
+            "1",
+        ],
+    )
+    assert res.exit_code == 3, res.output
+    assert "NO SAFE FIX" in res.output
+    report = json.loads((out / "fix_report.json").read_text())
+    assert not report["selection"]["ok"] and report["selection"]["infeasible_tasks"] == ["yesno"]
+    assert (out / "adapter_config.json").is_file()  # the trade-off is saved, and labelled unusable
