@@ -37,10 +37,12 @@ __all__ = [
     "MCItem",
     "ModelIdentity",
     "ModelLoadError",
+    "ModelOptions",
     "Prompt",
     "PromptcheckError",
     "RobustnessError",
     "RobustnessVerdict",
+    "RunOptions",
     "RunResult",
     "Scorer",
     "ScoringError",
@@ -55,6 +57,7 @@ __all__ = [
     "load_task",
     "paraphrases",
     "render",
+    "run_suites",
     "strategies",
 ]
 
@@ -74,6 +77,14 @@ def __getattr__(name: str):  # noqa: ANN202 - the type depends on the name
         import promptcheck.models.cache as cache
 
         return getattr(cache, name)
+    if name in ("ModelOptions", "RunOptions"):
+        import promptcheck.options as options
+
+        return getattr(options, name)
+    if name == "run_suites":
+        from promptcheck.evaluation.suites import run_suites
+
+        return run_suites
     if name == "strategies":
         import promptcheck.strategies as strategies
 

@@ -13,8 +13,9 @@ plan of :func:`promptcheck.stats.verdicts.look_plan`.
 from __future__ import annotations
 
 import contextvars
+import numbers
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -23,6 +24,7 @@ import numpy as np
 from promptcheck.errors import InputError
 from promptcheck.evaluation.results import TaskResult
 from promptcheck.evaluation.runner import evaluate
+from promptcheck.options import CLAIMS, one_of
 from promptcheck.stats.robustness import Interval, bootstrap_consistency, consistency, mean_kl
 from promptcheck.stats.sets import claim_for, compared_kinds, instruction_tests, item_chance
 from promptcheck.stats.verdicts import Judgment, judge, look_plan
@@ -219,23 +221,40 @@ class _Evidence:
         self.prompts += result.prompts_scored
 
 
+def check_options(values: Mapping[str, Any]) -> None:
+    """The one check of ``assert_robust``'s options, wherever they come from.
+
+    ``values`` may be partial (a ``@pytest.mark.promptcheck`` marker, checked at collection)
+    or whole (the merged options of a call); absent or None values are not checked.
+    """
+    unknown = sorted(set(values) - OPTION_NAMES)
+    if unknown:
+        raise InputError(f"unknown option(s) {', '.join(unknown)}; expected {', '.join(sorted(OPTION_NAMES))}")
+    present = {k: v for k, v in values.items() if v is not None}
+    for key in ("max_accuracy_drop", "confidence", "min_consistency", "max_worst_drop"):
+        value = present.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+            raise InputError(f"must be a number, got {value!r}", field=key)
+    if "confidence" in present and not 0 < float(present["confidence"]) < 1:
+        raise InputError(f"must be between 0 and 1, got {present['confidence']!r}", field="confidence")
+    for key, choices in (("claim", CLAIMS), ("on_inconclusive", ("fail", "pass"))):
+        problem = one_of(choices)(present[key]) if key in present else None
+        if problem:
+            raise InputError(problem, field=key)
+    kinds = present.get("kinds")
+    if kinds is not None and (isinstance(kinds, str) or any(k not in INSTRUCTION_KINDS for k in kinds)):
+        raise InputError(f"must be a list of {', '.join(INSTRUCTION_KINDS)}, got {kinds!r}", field="kinds")
+    if "n_boot" in present and int(present["n_boot"]) < 100:
+        raise InputError(f"must be at least 100, got {present['n_boot']!r}", field="n_boot")
+
+
 def _options(explicit: dict[str, Any]) -> dict[str, Any]:
     opts = dict(DEFAULTS)
     opts.update(CURRENT_OVERRIDES.get())
     opts.update({k: v for k, v in explicit.items() if v is not None})
     if opts["seed"] is None:
         opts["seed"] = CURRENT_SEED.get() or 0
-    if opts["on_inconclusive"] not in ("fail", "pass"):
-        raise InputError(f"must be 'fail' or 'pass', got {opts['on_inconclusive']!r}", field="on_inconclusive")
-    if not 0 < float(opts["confidence"]) < 1:
-        raise InputError(f"must be between 0 and 1, got {opts['confidence']!r}", field="confidence")
-    if opts["claim"] not in ("auto", "instructions", "phrasings"):
-        raise InputError(f"must be auto, instructions or phrasings, got {opts['claim']!r}", field="claim")
-    kinds = opts["kinds"]
-    if kinds is not None and (isinstance(kinds, str) or any(k not in INSTRUCTION_KINDS for k in kinds)):
-        raise InputError(f"must be a list of {', '.join(INSTRUCTION_KINDS)}, got {kinds!r}", field="kinds")
-    if int(opts["n_boot"]) < 100:
-        raise InputError(f"must be at least 100, got {opts['n_boot']!r}", field="n_boot")
+    check_options(opts)
     return opts
 
 

@@ -22,8 +22,12 @@ def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
     return base / "promptcheck"
 
 
-def score_cache_path() -> Path:
-    """The score cache file: ``$PROMPTCHECK_SCORE_CACHE``, else ``scores.sqlite`` in the cache root."""
+def score_cache_path(cache_override: str | os.PathLike[str] | None = None) -> Path:
+    """The score cache file: ``scores.sqlite`` in ``cache_override`` when one is named (the CLI's
+    ``--cache-dir``, the plugin's ``--promptcheck-cache-dir``), else ``$PROMPTCHECK_SCORE_CACHE``,
+    else ``scores.sqlite`` in the cache root."""
+    if cache_override:
+        return cache_dir(cache_override) / "scores.sqlite"
     env = os.environ.get("PROMPTCHECK_SCORE_CACHE")
     return Path(env).expanduser() if env else cache_dir() / "scores.sqlite"
 

@@ -7,12 +7,16 @@ after saving what was finished.
 from __future__ import annotations
 
 import sys
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
+from promptcheck.cli.options import with_options
 from promptcheck.errors import PromptcheckError
+from promptcheck.fix.config import FixConfig
+from promptcheck.options import LocalModelOptions, ModelOptions, RunOptions, comma_list
 
 if TYPE_CHECKING:
     from promptcheck.models.hf import HFScorer
@@ -56,6 +60,7 @@ def _fail(exc: PromptcheckError) -> None:
 
 
 @app.command()
+@with_options(ModelOptions, RunOptions, defaults={"model": "default"})
 def run(
     suites: Annotated[
         list[Path] | None,
@@ -64,195 +69,13 @@ def run(
             show_default=False,
         ),
     ] = None,
-    model: ModelOpt = "default",
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write results as JSON (docs/results-schema.md).")
-    ] = None,
-    seed: Annotated[
-        int, typer.Option(min=0, max=2**32 - 1, help="Seed for everything random (recorded in the results).")
-    ] = 0,
-    revision: Annotated[str | None, typer.Option(help="Hub revision (branch, tag or commit).")] = None,
-    dtype: Annotated[str, typer.Option(help="float32, bfloat16, float16 or auto.")] = "float32",
-    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "cpu",
-    adapter: Annotated[Path | None, typer.Option(help="A peft adapter folder to load on the model.")] = None,
-    chat_template: Annotated[
-        bool | None,
-        typer.Option(
-            "--chat-template/--no-chat-template",
-            help="Wrap prompts in the tokenizer's chat template [default: when it has one].",
-            show_default=False,
-        ),
-    ] = None,
-    batch_size: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="Most sequences per forward pass [default: 16, fewer when --max-memory says so].",
-            show_default=False,
-        ),
-    ] = None,
-    max_memory: Annotated[
-        str | None,
-        typer.Option(
-            help="Memory one forward pass may use, e.g. 2GiB, 8GB "
-            "[default: 2GiB]; the batch is sized to fit, and halved if memory still runs out."
-        ),
-    ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print every instruction's accuracy.")] = False,
-    allow_outside_paths: Annotated[bool, typer.Option(help="Let suite files name items outside their folder.")] = False,
-    trust_remote_code: Annotated[
-        bool, typer.Option(help="Run model code from the hub (off: it is code you have not read).")
-    ] = False,
-    allow_pickle: Annotated[
-        bool,
-        typer.Option(
-            help="Load pickle weights (.bin/.pt) when a model has no safetensors (off: unpickling can run code)."
-        ),
-    ] = False,
-    n_paraphrases: Annotated[
-        int,
-        typer.Option(
-            "--paraphrases", min=0, help="Add N generated paraphrases of each reference instruction (kind 'generated')."
-        ),
-    ] = 0,
-    families: Annotated[
-        str | None,
-        typer.Option(
-            help="Paraphrase families, comma-separated "
-            "(lexical,syntactic,framing,formatting,noise) [default: all but noise]."
-        ),
-    ] = None,
-    min_similarity: Annotated[
-        float | None,
-        typer.Option(
-            help="Equivalence guard for generated paraphrases: minimum embedding cosine similarity to the reference."
-        ),
-    ] = None,
-    device_map: Annotated[
-        str | None,
-        typer.Option(
-            help="'auto': spread a model too big for one GPU over all of them (accelerate); replaces --device."
-        ),
-    ] = None,
-    served_model: Annotated[str | None, typer.Option(help="Served model name, when the server serves several.")] = None,
-    tokenizer: Annotated[
-        str | None,
-        typer.Option(
-            help="Served models: the local tokenizer whose chat template "
-            "renders prompts (a folder, a hub id or 'default')."
-        ),
-    ] = None,
-    max_concurrency: Annotated[int, typer.Option(min=1, help="Served models: requests in flight per endpoint.")] = 8,
-    api_key_env: Annotated[
-        str, typer.Option(help="Served models: environment variable holding the API key (never put a key in a file).")
-    ] = "PROMPTCHECK_API_KEY",
-    too_long: Annotated[
-        str,
-        typer.Option(
-            help="A prompt longer than the model's context: 'fail' (error naming "
-            "the item) or 'skip' (leave the item out under every instruction, with a count)."
-        ),
-    ] = "fail",
-    score_cache: Annotated[
-        bool,
-        typer.Option(
-            "--cache/--no-cache",
-            help="Reuse scores stored on disk for the same "
-            "model and prompt, and store new ones (an interrupted run continues where it stopped).",
-        ),
-    ] = True,
-    max_accuracy_drop: Annotated[
-        float, typer.Option(help="Threshold for the verdicts stored in --json (0.05 = 5 points), as in assert_robust.")
-    ] = 0.05,
-    representations: Annotated[
-        bool,
-        typer.Option(
-            "--representations",
-            help="Also store each instruction's hidden "
-            "state analysis in --json (docs/report.md: distance to observed instructions, "
-            "2-D projection, correlation with the drop).",
-        ),
-    ] = False,
-    representation_layer: Annotated[
-        int | None,
-        typer.Option(
-            help="Hidden-state layer for --representations "
-            "(0 = embeddings, -1 = last) [default: the paper's choice, docs/report.md]."
-        ),
-    ] = None,
-    projection: Annotated[
-        str, typer.Option(help="2-D projection for --representations: pca or tsne (needs scikit-learn).")
-    ] = "pca",
-    limit: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="Score a seeded, stable sample of N items per task "
-            "(the same items under every instruction and in every run; overrides a suite's limit:).",
-        ),
-    ] = None,
-    limit_seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed of the --limit sample.")] = 0,
-    lm_eval_task: Annotated[
-        str | None,
-        typer.Option(
-            help="lm-evaluation-harness task(s), comma-separated "
-            "(e.g. mmlu_astronomy): items from lm-eval's own task configs (docs/suite-format.md)."
-        ),
-    ] = None,
-    lm_eval_include: Annotated[
-        list[Path] | None,
-        typer.Option(
-            help="A folder of your own lm-eval task YAML files for --lm-eval-task (then only those are indexed)."
-        ),
-    ] = None,
-    pool_subtasks: Annotated[
-        bool,
-        typer.Option(
-            "--pool-subtasks",
-            help="A BIG-bench task with subtasks: one task "
-            "of all their items [default: each subtask is its own task, named parent/subtask].",
-        ),
-    ] = False,
+    *,
+    options: dict[str, Any],
 ) -> None:
     """Score suites under every instruction and print how accuracy moves from instruction to instruction."""
     _one_line_warnings()
     try:
-        _run(
-            suites,
-            model=model,
-            json_out=json_out,
-            seed=seed,
-            revision=revision,
-            dtype=dtype,
-            device=device,
-            adapter=adapter,
-            chat_template=chat_template,
-            batch_size=batch_size,
-            max_memory=max_memory,
-            verbose=verbose,
-            allow_outside_paths=allow_outside_paths,
-            trust_remote_code=trust_remote_code,
-            allow_pickle=allow_pickle,
-            n_paraphrases=n_paraphrases,
-            families=_families(families),
-            min_similarity=min_similarity,
-            score_cache=score_cache,
-            too_long=too_long,
-            stats={"threshold": max_accuracy_drop},
-            representations={"layer": representation_layer, "projection": projection} if representations else None,
-            load_options={
-                "device_map": device_map,
-                "served_model": served_model,
-                "tokenizer": tokenizer,
-                "max_concurrency": max_concurrency,
-                "api_key_env": api_key_env,
-            },
-            sampling={"limit": limit, "sample_seed": limit_seed, "pool_subtasks": pool_subtasks},
-            lm_eval={
-                "names": [n.strip() for n in lm_eval_task.split(",") if n.strip()] if lm_eval_task else [],
-                "include_path": lm_eval_include,
-            },
-        )
+        _run(suites, ModelOptions.pick(options), RunOptions.pick(options))
     except PromptcheckError as exc:
         _fail(exc)
     except KeyboardInterrupt:
@@ -260,34 +83,8 @@ def run(
         raise typer.Exit(130) from None
 
 
-def _run(
-    suites: list[Path] | None,
-    *,
-    model: str,
-    json_out: Path | None,
-    seed: int,
-    revision: str | None,
-    dtype: str,
-    device: str,
-    adapter: Path | None,
-    chat_template: bool | None,
-    batch_size: int | None,
-    max_memory: str | None = None,
-    verbose: bool = False,
-    allow_outside_paths: bool,
-    trust_remote_code: bool,
-    allow_pickle: bool = False,
-    n_paraphrases: int = 0,
-    families: list[str] | None = None,
-    min_similarity: float | None = None,
-    score_cache: bool = True,
-    too_long: str = "fail",
-    stats: dict | None = None,
-    representations: dict | None = None,
-    load_options: dict | None = None,
-    sampling: dict | None = None,
-    lm_eval: dict | None = None,
-) -> None:
+def _run(suites: list[Path] | None, model_options: ModelOptions, options: RunOptions) -> None:
+    """Render :func:`promptcheck.evaluation.suites.run_suites`: a status while loading, a progress bar, tables."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -297,100 +94,15 @@ def _run(
         TimeRemainingColumn,
     )
 
-    from promptcheck.evaluation.results import RunResult
-    from promptcheck.evaluation.runner import evaluate
-    from promptcheck.report.jsonio import write_run_json
+    from promptcheck.evaluation.suites import RunInterrupted, open_model, plan_run, run_suites
+    from promptcheck.models.cache import CachedScorer
     from promptcheck.report.terminal import print_task
-    from promptcheck.tasks.suite import load_tasks
 
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    from promptcheck.errors import InputError
-    from promptcheck.evaluation.runner import check_too_long
-
-    check_too_long(too_long)
-    # Read and validate every suite before loading a model: a typo should cost seconds, not minutes.
-    suites = list(suites or [])
-    if not suites and not (lm_eval or {}).get("names"):
-        raise InputError("name suite files or task folders to run, or --lm-eval-task NAME", field="suites")
-    tasks = load_tasks(suites, allow_outside=allow_outside_paths, **(sampling or {}))
-    if lm_eval and lm_eval.get("names"):
-        from promptcheck.tasks.lmeval import load_lm_eval_tasks
-
-        sampled = {k: v for k, v in (sampling or {}).items() if k in ("limit", "sample_seed")}
-        tasks += load_lm_eval_tasks(lm_eval["names"], include_path=lm_eval.get("include_path"), **sampled)
-        if len({t.name for t in tasks}) != len(tasks):
-            raise InputError("two tasks have the same name; names must be unique in one run", field="--lm-eval-task")
-    if json_out is not None:
-        from promptcheck.fileio import check_output_file
-
-        check_output_file(
-            json_out,
-            inputs=[*suites, *(Path(t.source) for t in tasks if not t.source.startswith("lm-eval:"))],
-            field="--json",
-        )
-    if representations is not None and representations["projection"] not in ("pca", "tsne"):
-        raise InputError(f"must be pca or tsne, got {representations['projection']!r}", field="--projection")
-    if representations is not None and json_out is None:
-        raise InputError(
-            "--representations stores its analysis in the results file: add --json OUT.json", field="--representations"
-        )
-    reps: dict[str, dict] = {}
-    instruction_sets = []
-    for task in tasks:
-        chosen: list = task.instructions()
-        if n_paraphrases:
-            from promptcheck.paraphrase.generate import paraphrases
-
-            chosen += paraphrases(
-                task.reference_instruction, n=n_paraphrases, seed=seed, families=families, min_similarity=min_similarity
-            )
-        instruction_sets.append(chosen)
-    import torch
-
-    torch.manual_seed(seed)
-    from promptcheck.models.loading import load_model
-
-    with err.status(f"loading model {model} ..."):
-        scorer = load_model(
-            model,
-            revision=revision,
-            dtype=dtype,
-            device=device,
-            adapter=adapter,
-            chat_template=chat_template,
-            batch_size=batch_size,
-            max_memory=max_memory,
-            trust_remote_code=trust_remote_code,
-            allow_pickle=allow_pickle,
-            **(load_options or {}),
-        )
-    if score_cache:
-        from promptcheck.models.cache import cached
-
-        scorer = cached(scorer)
-    # A served model has no batch settings of ours (its server batches): recorded as None.
-    from promptcheck.models.base import Batched, UsesChatTemplate, capability
-    from promptcheck.models.cache import CachedScorer
-
-    batched = capability(scorer, Batched)
-    templated = capability(scorer, UsesChatTemplate)
-    settings = {
-        "chat_template": templated is not None and templated.use_chat_template,
-        "batch_size": batched.batch_size if batched else None,
-        "batch_tokens": batched.batch_tokens if batched else None,
-        "too_long": too_long,
-        "paraphrases": n_paraphrases,
-        "families": families,
-        "min_similarity": min_similarity,
-        **(
-            {"limit": sampling["limit"], "limit_seed": sampling["sample_seed"]}
-            if sampling and sampling.get("limit") is not None
-            else {}
-        ),
-    }
-    done = []
-    total = sum(len(t.items) * len(ins) for t, ins in zip(tasks, instruction_sets))
+    plan = plan_run(suites, options)  # every input read and checked before a model loads
+    with err.status(f"loading model {model_options.model or 'default'} ..."):
+        scorer = open_model(model_options, seed=options.seed)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -399,57 +111,56 @@ def _run(
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
+
+    def show(results: tuple) -> None:
+        for result in results:
+            print_task(out, result, verbose=options.verbose, threshold=options.max_accuracy_drop, seed=options.seed)
+
     try:
         with Progress(*columns, console=err, transient=True) as progress:
-            bar = progress.add_task("scoring", total=total)
-            for task, chosen in zip(tasks, instruction_sets):
-                progress.update(bar, description=f"scoring {task.name}")
-                result = evaluate(scorer, task, chosen, progress=lambda n: progress.advance(bar, n), too_long=too_long)
-                if result.skipped_items:  # their prompts will never come
-                    progress.advance(bar, len(result.skipped_items) * len(result.instructions))
-                done.append(result)
-                if representations is not None:
-                    from promptcheck.analysis.representations import representation_analysis
-
-                    progress.update(bar, description=f"representations {task.name}")
-                    reps[task.name] = representation_analysis(scorer, result, seed=seed, **representations)
-                if json_out is not None:  # after each task, so an interruption keeps what finished
-                    write_run_json(
-                        json_out,
-                        RunResult(tuple(done), scorer.identity, seed, settings),
-                        stats=stats,
-                        representations=reps,
-                    )
-    except KeyboardInterrupt:
+            bar = progress.add_task("scoring", total=plan.prompts)
+            run = run_suites(
+                plan,
+                scorer,
+                options,
+                on_phase=lambda text: progress.update(bar, description=text),
+                on_prompts=lambda n: progress.advance(bar, n),
+            )
+    except RunInterrupted as stop:
         err.print(
-            f"interrupted: {len(done)} of {len(tasks)} task(s) finished"
-            + (f", saved in {json_out}" if json_out and done else "")
+            f"interrupted: {len(stop.done)} of {stop.planned} task(s) finished"
+            + (f", saved in {stop.saved}" if stop.saved else "")
             + (
                 "; the prompts scored so far are in the score cache: run the same command to continue"
-                if isinstance(scorer, CachedScorer)
+                if stop.cached
                 else ""
             )
         )
-        for result in done:
-            print_task(out, result, verbose=verbose, threshold=(stats or {}).get("threshold", 0.05), seed=seed)
+        show(stop.done)
         raise typer.Exit(130) from None
     out.print(f"model: {scorer.identity.id}", markup=False)
     out.print(
         f"       dtype {scorer.identity.dtype}, device {scorer.identity.device}, chat template "
-        f"{'on' if settings['chat_template'] else 'off'}" + (f", adapter {adapter}" if adapter else ""),
+        f"{'on' if run.settings['chat_template'] else 'off'}"
+        + (f", adapter {model_options.adapter}" if model_options.adapter else ""),
         markup=False,
     )
-    for result in done:
-        print_task(out, result, verbose=verbose, threshold=(stats or {}).get("threshold", 0.05), seed=seed)
-    seconds = sum(r.seconds for r in done)
+    show(run.tasks)
+    seconds = sum(r.seconds for r in run.tasks)
     hits = scorer.stats.hits if isinstance(scorer, CachedScorer) else 0
     from_cache = f" ({hits} from the score cache)" if hits else ""
-    out.print(f"{sum(r.prompts_scored for r in done)} prompts scored in {seconds:.1f} s{from_cache}")
-    if json_out is not None:
-        out.print(f"results written to {json_out}")
+    out.print(f"{sum(r.prompts_scored for r in run.tasks)} prompts scored in {seconds:.1f} s{from_cache}")
+    if options.json is not None:
+        out.print(f"results written to {options.json}")
 
 
 @app.command()
+@with_options(
+    LocalModelOptions,
+    FixConfig,
+    only={LocalModelOptions: ("device", "dtype")},
+    defaults={"gate_threshold": None},
+)
 def fix(
     suites: Annotated[
         list[Path] | None, typer.Argument(help="Suite files to fix (or use --from).", show_default=False)
@@ -464,55 +175,16 @@ def fix(
         typer.Option(
             "--model",
             "-m",
-            help="Model to fix [default: the model the failing gate tested (from --from), else 'default']",
+            help="Model to fix (default: the model the failing gate tested (from --from), else 'default')",
         ),
     ] = None,
-    virtual_tokens: Annotated[
-        int, typer.Option(min=1, help="Soft-prompt length (initialised from the reference instruction's text).")
-    ] = 20,
-    steps: Annotated[
-        int, typer.Option(min=1, help="Most optimizer steps per candidate (early stopping may end sooner).")
-    ] = 60,
-    lr: Annotated[float, typer.Option(help="Learning rate.")] = 0.01,
-    kl_weight: Annotated[float, typer.Option("--lambda", "--kl-weight", help="Weight of the KL term.")] = 1.0,
-    batch_items: Annotated[int, typer.Option(min=1, help="Items per step.")] = 2,
-    paraphrases_per_item: Annotated[int, typer.Option(min=1, help="Paraphrased prompts per item per step.")] = 3,
-    mode: Annotated[str, typer.Option(help="both (CE + KL), ce (prompt tuning without KL) or kl (KL only).")] = "both",
-    detach_reference: Annotated[
-        bool, typer.Option("--detach-reference/--no-detach-reference", help="Hold p(.|reference) fixed in the KL term.")
-    ] = True,
-    heldout_items: Annotated[float, typer.Option(help="Share of items held out of training.")] = 0.5,
-    phrasings: Annotated[
-        str, typer.Option(help="What trains, comma-separated: observed, bank, generated, structural.")
-    ] = "observed,bank,generated,structural",
-    generated: Annotated[int, typer.Option(min=0, help="How many generated paraphrases join the phrasings.")] = 12,
-    val_items: Annotated[float, typer.Option(help="Share of non-held-out items kept for model selection.")] = 0.4,
-    val_instructions: Annotated[float, typer.Option(help="Share of written phrasings kept for model selection.")] = 0.3,
-    search: Annotated[int, typer.Option(min=1, help="Hyper-parameter candidates (the first is these options).")] = 2,
-    eval_every: Annotated[int, typer.Option(min=1, help="Score the validation split every N steps.")] = 10,
-    patience: Annotated[
-        int, typer.Option(min=1, help="Stop a candidate after N validation scores without improvement.")
-    ] = 2,
-    max_accuracy_drop: Annotated[
-        float | None,
-        typer.Option(
-            help="The gate's threshold for the 'would the gate pass' verdict [default: from --from, else 0.05]."
-        ),
-    ] = None,
-    checkpoint_every: Annotated[int, typer.Option(min=1, help="Checkpoint every N steps.")] = 10,
     resume: Annotated[bool, typer.Option(help="Continue from the checkpoint in --out.")] = False,
     joint: Annotated[
         bool,
         typer.Option(
-            help="Several tasks: train one soft prompt shared by all [default: one adapter per task, in --out/<task>]."
+            help="Several tasks: train one soft prompt shared by all (default: one adapter per task, in --out/<task>)."
         ),
     ] = False,
-    harm_tolerance: Annotated[
-        float, typer.Option(help="Largest allowed fall of reference accuracy (0.01 = 1 point) before fix fails.")
-    ] = 0.01,
-    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed for splits, sampling and bootstrap.")] = 0,
-    device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "cpu",
-    dtype: Annotated[str, typer.Option(help="float32, bfloat16, float16 or auto.")] = "float32",
     limit: Annotated[
         int | None,
         typer.Option(
@@ -521,41 +193,25 @@ def fix(
             "(as run --limit), split into training and held-out items.",
         ),
     ] = None,
+    *,
+    options: dict[str, Any],
 ) -> None:
     """Train a soft prompt that pulls answers under paraphrases toward the reference's; check it on held-out ones."""
     try:
+        local = LocalModelOptions.pick(options)
+        config_names = {f.name for f in dataclass_fields(FixConfig)}
         _fix(
             suites or [],
             from_failures,
             out,
             model,
-            seed=seed,
-            device=device,
-            dtype=dtype,
+            seed=options["seed"],
+            device=local.device,
+            dtype=local.dtype,
             resume=resume,
             joint=joint,
-            cfg_kwargs=dict(
-                num_virtual_tokens=virtual_tokens,
-                steps=steps,
-                lr=lr,
-                kl_weight=kl_weight,
-                batch_items=batch_items,
-                paraphrases_per_item=paraphrases_per_item,
-                mode=mode,
-                detach_reference=detach_reference,
-                heldout_items=heldout_items,
-                generated=generated,
-                checkpoint_every=checkpoint_every,
-                harm_tolerance=harm_tolerance,
-                seed=seed,
-                phrasings=phrasings,
-                val_items=val_items,
-                val_instructions=val_instructions,
-                search=search,
-                eval_every=eval_every,
-                patience=patience,
-            ),
-            max_accuracy_drop=max_accuracy_drop,
+            cfg_kwargs={k: v for k, v in options.items() if k in config_names and k != "gate_threshold"},
+            max_accuracy_drop=options["gate_threshold"],
             limit=limit,
         )
     except PromptcheckError as exc:
@@ -582,18 +238,16 @@ def _fix(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from promptcheck.errors import InputError
-    from promptcheck.fix.config import MODES, FixConfig
 
     warnings.filterwarnings("ignore", category=FutureWarning)  # peft/transformers deprecation chatter
-    from promptcheck.fix.data import gates_from_failures, split_task, tasks_from_failures
+    from promptcheck.failures import gates_from_failures, tasks_from_failures
+    from promptcheck.fix.data import split_task
     from promptcheck.tasks.suite import load_task
 
     if bool(suites) == bool(from_failures):
         raise InputError(
             "name the tasks to fix: suite files, or --from .promptcheck/failures.json (not both)", field="suites"
         )
-    if cfg_kwargs["mode"] not in MODES:
-        raise InputError(f"must be one of {', '.join(MODES)}, got {cfg_kwargs['mode']!r}", field="mode")
     if from_failures:
         tasks, gated_model = tasks_from_failures(from_failures, limit=limit)
         model = model or gated_model or "default"
@@ -716,7 +370,7 @@ def report(
         ),
     ],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Where the HTML goes [default: RESULTS with .html].")
+        Path | None, typer.Option("--out", "-o", help="Where the HTML goes (default: RESULTS with .html).")
     ] = None,
 ) -> None:
     """Write a self-contained HTML report (plots, worst instructions, flipping items, representations)."""
@@ -778,12 +432,6 @@ def compare(
         raise typer.Exit(1)
 
 
-def _families(value: str | None) -> list[str] | None:
-    if not value:
-        return None
-    return [f.strip() for f in value.split(",") if f.strip()]
-
-
 @app.command()
 def plan(
     results: Annotated[
@@ -796,7 +444,7 @@ def plan(
     max_accuracy_drop: Annotated[
         float | None,
         typer.Option(
-            help="The threshold (0.05 = 5 points) [default: each gate's own in a plugin JSON, else 0.05].",
+            help="The threshold (0.05 = 5 points) (default: each gate's own in a plugin JSON, else 0.05).",
             show_default=False,
         ),
     ] = None,
@@ -804,7 +452,7 @@ def plan(
     target_drop: Annotated[
         float | None,
         typer.Option(
-            help="Plan for this true drop (0.0: a model that does not drop) [default: the drop the pilot measured]."
+            help="Plan for this true drop (0.0: a model that does not drop) (default: the drop the pilot measured)."
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
@@ -847,7 +495,7 @@ def paraphrase(
     families: Annotated[
         str | None,
         typer.Option(
-            help="Comma-separated families: lexical, syntactic, framing, formatting, noise [default: all but noise]."
+            help="Comma-separated families: lexical, syntactic, framing, formatting, noise (default: all but noise)."
         ),
     ] = None,
     max_edits: Annotated[int, typer.Option(min=1, max=3, help="Most edits per paraphrase.")] = 2,
@@ -872,9 +520,9 @@ def paraphrase(
             instruction,
             n=n,
             seed=seed,
-            families=_families(families),
+            families=comma_list(families),
             max_edits=max_edits,
-            protect=_families(protect) or (),
+            protect=comma_list(protect) or (),
             min_similarity=min_similarity,
         )
         if min_similarity is None and available():

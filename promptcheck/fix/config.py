@@ -1,4 +1,9 @@
-"""Options of ``promptcheck fix``, as one dataclass whose fields carry their help (peft's style)."""
+"""Options of ``promptcheck fix``, as one dataclass whose fields carry their help (peft's style).
+
+The command line's ``fix`` options are generated from these fields (promptcheck.cli.options):
+the metadata's ``cli`` names a field's flags (``False``: not on the command line) and
+``min``/``max`` bound it there, as in :mod:`promptcheck.options`.
+"""
 
 from __future__ import annotations
 
@@ -13,18 +18,31 @@ class FixConfig:
 
     num_virtual_tokens: int = field(
         default=20,
-        metadata={"help": "soft-prompt length; initialised from the reference instruction's token embeddings"},
+        metadata={
+            "cli": ("--virtual-tokens",),
+            "min": 1,
+            "help": "soft-prompt length; initialised from the reference instruction's token embeddings",
+        },
     )
-    steps: int = field(default=60, metadata={"help": "optimizer steps"})
+    steps: int = field(
+        default=60, metadata={"min": 1, "help": "most optimizer steps per candidate (early stopping may end sooner)"}
+    )
     lr: float = field(default=0.01, metadata={"help": "AdamW learning rate for the soft prompt"})
-    kl_weight: float = field(default=1.0, metadata={"help": "lambda: weight of KL(p(.|paraphrase) || p(.|reference))"})
+    kl_weight: float = field(
+        default=1.0,
+        metadata={
+            "cli": ("--lambda", "--kl-weight"),
+            "help": "lambda: weight of KL(p(.|paraphrase) || p(.|reference))",
+        },
+    )
     batch_items: int = field(
         default=2,
         metadata={
-            "help": "items per step; each brings its reference prompt and `paraphrases_per_item` paraphrased prompts"
+            "min": 1,
+            "help": "items per step; each brings its reference prompt and `paraphrases_per_item` paraphrased prompts",
         },
     )
-    paraphrases_per_item: int = field(default=3, metadata={"help": "paraphrased prompts per item per step"})
+    paraphrases_per_item: int = field(default=3, metadata={"min": 1, "help": "paraphrased prompts per item per step"})
     mode: str = field(
         default="both",
         metadata={
@@ -34,9 +52,10 @@ class FixConfig:
     detach_reference: bool = field(
         default=True,
         metadata={
+            "cli": ("--detach-reference/--no-detach-reference",),
             "help": "treat p(.|reference) as a fixed target in the "
             "KL term (default: the reference is the anchor the paper "
-            "aligns to; letting it move can drag it toward the paraphrases)"
+            "aligns to; letting it move can drag it toward the paraphrases)",
         },
     )
     heldout_items: float = field(
@@ -50,7 +69,7 @@ class FixConfig:
             "answer-format sentences)"
         },
     )
-    generated: int = field(default=12, metadata={"help": "how many generated paraphrases join the phrasings"})
+    generated: int = field(default=12, metadata={"min": 0, "help": "how many generated paraphrases join the phrasings"})
     val_items: float = field(
         default=0.4, metadata={"help": "share of the non-held-out items kept for model selection (validation)"}
     )
@@ -58,31 +77,36 @@ class FixConfig:
         default=0.3, metadata={"help": "share of the written training phrasings kept for model selection (validation)"}
     )
     eval_every: int = field(
-        default=10, metadata={"help": "score the validation split every N steps; the best checkpoint is kept"}
+        default=10, metadata={"min": 1, "help": "score the validation split every N steps; the best checkpoint is kept"}
     )
     patience: int = field(
-        default=2, metadata={"help": "stop a candidate after this many validation scores without improvement"}
+        default=2, metadata={"min": 1, "help": "stop a candidate after this many validation scores without improvement"}
     )
     search: int = field(
         default=2,
         metadata={
+            "min": 1,
             "help": "hyper-parameter candidates tried (the first is these "
-            "options; the rest are seeded draws of lr, lambda and virtual tokens)"
+            "options; the rest are seeded draws of lr, lambda and virtual tokens)",
         },
     )
     gate_threshold: float = field(
         default=0.05,
         metadata={
-            "help": "the gate's max_accuracy_drop, for the verdict with the adapter (from --from when it names one)"
+            "cli": ("--max-accuracy-drop",),
+            "default_text": "the failing gate's, from --from, else 0.05",
+            "help": "the gate's max_accuracy_drop, for the verdict with the adapter (from --from when it names one)",
         },
     )
-    gate_confidence: float = field(default=0.95, metadata={"help": "the gate's confidence"})
-    checkpoint_every: int = field(default=10, metadata={"help": "save a resumable checkpoint every N steps"})
+    gate_confidence: float = field(default=0.95, metadata={"cli": False, "help": "the gate's confidence"})
+    checkpoint_every: int = field(default=10, metadata={"min": 1, "help": "save a resumable checkpoint every N steps"})
     harm_tolerance: float = field(
         default=0.01,
         metadata={"help": "largest allowed fall of held-out accuracy under the reference instruction (0.01 = 1 point)"},
     )
-    seed: int = field(default=0, metadata={"help": "seed for the item split, sampling and bootstrap"})
+    seed: int = field(
+        default=0, metadata={"min": 0, "max": 2**32 - 1, "help": "seed for the item split, sampling and bootstrap"}
+    )
 
     def __post_init__(self) -> None:
         from promptcheck.errors import InputError

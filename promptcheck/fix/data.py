@@ -7,15 +7,12 @@ third split (validation items and instructions), so the held-out figures are nev
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
-from pathlib import Path
 
 from promptcheck.errors import InputError
 from promptcheck.fix.config import FixConfig
 from promptcheck.tasks.records import MCItem, Task
-from promptcheck.tasks.suite import load_task
 
 
 @dataclass(frozen=True)
@@ -92,42 +89,3 @@ def split_task(task: Task, cfg: FixConfig) -> FixTask:
         val_instructions=tuple(p.text for p in written[:n_val]),
         train_sources=tuple(p.source for p in train),
     )
-
-
-def tasks_from_failures(path: Path, *, limit: int | None = None) -> tuple[list[Task], str | None]:
-    """The tasks named in a ``.promptcheck/failures.json`` written by the pytest plugin, and the model it tested."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("file not found (run the pytest gate first; it writes failures here)", file=path) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc.msg}", file=path, line=exc.lineno) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read file: {getattr(exc, 'strerror', None) or exc}", file=path) from None
-    tasks_json = doc.get("tasks") if isinstance(doc, dict) else None
-    if not isinstance(tasks_json, list) or not tasks_json:
-        raise InputError("has no failing tasks to fix", file=path, field="tasks")
-    out = []
-    for i, t in enumerate(tasks_json):
-        source = t.get("source") if isinstance(t, dict) else None
-        if not isinstance(source, str) or not source:
-            raise InputError("missing the task's suite file", file=path, field=f"tasks[{i}].source")
-        out.append(load_task(Path(source), limit=limit))  # absolute, or relative to where pytest ran
-    option = doc.get("model_option")
-    return out, option if isinstance(option, str) and option else None
-
-
-def gates_from_failures(path: Path) -> dict[str, float]:
-    """Per failing task, the threshold of the gate that failed (the smallest, if several tests gated it).
-
-    ``fix`` reports whether *that* gate would now pass; read after :func:`tasks_from_failures`
-    has validated the file.
-    """
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    out: dict[str, float] = {}
-    for t in doc.get("tasks") or ():
-        raw = [v.get("threshold") for v in t.get("verdicts") or () if isinstance(v, dict)]
-        thresholds = [float(x) for x in raw if isinstance(x, (int, float))]
-        if thresholds and isinstance(t.get("name"), str):
-            out[t["name"]] = min(thresholds)
-    return out

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from promptcheck.errors import InputError, PromptcheckError
-from promptcheck.fix.config import MODES, FixConfig
+from promptcheck.fix.config import FixConfig
 from promptcheck.fix.data import FixTask
 from promptcheck.models.hf import HFScorer
 from promptcheck.prompts.rendering import Prompt, render
@@ -206,8 +206,6 @@ def train(
     Ctrl-C saves a checkpoint of the last finished step before it propagates; a killed run
     loses at most ``checkpoint_every`` steps; ``resume=True`` continues where it stopped.
     """
-    if cfg.mode not in MODES:
-        raise InputError(f"must be one of {', '.join(MODES)}, got {cfg.mode!r}", field="mode")
     torch.manual_seed(cfg.seed)
     param = soft_prompt(scorer)
     trainable = [n for n, p in scorer.model.named_parameters() if p.requires_grad]

@@ -57,7 +57,8 @@ def _toml_line(exc: Exception) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def _read_aliases(path: Path) -> dict[str, AliasTarget]:
+def read_aliases(path: Path) -> dict[str, AliasTarget]:
+    """The aliases one config file declares (none when it is missing); a malformed file is one line."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except OSError:
@@ -115,7 +116,7 @@ def alias_table(extra: Mapping[str, str] | None = None) -> dict[str, AliasTarget
     table = {k: AliasTarget(v) for k, v in BUILTIN_ALIASES.items()}
     for path in config_files():
         if path.is_file():
-            table.update(_read_aliases(path))
+            table.update(read_aliases(path))
     for k, v in (extra or {}).items():
         table[k] = AliasTarget(v, None, "argument")
     return table

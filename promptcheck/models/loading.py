@@ -19,10 +19,9 @@ from promptcheck.fileio import cached_sha256
 from promptcheck.models.aliases import DEFAULT_ALIAS, resolve_alias
 from promptcheck.models.base import ModelIdentity, Scorer
 from promptcheck.models.served import is_url
+from promptcheck.options import DEVICE_MAPS, DEVICE_PATTERN, DEVICE_WORDS, DTYPES
 from promptcheck.settings import cache_dir
 
-DTYPES = ("float32", "bfloat16", "float16", "auto")
-DEVICE_MAPS = ("auto", "balanced", "balanced_low_0", "sequential")
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
 #: Weight files torch loads with pickle, which can run code on load.
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
@@ -118,8 +117,8 @@ def _device(name: str) -> str:
 
     import torch
 
-    if not re.fullmatch(r"cpu|auto|mps|cuda(:\d+)?", name or ""):
-        raise ModelLoadError(f"must be cpu, cuda, cuda:N, mps or auto, got {name!r}", field="device")
+    if not re.fullmatch(DEVICE_PATTERN, name or ""):
+        raise ModelLoadError(f"must be {DEVICE_WORDS}, got {name!r}", field="device")
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():

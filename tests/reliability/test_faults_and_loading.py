@@ -102,13 +102,6 @@ def test_plugin_refuses_a_bad_dtype_before_any_test_runs(pytester):
     result.stderr.fnmatch_lines(["*promptcheck: --promptcheck-dtype must be one of float32, bfloat16, float16, auto*"])
 
 
-def test_plugin_dtypes_match_the_loader():
-    from promptcheck.models.loading import DTYPES
-    from promptcheck.plugin import _DTYPES
-
-    assert DTYPES == _DTYPES
-
-
 def test_plugin_unwritable_json_report_is_one_line_and_exit_7(pytester, tiny_causal_dir, examples_dir):
     shutil.copytree(examples_dir, pytester.path / "suites")
     pytester.makepyfile("""

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from promptcheck.errors import PromptcheckError
-from promptcheck.fix.data import tasks_from_failures
-from promptcheck.models.aliases import _read_aliases
+from promptcheck.failures import tasks_from_failures
+from promptcheck.models.aliases import read_aliases
 from promptcheck.tasks.items import load_bigbench_json, load_jsonl_items, load_mmlu_csv
 from promptcheck.tasks.suite import SUITE_KEYS, load_task
 
@@ -155,7 +155,7 @@ def _toml(table: dict) -> str:
 @FUZZ
 @given(data=raw | st.dictionaries(st.text(min_size=1, max_size=6), toml_values, max_size=4).map(_toml))
 def test_alias_config_reader_raises_only_promptcheck_errors(folder, data):
-    _only_our_errors(_read_aliases, _write(folder / "pyproject.toml", data))
+    _only_our_errors(read_aliases, _write(folder / "pyproject.toml", data))
 
 
 @FUZZ

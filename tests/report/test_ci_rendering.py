@@ -55,4 +55,4 @@ def test_help_in_a_ci_log_is_plain_and_wide():
     text = res.stdout
     assert max(len(line) for line in text.splitlines()) <= 120
     # The first clause of --model's help stays on one line instead of a narrow column.
-    assert "Model: 'default' (packaged SmolLM2-135M-Instruct), an alias" in text
+    assert "Model to test: 'default' (packaged SmolLM2-135M-Instruct), an alias" in text

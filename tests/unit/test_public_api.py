@@ -48,3 +48,20 @@ def test_evaluate_is_the_function_and_no_package_shadows_it():
 def test_import_promptcheck_and_dir_load_no_torch():
     code = "import sys, promptcheck; dir(promptcheck); promptcheck.Scorer; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0, "import promptcheck imported torch"
+
+
+def test_tests_import_no_private_names_of_promptcheck():
+    """Tests go through public seams: a private name imported from promptcheck is a seam to make public."""
+    import ast
+    from pathlib import Path
+
+    reached = []
+    for path in sorted(Path(__file__).resolve().parents[1].rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("promptcheck"):
+                reached += [
+                    f"{path.name}: {node.module}.{a.name}"
+                    for a in node.names
+                    if a.name.startswith("_") and not a.name.startswith("__")
+                ]
+    assert not reached, reached

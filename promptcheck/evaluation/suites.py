@@ -1,0 +1,196 @@
+"""``run_suites``: the library entry point behind ``promptcheck run`` (lm-eval's ``simple_evaluate`` shape).
+
+Front ends stay thin: the command line parses options into
+:class:`~promptcheck.options.ModelOptions` and :class:`~promptcheck.options.RunOptions`, then
+calls :func:`plan_run` (read and check every input before a model loads: a typo costs
+seconds, not minutes), :func:`open_model` (seed, load, score cache) and :func:`run_suites`
+(score each task, analyse, save the results file after each task), and renders. The pytest
+plugin opens its model with the same :func:`open_model`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from promptcheck.errors import InputError
+from promptcheck.evaluation.results import RunResult, TaskResult
+from promptcheck.models.base import Scorer
+from promptcheck.options import ModelOptions, RunOptions
+from promptcheck.tasks.records import Task
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The tasks of a run and the instructions each is scored under, read and checked."""
+
+    tasks: tuple[Task, ...]
+    instruction_sets: tuple[tuple[Any, ...], ...]  # Instruction, or generated Paraphrase
+
+    @property
+    def prompts(self) -> int:
+        """Prompts to score (items x instructions, over every task)."""
+        return sum(len(t.items) * len(ins) for t, ins in zip(self.tasks, self.instruction_sets))
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during scoring; carries what finished (already saved when the run writes a file)."""
+
+    def __init__(self, done: tuple[TaskResult, ...], planned: int, saved: Path | None, cached: bool) -> None:
+        super().__init__()
+        self.done, self.planned, self.saved, self.cached = done, planned, saved, cached
+
+
+def plan_run(suites: Sequence[str | Path] | None, options: RunOptions) -> RunPlan:
+    """Load every task (suites, items files, lm-eval tasks) and its instructions, checking outputs too."""
+    from promptcheck.tasks.suite import load_tasks
+
+    paths = [Path(p) for p in suites or []]
+    names = options.lm_eval_names()
+    if not paths and not names:
+        raise InputError("name suite files or task folders to run, or --lm-eval-task NAME", field="suites")
+    tasks = load_tasks(
+        paths,
+        allow_outside=options.allow_outside_paths,
+        limit=options.limit,
+        sample_seed=options.limit_seed,
+        pool_subtasks=options.pool_subtasks,
+    )
+    if names:
+        from promptcheck.tasks.lmeval import load_lm_eval_tasks
+
+        tasks += load_lm_eval_tasks(
+            names, include_path=options.lm_eval_include, limit=options.limit, sample_seed=options.limit_seed
+        )
+        if len({t.name for t in tasks}) != len(tasks):
+            raise InputError("two tasks have the same name; names must be unique in one run", field="--lm-eval-task")
+    if options.json is not None:
+        from promptcheck.fileio import check_output_file
+
+        check_output_file(
+            Path(options.json),
+            inputs=[*paths, *(Path(t.source) for t in tasks if not t.source.startswith("lm-eval:"))],
+            field="--json",
+        )
+    if options.representations and options.json is None:
+        raise InputError(
+            "--representations stores its analysis in the results file: add --json OUT.json", field="--representations"
+        )
+    sets = []
+    for task in tasks:
+        chosen: list[Any] = list(task.instructions())
+        if options.paraphrases:
+            from promptcheck.paraphrase.generate import paraphrases
+
+            chosen += paraphrases(
+                task.reference_instruction,
+                n=options.paraphrases,
+                seed=options.seed,
+                families=options.family_list(),
+                min_similarity=options.min_similarity,
+            )
+        sets.append(tuple(chosen))
+    return RunPlan(tuple(tasks), tuple(sets))
+
+
+def open_model(options: ModelOptions, *, seed: int | None = None) -> Scorer:
+    """The model of ``options``, behind the score cache unless it is switched off.
+
+    ``seed`` seeds torch first (``promptcheck run``); the score cache lives in
+    :func:`promptcheck.settings.score_cache_path` of the options' cache folder.
+    """
+    if seed is not None:
+        import torch
+
+        torch.manual_seed(seed)
+    from promptcheck.models.loading import load_model
+
+    scorer = load_model(options.model or "default", **options.load_kwargs())
+    if not options.score_cache:
+        return scorer
+    from promptcheck.models.cache import cached
+    from promptcheck.settings import score_cache_path
+
+    return cached(scorer, score_cache_path(options.cache_dir))
+
+
+def run_settings(scorer: Scorer, options: RunOptions) -> dict[str, Any]:
+    """What the results file records of how the run was done (docs/results-schema.md: ``settings``)."""
+    from promptcheck.models.base import Batched, UsesChatTemplate, capability
+
+    # A served model has no batch settings of ours (its server batches): recorded as None.
+    batched = capability(scorer, Batched)
+    templated = capability(scorer, UsesChatTemplate)
+    return {
+        "chat_template": templated is not None and templated.use_chat_template,
+        "batch_size": batched.batch_size if batched else None,
+        "batch_tokens": batched.batch_tokens if batched else None,
+        "too_long": options.too_long,
+        "paraphrases": options.paraphrases,
+        "families": options.family_list(),
+        "min_similarity": options.min_similarity,
+        **({"limit": options.limit, "limit_seed": options.limit_seed} if options.limit is not None else {}),
+    }
+
+
+def run_suites(
+    plan: RunPlan | Sequence[str | Path],
+    model: Scorer | ModelOptions,
+    options: RunOptions | None = None,
+    *,
+    on_phase: Callable[[str], None] | None = None,
+    on_prompts: Callable[[int], None] | None = None,
+) -> RunResult:
+    """Score every task of ``plan`` under its instructions; write ``options.json`` after each task.
+
+    ``model`` is a loaded scorer or the options to open one with. ``on_phase`` hears what is
+    being done (``"scoring capitals"``), ``on_prompts`` how many prompts were just scored
+    (progress bars). Ctrl-C raises :class:`RunInterrupted` with the finished tasks.
+
+    >>> result = run_suites(["suite.yaml"], ModelOptions(model="default"))  # doctest: +SKIP
+    """
+    from promptcheck.evaluation.runner import evaluate
+    from promptcheck.models.cache import CachedScorer
+    from promptcheck.report.jsonio import write_run_json
+
+    options = options or RunOptions()
+    if not isinstance(plan, RunPlan):
+        plan = plan_run(plan, options)
+    scorer = open_model(model, seed=options.seed) if isinstance(model, ModelOptions) else model
+    settings = run_settings(scorer, options)
+    json_out = Path(options.json) if options.json else None
+    stats = {"threshold": options.max_accuracy_drop}
+    done: list[TaskResult] = []
+    reps: dict[str, dict] = {}
+    phase = on_phase or (lambda _text: None)
+    try:
+        for task, chosen in zip(plan.tasks, plan.instruction_sets):
+            phase(f"scoring {task.name}")
+            result = evaluate(scorer, task, list(chosen), progress=on_prompts, too_long=options.too_long)
+            if result.skipped_items and on_prompts is not None:  # their prompts will never come
+                on_prompts(len(result.skipped_items) * len(result.instructions))
+            done.append(result)
+            if options.representations:
+                from promptcheck.analysis.representations import representation_analysis
+
+                phase(f"representations {task.name}")
+                reps[task.name] = representation_analysis(
+                    scorer,
+                    result,
+                    seed=options.seed,
+                    layer=options.representation_layer,
+                    projection=options.projection,
+                )
+            if json_out is not None:  # after each task, so an interruption keeps what finished
+                write_run_json(
+                    json_out,
+                    RunResult(tuple(done), scorer.identity, options.seed, settings),
+                    stats=stats,
+                    representations=reps,
+                )
+    except KeyboardInterrupt:
+        saved = json_out if json_out is not None and done else None
+        raise RunInterrupted(tuple(done), len(plan.tasks), saved, isinstance(scorer, CachedScorer)) from None
+    return RunResult(tuple(done), scorer.identity, options.seed, settings)

@@ -1,0 +1,47 @@
+"""``run_suites``: the library entry point the CLI renders gives the CLI's results file, option for option."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import promptcheck as pc
+from promptcheck.cli.main import app
+from promptcheck.errors import InputError
+
+
+def _comparable(path):
+    doc = json.loads(path.read_text())
+    doc.pop("created", None)
+    for task in doc["tasks"]:
+        task.pop("seconds", None)
+    return doc
+
+
+def test_run_suites_writes_what_the_cli_writes(tiny_causal_dir, examples_dir, tmp_path):
+    suite = str(examples_dir / "yesno.yaml")
+    cli_out, lib_out = tmp_path / "cli.json", tmp_path / "lib.json"
+    args = ["run", suite, "--model", str(tiny_causal_dir), "--no-score-cache", "--seed", "2", "--limit", "6"]
+    res = CliRunner().invoke(app, [*args, "--json", str(cli_out)])
+    assert res.exit_code == 0, res.output
+    phases: list[str] = []
+    scored: list[int] = []
+    result = pc.run_suites(
+        [suite],
+        pc.ModelOptions(model=str(tiny_causal_dir), score_cache=False),
+        pc.RunOptions(json=str(lib_out), seed=2, limit=6),
+        on_phase=phases.append,
+        on_prompts=scored.append,
+    )
+    assert _comparable(lib_out) == _comparable(cli_out)
+    assert [t.task.name for t in result.tasks] == ["yesno"] and phases == ["scoring yesno"]
+    assert sum(scored) == result.tasks[0].prompts_scored > 0
+
+
+def test_run_suites_checks_inputs_before_any_model_loads(tmp_path):
+    with pytest.raises(InputError, match="name suite files"):
+        pc.run_suites([], pc.ModelOptions(model=str(tmp_path / "never-loaded")))
+    with pytest.raises(InputError, match="dtype: must be one of"):
+        pc.ModelOptions(dtype="float8")
