@@ -35,6 +35,7 @@ def test_phrasing_pool_spans_sources_and_never_holds_a_heldout_instruction(heldo
         assert len(keys) == len(set(keys))
         assert not set(keys) & ({norm(t) for t in task.unobserved} | {norm(task.reference_instruction)})
         assert any(p.text.endswith("?") for p in pool if p.source == "structural")  # a question form
+        assert any(p.text.startswith("{input}") for p in pool if p.source == "structural")  # after the input
 
 
 def test_a_bank_is_used_only_when_its_labels_are_the_tasks_answers(heldout_suites):
