@@ -468,7 +468,11 @@ class PromptcheckSession:
             self.errors += 1
         if report.when != "call":
             return
-        self.records += [json.loads(str(v)) for n, v in report.user_properties if n == RECORD_KEY]
+        # Each record also says whether its test failed (an inconclusive verdict passes a test
+        # marked on_inconclusive="pass"): what fix is sent after depends on it.
+        self.records += [
+            {**json.loads(str(v)), "test_outcome": report.outcome} for n, v in report.user_properties if n == RECORD_KEY
+        ]
         if report.failed and RECORD_KEY not in props:
             if props.get("promptcheck.outcome") == "error":
                 self.errors += 1
@@ -539,9 +543,11 @@ class PromptcheckSession:
                 write_report(doc, Path(settings.html), source=settings.json or "")
         if settings.markdown and records:
             atomic_write_text(Path(settings.markdown), _markdown(records, settings))
-        # Only definite failures go to fix: an inconclusive task needs more items, not training.
+        # What fix is for: definite failures, and inconclusive gates that failed their test with a
+        # measured drop above the threshold (the evidence points to a drop; the CI gate is red
+        # either way). An inconclusive gate at or below its threshold needs more items, not training.
         # Only tasks read from a suite file can be fixed from the file's record.
-        bad = [r for r in records if r["verdict"] == "fail" and r.get("task_source")]
+        bad = [r for r in records if _worth_fixing(r) and r.get("task_source")]
         failures = Path(settings.failures)
         if bad:
             atomic_write_json(failures, _failures(bad, settings))
@@ -611,6 +617,14 @@ def _power_warnings(baseline: Path, items: list[pytest.Item]) -> list[str]:
                 else f"promptcheck: {key}: this gate is too small to decide at {100 * threshold:g} points"
             )
     return lines
+
+
+def _worth_fixing(record: dict) -> bool:
+    """A fail, or an inconclusive verdict that failed its test with a measured drop above the threshold."""
+    verdict = record["verdict"]
+    return verdict == "fail" or (
+        verdict == "inconclusive" and record.get("test_outcome") == "failed" and record["drop"] > record["threshold"]
+    )
 
 
 def _failures(bad: list[dict], settings: PluginSettings) -> dict:
