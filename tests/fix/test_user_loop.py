@@ -48,14 +48,16 @@ def test_failing_gate_then_fix_then_the_gate_shows_a_smaller_heldout_drop(pytest
             "--out",
             "adapter",
             "--steps",
-            "30",
+            "20",
+            "--eval-every",
+            "10",
             "--search",
             "1",
         ],
         cwd=pytester.path,
         capture_output=True,
         text=True,
-        timeout=1500,
+        timeout=2400,
     )
     assert fix.returncode == 0, fix.stderr[-3000:]
     report = json.loads((pytester.path / "adapter" / "fix_report.json").read_text())
