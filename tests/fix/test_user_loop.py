@@ -29,7 +29,7 @@ def test_failing_gate_then_fix_then_the_gate_shows_a_smaller_heldout_drop(pytest
     shutil.copytree(ROOT / "examples" / "heldout", pytester.path / "examples" / "heldout")
     pytester.makepyfile(test_gate=GATE)
     before = pytester.runpytest_subprocess(
-        "--promptcheck-model=default", "--promptcheck-json=before.json", "-p", "no:cacheprovider", timeout=900
+        "--promptcheck-model=default", "--promptcheck-json=before.json", "-p", "no:cacheprovider", timeout=1800
     )
     # The default model does not pass this gate: inconclusive (exit 6) at +19 points with 40 items,
     # a drop above the threshold, so it is listed for fix like a definite failure.
@@ -71,7 +71,7 @@ def test_failing_gate_then_fix_then_the_gate_shows_a_smaller_heldout_drop(pytest
         "--promptcheck-json=after.json",
         "-p",
         "no:cacheprovider",
-        timeout=900,
+        timeout=1800,
     )
     drop_before = json.loads((pytester.path / "before.json").read_text())["tests"][0]["drop"]
     record = json.loads((pytester.path / "after.json").read_text())["tests"][0]

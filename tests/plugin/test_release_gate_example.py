@@ -21,7 +21,7 @@ def test_release_gate_example_fails_sentiment_passes_capitals_and_reports_yesno(
         "--junitxml=gate.xml",
         "-p",
         "no:cacheprovider",
-        timeout=900,
+        timeout=1800,
     )
     result.assert_outcomes(failed=1, passed=2)
     assert result.ret == 1
