@@ -1,8 +1,10 @@
 """``.promptcheck/failures.json``: written by the pytest gate, read by ``promptcheck fix --from``.
 
-One module owns both sides, so the file's shape is stated once. The gate lists only definite
-failures (an inconclusive task needs more items, not training) of tasks read from a suite file
-(``fix`` reloads them from it); a gate that passes removes a stale file, so ``fix`` is never
+One module owns both sides, so the file's shape is stated once. The gate lists what fix is for:
+definite failures, and inconclusive gates that failed their test with a measured drop above the
+threshold (the evidence points to a drop and the CI gate is red either way; an inconclusive gate at
+or below its threshold needs more items, not training). Only tasks read from a suite file are
+listed (``fix`` reloads them from it); a gate that passes removes a stale file, so ``fix`` is never
 sent after old failures.
 """
 
@@ -17,12 +19,20 @@ from promptcheck.errors import InputError
 SCHEMA_VERSION = 1
 
 
+def worth_fixing(record: dict) -> bool:
+    """A fail, or an inconclusive verdict that failed its test with a measured drop above the threshold."""
+    verdict = record["verdict"]
+    return verdict == "fail" or (
+        verdict == "inconclusive" and record.get("test_outcome") == "failed" and record["drop"] > record["threshold"]
+    )
+
+
 def failures_doc(records: list[dict], *, seed: int, model_option: str | None) -> dict | None:
     """The file's content for the gate's verdict records (``RobustnessVerdict.to_json()`` plus ``test``).
 
     None when nothing failed that ``fix`` could work on.
     """
-    bad = [r for r in records if r["verdict"] == "fail" and r.get("task_source")]
+    bad = [r for r in records if worth_fixing(r) and r.get("task_source")]
     if not bad:
         return None
     tasks: dict[str, dict] = {}

@@ -51,3 +51,13 @@ def default_model():
     import promptcheck as pc
 
     return pc.load_model("default")
+
+
+def fix_cli(suites: list, model: object, out: object, extra: str = ""):
+    """``promptcheck fix SUITES --model MODEL --out OUT EXTRA`` through typer's test runner
+    (``extra``: more options, split on spaces)."""
+    from typer.testing import CliRunner
+
+    from promptcheck.cli.main import app
+
+    return CliRunner().invoke(app, ["fix", *map(str, suites), "--model", str(model), "--out", str(out), *extra.split()])

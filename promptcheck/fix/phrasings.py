@@ -12,8 +12,8 @@ mixes, besides the suite's observed instructions:
 - ``structural``: the reference recast as a question, a polite request, under a role framing,
   followed by an answer-format sentence, or inside a longer explanation.
 
-Instructions *after* the input are not produced: ``prompts.rendering`` always puts the
-instruction before the item, so such a phrasing could not be rendered as written.
+  Also the reference and its question form *after* the input (``{input}`` marks where the
+  item goes, docs/suite-format.md), since people write instructions there too.
 Every phrasing equal (up to case, spacing and end punctuation) to the reference or to a
 held-out instruction is dropped: a held-out instruction must never be trained on.
 """
@@ -24,7 +24,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from promptcheck.tasks.records import Task
+from promptcheck.tasks.records import INPUT_SLOT, Task
 
 SOURCES = ("observed", "bank", "generated", "structural")
 
@@ -63,15 +63,15 @@ def structural(reference: str, seed: int) -> list[str]:
 
     protected = protected_words(reference)
     rng = random.Random(f"structural:{seed}")
-    out = []
-    for op in (imperative_to_question, imperative_to_polite):
-        res = op(reference, rng, protected)
-        if res is not None:
-            out.append(res[0])
+    recast = {op: op(reference, rng, protected) for op in (imperative_to_question, imperative_to_polite)}
+    out = [res[0] for res in recast.values() if res is not None]
     ref = reference.strip()
     out += [f"{role} {ref}" for role in _ROLES]
     out += [f"{ref} {fmt}" for fmt in _ANSWER_FORMATS]
     out += [t.format(ref=ref) for t in _LONG]
+    # After the input: the reference itself, and its question form when there is one.
+    question = recast[imperative_to_question]
+    out += [f"{INPUT_SLOT}\n\n{ref}"] + ([f"{INPUT_SLOT}\n\n{question[0]}"] if question else [])
     return out
 
 

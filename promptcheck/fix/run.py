@@ -25,6 +25,7 @@ from promptcheck.fix.data import FixTask, split_task
 from promptcheck.fix.select import baseline, candidates, validator
 from promptcheck.fix.train import CHECKPOINT, TrainState, attach_soft_prompt, base_checksum, soft_prompt, train
 from promptcheck.fix.verdict import accuracy_interval, gate_verdict
+from promptcheck.models.base import Scorer
 from promptcheck.models.hf import HFScorer
 from promptcheck.tasks.records import Task
 
@@ -32,7 +33,7 @@ REPORT = "fix_report.json"
 SEARCH_DIR = "search"  # one folder per candidate, each with its resumable checkpoint
 
 
-def measure(scorer: HFScorer, ft: FixTask, cfg: FixConfig) -> dict[str, Any]:
+def measure(scorer: Scorer, ft: FixTask, cfg: FixConfig) -> dict[str, Any]:
     """Before/after figures on the held-out items: reference, observed and held-out instructions, the gate.
 
     ``heldout_gate`` is the gate's rule (:func:`promptcheck.fix.verdict.gate_verdict`) on
@@ -165,9 +166,14 @@ def _run_one(
     splits = [split_task(t, cfg) for t in tasks]
     say = on_phase or (lambda _msg: None)
     say("measuring before")
-    before = [measure(scorer, ft, cfg) for ft in splits]
+    # The base model's scores through the score cache: the failing gate that sent the user here
+    # scored most of these prompts already (held-out items under every suite instruction).
+    from promptcheck.models.cache import cached
+
+    untuned = cached(scorer)
+    before = [measure(untuned, ft, cfg) for ft in splits]
     checksum = base_checksum(scorer.model)
-    base = baseline(scorer, splits)
+    base = baseline(untuned, splits)
     validate = validator(splits, base, cfg)
     t0 = time.perf_counter()
     tried, best = [], None

@@ -26,6 +26,7 @@ import numpy as np
 from promptcheck.fix.config import FixConfig
 from promptcheck.fix.data import FixTask
 from promptcheck.fix.train import answer_targets
+from promptcheck.models.base import Scorer
 from promptcheck.models.hf import HFScorer
 from promptcheck.prompts.rendering import render
 from promptcheck.stats.robustness import choice_distributions
@@ -42,7 +43,7 @@ class Baseline:
     reference_accuracy: tuple[float, ...]
 
 
-def _val_scores(scorer: HFScorer, ft: FixTask) -> tuple[np.ndarray, np.ndarray, float]:
+def _val_scores(scorer: Scorer, ft: FixTask) -> tuple[np.ndarray, np.ndarray, float]:
     """(reference correct (items,), validation-instruction correct (instr, items), mean KL para || ref).
 
     Scored through :meth:`HFScorer.score`, the evaluation path (shared-prefix reuse, batching,
@@ -67,7 +68,7 @@ def _val_scores(scorer: HFScorer, ft: FixTask) -> tuple[np.ndarray, np.ndarray, 
     return correct[0], correct[1:], float(np.mean(kls)) if kls else 0.0
 
 
-def baseline(scorer: HFScorer, splits: list[FixTask]) -> Baseline:
+def baseline(scorer: Scorer, splits: list[FixTask]) -> Baseline:
     return Baseline(tuple(float(_val_scores(scorer, ft)[0].mean()) for ft in splits))
 
 

@@ -63,7 +63,11 @@ class PromptcheckSession:
             self.errors += 1
         if report.when != "call":
             return
-        self.records += [json.loads(str(v)) for n, v in report.user_properties if n == RECORD_KEY]
+        # Each record also says whether its test failed (an inconclusive verdict passes a test
+        # marked on_inconclusive="pass"): what fix is sent after depends on it.
+        self.records += [
+            {**json.loads(str(v)), "test_outcome": report.outcome} for n, v in report.user_properties if n == RECORD_KEY
+        ]
         if report.failed and RECORD_KEY not in props:
             if props.get("promptcheck.outcome") == "error":
                 self.errors += 1

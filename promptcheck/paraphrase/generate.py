@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from promptcheck.errors import InputError
 from promptcheck.paraphrase.operators import Operator, operators, protected_intact
+from promptcheck.tasks.records import INPUT_SLOT
 
 #: Words that name an answer space; an instruction that contains one depends on it verbatim.
 LABEL_WORDS = frozenset(
@@ -134,8 +135,8 @@ def paraphrases(
         chosen = rng.sample(ops, k=min(k, len(ops)))
         p = apply_edits(reference, [(op, rng.randrange(2**31)) for op in chosen], protected)
         key = _norm(p.text)
-        if not p.edits or key in seen:
-            continue
+        if not p.edits or key in seen or p.text.count(INPUT_SLOT) != reference.count(INPUT_SLOT):
+            continue  # an edit that broke or moved the input slot is not a paraphrase
         if embedder is not None:
             sim = embedder.similarity(reference, p.text)
             if sim < min_similarity:  # type: ignore[operator]

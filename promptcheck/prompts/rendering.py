@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from promptcheck.tasks.records import LETTERS, MCItem, Task
+from promptcheck.tasks.records import INPUT_SLOT, LETTERS, MCItem, Task
 
 #: Turns the user's message into the model's full prompt text (e.g. a tokenizer's chat
 #: template with the assistant turn opened), or ``None`` to use the raw text.
@@ -54,15 +54,20 @@ def user_message(
 ) -> str:
     """The instruction, then the item, then its choices (as lettered options or a list).
 
-    The instruction is used as given (not stripped): whitespace and newline edits are part of
-    what formatting paraphrases vary.
+    An instruction holding :data:`~promptcheck.tasks.records.INPUT_SLOT` (``{input}``) has the
+    item and its choices put there instead: instructions after the input, or around it. The
+    instruction is used as given (not stripped): whitespace and newline edits are part of what
+    formatting paraphrases vary.
     """
     parts = [item.question.strip()] if item.question.strip() else []  # BIG-bench items may have no input
     if format == "letters":
         parts += [f"{prompt_format.label(i)}{c}" for i, c in enumerate(item.choices)]
     elif show_choices:
         parts.append(prompt_format.options_prefix + ", ".join(item.choices))
-    return instruction + prompt_format.separator + "\n".join(parts)
+    body = "\n".join(parts)
+    if INPUT_SLOT in instruction:
+        return instruction.replace(INPUT_SLOT, body)
+    return instruction + prompt_format.separator + body
 
 
 def continuations(item: MCItem, *, format: str, chat: bool) -> tuple[str, ...]:

@@ -78,6 +78,12 @@ class MCItem:
         return len(self.answers) / len(self.choices)
 
 
+#: Where the item goes in an instruction that is not simply put before it: "{input}\n\nIs the
+#: review above negative or positive?" puts the instruction after the input. Without the slot
+#: the instruction comes first, then the item (``prompts.rendering.user_message``).
+INPUT_SLOT = "{input}"
+
+
 @dataclass(frozen=True)
 class Instruction:
     """An instruction text and where it comes from.

@@ -31,6 +31,7 @@ from promptcheck.tasks.items import (
 )
 from promptcheck.tasks.records import (
     ANSWER_FORMATS,
+    INPUT_SLOT,
     LENGTH_NORMS,
     TASK_KINDS,
     MCItem,
@@ -110,6 +111,18 @@ def _string(value: Any, *, file: Path | None, line: int | None, field: str) -> s
     return check_text(value, lambda msg: InputError(msg, file=file, line=line, field=field))
 
 
+def _instruction(value: Any, *, file: Path | None, line: int | None, field: str) -> str:
+    text = _string(value, file=file, line=line, field=field)
+    if INPUT_SLOT in text and not text.replace(INPUT_SLOT, "").strip():
+        raise InputError(
+            f"is only {INPUT_SLOT}; an instruction needs words besides where the input goes",
+            file=file,
+            line=line,
+            field=field,
+        )
+    return text
+
+
 def _choice(value: Any, allowed: Sequence[str], *, file: Path, line: int | None, field: str) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise InputError(f"must be one of {', '.join(allowed)}, got {short(value)}", file=file, line=line, field=field)
@@ -124,7 +137,9 @@ def _instruction_list(value: Any, *, file: Path, line: int | None, field: str) -
     if not isinstance(value, list):
         raise InputError(f"must be a list of strings, got {type_name(value)}", file=file, line=line, field=field)
     lines = getattr(value, "lines", [line] * len(value))
-    return tuple(_string(v, file=file, line=ln, field=f"{field}[{i}]") for i, (v, ln) in enumerate(zip(value, lines)))
+    return tuple(
+        _instruction(v, file=file, line=ln, field=f"{field}[{i}]") for i, (v, ln) in enumerate(zip(value, lines))
+    )
 
 
 def _instruction_sets(doc: LineDict, file: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -221,7 +236,7 @@ def load_suite(path: Path, *, allow_outside: bool = False, limit: int | None = N
         if key not in doc or doc[key] is None:
             raise InputError("missing required key", file=path, line=doc.line or 1, field=key)
     name = _string(doc["name"], file=path, line=doc.lines["name"], field="name")
-    reference = _string(
+    reference = _instruction(
         doc["reference_instruction"], file=path, line=doc.lines["reference_instruction"], field="reference_instruction"
     )
     observed, unobserved = _instruction_sets(doc, path)
@@ -362,7 +377,7 @@ def _lm_eval_suite(path: Path, doc: LineDict, *, allow_outside: bool, limit: int
     task = found[0]
     reference = task.reference_instruction
     if doc.get("reference_instruction") is not None:
-        reference = _string(
+        reference = _instruction(
             doc["reference_instruction"],
             file=path,
             line=doc.lines["reference_instruction"],

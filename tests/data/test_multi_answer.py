@@ -97,7 +97,17 @@ def test_fix_cross_entropy_target_is_the_set(tiny_causal_dir, tmp_path):
 
     rows = [{"question": f"item {i}", "choices": ["x", "y", "z"], "answer": [0, 2]} for i in range(4)]
     task = pc.load_task(jsonl(tmp_path / "i.jsonl", rows), observed=["Pick."], unobserved=["Choose."])
-    cfg = FixConfig(num_virtual_tokens=2, steps=1, batch_items=1, paraphrases_per_item=1, mode="ce", heldout_items=0.5)
+    cfg = FixConfig(
+        num_virtual_tokens=2,
+        steps=1,
+        batch_items=1,
+        paraphrases_per_item=1,
+        mode="ce",
+        heldout_items=0.5,
+        phrasings="observed",
+        val_items=0.0,
+        val_instructions=0.0,
+    )
     tuned = attach_soft_prompt(pc.load_model(str(tiny_causal_dir)), cfg, task.reference_instruction)
     ft = split_task(task, cfg)
     loss, ce, _ = step_loss(tuned, [ft], cfg, step=0)

@@ -6,6 +6,7 @@ import json
 import textwrap
 
 import pytest
+from conftest import fix_cli
 from typer.testing import CliRunner
 
 import promptcheck as pc
@@ -171,25 +172,12 @@ def test_plugin_suite_fixture_takes_a_limit(pytester, tiny_causal_dir):
 
 def test_fix_takes_a_limit(tmp_path, tiny_causal_dir, examples_dir):
     out = tmp_path / "adapter"
-    res = CliRunner().invoke(
-        app,
-        [
-            "fix",
-            str(examples_dir / "yesno.yaml"),
-            "--model",
-            str(tiny_causal_dir),
-            "--out",
-            str(out),
-            "--steps",
-            "2",
-            "--virtual-tokens",
-            "2",
-            "--limit",
-            "8",
-            "--harm-tolerance",
-            "1.0",
-        ],
+    res = fix_cli(
+        [str(examples_dir / "yesno.yaml")],
+        str(tiny_causal_dir),
+        str(out),
+        "--steps 2 --virtual-tokens 2 --limit 8 --harm-tolerance 1.0 --search 1",
     )
     assert res.exit_code == 0, res.output
     (t,) = json.loads((out / "fix_report.json").read_text())["tasks"]
-    assert t["train_items"] + t["heldout_items"] == 8 and t["sample"]["limit"] == 8
+    assert t["train_items"] + t["val_items"] + t["heldout_items"] == 8 and t["sample"]["limit"] == 8

@@ -7,10 +7,9 @@ import json
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from conftest import fix_cli
 
 import promptcheck as pc
-from promptcheck.cli.main import app
 from promptcheck.fix import select as fix_select
 from promptcheck.fix.config import FixConfig
 from promptcheck.fix.data import split_task
@@ -35,6 +34,7 @@ def test_phrasing_pool_spans_sources_and_never_holds_a_heldout_instruction(heldo
         assert len(keys) == len(set(keys))
         assert not set(keys) & ({norm(t) for t in task.unobserved} | {norm(task.reference_instruction)})
         assert any(p.text.endswith("?") for p in pool if p.source == "structural")  # a question form
+        assert any(p.text.startswith("{input}") for p in pool if p.source == "structural")  # after the input
 
 
 def test_a_bank_is_used_only_when_its_labels_are_the_tasks_answers(heldout_suites):
@@ -110,24 +110,11 @@ def test_no_candidate_keeps_the_reference_exits_3_with_the_best_trade_off(
     # where every candidate lowers the reference: fix must say so itself.
     monkeypatch.setattr("promptcheck.fix.run.baseline", lambda scorer, splits: fix_select.Baseline((1.5,)))
     out = tmp_path / "o"
-    res = CliRunner().invoke(
-        app,
-        [
-            "fix",
-            str(examples_dir / "yesno.yaml"),
-            "--model",
-            str(tiny_causal_dir),
-            "--out",
-            str(out),
-            "--steps",
-            "2",
-            "--virtual-tokens",
-            "3",
-            "--search",
-            "1",
-            "--eval-every",
-            "1",
-        ],
+    res = fix_cli(
+        [str(examples_dir / "yesno.yaml")],
+        str(tiny_causal_dir),
+        str(out),
+        "--steps 2 --virtual-tokens 3 --search 1 --eval-every 1",
     )
     assert res.exit_code == 3, res.output
     assert "NO SAFE FIX" in res.output

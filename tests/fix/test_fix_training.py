@@ -7,6 +7,7 @@ import json
 
 import pytest
 import torch
+from conftest import fix_cli
 from typer.testing import CliRunner
 
 import promptcheck as pc
@@ -92,28 +93,11 @@ def test_resume_refuses_other_options(tiny_causal_dir, task, tmp_path):
 
 def test_cli_fix_saves_a_peft_adapter_that_loads_anywhere(tiny_causal_dir, task, examples_dir, tmp_path):
     out = tmp_path / "adapter"
-    res = CliRunner().invoke(
-        app,
-        [
-            "fix",
-            str(examples_dir / "yesno.yaml"),
-            "--model",
-            str(tiny_causal_dir),
-            "--out",
-            str(out),
-            "--steps",
-            "4",
-            "--virtual-tokens",
-            "5",
-            "--harm-tolerance",
-            "1.0",
-            "--search",
-            "1",
-            "--eval-every",
-            "2",
-            "--patience",
-            "5",
-        ],
+    res = fix_cli(
+        [str(examples_dir / "yesno.yaml")],
+        str(tiny_causal_dir),
+        str(out),
+        "--steps 4 --virtual-tokens 5 --harm-tolerance 1.0 --search 1 --eval-every 2 --patience 5",
     )
     assert res.exit_code == 0, res.output
     assert (out / "adapter_config.json").is_file() and (out / "adapter_model.safetensors").is_file()
@@ -207,25 +191,11 @@ def test_fix_trains_a_seq2seq_model_too(tiny_seq2seq_dir, task, tmp_path):
 
 def test_several_tasks_get_one_adapter_each_unless_joint(tiny_causal_dir, examples_dir, tmp_path):
     out = tmp_path / "many"
-    res = CliRunner().invoke(
-        app,
-        [
-            "fix",
-            str(examples_dir / "yesno.yaml"),
-            str(examples_dir / "sentiment.yaml"),
-            "--model",
-            str(tiny_causal_dir),
-            "--out",
-            str(out),
-            "--steps",
-            "2",
-            "--virtual-tokens",
-            "3",
-            "--harm-tolerance",
-            "1.0",
-            "--search",
-            "1",
-        ],
+    res = fix_cli(
+        [str(examples_dir / "yesno.yaml"), str(examples_dir / "sentiment.yaml")],
+        str(tiny_causal_dir),
+        str(out),
+        "--steps 2 --virtual-tokens 3 --harm-tolerance 1.0 --search 1",
     )
     assert res.exit_code == 0, res.output
     report = json.loads((out / "fix_report.json").read_text())
@@ -234,26 +204,11 @@ def test_several_tasks_get_one_adapter_each_unless_joint(tiny_causal_dir, exampl
         assert (out / name / "adapter_config.json").is_file()
         assert json.loads((out / name / "fix_report.json").read_text())["tasks"][0]["name"] == name
     joint = tmp_path / "joint"
-    res = CliRunner().invoke(
-        app,
-        [
-            "fix",
-            str(examples_dir / "yesno.yaml"),
-            str(examples_dir / "sentiment.yaml"),
-            "--model",
-            str(tiny_causal_dir),
-            "--out",
-            str(joint),
-            "--steps",
-            "2",
-            "--virtual-tokens",
-            "3",
-            "--harm-tolerance",
-            "1.0",
-            "--joint",
-            "--search",
-            "1",
-        ],
+    res = fix_cli(
+        [str(examples_dir / "yesno.yaml"), str(examples_dir / "sentiment.yaml")],
+        str(tiny_causal_dir),
+        str(joint),
+        "--steps 2 --virtual-tokens 3 --harm-tolerance 1.0 --joint --search 1",
     )
     assert res.exit_code == 0, res.output
     assert (joint / "adapter_config.json").is_file() and len(

@@ -116,3 +116,26 @@ def test_a_gate_too_small_to_decide_is_told_before_it_runs_and_plan_says_what_wo
     assert task["minimum_detectable_drop"] > 0.05
     assert task["items_needed"] is None or task["items_needed"] > 20
     assert set(task) >= {"minimum_detectable_drop", "items_needed", "instructions_needed"}
+
+
+def test_failures_json_lists_failed_gates_and_inconclusive_ones_that_failed_above_the_threshold(pytester, monkeypatch):
+    """Release "new" drops 50 points with bounds about [+30, +70]: at a 45-point gate that is
+    inconclusive with the drop above the threshold (for fix if the test failed), at 60 it is not."""
+    import json
+
+    shutil.copytree(ROOT / "examples" / "suites", pytester.path / "suites")
+    monkeypatch.setenv("RELEASE", "new")
+    failures = pytester.path / ".promptcheck" / "failures.json"
+    cases = [("0.45", "fail", True), ("0.45", "pass", False), ("0.6", "fail", False), ("0.2", "pass", True)]
+    for threshold, on_inconclusive, listed in cases:
+        gate = GATE.replace("max_accuracy_drop=0.9", f"max_accuracy_drop={threshold}").replace(
+            'on_inconclusive="pass"', f'on_inconclusive="{on_inconclusive}"'
+        )
+        (pytester.path / "test_gate.py").write_text(gate)
+        pytester.runpytest("--promptcheck-json=gate.json")
+        (record,) = json.loads((pytester.path / "gate.json").read_text())["tests"]
+        assert record["verdict"] == ("fail" if threshold == "0.2" else "inconclusive"), record["interval"]
+        assert failures.is_file() == listed, (threshold, on_inconclusive)
+        if listed:
+            (task,) = json.loads(failures.read_text())["tasks"]
+            assert task["name"] == "sentiment" and task["verdicts"][0]["threshold"] == float(threshold)

@@ -21,7 +21,7 @@ def test_release_gate_example_fails_sentiment_passes_capitals_and_reports_yesno(
         "--junitxml=gate.xml",
         "-p",
         "no:cacheprovider",
-        timeout=900,
+        timeout=1800,
     )
     result.assert_outcomes(failed=1, passed=2)
     assert result.ret == 1
@@ -34,7 +34,7 @@ def test_release_gate_example_fails_sentiment_passes_capitals_and_reports_yesno(
     assert records["yesno"]["verdict"] in ("inconclusive", "pass")
     failures = json.loads((pytester.path / ".promptcheck" / "failures.json").read_text())
     names = [t["name"] for t in failures["tasks"]]
-    assert names == ["sentiment"], "only definite failures go to fix"
+    assert names == ["sentiment"], 'yes/no is inconclusive but its test passes (on_inconclusive="pass"): not for fix'
     sentiment = next(t for t in failures["tasks"] if t["name"] == "sentiment")
     assert sentiment["source"].endswith("sentiment.yaml") and sentiment["failing_instructions"]
     assert failures["seed"] == 0 and failures["model"]["weights_hash"]

@@ -442,7 +442,7 @@ CASES: dict[str, Case] = {
     ),
     "fix-no-observed-instructions": Case(
         {"s.yaml": SUITE + "instructions:\n  unobserved: [Reply.]\n", "i.jsonl": jl(ITEM)},
-        ["fix", "s.yaml"],
+        ["fix", "s.yaml", "--phrasings", "observed"],
         "s.yaml: instructions.observed: has no observed instructions to train on",
     ),
     "fix-from-missing-file": Case(

@@ -222,3 +222,39 @@ def test_items_file_options_are_validated_like_a_suite(tmp_path):
     with pytest.raises(InputError, match="reference_instruction: is empty"):
         pc.load_task(tmp_path / "i.jsonl", reference_instruction="")
     assert pc.load_task(tmp_path / "i.jsonl", observed=["Reply."]).observed == ("Reply.",)
+
+
+def test_an_instruction_can_come_after_the_input(tmp_path, tiny_causal_dir):
+    """``{input}`` marks where the item goes; a suite with such an instruction loads, renders and scores."""
+    from promptcheck.paraphrase.generate import paraphrases
+    from promptcheck.prompts.rendering import render
+
+    jsonl(tmp_path / "i.jsonl", ROWS)
+    write(
+        tmp_path / "s.yaml",
+        """
+        name: t
+        items: i.jsonl
+        format: letters
+        reference_instruction: Answer the question.
+        instructions:
+          unobserved:
+          - "{input}\\n\\nWhich option answers the question above?"
+          - Pick the right option.
+    """,
+    )
+    task = pc.load_task(tmp_path / "s.yaml")
+    after, before = task.unobserved
+    item = task.items[0]
+    text = render(after, item, task).context
+    assert text.startswith("2+2?\nA. 3\nB. 4\n\nWhich option answers the question above?") and "{input}" not in text
+    assert render(before, item, task).context.startswith("Pick the right option.\n\n2+2?")
+    # Generated paraphrases of it keep the slot exactly once.
+    assert all(p.text.count("{input}") == 1 for p in paraphrases(after, n=8, seed=1))
+    result = pc.evaluate(pc.load_model(str(tiny_causal_dir)), task)
+    assert [r.instruction.text for r in result.instructions][1] == after
+    assert all(len(r.predictions) == len(task.items) for r in result.instructions)
+    # An instruction that is only the slot is refused in one line, naming the field.
+    write(tmp_path / "bad.yaml", "name: t\nitems: i.jsonl\nreference_instruction: '{input}'\n")
+    with pytest.raises(InputError, match=r"bad.yaml:3: reference_instruction: is only \{input\}"):
+        pc.load_task(tmp_path / "bad.yaml")
