@@ -34,8 +34,6 @@ import torch
 from _measure import PeakRSS
 
 import promptcheck as pc
-from promptcheck.models.cache import CachedScorer
-from promptcheck.prompts.rendering import render
 
 
 @contextmanager
@@ -138,7 +136,7 @@ def main() -> None:
         task = pc.Task(**{**task.__dict__, "items": task.items[: args.items]})
     instructions = task.instructions()
     fmt = scorer.chat_formatter()
-    prompts = [render(ins.text, item, task, chat_formatter=fmt) for ins in instructions for item in task.items]
+    prompts = [pc.render(ins.text, item, task, chat_formatter=fmt) for ins in instructions for item in task.items]
     n_prompts = len(prompts)
     n_requests = sum(len(p.continuations) for p in prompts)
     model, tokenizer = scorer.model, scorer.tokenizer
@@ -192,7 +190,7 @@ def main() -> None:
     # (c) promptcheck cold, (d) warm: the same evaluate() a user's run makes, with an empty cache
     with tempfile.TemporaryDirectory() as tmp:
         cache_file = Path(tmp) / "scores.sqlite"
-        cold_scorer = CachedScorer(scorer, cache_file)
+        cold_scorer = pc.CachedScorer(scorer, cache_file)
         with PeakRSS() as mem, count_tokens(model) as counts:
             start = time.perf_counter()
             cold = pc.evaluate(cold_scorer, task, instructions)
@@ -204,7 +202,7 @@ def main() -> None:
             "tokens_run": counts["tokens"],
             "logits_rows": counts["logits"],
         }
-        warm_scorer = CachedScorer(scorer, cache_file)
+        warm_scorer = pc.CachedScorer(scorer, cache_file)
         with PeakRSS() as mem:
             start = time.perf_counter()
             warm = pc.evaluate(warm_scorer, task, instructions)

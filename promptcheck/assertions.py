@@ -488,8 +488,7 @@ def _drive(model: Any, task: Task, instructions: list[Instruction], opts: dict[s
     ev = _Evidence.empty(instructions)
     done = 0
     verdict: RobustnessVerdict | None = None
-    identity = getattr(model, "identity", None)
-    model_json = identity.to_json() if identity is not None else {}
+    model_json = model.identity.to_json()
     for look in plan:
         chunk = replace(task, items=tuple(items[done : look.items]))
         ev.add(evaluate(model, chunk, instructions))

@@ -30,17 +30,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-ModelOpt = Annotated[
-    str,
-    typer.Option(
-        "--model",
-        "-m",
-        help="Model: 'default' (packaged SmolLM2-135M-Instruct), "
-        "an alias (see `promptcheck models`), a local folder, a .gguf file, a hub id, "
-        "or served endpoints http://HOST:PORT/v1[,URL2,...] (vLLM; docs/scaling.md).",
-    ),
-]
-
 
 def _one_line_warnings() -> None:
     """Warnings (cache rebuilt, out-of-memory retries) as one line on stderr, not a source excerpt."""

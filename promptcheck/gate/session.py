@@ -78,13 +78,17 @@ class PromptcheckSession:
         if not self.records or _is_worker(self.config):
             return
         terminalreporter.write_sep("=", "promptcheck")
-        terminalreporter.write(summary_table(self.records))
+        # The terminal's width; in a CI log (no terminal, COLUMNS unset) the CLI's CI width, not 80.
+        from promptcheck.report.console import ci_width
+
+        width = ci_width() or terminalreporter.config.get_terminal_writer().fullwidth
+        terminalreporter.write(summary_table(self.records, width=width))
         if self.comparison:
             from rich.console import Console
 
             from promptcheck.report.compare import changes_table
 
-            console = Console(width=140, record=True, force_terminal=False, color_system=None)
+            console = Console(width=width, record=True, force_terminal=False, color_system=None)
             with console.capture() as cap:
                 console.print(changes_table(self.comparison))
             terminalreporter.write(cap.get())

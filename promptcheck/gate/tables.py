@@ -8,44 +8,58 @@ from __future__ import annotations
 import json
 
 
-def summary_table(records: list[dict]) -> str:
-    """The terminal summary: one row per verdict, then the model(s) and how to read the bounds."""
+def summary_table(records: list[dict], *, width: int = 120) -> str:
+    """The terminal summary: one row per verdict, the tests it came from, the model(s), how to read it.
+
+    Test ids are long and a CI log has no terminal to widen: they go below the table, one per line
+    and never wrapped, keyed by the row's number; task and claim names are kept whole.
+    """
+    from rich import box
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title="promptcheck: robustness to instruction paraphrases", title_justify="left")
+    table = Table(
+        title="promptcheck: robustness to instruction paraphrases",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     for col, justify in [
-        ("test", "left"),
+        ("#", "right"),
         ("task", "left"),
         ("claim", "left"),
-        ("drop", "right"),
-        ("bounds", "right"),
-        ("threshold", "right"),
+        ("drop [bounds]", "right"),
+        ("thr", "right"),
         ("detects", "right"),
-        ("items x instr", "right"),
-        ("prompts", "right"),
+        ("size", "right"),
         ("verdict", "left"),
     ]:
-        table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
+        table.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     colour = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
-    for r in records:
+    for n, r in enumerate(records, 1):
         lo, hi = r["interval"]
         table.add_row(
-            Text(r["test"]),
+            str(n),
             Text(r["task"]),
             r["claim"],
-            f"{100 * r['drop']:+.1f}",
-            f"[{100 * lo:+.1f}, {100 * hi:+.1f}]",
+            f"{100 * r['drop']:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]",
             f"{100 * r['threshold']:.1f}",
             detects(r),
-            f"{r['items']} x {r['instructions']}",
-            str(r["prompts_scored"]),
+            f"{r['items']}x{r['instructions']}",
             Text(r["verdict"], style=colour.get(r["verdict"], "")),
         )
-    console = Console(width=140, record=True, force_terminal=False, color_system=None)
+    # No cell ever breaks: a table wider than the terminal (very long task names) is printed at
+    # its own width, and the terminal or log viewer wraps whole lines instead of names.
+    console = Console(width=width, record=True, force_terminal=False, color_system=None)
+    console.width = max(width, console.measure(table, options=console.options.update_width(10_000)).maximum)
     with console.capture() as cap:
         console.print(table)
+        console.width = width
+        for n, r in enumerate(records, 1):
+            console.print(f"[{n}] {r['test']}", markup=False, highlight=False, soft_wrap=True)
         models = {json.dumps(r["model"], sort_keys=True) for r in records}
         for m in sorted(models):
             d = json.loads(m)
@@ -59,8 +73,9 @@ def summary_table(records: list[dict]) -> str:
         console.print(
             f"drop and bounds in accuracy points (reference minus paraphrases); bounds are one-sided at "
             f"{', '.join(f'{100 * c:g}%' for c in confidences)} each (the verdict's two one-sided tests); "
-            "fail = lower bound above threshold, pass = upper bound below; detects = the true drop "
-            "this suite fails 80% of the time (docs/statistics.md)",
+            "thr = the claim's threshold; fail = lower bound above threshold, pass = upper bound below; "
+            "detects = the true drop this suite fails 80% of the time (docs/statistics.md); "
+            f"size = items x instructions; {sum(r['prompts_scored'] for r in records)} prompts scored",
             markup=False,
             highlight=False,
         )

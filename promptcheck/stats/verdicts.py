@@ -44,9 +44,11 @@ from scipy import optimize, special
 from scipy import stats as sps
 
 from promptcheck.errors import InputError
+from promptcheck.options import CLAIMS as OPTION_CLAIMS
 from promptcheck.stats.robustness import Interval
 
-CLAIMS = ("instructions", "phrasings")
+#: The claims a verdict can test (``auto`` of :data:`promptcheck.options.CLAIMS` is resolved before).
+CLAIMS = tuple(c for c in OPTION_CLAIMS if c != "auto")
 VERDICTS = ("pass", "fail", "inconclusive")
 #: A look with fewer items than this is skipped (its alpha carried to the next look).
 MIN_LOOK_ITEMS = 30

@@ -183,8 +183,10 @@ def test_xdist_two_workers_complete_summary_and_json(pytester, tiny_causal_dir, 
     )
     result.assert_outcomes(passed=2)
     out = result.stdout.str()
-    assert "test_one.py::test_yesno" in out.replace("\n", "") or "test_yesno" in out
-    assert "sentiment" in out and "yesno" in out
+    # Test ids are listed under the table, each whole on one line (a CI log does not widen).
+    lines = out.splitlines()
+    assert any(line.strip().endswith("test_one.py::test_yesno") for line in lines), out[-3000:]
+    assert any(line.strip().endswith("test_two.py::test_sentiment") for line in lines), out[-3000:]
     doc = json.loads((pytester.path / "out.json").read_text())
     assert sorted(r["task"] for r in doc["tests"]) == ["sentiment", "yesno"]
     assert all(r["prompts_scored"] > 0 for r in doc["tests"])

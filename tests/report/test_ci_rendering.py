@@ -56,3 +56,43 @@ def test_help_in_a_ci_log_is_plain_and_wide():
     assert max(len(line) for line in text.splitlines()) <= 120
     # The first clause of --model's help stays on one line instead of a narrow column.
     assert "Model to test: 'default' (packaged SmolLM2-135M-Instruct), an alias" in text
+
+
+def _record(test: str, task: str, claim: str = "unobserved_vs_observed") -> dict:
+    return {
+        "test": test,
+        "task": task,
+        "claim": claim,
+        "drop": 0.123,
+        "interval": [-0.031, 0.204],
+        "threshold": 0.05,
+        "judgment": {"minimum_detectable_drop": 0.301},
+        "items": 40,
+        "instructions": 12,
+        "prompts_scored": 480,
+        "verdict": "inconclusive",
+        "model": {"id": "tiny"},
+        "confidence": 0.95,
+    }
+
+
+def test_gate_summary_never_breaks_a_name_or_a_number():
+    from promptcheck.gate.tables import summary_table
+
+    test_id = "tests/release/test_robustness_of_the_candidate.py::test_emoji_movie_survives_unobserved_phrasings"
+    records = [_record(test_id, LONG_NAME), _record(test_id + "_too", "conceptual_combinations/invented_words")]
+    for width in (80, 120):
+        lines = summary_table(records, width=width).splitlines()
+        for r in records:
+            # the task, the claim, the numbers and the verdict on one row; the test id whole on its own line
+            row = next(line for line in lines if r["task"] in line)
+            assert "unobserved_vs_observed" in row and "+12.3 [-3.1, +20.4]" in row and "inconclusive" in row
+            assert "5.0" in row and "30.1" in row and "40x12" in row
+            assert any(line.strip().endswith(r["test"]) for line in lines)
+        # the prose under the table keeps to the terminal's width
+        assert all(
+            len(line) <= width for line in lines if line.startswith("drop and bounds") or "prompts scored" in line
+        )
+    # short names fit an 80-column terminal
+    short = summary_table([_record("t.py::test_a", "capitals", "phrasings")], width=80).splitlines()
+    assert max(len(line.rstrip()) for line in short) <= 80
