@@ -87,10 +87,12 @@ class PromptcheckSession:
             from rich.console import Console
 
             from promptcheck.report.compare import changes_table
+            from promptcheck.report.console import natural_width
 
-            console = Console(width=width, record=True, force_terminal=False, color_system=None)
+            table = changes_table(self.comparison)
+            console = Console(width=natural_width(table, width), record=True, force_terminal=False, color_system=None)
             with console.capture() as cap:
-                console.print(changes_table(self.comparison))
+                console.print(table)
             terminalreporter.write(cap.get())
         for note in self.comparison_notes:
             terminalreporter.write_line(note)

@@ -19,6 +19,8 @@ def summary_table(records: list[dict], *, width: int = 120) -> str:
     from rich.table import Table
     from rich.text import Text
 
+    from promptcheck.report.console import natural_width
+
     table = Table(
         title="promptcheck: robustness to instruction paraphrases",
         title_justify="left",
@@ -53,8 +55,7 @@ def summary_table(records: list[dict], *, width: int = 120) -> str:
         )
     # No cell ever breaks: a table wider than the terminal (very long task names) is printed at
     # its own width, and the terminal or log viewer wraps whole lines instead of names.
-    console = Console(width=width, record=True, force_terminal=False, color_system=None)
-    console.width = max(width, console.measure(table, options=console.options.update_width(10_000)).maximum)
+    console = Console(width=natural_width(table, width), record=True, force_terminal=False, color_system=None)
     with console.capture() as cap:
         console.print(table)
         console.width = width

@@ -256,7 +256,7 @@ def changes_table(changes: list[Change]) -> Any:
         table.add_column(
             col,
             justify="left" if col in ("task", "claim", "verdict") else "right",
-            no_wrap=True,
+            no_wrap=col != "task",
             overflow="fold",
         )
     for c in changes:

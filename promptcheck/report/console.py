@@ -42,6 +42,16 @@ class Console(rich.console.Console):
         super().__init__(*args, **kwargs)
 
 
+def natural_width(renderable: Any, width: int) -> int:
+    """``width``, or more when ``renderable`` (a table of no-wrap cells) needs more to print whole.
+
+    A log viewer or terminal wraps an over-long line whole; a table squeezed to fit breaks names
+    and numbers mid-word, which is worse.
+    """
+    measuring = rich.console.Console(width=10_000)
+    return max(width, measuring.measure(renderable).maximum)
+
+
 @contextmanager
 def plain_help_in_ci(app: typer.Typer) -> Iterator[dict[str, Any]]:
     """In a CI log, click's plain ``--help`` instead of typer's rich panels, :data:`CI_WIDTH` wide.
