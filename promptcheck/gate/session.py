@@ -84,16 +84,10 @@ class PromptcheckSession:
         width = ci_width() or terminalreporter.config.get_terminal_writer().fullwidth
         terminalreporter.write(summary_table(self.records, width=width))
         if self.comparison:
-            from rich.console import Console
-
             from promptcheck.report.compare import changes_table
-            from promptcheck.report.console import natural_width
+            from promptcheck.report.console import render_whole
 
-            table = changes_table(self.comparison)
-            console = Console(width=natural_width(table, width), record=True, force_terminal=False, color_system=None)
-            with console.capture() as cap:
-                console.print(table)
-            terminalreporter.write(cap.get())
+            terminalreporter.write(render_whole(changes_table(self.comparison), width))
         for note in self.comparison_notes:
             terminalreporter.write_line(note)
 

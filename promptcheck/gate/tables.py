@@ -15,11 +15,10 @@ def summary_table(records: list[dict], *, width: int = 120) -> str:
     and never wrapped, keyed by the row's number; task and claim names are kept whole.
     """
     from rich import box
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    from promptcheck.report.console import natural_width
+    from promptcheck.report.console import whole_console
 
     table = Table(
         title="promptcheck: robustness to instruction paraphrases",
@@ -55,7 +54,7 @@ def summary_table(records: list[dict], *, width: int = 120) -> str:
         )
     # No cell ever breaks: a table wider than the terminal (very long task names) is printed at
     # its own width, and the terminal or log viewer wraps whole lines instead of names.
-    console = Console(width=natural_width(table, width), record=True, force_terminal=False, color_system=None)
+    console = whole_console(table, width)
     with console.capture() as cap:
         console.print(table)
         console.width = width

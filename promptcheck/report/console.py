@@ -52,6 +52,21 @@ def natural_width(renderable: Any, width: int) -> int:
     return max(width, measuring.measure(renderable).maximum)
 
 
+def whole_console(renderable: Any, width: int) -> rich.console.Console:
+    """A plain recording console (no colour codes) wide enough to print ``renderable`` whole."""
+    return rich.console.Console(
+        width=natural_width(renderable, width), record=True, force_terminal=False, color_system=None
+    )
+
+
+def render_whole(renderable: Any, width: int) -> str:
+    """``renderable`` as plain text, ``width`` wide or wider when it needs more (:func:`natural_width`)."""
+    console = whole_console(renderable, width)
+    with console.capture() as cap:
+        console.print(renderable)
+    return cap.get()
+
+
 @contextmanager
 def plain_help_in_ci(app: typer.Typer) -> Iterator[dict[str, Any]]:
     """In a CI log, click's plain ``--help`` instead of typer's rich panels, :data:`CI_WIDTH` wide.
