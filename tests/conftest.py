@@ -61,3 +61,11 @@ def fix_cli(suites: list, model: object, out: object, extra: str = ""):
     from promptcheck.cli.main import app
 
     return CliRunner().invoke(app, ["fix", *map(str, suites), "--model", str(model), "--out", str(out), *extra.split()])
+
+
+def assert_fix_ran(res) -> None:
+    """fix ran to the end on a tiny random model: exit 0, or exit 3 only because the held-out gap
+    was not closed (with ``--harm-tolerance 1.0`` no other reason is possible), said in one line."""
+    gap = res.exit_code == 3 and ("GAP NOT CLOSED" in res.output or "GAP WIDENED" in res.output)
+    assert res.exit_code == 0 or gap, res.output
+    assert "Traceback" not in res.output

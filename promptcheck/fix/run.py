@@ -73,7 +73,7 @@ def gap_outcome(before: dict, after: dict, harm_tolerance: float) -> dict[str, A
     """
     fell = before["reference_accuracy"] - after["reference_accuracy"]
     b, a = before["heldout_drop"], after["heldout_drop"]
-    halved = a <= b / 2 + 1e-12 if b > 0 else a <= b + 1e-12
+    halved = a <= b / 2 + 1e-12 if b > 0 else a <= 1e-12  # no drop before: none after either
     return {
         "reference_fell_by": fell,
         "heldout_drop_before": b,
@@ -84,6 +84,35 @@ def gap_outcome(before: dict, after: dict, harm_tolerance: float) -> dict[str, A
         "gap_widened": bool(a > b + 1e-12),
         "gate_passes_after": after["heldout_gate"]["verdict"] == "pass",
     }
+
+
+def task_problems(name: str, outcome: dict, *, feasible: bool, harm_tolerance: float) -> list[str]:
+    """Why ``name``'s adapter does not do what fix is for, one line each (none: it does; fix exits 0).
+
+    fix is for closing the held-out gap without hurting the reference: any of these makes
+    ``promptcheck fix`` exit 3, so a CI step that runs it cannot ship an adapter that did not.
+    """
+    said = []
+    if not feasible:
+        said.append(
+            f"NO SAFE FIX: {name}: every candidate lowered reference accuracy on the validation items; the "
+            "adapter saved is the best trade-off found (fix_report.json: selection) and should not be used"
+        )
+    if not outcome["reference_kept"]:
+        said.append(
+            f"HARM: {name}: accuracy under the reference instruction fell by "
+            f"{100 * outcome['reference_fell_by']:.1f} points on the held-out items (tolerance "
+            f"{100 * harm_tolerance:.1f}); the adapter should not be used"
+        )
+    if not outcome["heldout_drop_halved"]:
+        b, a = 100 * outcome["heldout_drop_before"], 100 * outcome["heldout_drop_after"]
+        need = f"at most {b / 2:+.1f} (half)" if b > 0 else "at most +0.0 (there was none before)"
+        how = "GAP WIDENED" if outcome["gap_widened"] else "GAP NOT CLOSED"
+        said.append(
+            f"{how}: {name}: held-out drop {b:+.1f} -> {a:+.1f} points on held-out items and instructions, "
+            f"needs {need}; the adapter does not fix the gap"
+        )
+    return said
 
 
 def _folder_name(name: str) -> str:
@@ -128,6 +157,7 @@ def run_fix(
                 on_step=on_step,
             )
         )
+    problems = [p for r in reports for p in r["problems"]]
     harmed = [h for r in reports for h in r["harm_check"]["harmed_tasks"]]
     infeasible = [n for r in reports for n in r["selection"]["infeasible_tasks"]]
     combined = {
@@ -135,6 +165,8 @@ def run_fix(
         "model": scorer.identity.to_json(),
         "per_task_adapters": True,
         "config": cfg.to_json(),
+        "ok": not problems,
+        "problems": problems,
         "tasks": [{**r["tasks"][0], "adapter": r["adapter"], "training_curve": r["training_curve"]} for r in reports],
         "training_curve": [],
         "harm_check": {"tolerance": cfg.harm_tolerance, "harmed_tasks": harmed, "ok": not harmed},
@@ -247,6 +279,7 @@ def _run_one(
     harmed = []
     for ft, b, a in zip(splits, before, after):
         outcome = gap_outcome(b, a, cfg.harm_tolerance)
+        said = task_problems(ft.task.name, outcome, feasible=feasible, harm_tolerance=cfg.harm_tolerance)
         if not outcome["reference_kept"]:
             harmed.append(ft.task.name)
         report_tasks.append(
@@ -256,6 +289,7 @@ def _run_one(
                 "before": b,
                 "after": a,
                 "outcome": outcome,
+                "problems": said,
                 "train_items": len(ft.train_items),
                 "val_items": len(ft.val_items),
                 "heldout_items": len(ft.heldout_items),
@@ -277,6 +311,8 @@ def _run_one(
         "model": scorer.identity.to_json(),
         "adapter": {"path": str(out), "hash": tuned.identity.adapter_hash, "format": "peft prompt tuning"},
         "config": cfg.to_json(),
+        "ok": not any(t["problems"] for t in report_tasks),
+        "problems": [p for t in report_tasks for p in t["problems"]],
         "tasks": report_tasks,
         "training_curve": state.curve,
         "selection": selection,

@@ -13,7 +13,6 @@ Only the soft prompt trains (peft prompt tuning); a checksum proves the base mod
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 from collections.abc import Callable
@@ -58,8 +57,25 @@ def base_checksum(model: Any) -> float:
         return float(sum(p.detach().double().sum() for n, p in model.named_parameters() if "prompt_encoder" not in n))
 
 
+def init_token_ids(tokenizer: Any, text: str, n: int) -> list[int]:
+    """The soft prompt's starting tokens: ``text`` once and whole, left-padded with newlines to ``n``.
+
+    peft's text initialisation repeats the text and cuts it at ``n`` tokens ("Classify the
+    sentiment ... positive. Classify the sentiment"). On the default model that truncated
+    repeat before the chat template cost the reference instruction 30 points of accuracy before
+    any training (sentiment, 40 items: 0.875 -> 0.575); the text once after newlines cost
+    nothing (0.875), so training starts where the base model is (docs/fix.md). A text longer
+    than ``n`` tokens keeps its first ``n``.
+    """
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"][:n]
+    newline = tokenizer("\n", add_special_tokens=False)["input_ids"][-1:] or [tokenizer.eos_token_id]
+    return newline * (n - len(ids)) + ids
+
+
 def attach_soft_prompt(scorer: HFScorer, cfg: FixConfig, init_text: str) -> HFScorer:
-    """Wrap the scorer's model in a peft prompt-tuning model, initialised from ``init_text``'s embeddings."""
+    """Wrap the scorer's model in a peft prompt-tuning model, initialised from ``init_text``'s embeddings
+
+    (:func:`init_token_ids`)."""
     from peft import PromptTuningConfig, TaskType, get_peft_model
 
     task_type = TaskType.SEQ_2_SEQ_LM if scorer.is_seq2seq else TaskType.CAUSAL_LM
@@ -73,8 +89,7 @@ def attach_soft_prompt(scorer: HFScorer, cfg: FixConfig, init_text: str) -> HFSc
             num_transformer_submodules=1,
         ),
     )
-    ids = scorer.tokenizer(init_text, add_special_tokens=False)["input_ids"] or [scorer.tokenizer.eos_token_id]
-    ids = (ids * math.ceil(cfg.num_virtual_tokens / len(ids)))[: cfg.num_virtual_tokens]
+    ids = init_token_ids(scorer.tokenizer, init_text, cfg.num_virtual_tokens)
     with torch.no_grad():
         table = scorer.model.get_input_embeddings().weight
         peft_model.prompt_encoder["default"].embedding.weight.copy_(table[torch.tensor(ids)])

@@ -6,7 +6,7 @@ import json
 import textwrap
 
 import pytest
-from conftest import fix_cli
+from conftest import assert_fix_ran, fix_cli
 from typer.testing import CliRunner
 
 import promptcheck as pc
@@ -178,6 +178,6 @@ def test_fix_takes_a_limit(tmp_path, tiny_causal_dir, examples_dir):
         str(out),
         "--steps 2 --virtual-tokens 2 --limit 8 --harm-tolerance 1.0 --search 1",
     )
-    assert res.exit_code == 0, res.output
+    assert_fix_ran(res)
     (t,) = json.loads((out / "fix_report.json").read_text())["tasks"]
     assert t["train_items"] + t["val_items"] + t["heldout_items"] == 8 and t["sample"]["limit"] == 8

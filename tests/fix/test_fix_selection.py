@@ -14,7 +14,7 @@ from promptcheck.fix import select as fix_select
 from promptcheck.fix.config import FixConfig
 from promptcheck.fix.data import split_task
 from promptcheck.fix.phrasings import norm, phrasing_pool
-from promptcheck.fix.run import gap_outcome
+from promptcheck.fix.run import gap_outcome, task_problems
 from promptcheck.fix.train import attach_soft_prompt, train
 from promptcheck.fix.verdict import gate_verdict
 
@@ -74,6 +74,22 @@ def test_gap_outcome_says_a_fix_that_lifts_everything_but_widens_the_gap_is_no_f
     assert o["heldout_drop_halved"] and not o["reference_kept"] and not o["gap_closed"]
     good = {"reference_accuracy": 0.8, "heldout_drop": 0.05, "heldout_gate": {"verdict": "inconclusive"}}
     assert gap_outcome(before, good, 0.01)["gap_closed"]
+    none_before = {"reference_accuracy": 0.8, "heldout_drop": -0.02, "heldout_gate": {"verdict": "pass"}}
+    assert gap_outcome(none_before, {**good, "heldout_drop": 0.0}, 0.01)["gap_closed"]  # none before, none after
+    assert not gap_outcome(none_before, good, 0.01)["gap_closed"]
+
+
+def test_fix_names_each_reason_it_exits_3_in_one_line():
+    before = {"reference_accuracy": 0.8, "heldout_drop": 0.042, "heldout_gate": {"verdict": "inconclusive"}}
+    not_halved = {"reference_accuracy": 1.0, "heldout_drop": 0.029, "heldout_gate": {"verdict": "inconclusive"}}
+    (line,) = task_problems("sentiment", gap_outcome(before, not_halved, 0.01), feasible=True, harm_tolerance=0.01)
+    assert line.startswith("GAP NOT CLOSED: sentiment: held-out drop +4.2 -> +2.9 points") and "+2.1" in line
+    widened = {"reference_accuracy": 0.75, "heldout_drop": 0.1, "heldout_gate": {"verdict": "fail"}}
+    lines = task_problems("s", gap_outcome(before, widened, 0.01), feasible=False, harm_tolerance=0.01)
+    assert [x.split(":")[0] for x in lines] == ["NO SAFE FIX", "HARM", "GAP WIDENED"]
+    assert "fell by 5.0 points" in lines[1] and all("\n" not in x for x in lines)
+    closed = {"reference_accuracy": 0.8, "heldout_drop": 0.02, "heldout_gate": {"verdict": "inconclusive"}}
+    assert task_problems("s", gap_outcome(before, closed, 0.01), feasible=True, harm_tolerance=0.01) == []
 
 
 def test_fix_verdict_is_the_gates_verdict():

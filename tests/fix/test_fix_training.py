@@ -7,14 +7,14 @@ import json
 
 import pytest
 import torch
-from conftest import fix_cli
+from conftest import assert_fix_ran, fix_cli
 from typer.testing import CliRunner
 
 import promptcheck as pc
 from promptcheck.cli.main import app
 from promptcheck.fix.config import FixConfig
 from promptcheck.fix.data import split_task
-from promptcheck.fix.train import CHECKPOINT, attach_soft_prompt, soft_prompt, step_loss, train
+from promptcheck.fix.train import CHECKPOINT, attach_soft_prompt, init_token_ids, soft_prompt, step_loss, train
 
 CFG = FixConfig(num_virtual_tokens=4, steps=6, lr=0.05, batch_items=2, paraphrases_per_item=2, checkpoint_every=2)
 
@@ -48,6 +48,15 @@ def test_soft_prompt_starts_from_the_reference_text(tiny, task):
     ids = tiny.tokenizer(task.reference_instruction, add_special_tokens=False)["input_ids"][:4]
     table = tuned.model.get_base_model().get_input_embeddings().weight
     assert torch.equal(soft_prompt(tuned).detach(), table[torch.tensor(ids)])
+
+
+def test_a_short_reference_is_left_padded_with_newlines_not_repeated(tiny):
+    tok = tiny.tokenizer
+    ids = tok("yes or no", add_special_tokens=False)["input_ids"]
+    newline = tok("\n", add_special_tokens=False)["input_ids"][-1]
+    got = init_token_ids(tok, "yes or no", len(ids) + 3)
+    assert got == [newline] * 3 + ids  # the text once, whole, last: no cut-off second copy
+    assert init_token_ids(tok, "yes or no", 1) == ids[:1]
 
 
 def _final_prompt(tiny_dir, task, out, cfg, stop_at=None, how=None):
@@ -99,7 +108,7 @@ def test_cli_fix_saves_a_peft_adapter_that_loads_anywhere(tiny_causal_dir, task,
         str(out),
         "--steps 4 --virtual-tokens 5 --harm-tolerance 1.0 --search 1 --eval-every 2 --patience 5",
     )
-    assert res.exit_code == 0, res.output
+    assert_fix_ran(res)
     assert (out / "adapter_config.json").is_file() and (out / "adapter_model.safetensors").is_file()
     report = json.loads((out / "fix_report.json").read_text())
     (t,) = report["tasks"]
@@ -197,7 +206,7 @@ def test_several_tasks_get_one_adapter_each_unless_joint(tiny_causal_dir, exampl
         str(out),
         "--steps 2 --virtual-tokens 3 --harm-tolerance 1.0 --search 1",
     )
-    assert res.exit_code == 0, res.output
+    assert_fix_ran(res)
     report = json.loads((out / "fix_report.json").read_text())
     assert report["per_task_adapters"] and [t["name"] for t in report["tasks"]] == ["yesno", "sentiment"]
     for name in ("yesno", "sentiment"):
@@ -210,7 +219,7 @@ def test_several_tasks_get_one_adapter_each_unless_joint(tiny_causal_dir, exampl
         str(joint),
         "--steps 2 --virtual-tokens 3 --harm-tolerance 1.0 --joint --search 1",
     )
-    assert res.exit_code == 0, res.output
+    assert_fix_ran(res)
     assert (joint / "adapter_config.json").is_file() and len(
         json.loads((joint / "fix_report.json").read_text())["tasks"]
     ) == 2

@@ -1,7 +1,8 @@
 """The user's loop on the default model: failing gate -> failures.json -> fix -> same gate with the adapter.
 
 The gate judges the blind-written held-out instructions (examples/heldout/sentiment.yaml,
-``kinds=["unobserved"]``): fix never trains or selects on them.
+``kinds=["unobserved"]``): fix never trains or selects on them, and reports its before/after
+on items it never trained on either.
 """
 
 from __future__ import annotations
@@ -37,23 +38,9 @@ def test_failing_gate_then_fix_then_the_gate_shows_a_smaller_heldout_drop(pytest
     failures = pytester.path / ".promptcheck" / "failures.json"
     assert failures.is_file()
 
+    # fix with its defaults, as a user runs it after a failing gate.
     fix = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "promptcheck",
-            "fix",
-            "--from",
-            str(failures),
-            "--out",
-            "adapter",
-            "--steps",
-            "20",
-            "--eval-every",
-            "10",
-            "--search",
-            "1",
-        ],
+        [sys.executable, "-m", "promptcheck", "fix", "--from", str(failures), "--out", "adapter"],
         cwd=pytester.path,
         capture_output=True,
         text=True,
@@ -62,18 +49,14 @@ def test_failing_gate_then_fix_then_the_gate_shows_a_smaller_heldout_drop(pytest
     report = json.loads((pytester.path / "adapter" / "fix_report.json").read_text())
     (task,) = report["tasks"]
     assert report["config"]["gate_threshold"] == 0.05  # the failed gate's threshold
-    if fix.returncode == 3:
-        # fix says itself that it could not close the gap safely, with the reason, and the
-        # report agrees (CI on 2026-12-03, 20 steps: the held-out reference fell, HARM).
-        assert "HARM" in fix.stderr or "NO SAFE FIX" in fix.stderr, fix.stderr[-3000:]
-        assert not report["harm_check"]["ok"] or not report["selection"]["ok"]
-        assert not task["outcome"]["gap_closed"]
-        return
+    # Issue 16's bar, judged by fix itself (exit 0 only if it is met): on held-out items under
+    # the blind-written held-out instructions, the drop at least halved and the reference kept.
     assert fix.returncode == 0, fix.stderr[-3000:]
-    # The held-out drop shrinks and the reference is kept. (Issue 16 asks for it at least halved;
-    # that is not yet shown in CI: docs/fix.md has the measured runs.)
-    assert task["after"]["heldout_drop"] < task["before"]["heldout_drop"], task["outcome"]
-    assert task["outcome"]["reference_kept"] and report["selection"]["ok"], task["outcome"]
+    assert report["ok"] and not report["problems"]
+    o = task["outcome"]
+    assert o["gap_closed"] and o["reference_kept"] and report["selection"]["ok"], o
+    assert task["after"]["heldout_drop"] <= task["before"]["heldout_drop"] / 2
+    assert task["after"]["reference_accuracy"] >= task["before"]["reference_accuracy"] - 0.01
 
     after = pytester.runpytest_subprocess(
         "--promptcheck-model=default",

@@ -96,6 +96,9 @@ def test_fix_report_renders_before_and_after():
     html = render_report(fix)
     assert "+25.0" in html and "+7.5" in html and "[+0.0, +15.0]" in html
     assert SCRIPT not in html and len(data_pngs(html)) == 1
+    assert "gap not closed" not in html
+    fix["problems"] = ["GAP NOT CLOSED: capitals: held-out drop +25.0 -> +15.0 points, needs at most +12.5"]
+    assert "gap not closed</span>  capitals: held-out drop +25.0 -&gt; +15.0 points" in render_report(fix)
 
 
 def test_report_of_a_bad_file_is_one_line_and_exit_2(tmp_path):
