@@ -35,6 +35,14 @@ class FixConfig:
             "help": "lambda: weight of KL(p(.|paraphrase) || p(.|reference))",
         },
     )
+    anchor_weight: float = field(
+        default=0.0,
+        metadata={
+            "cli": ("--anchor",),
+            "help": "weight of KL(p_base(.|reference) || p(.|reference)) on the training items: holds the reference "
+            "instruction's answers where the base model had them, so closing the gap cannot lower the reference",
+        },
+    )
     batch_items: int = field(
         default=2,
         metadata={
@@ -127,6 +135,7 @@ class FixConfig:
                 raise InputError(f"must be > 0, got {value!r}", field=name)
         for name, value in {
             "kl_weight": self.kl_weight,
+            "anchor_weight": self.anchor_weight,
             "harm_tolerance": self.harm_tolerance,
             "generated": self.generated,
         }.items():

@@ -23,7 +23,15 @@ from promptcheck.fileio import atomic_write_json
 from promptcheck.fix.config import FixConfig
 from promptcheck.fix.data import FixTask, split_task
 from promptcheck.fix.select import baseline, candidates, validator
-from promptcheck.fix.train import CHECKPOINT, TrainState, attach_soft_prompt, base_checksum, soft_prompt, train
+from promptcheck.fix.train import (
+    CHECKPOINT,
+    TrainState,
+    attach_soft_prompt,
+    base_checksum,
+    reference_anchors,
+    soft_prompt,
+    train,
+)
 from promptcheck.fix.verdict import accuracy_interval, gate_verdict
 from promptcheck.models.base import Scorer
 from promptcheck.models.hf import HFScorer
@@ -207,6 +215,8 @@ def _run_one(
     checksum = base_checksum(scorer.model)
     base = baseline(untuned, splits)
     validate = validator(splits, base, cfg)
+    # Before any soft prompt wraps the model: the base model's reference answers on training items.
+    anchors = reference_anchors(scorer, splits) if cfg.anchor_weight > 0 else None
     t0 = time.perf_counter()
     tried, best = [], None
     cands = candidates(cfg)
@@ -226,6 +236,7 @@ def _run_one(
             resume=resume and (folder / CHECKPOINT).is_file(),
             on_step=on_step,
             validate=validate,
+            anchors=anchors,
         )
         if base_checksum(tuned.model) != checksum:
             raise AssertionError("a base-model parameter changed during fix; only the soft prompt may train")

@@ -107,7 +107,30 @@ def soft_prompt(scorer: HFScorer) -> torch.nn.Parameter:
     return scorer.model.prompt_encoder["default"].embedding.weight
 
 
-def step_loss(scorer: HFScorer, tasks: list[FixTask], cfg: FixConfig, step: int) -> tuple[torch.Tensor, float, float]:
+#: The base model's log-distribution over the answer options under the reference, per training item.
+Anchors = dict[tuple[str, str], torch.Tensor]
+
+
+def reference_anchors(base: HFScorer, tasks: list[FixTask]) -> Anchors:
+    """Score every training item under the reference with the *base* model (no soft prompt)."""
+    fmt = base.chat_formatter()
+    keys = [(ft.task.name, item.id) for ft in tasks for item in ft.train_items]
+    prompts = [
+        render(ft.task.reference_instruction, item, ft.task, chat_formatter=fmt)
+        for ft in tasks
+        for item in ft.train_items
+    ]
+    with torch.no_grad():
+        lp = base.choice_logprobs_tensor(prompts)
+    out: Anchors = {}
+    for row, key, item in zip(lp, keys, [item for ft in tasks for item in ft.train_items]):
+        out[key] = torch.log_softmax(row[: len(item.choices)], dim=-1)
+    return out
+
+
+def step_loss(
+    scorer: HFScorer, tasks: list[FixTask], cfg: FixConfig, step: int, anchors: Anchors | None = None
+) -> tuple[torch.Tensor, float, float]:
     """The loss of one step; its batch depends only on (seed, step), so a resumed run replays exactly."""
     rng = random.Random(cfg.seed * 1_000_003 + step)
     pool = [(t, item) for t in tasks for item in t.train_items]
@@ -120,17 +143,22 @@ def step_loss(scorer: HFScorer, tasks: list[FixTask], cfg: FixConfig, step: int)
         start = len(prompts)
         prompts.append(render(ft.task.reference_instruction, item, ft.task, chat_formatter=fmt))
         prompts += [render(text, item, ft.task, chat_formatter=fmt) for text in chosen]
-        groups.append((start, len(prompts), answer_targets(item), len(item.choices)))
+        groups.append((start, len(prompts), answer_targets(item), len(item.choices), (ft.task.name, item.id)))
     lp = scorer.choice_logprobs_tensor(prompts)
-    ces, kls = [], []
-    for start, end, answers, n_choices in groups:
+    ces, kls, holds = [], [], []
+    for start, end, answers, n_choices, key in groups:
         logp = torch.log_softmax(lp[start:end, :n_choices], dim=-1)
         ces.append(-torch.logsumexp(logp[:, answers], dim=-1).mean())  # mass on any correct choice
         ref = logp[0].detach() if cfg.detach_reference else logp[0]
         para = logp[1:]
         kls.append((para.exp() * (para - ref)).sum(dim=-1).mean() if len(para) else logp.new_zeros(()))
+        if anchors is not None and cfg.anchor_weight > 0:
+            base = anchors[key]  # KL(base || tuned) under the reference: gradient through the reference
+            holds.append((base.exp() * (base - logp[0])).sum())
     ce, kl = torch.stack(ces).mean(), torch.stack(kls).mean()
     loss = (ce if cfg.mode != "kl" else 0 * ce) + (cfg.kl_weight * kl if cfg.mode != "ce" else 0 * kl)
+    if holds:
+        loss = loss + cfg.anchor_weight * torch.stack(holds).mean()
     return loss, float(ce.detach()), float(kl.detach())
 
 
@@ -212,6 +240,7 @@ def train(
     resume: bool = False,
     on_step: Callable[[TrainState, float], None] | None = None,
     validate: Validate | None = None,
+    anchors: Anchors | None = None,
 ) -> TrainState:
     """Run the optimizer for up to ``cfg.steps`` steps, checkpointing every ``cfg.checkpoint_every``.
 
@@ -233,7 +262,7 @@ def train(
     try:
         while state.step < cfg.steps and not state.stopped_early:
             opt.zero_grad(set_to_none=True)
-            loss, ce, kl = step_loss(scorer, tasks, cfg, state.step)
+            loss, ce, kl = step_loss(scorer, tasks, cfg, state.step, anchors)
             loss.backward()
             opt.step()
             state.step += 1

@@ -14,7 +14,15 @@ import promptcheck as pc
 from promptcheck.cli.main import app
 from promptcheck.fix.config import FixConfig
 from promptcheck.fix.data import split_task
-from promptcheck.fix.train import CHECKPOINT, attach_soft_prompt, init_token_ids, soft_prompt, step_loss, train
+from promptcheck.fix.train import (
+    CHECKPOINT,
+    attach_soft_prompt,
+    init_token_ids,
+    reference_anchors,
+    soft_prompt,
+    step_loss,
+    train,
+)
 
 CFG = FixConfig(num_virtual_tokens=4, steps=6, lr=0.05, batch_items=2, paraphrases_per_item=2, checkpoint_every=2)
 
@@ -48,6 +56,26 @@ def test_soft_prompt_starts_from_the_reference_text(tiny, task):
     ids = tiny.tokenizer(task.reference_instruction, add_special_tokens=False)["input_ids"][:4]
     table = tuned.model.get_base_model().get_input_embeddings().weight
     assert torch.equal(soft_prompt(tuned).detach(), table[torch.tensor(ids)])
+
+
+def test_the_anchor_is_the_kl_from_the_base_models_reference_answers(tiny, task):
+    # Anchor only (no CE, no paraphrase KL): the loss is KL(p_base(.|reference) || p(.|reference)),
+    # zero when the anchors are the tuned model's own answers, and its gradient reaches the prompt.
+    cfg = dataclasses.replace(CFG, mode="kl", kl_weight=0.0, anchor_weight=1.0)
+    split = split_task(task, cfg)
+    anchors = reference_anchors(tiny, [split])
+    assert len(anchors) == len(split.train_items)
+    tuned = attach_soft_prompt(tiny, cfg, task.reference_instruction)
+    with torch.no_grad():
+        own = reference_anchors(tuned, [split])
+        assert float(step_loss(tuned, [split], cfg, 0, own)[0]) == pytest.approx(0.0, abs=1e-6)
+        twice = dataclasses.replace(cfg, anchor_weight=2.0)
+        one = float(step_loss(tuned, [split], cfg, 0, anchors)[0])
+        assert one > 0 and float(step_loss(tuned, [split], twice, 0, anchors)[0]) == pytest.approx(2 * one)
+        assert float(step_loss(tuned, [split], dataclasses.replace(cfg, anchor_weight=0.0), 0, anchors)[0]) == 0
+    loss, _, _ = step_loss(tuned, [split], cfg, 0, anchors)
+    loss.backward()
+    assert soft_prompt(tuned).grad is not None and soft_prompt(tuned).grad.abs().sum() > 0
 
 
 def test_a_short_reference_is_left_padded_with_newlines_not_repeated(tiny):
