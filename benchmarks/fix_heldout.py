@@ -70,19 +70,9 @@ def _row(mode: str, suite: Path, g: dict, f: dict) -> str:
         lo, hi = m["heldout_drop_interval"]
         return f"{m['reference_accuracy']:.3f} / {_pct(m['heldout_drop'])} [{_pct(lo)}, {_pct(hi)}]"
 
-    said = (
-        "gap closed"
-        if o["gap_closed"]
-        else "drop grew"
-        if o["gap_widened"]
-        else "reference fell"
-        if not o["reference_kept"]
-        else "drop not halved"
-    )
-    return (
-        f"| {suite.stem} | {mode} | {gate_s} | {side(b)} | {side(a)} | {said} | "
-        f"{EXIT.get(f['exit'], f['exit'])} | {f['seconds'] / 60:.1f} |"
-    )
+    reasons = ", ".join(dict.fromkeys(p.split(":")[0] for p in t.get("problems", [])))  # NO SIGNAL, HARM, ...
+    code = EXIT.get(f["exit"], f["exit"]) + (f" ({reasons})" if reasons else "")
+    return f"| {suite.stem} | {mode} | {gate_s} | {side(b)} | {side(a)} | {o['label']} | {code} | {f['seconds'] / 60:.1f} |"
 
 
 def main() -> None:

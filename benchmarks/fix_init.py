@@ -38,6 +38,7 @@ def accuracy(scorer: pc.Scorer, task: pc.Task) -> tuple[float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("suite", nargs="?", type=Path, default=ROOT / "examples" / "heldout" / "sentiment.yaml")
+    ap.add_argument("--start", action="append", help="only these starts (by name prefix)")
     ap.add_argument("--model", default="default")
     ap.add_argument("--tokens", type=int, default=20)
     args = ap.parse_args()
@@ -46,10 +47,17 @@ def main() -> None:
     tok, n = base.tokenizer, args.tokens
     ref_ids = tok(task.reference_instruction, add_special_tokens=False)["input_ids"]
     header = base.chat_formatter()("\x00").split("\x00")[0]
+    nl = tok("\n", add_special_tokens=False)["input_ids"][-1:]
+    eos = [tok.eos_token_id]
+    once = ref_ids[:n]
     starts = {
         "repeat (peft's text init)": (ref_ids * (n // len(ref_ids) + 1))[:n],
         "once, after newlines (fix's)": init_token_ids(tok, task.reference_instruction, n),
         "chat header": (tok(header, add_special_tokens=False)["input_ids"] * n)[-n:],
+        "newlines only": nl * n,
+        "once, after end-of-text tokens": eos * (n - len(once)) + once,
+        "end-of-text tokens only": eos * n,
+        "once, then newlines": once + nl * (n - len(once)),
     }
     print(f"{task.name}: {len(task.items)} items, {len(task.unobserved)} unobserved instructions, {n} virtual tokens")
     print(f"{'start':32s} {'reference acc':>14s} {'unobserved acc':>15s}")
@@ -57,6 +65,8 @@ def main() -> None:
     print(f"{'base model (no soft prompt)':32s} {r:14.3f} {h:15.3f}", flush=True)
     table = base.model.get_input_embeddings().weight
     for name, ids in starts.items():
+        if args.start and not any(name.startswith(p) for p in args.start):
+            continue
         tuned = attach_soft_prompt(base, FixConfig(num_virtual_tokens=n), task.reference_instruction)
         with torch.no_grad():
             soft_prompt(tuned).copy_(table[torch.tensor(ids)])

@@ -25,7 +25,7 @@ class FixConfig:
         },
     )
     steps: int = field(
-        default=60, metadata={"min": 1, "help": "most optimizer steps per candidate (early stopping may end sooner)"}
+        default=100, metadata={"min": 1, "help": "most optimizer steps per candidate (early stopping may end sooner)"}
     )
     lr: float = field(default=0.01, metadata={"help": "AdamW learning rate for the soft prompt"})
     kl_weight: float = field(
@@ -88,7 +88,7 @@ class FixConfig:
         default=10, metadata={"min": 1, "help": "score the validation split every N steps; the best checkpoint is kept"}
     )
     patience: int = field(
-        default=2, metadata={"min": 1, "help": "stop a candidate after this many validation scores without improvement"}
+        default=4, metadata={"min": 1, "help": "stop a candidate after this many validation scores without improvement"}
     )
     search: int = field(
         default=2,

@@ -73,6 +73,34 @@ def measure(scorer: Scorer, ft: FixTask, cfg: FixConfig) -> dict[str, Any]:
     }
 
 
+def reference_signal(scorer: Scorer, task: Task, confidence: float) -> dict[str, Any]:
+    """Is the base model clearly above chance under the reference, on every item of the task?
+
+    fix pulls other instructions' answers toward the reference instruction's. When the
+    reference itself is not clearly above guessing (one-sided Wilson bound at the gate's
+    confidence, :func:`promptcheck.stats.verdicts.above_chance`), its "gap" is noise around
+    a coin flip, any soft prompt moves items that sit at 50/50, and whether the reference then
+    rises or falls on held-out items is luck: on the blind yes/no suite (19/32 = 0.594 under
+    the reference, chance 0.5) every mode and seed tried moved held-out items both ways
+    (docs/fix.md). All items, as the gate: this looks at the base model, not the adapter.
+    """
+    from promptcheck.stats.verdicts import above_chance
+
+    ref = next(i for i in task.instructions() if i.kind == "reference")
+    (row,) = evaluate(scorer, task, [ref]).instructions
+    correct = np.asarray(row.correct, dtype=bool)
+    chance = float(np.mean([item.chance for item in task.items]))
+    ok, low = above_chance(correct, chance, confidence)
+    return {
+        "above_chance": ok,
+        "reference_correct": int(correct.sum()),
+        "items": int(correct.size),
+        "chance": chance,
+        "lower_bound": low,
+        "confidence": confidence,
+    }
+
+
 def gap_outcome(before: dict, after: dict, harm_tolerance: float) -> dict[str, Any]:
     """Did the fix close the gap? Halved held-out drop, reference not lower by more than the tolerance.
 
@@ -82,25 +110,49 @@ def gap_outcome(before: dict, after: dict, harm_tolerance: float) -> dict[str, A
     fell = before["reference_accuracy"] - after["reference_accuracy"]
     b, a = before["heldout_drop"], after["heldout_drop"]
     halved = a <= b / 2 + 1e-12 if b > 0 else a <= 1e-12  # no drop before: none after either
+    kept = fell <= harm_tolerance + 1e-12
+    widened = a > b + 1e-12
+    # The one summary of the outcome, in the order a reader should hear it (the terminal table,
+    # benchmarks/fix_heldout.py); task_problems gives every reason, each on its own line.
+    label = (
+        "gap closed"
+        if halved and kept
+        else "held-out drop grew"
+        if widened
+        else "reference accuracy fell"
+        if not kept
+        else "held-out drop not halved"
+    )
     return {
+        "label": label,
         "reference_fell_by": fell,
         "heldout_drop_before": b,
         "heldout_drop_after": a,
         "heldout_drop_halved": bool(halved),
-        "reference_kept": bool(fell <= harm_tolerance + 1e-12),
-        "gap_closed": bool(halved and fell <= harm_tolerance + 1e-12),
-        "gap_widened": bool(a > b + 1e-12),
+        "reference_kept": bool(kept),
+        "gap_closed": bool(halved and kept),
+        "gap_widened": bool(widened),
         "gate_passes_after": after["heldout_gate"]["verdict"] == "pass",
     }
 
 
-def task_problems(name: str, outcome: dict, *, feasible: bool, harm_tolerance: float) -> list[str]:
+def task_problems(
+    name: str, outcome: dict, *, feasible: bool, harm_tolerance: float, signal: dict | None = None
+) -> list[str]:
     """Why ``name``'s adapter does not do what fix is for, one line each (none: it does; fix exits 0).
 
     fix is for closing the held-out gap without hurting the reference: any of these makes
     ``promptcheck fix`` exit 3, so a CI step that runs it cannot ship an adapter that did not.
     """
     said = []
+    if signal is not None and not signal["above_chance"]:
+        k, n = signal["reference_correct"], signal["items"]
+        said.append(
+            f"NO SIGNAL: {name}: the base model's accuracy under the reference instruction is {k}/{n} = "
+            f"{k / n:.3f}, not clearly above chance {signal['chance']:.3f} ({signal['confidence']:.0%} lower bound "
+            f"{signal['lower_bound']:.3f}); a gap from a guessing reference is noise and no adapter can be shown to "
+            "close it: fix needs a model that does the task under the reference (or more items)"
+        )
     if not feasible:
         said.append(
             f"NO SAFE FIX: {name}: every candidate lowered reference accuracy on the validation items; the "
@@ -212,6 +264,10 @@ def _run_one(
 
     untuned = cached(scorer)
     before = [measure(untuned, ft, cfg) for ft in splits]
+    signals = [reference_signal(untuned, t, cfg.gate_confidence) for t in tasks]
+    for t, sig in zip(tasks, signals):
+        if not sig["above_chance"]:
+            say(f"{t.name}: reference at chance ({sig['reference_correct']}/{sig['items']}); training anyway")
     checksum = base_checksum(scorer.model)
     base = baseline(untuned, splits)
     validate = validator(splits, base, cfg)
@@ -288,15 +344,16 @@ def _run_one(
     }
     report_tasks = []
     harmed = []
-    for ft, b, a in zip(splits, before, after):
+    for ft, b, a, sig in zip(splits, before, after, signals):
         outcome = gap_outcome(b, a, cfg.harm_tolerance)
-        said = task_problems(ft.task.name, outcome, feasible=feasible, harm_tolerance=cfg.harm_tolerance)
+        said = task_problems(ft.task.name, outcome, feasible=feasible, harm_tolerance=cfg.harm_tolerance, signal=sig)
         if not outcome["reference_kept"]:
             harmed.append(ft.task.name)
         report_tasks.append(
             {
                 "name": ft.task.name,
                 "source": ft.task.source,
+                "reference_signal": sig,
                 "before": b,
                 "after": a,
                 "outcome": outcome,

@@ -6,10 +6,14 @@ instructions. A checkpoint's key sorts feasible before infeasible:
 
 - feasible: reference accuracy on the validation items did not fall below the base model's
   (by more than ``harm_tolerance``) on any task;
-- objective (lower is better): the validation drop (reference accuracy minus mean accuracy
-  under the validation instructions), plus a small weight on the mean KL between the answer
-  distributions under the validation instructions and the reference, to break the ties that
-  accuracy on a few items leaves.
+- objective (lower is better): the validation gap, ``max(0, drop)`` (reference accuracy minus
+  mean accuracy under the validation instructions), minus a small weight on that mean
+  accuracy, plus a smaller weight on the mean KL between the answer distributions under the
+  validation instructions and the reference (ties that accuracy on a few items leaves).
+  A negative drop is a closed gap, not a better one: ranking by the raw drop preferred
+  checkpoints that lowered the reference below the other instructions (sentiment, 2026-12-06:
+  the chosen step had a validation drop of -0.11 at reference 0.625, over one with -0.03 at
+  0.875, and the held-out reference fell 25 points).
 
 An infeasible checkpoint is kept only as the best trade-off (smallest reference fall, then the
 objective), and ``fix`` then exits 3.
@@ -32,6 +36,8 @@ from promptcheck.prompts.rendering import render
 from promptcheck.stats.robustness import choice_distributions
 
 KL_TIE_WEIGHT = 0.05
+#: Weight of accuracy under the validation instructions: among closed gaps, the higher the better.
+ACCURACY_WEIGHT = 0.1
 #: The seeded search space of the candidates after the first (the user's options).
 SPACE = {"lr": (0.003, 0.01, 0.03), "kl_weight": (0.3, 1.0, 3.0), "num_virtual_tokens": (10, 20, 40)}
 
@@ -76,14 +82,19 @@ def validator(splits: list[FixTask], base: Baseline, cfg: FixConfig) -> Callable
     """The function :func:`promptcheck.fix.train.train` calls on the tuned model at each validation point."""
 
     def validate(scorer: HFScorer) -> dict:
-        refs, drops, kls, falls = [], [], [], []
+        refs, paras, drops, kls, falls = [], [], [], [], []
         for ft, floor in zip(splits, base.reference_accuracy):
             ref, para, kl = _val_scores(scorer, ft)
             refs.append(float(ref.mean()))
+            paras.append(float(para.mean()))
             drops.append(float(ref.mean() - para.mean()))
             kls.append(kl)
             falls.append(floor - float(ref.mean()))
-        objective = float(np.mean(drops)) + KL_TIE_WEIGHT * float(np.mean(kls))
+        objective = (
+            float(np.mean(np.maximum(drops, 0.0)))
+            - ACCURACY_WEIGHT * float(np.mean(paras))
+            + KL_TIE_WEIGHT * float(np.mean(kls))
+        )
         fall = max(falls)
         feasible = fall <= cfg.harm_tolerance + 1e-12
         key = [0, round(objective, 9)] if feasible else [1, round(fall, 9), round(objective, 9)]
@@ -92,6 +103,7 @@ def validator(splits: list[FixTask], base: Baseline, cfg: FixConfig) -> Callable
             "feasible": feasible,
             "objective": objective,
             "reference_accuracy": refs,
+            "accuracy": paras,
             "drop": drops,
             "kl": kls,
         }

@@ -3,7 +3,11 @@
 Each step takes a few training items; for each, one prompt under the reference instruction and
 several under paraphrased (observed) instructions. Over the answer options only:
 
-    loss = CE(correct choices | every prompt) + lambda * mean_j KL(p(. | paraphrase_j) || p(. | reference))
+    loss = w_item * CE(correct choices | every prompt) + lambda * mean_j KL(p(. | paraphrase_j) || p(. | reference))
+           [+ anchor * KL(p_base(. | reference) || p(. | reference))]
+
+``w_item`` balances the answers (:func:`answer_weights`); the anchor term is optional
+(``--anchor``, default 0).
 
 The paper applies the KL term to the model's output distribution; restricting it to the answer
 options is the same objective for multiple-choice scoring, where only those options are read.
@@ -15,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,17 +119,30 @@ Anchors = dict[tuple[str, str], torch.Tensor]
 def reference_anchors(base: HFScorer, tasks: list[FixTask]) -> Anchors:
     """Score every training item under the reference with the *base* model (no soft prompt)."""
     fmt = base.chat_formatter()
-    keys = [(ft.task.name, item.id) for ft in tasks for item in ft.train_items]
-    prompts = [
-        render(ft.task.reference_instruction, item, ft.task, chat_formatter=fmt)
-        for ft in tasks
-        for item in ft.train_items
-    ]
+    pairs = [(ft, item) for ft in tasks for item in ft.train_items]
     with torch.no_grad():
-        lp = base.choice_logprobs_tensor(prompts)
-    out: Anchors = {}
-    for row, key, item in zip(lp, keys, [item for ft in tasks for item in ft.train_items]):
-        out[key] = torch.log_softmax(row[: len(item.choices)], dim=-1)
+        lp = base.choice_logprobs_tensor(
+            [render(ft.task.reference_instruction, item, ft.task, chat_formatter=fmt) for ft, item in pairs]
+        )
+    return {
+        (ft.task.name, item.id): torch.log_softmax(row[: len(item.choices)], dim=-1)
+        for row, (ft, item) in zip(lp, pairs)
+    }
+
+
+def answer_weights(tasks: list[FixTask]) -> dict[tuple[str, str], float]:
+    """Per training item, the weight that makes every answer count alike in the cross-entropy.
+
+    ``n / (k * count(answer))`` within its task (n training items, k distinct answers): the
+    weights average 1, so the loss keeps its scale, and a uniformly sampled batch's expected
+    loss is the class-balanced one. Without it the soft prompt learns the training items'
+    answer mix (a prior of "no" from 7 "no" of 10, docs/fix.md), which no instruction carries.
+    """
+    out: dict[tuple[str, str], float] = {}
+    for ft in tasks:
+        counts = Counter(item.answers for item in ft.train_items)
+        for item in ft.train_items:
+            out[ft.task.name, item.id] = len(ft.train_items) / (len(counts) * counts[item.answers])
     return out
 
 
@@ -145,10 +163,11 @@ def step_loss(
         prompts += [render(text, item, ft.task, chat_formatter=fmt) for text in chosen]
         groups.append((start, len(prompts), answer_targets(item), len(item.choices), (ft.task.name, item.id)))
     lp = scorer.choice_logprobs_tensor(prompts)
+    weights = answer_weights(tasks)
     ces, kls, holds = [], [], []
     for start, end, answers, n_choices, key in groups:
         logp = torch.log_softmax(lp[start:end, :n_choices], dim=-1)
-        ces.append(-torch.logsumexp(logp[:, answers], dim=-1).mean())  # mass on any correct choice
+        ces.append(-weights[key] * torch.logsumexp(logp[:, answers], dim=-1).mean())  # mass on any correct choice
         ref = logp[0].detach() if cfg.detach_reference else logp[0]
         para = logp[1:]
         kls.append((para.exp() * (para - ref)).sum(dim=-1).mean() if len(para) else logp.new_zeros(()))

@@ -628,11 +628,22 @@ def _detectable(
     return float(delta)
 
 
+def above_chance(ref: np.ndarray, chance: float | np.ndarray, confidence: float) -> tuple[bool, float]:
+    """Is accuracy ``ref`` (correct per item) clearly above guessing? (yes/no, one-sided Wilson lower bound).
+
+    Clearly: the one-sided lower bound at ``confidence`` is above the mean chance accuracy. A
+    reference at chance carries no behaviour to measure a drop from, relative (here) or to
+    align paraphrases to (``promptcheck fix``).
+    """
+    k, n = int(np.sum(ref)), int(np.size(ref))
+    low = float(sps.binomtest(k, n).proportion_ci(confidence_level=2 * confidence - 1, method="wilson").low)
+    return low > float(np.mean(chance)), low
+
+
 def _refuse_at_chance(ref: np.ndarray, chance: np.ndarray, confidence: float) -> None:
     """A relative drop divides by (reference accuracy - chance): refuse when that may be zero."""
     k, n = int(ref.sum()), int(ref.size)
-    low = sps.binomtest(k, n).proportion_ci(confidence_level=2 * confidence - 1, method="wilson").low
-    if low <= float(chance.mean()):
+    if not above_chance(ref, chance, confidence)[0]:
         raise InputError(
             f"relative drop needs a reference clearly above chance: accuracy {k}/{n} = {k / n:.3f}, "
             f"chance {float(chance.mean()):.3f}; use an absolute max_accuracy_drop",

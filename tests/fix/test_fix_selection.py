@@ -56,6 +56,35 @@ def test_splits_are_disjoint_and_validation_instructions_are_written_ones(heldou
         assert split_task(task, cfg) == ft  # seeded
 
 
+def test_item_splits_hold_each_answer_in_its_share_of_the_task(heldout_suites):
+    # A plain shuffle gave yes/no 7 "no" of 10 training items and 11 "yes" of 16 held-out ones.
+    for seed in range(4):
+        for task in heldout_suites.values():
+            ft = split_task(task, FixConfig(seed=seed, generated=0))
+            for answer in {i.answers for i in task.items}:
+                share = sum(i.answers == answer for i in task.items) / len(task.items)
+                for part in (ft.train_items, ft.val_items, ft.heldout_items):
+                    assert abs(sum(i.answers == answer for i in part) - share * len(part)) < 1.0 + 1e-9
+
+
+def test_answer_weights_make_each_answer_count_alike_and_average_one(heldout_suites):
+    from promptcheck.fix.data import FixTask
+    from promptcheck.fix.train import answer_weights
+
+    task = heldout_suites["yesno"]
+    no, yes = [i for i in task.items if i.answers == (0,)], [i for i in task.items if i.answers == (1,)]
+    ft = FixTask(
+        task, train_items=tuple(no[:7] + yes[:3]), heldout_items=(), train_instructions=(), heldout_instructions=()
+    )
+    w = answer_weights([ft])
+    assert abs(w[task.name, no[0].id] - 10 / 14) < 1e-9 and abs(w[task.name, yes[0].id] - 10 / 6) < 1e-9
+    per_answer: dict = {}
+    for item in ft.train_items:
+        per_answer[item.answers] = per_answer.get(item.answers, 0.0) + w[task.name, item.id]
+    assert len(per_answer) == 2 and len({round(v, 9) for v in per_answer.values()}) == 1
+    assert abs(sum(w.values()) / len(w) - 1.0) < 1e-9
+
+
 def test_candidates_are_seeded_distinct_and_start_with_the_users_options():
     cfg = FixConfig(search=4, lr=0.02)
     got = fix_select.candidates(cfg)
@@ -137,3 +166,49 @@ def test_no_candidate_keeps_the_reference_exits_3_with_the_best_trade_off(
     report = json.loads((out / "fix_report.json").read_text())
     assert not report["selection"]["ok"] and report["selection"]["infeasible_tasks"] == ["yesno"]
     assert (out / "adapter_config.json").is_file()  # the trade-off is saved, and labelled unusable
+
+
+def test_fix_says_no_signal_where_the_default_model_guesses_under_the_reference(default_model, heldout_suites):
+    # The default model answers the yes/no suite at chance under the reference (19/32): fix must
+    # say that itself rather than report a gap it cannot be shown to close.
+    from promptcheck.fix.run import reference_signal
+
+    yesno = reference_signal(default_model, heldout_suites["yesno"], 0.95)
+    sentiment = reference_signal(default_model, heldout_suites["sentiment"], 0.95)
+    assert not yesno["above_chance"] and yesno["lower_bound"] <= yesno["chance"] == 0.5
+    assert sentiment["above_chance"] and sentiment["lower_bound"] > 0.5
+    outcome = {"reference_kept": True, "heldout_drop_halved": True}
+    (line,) = task_problems("yesno", outcome, feasible=True, harm_tolerance=0.01, signal=yesno)
+    k, n = yesno["reference_correct"], yesno["items"]
+    assert line.startswith("NO SIGNAL: yesno:") and f"{k}/{n}" in line and "\n" not in line
+    assert task_problems("sentiment", outcome, feasible=True, harm_tolerance=0.01, signal=sentiment) == []
+
+
+def test_selection_ranks_a_closed_gap_with_the_reference_up_above_one_that_lowered_the_reference(
+    heldout_suites, monkeypatch
+):
+    # Sentiment, 2026-12-06: ranking by the raw drop chose a checkpoint whose validation drop was
+    # -0.11 because its reference had fallen (0.625) over one at -0.03 with the reference at 0.875.
+    # A negative drop is a closed gap, not a better one.
+    ft = split_task(heldout_suites["sentiment"], FixConfig(generated=0))
+    n_items, n_instr = len(ft.val_items), len(ft.val_instructions)
+    assert (n_items, n_instr) == (8, 8)
+
+    def scores(ref_right: int, para_right: int) -> tuple:
+        ref = np.arange(n_items) < ref_right
+        para = (np.arange(n_instr * n_items) < para_right).reshape(n_instr, n_items)
+        return ref, para, 0.03
+
+    checkpoints = {
+        "reference fell": scores(5, 47),  # ref 5/8, paraphrases 47/64: drop -0.11
+        "reference up": scores(7, 58),  # ref 7/8, paraphrases 58/64: drop -0.03
+        "gap open": scores(7, 48),  # ref 7/8, paraphrases 48/64: drop +0.125
+    }
+    now = {"which": ""}
+    monkeypatch.setattr(fix_select, "_val_scores", lambda scorer, f: checkpoints[now["which"]])
+    validate = fix_select.validator([ft], fix_select.Baseline((0.5,)), FixConfig())
+    keys = {}
+    for name in checkpoints:
+        now["which"] = name
+        keys[name] = validate(None)["key"]
+    assert sorted(keys, key=keys.__getitem__) == ["reference up", "reference fell", "gap open"]
