@@ -72,7 +72,8 @@ def _row(mode: str, suite: Path, g: dict, f: dict) -> str:
 
     reasons = ", ".join(dict.fromkeys(p.split(":")[0] for p in t.get("problems", [])))  # NO SIGNAL, HARM, ...
     code = EXIT.get(f["exit"], f["exit"]) + (f" ({reasons})" if reasons else "")
-    return f"| {suite.stem} | {mode} | {gate_s} | {side(b)} | {side(a)} | {o['label']} | {code} | {f['seconds'] / 60:.1f} |"
+    said = o["label"] + (", but NOT usable" if o["gap_closed"] and reasons else "")
+    return f"| {suite.stem} | {mode} | {gate_s} | {side(b)} | {side(a)} | {said} | {code} | {f['seconds'] / 60:.1f} |"
 
 
 def main() -> None:

@@ -188,7 +188,7 @@ def fix(
     """Train a soft prompt that pulls answers under paraphrases toward the reference's; check it on held-out ones.
 
     Exit 0: on held-out items under held-out instructions the drop at least halved and the
-    reference kept. Exit 3: not so, one line per reason (NO SAFE FIX, HARM, GAP NOT CLOSED).
+    reference kept. Exit 3: not so, one line per reason (NO SIGNAL, NO SAFE FIX, HARM, GAP NOT CLOSED/WIDENED).
     """
     try:
         local = LocalModelOptions.pick(options)
@@ -297,7 +297,7 @@ def _fix(
     )
     first = report["tasks"][0]["adapter"]["path"] if report.get("per_task_adapters") else str(out)
     out_c.print(f"use it: promptcheck run SUITE --adapter {first}   |   pytest --promptcheck-adapter={first}")
-    for problem in report["problems"]:  # one line per reason: NO SAFE FIX, HARM, GAP NOT CLOSED / WIDENED
+    for problem in report["problems"]:  # one line per reason: NO SIGNAL, NO SAFE FIX, HARM, GAP NOT CLOSED / WIDENED
         err.print(f"promptcheck: {problem}", markup=False)
     if report["problems"]:
         raise typer.Exit(3)
@@ -330,10 +330,13 @@ def _fix_table(console: Console, report: dict, cfg: Any) -> None:
                 m["heldout_gate"]["verdict"],
             )
         o = t["outcome"]
+        reasons = ", ".join(dict.fromkeys(p.split(":")[0] for p in t.get("problems", [])))
         said = (
             "gap closed (held-out drop at least halved, reference kept)"
+            if not reasons
+            else f"gap closed, but NOT usable: {reasons}"
             if o["gap_closed"]
-            else f"NOT fixed: {o['label']}"
+            else f"NOT fixed: {o['label']} ({reasons})"
         )
         table.add_row("", "", "", "", "", said)
     console.print(table)

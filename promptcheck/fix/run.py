@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from promptcheck.fix.train import (
 from promptcheck.fix.verdict import accuracy_interval, gate_verdict
 from promptcheck.models.base import Scorer
 from promptcheck.models.hf import HFScorer
-from promptcheck.tasks.records import Task
+from promptcheck.tasks.records import MCItem, Task
 
 REPORT = "fix_report.json"
 SEARCH_DIR = "search"  # one folder per candidate, each with its resumable checkpoint
@@ -73,6 +73,19 @@ def measure(scorer: Scorer, ft: FixTask, cfg: FixConfig) -> dict[str, Any]:
     }
 
 
+def guessing_accuracy(items: Sequence[MCItem]) -> float:
+    """What answering without reading scores: a uniform guess, or the same choice every time.
+
+    The second matters on unbalanced tasks: a model that only says "yes" scores the share of
+    "yes" items, which a uniform-guess chance of 0.5 would call a signal.
+    """
+    uniform = float(np.mean([item.chance for item in items]))
+    same_choice = max(
+        float(np.mean([c in item.answers for item in items])) for c in range(max(len(i.choices) for i in items))
+    )
+    return max(uniform, same_choice)
+
+
 def reference_signal(scorer: Scorer, task: Task, confidence: float) -> dict[str, Any]:
     """Is the base model clearly above chance under the reference, on every item of the task?
 
@@ -89,7 +102,7 @@ def reference_signal(scorer: Scorer, task: Task, confidence: float) -> dict[str,
     ref = next(i for i in task.instructions() if i.kind == "reference")
     (row,) = evaluate(scorer, task, [ref]).instructions
     correct = np.asarray(row.correct, dtype=bool)
-    chance = float(np.mean([item.chance for item in task.items]))
+    chance = guessing_accuracy(task.items)
     ok, low = above_chance(correct, chance, confidence)
     return {
         "above_chance": ok,
@@ -149,7 +162,8 @@ def task_problems(
         k, n = signal["reference_correct"], signal["items"]
         said.append(
             f"NO SIGNAL: {name}: the base model's accuracy under the reference instruction is {k}/{n} = "
-            f"{k / n:.3f}, not clearly above chance {signal['chance']:.3f} ({signal['confidence']:.0%} lower bound "
+            f"{k / n:.3f}, not clearly above chance {signal['chance']:.3f} (a uniform guess, or the most common "
+            f"answer every time; {signal['confidence']:.0%} lower bound "
             f"{signal['lower_bound']:.3f}); a gap from a guessing reference is noise and no adapter can be shown to "
             "close it: fix needs a model that does the task under the reference (or more items)"
         )

@@ -16,6 +16,7 @@ Only the soft prompt trains (peft prompt tuning); a checksum proves the base mod
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -34,6 +35,8 @@ from promptcheck.models.hf import HFScorer
 from promptcheck.prompts.rendering import Prompt, render
 
 CHECKPOINT = "checkpoint.pt"
+#: No training item weighs more than this in the answer-balanced cross-entropy (before rescaling).
+MAX_ANSWER_WEIGHT = 3.0
 
 
 @dataclass
@@ -133,16 +136,23 @@ def reference_anchors(base: HFScorer, tasks: list[FixTask]) -> Anchors:
 def answer_weights(tasks: list[FixTask]) -> dict[tuple[str, str], float]:
     """Per training item, the weight that makes every answer count alike in the cross-entropy.
 
-    ``n / (k * count(answer))`` within its task (n training items, k distinct answers): the
-    weights average 1, so the loss keeps its scale, and a uniformly sampled batch's expected
-    loss is the class-balanced one. Without it the soft prompt learns the training items'
-    answer mix (a prior of "no" from 7 "no" of 10, docs/fix.md), which no instruction carries.
+    ``n / (k * count(answer))`` within its task (n training items, k distinct answers, an
+    item's answer being its set of correct choices), capped at :data:`MAX_ANSWER_WEIGHT` and
+    rescaled to average 1, so the loss keeps its scale and a uniformly sampled batch's
+    expected loss is the class-balanced one. Without it the soft prompt learns the training
+    items' answer mix (a prior of "no" from 7 "no" of 10, docs/fix.md), which no instruction
+    carries. The cap keeps one rare answer (a lone item with two correct choices among
+    twenty) from weighing 18 times its neighbours in a batch of two.
     """
     out: dict[tuple[str, str], float] = {}
     for ft in tasks:
         counts = Counter(item.answers for item in ft.train_items)
-        for item in ft.train_items:
-            out[ft.task.name, item.id] = len(ft.train_items) / (len(counts) * counts[item.answers])
+        raw = {
+            item.id: min(MAX_ANSWER_WEIGHT, len(ft.train_items) / (len(counts) * counts[item.answers]))
+            for item in ft.train_items
+        }
+        mean = sum(raw.values()) / len(raw) if raw else 1.0
+        out.update({(ft.task.name, i): w / mean for i, w in raw.items()})
     return out
 
 
@@ -181,8 +191,22 @@ def step_loss(
     return loss, float(ce.detach()), float(kl.detach())
 
 
+def split_fingerprint(tasks: list[FixTask]) -> str:
+    """A hash of what a run trains and selects on: a resumed run must see the same items and phrasings.
+
+    The options alone do not say it: a newer promptcheck may split the same suite otherwise
+    (the item split became stratified on 2026-12-06), and a resumed prompt would then have
+    trained on items that are now held out.
+    """
+    parts = [
+        [ft.task.name, [i.id for i in ft.train_items], [i.id for i in ft.val_items], list(ft.train_instructions)]
+        for ft in tasks
+    ]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+
+
 def _save_checkpoint(
-    out: Path, scorer: HFScorer, opt: torch.optim.Optimizer, state: TrainState, cfg: FixConfig
+    out: Path, scorer: HFScorer, opt: torch.optim.Optimizer, state: TrainState, cfg: FixConfig, split: str
 ) -> None:
     tmp = out / f".{CHECKPOINT}.tmp"
     try:
@@ -199,6 +223,7 @@ def _save_checkpoint(
                 "since_best": state.since_best,
                 "stopped_early": state.stopped_early,
                 "config": json.dumps(cfg.to_json(), sort_keys=True),
+                "split": split,
             },
             tmp,
         )
@@ -207,7 +232,7 @@ def _save_checkpoint(
         raise InputError(f"cannot write the checkpoint: {exc.strerror or exc}", file=out, field="--out") from None
 
 
-def _load_checkpoint(out: Path, scorer: HFScorer, opt: torch.optim.Optimizer, cfg: FixConfig) -> TrainState:
+def _load_checkpoint(out: Path, scorer: HFScorer, opt: torch.optim.Optimizer, cfg: FixConfig, split: str) -> TrainState:
     path = out / CHECKPOINT
     if not path.is_file():
         raise InputError("no checkpoint to resume from", file=path, field="--resume")
@@ -220,6 +245,13 @@ def _load_checkpoint(out: Path, scorer: HFScorer, opt: torch.optim.Optimizer, cf
             "was written with other training options; resume with the same options or start over",
             file=path,
             field="config",
+        )
+    if ck.get("split") != split:
+        raise InputError(
+            "was written for other training items or phrasings (another suite, or a promptcheck that splits "
+            "them otherwise); start over without --resume",
+            file=path,
+            field="split",
         )
     with torch.no_grad():
         soft_prompt(scorer).copy_(ck["prompt"])
@@ -275,7 +307,8 @@ def train(
     if trainable != ["prompt_encoder.default.embedding.weight"]:
         raise PromptcheckError(f"only the soft prompt may train, found trainable {trainable}")
     opt = torch.optim.AdamW([param], lr=cfg.lr, weight_decay=0.0)
-    state = _load_checkpoint(out, scorer, opt, cfg) if resume else TrainState()
+    split = split_fingerprint(tasks)
+    state = _load_checkpoint(out, scorer, opt, cfg, split) if resume else TrainState()
     if validate is not None and not state.validation:
         _score_validation(scorer, state, validate, cfg)
     try:
@@ -291,8 +324,8 @@ def train(
             if validate is not None and (state.step % cfg.eval_every == 0 or state.step == cfg.steps):
                 _score_validation(scorer, state, validate, cfg)
             if state.step % cfg.checkpoint_every == 0 or state.step == cfg.steps or state.stopped_early:
-                _save_checkpoint(out, scorer, opt, state, cfg)
+                _save_checkpoint(out, scorer, opt, state, cfg, split)
     except KeyboardInterrupt:
-        _save_checkpoint(out, scorer, opt, state, cfg)
+        _save_checkpoint(out, scorer, opt, state, cfg, split)
         raise
     return state

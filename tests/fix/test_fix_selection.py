@@ -212,3 +212,28 @@ def test_selection_ranks_a_closed_gap_with_the_reference_up_above_one_that_lower
         now["which"] = name
         keys[name] = validate(None)["key"]
     assert sorted(keys, key=keys.__getitem__) == ["reference up", "reference fell", "gap open"]
+
+
+def test_a_rare_answer_cannot_weigh_many_times_its_neighbours(heldout_suites):
+    # 18 items answered "no", one "yes", one where both count: uncapped, the two rare ones would
+    # weigh 18x the others in a batch of two.
+    from promptcheck.fix.data import FixTask
+    from promptcheck.fix.train import MAX_ANSWER_WEIGHT, answer_weights
+    from promptcheck.tasks.records import MCItem
+
+    items = [MCItem(f"n{i}", f"q{i}", ("no", "yes"), 0) for i in range(18)]
+    items += [MCItem("y", "qy", ("no", "yes"), 1), MCItem("b", "qb", ("no", "yes"), 0, answers=(0, 1))]
+    task = heldout_suites["yesno"]
+    w = answer_weights([FixTask(task, tuple(items), (), (), ())])
+    assert abs(sum(w.values()) / len(w) - 1.0) < 1e-9
+    assert max(w.values()) / min(w.values()) <= MAX_ANSWER_WEIGHT / (20 / 54) + 1e-9 < 18
+
+
+def test_guessing_accuracy_is_the_better_of_a_uniform_guess_and_one_answer_every_time():
+    from promptcheck.fix.run import guessing_accuracy
+    from promptcheck.tasks.records import MCItem
+
+    yes_heavy = [MCItem(f"y{i}", "q", ("no", "yes"), 1) for i in range(8)] + [MCItem("n", "q", ("no", "yes"), 0)] * 2
+    assert guessing_accuracy(yes_heavy) == 0.8  # always "yes": 8 of 10
+    three = [MCItem(f"c{i}", "q", ("a", "b", "c"), i % 3) for i in range(9)]
+    assert abs(guessing_accuracy(three) - 1 / 3) < 1e-9

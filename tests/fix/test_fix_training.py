@@ -126,6 +126,10 @@ def test_resume_refuses_other_options(tiny_causal_dir, task, tmp_path):
     tuned = attach_soft_prompt(pc.load_model(str(tiny_causal_dir)), CFG, task.reference_instruction)
     with pytest.raises(pc.InputError, match="other training options"):
         train(tuned, [split_task(task, CFG)], dataclasses.replace(CFG, lr=0.5), tmp_path, resume=True)
+    # Same options, other items (another suite, or a promptcheck that splits them otherwise).
+    fewer = dataclasses.replace(task, items=task.items[:-2])
+    with pytest.raises(pc.InputError, match="other training items or phrasings"):
+        train(tuned, [split_task(fewer, CFG)], CFG, tmp_path, resume=True)
 
 
 def test_cli_fix_saves_a_peft_adapter_that_loads_anywhere(tiny_causal_dir, task, examples_dir, tmp_path):
@@ -140,6 +144,11 @@ def test_cli_fix_saves_a_peft_adapter_that_loads_anywhere(tiny_causal_dir, task,
     assert (out / "adapter_config.json").is_file() and (out / "adapter_model.safetensors").is_file()
     report = json.loads((out / "fix_report.json").read_text())
     (t,) = report["tasks"]
+    # NO SIGNAL is said exactly when the base model's reference accuracy is not above guessing.
+    sig = t["reference_signal"]
+    assert sig["items"] == 32 and (sig["lower_bound"] > sig["chance"]) == sig["above_chance"]
+    assert any(p.startswith("NO SIGNAL: yesno:") for p in t["problems"]) == (not sig["above_chance"])
+    assert (not sig["above_chance"]) <= (res.exit_code == 3)
     for side in ("before", "after"):
         assert set(t[side]) >= {
             "reference_accuracy",
