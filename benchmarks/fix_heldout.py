@@ -70,7 +70,9 @@ def _row(mode: str, suite: Path, g: dict, f: dict) -> str:
         lo, hi = m["heldout_drop_interval"]
         return f"{m['reference_accuracy']:.3f} / {_pct(m['heldout_drop'])} [{_pct(lo)}, {_pct(hi)}]"
 
-    reasons = ", ".join(dict.fromkeys(p.split(":")[0] for p in t.get("problems", [])))  # NO SIGNAL, HARM, ...
+    from promptcheck.fix.run import problem_reasons  # the fix's own summary, as the terminal table prints it
+
+    reasons = problem_reasons(t.get("problems", []))
     code = EXIT.get(f["exit"], f["exit"]) + (f" ({reasons})" if reasons else "")
     said = o["label"] + (", but NOT usable" if o["gap_closed"] and reasons else "")
     return f"| {suite.stem} | {mode} | {gate_s} | {side(b)} | {side(a)} | {said} | {code} | {f['seconds'] / 60:.1f} |"

@@ -307,6 +307,8 @@ def _fix_table(console: Console, report: dict, cfg: Any) -> None:
     """Before and after, with intervals: reference, held-out instructions, held-out drop, the gate's verdict."""
     from rich.table import Table
 
+    from promptcheck.fix.run import problem_reasons
+
     def pct(x: float, lohi: list[float]) -> str:
         return f"{x:.3f} [{lohi[0]:.2f}, {lohi[1]:.2f}]"
 
@@ -330,7 +332,7 @@ def _fix_table(console: Console, report: dict, cfg: Any) -> None:
                 m["heldout_gate"]["verdict"],
             )
         o = t["outcome"]
-        reasons = ", ".join(dict.fromkeys(p.split(":")[0] for p in t.get("problems", [])))
+        reasons = problem_reasons(t.get("problems", []))
         said = (
             "gap closed (held-out drop at least halved, reference kept)"
             if not reasons

@@ -189,6 +189,11 @@ def task_problems(
     return said
 
 
+def problem_reasons(problems: list[str]) -> str:
+    """The reasons a task's ``problems`` name, once each, in order: "NO SIGNAL, HARM" ("" for none)."""
+    return ", ".join(dict.fromkeys(p.split(":")[0] for p in problems))
+
+
 def _folder_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "task"
 
