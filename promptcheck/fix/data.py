@@ -8,11 +8,15 @@ third split (validation items and instructions), so the held-out figures are nev
 from __future__ import annotations
 
 import random
+import warnings
 from dataclasses import dataclass
 
 from promptcheck.errors import InputError
 from promptcheck.fix.config import FixConfig
 from promptcheck.tasks.records import MCItem, Task
+
+#: At most this many training phrasings score the validation split when none can be held out.
+IN_SAMPLE_INSTRUCTIONS = 6
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,7 @@ class FixTask:
     val_items: tuple[MCItem, ...] = ()  # model selection: checkpoint and hyper-parameters
     val_instructions: tuple[str, ...] = ()
     train_sources: tuple[str, ...] = ()  # where each training instruction came from (phrasings.SOURCES)
+    in_sample: tuple[str, ...] = ()  # "items" / "instructions": validation reuses training ones (too few to split)
 
 
 def stratified_order(items: list[MCItem], rng: random.Random) -> list[MCItem]:
@@ -62,7 +67,13 @@ def split_task(task: Task, cfg: FixConfig) -> FixTask:
     The item splits are stratified by answer (:func:`stratified_order`).
     Held-out items and unobserved instructions are the report's check only. Validation
     instructions come from the *written* phrasings (observed and bank), since held-out ones are
-    written by people too; generated and structural phrasings only train.
+    written by people too; generated and structural phrasings only train, unless there is at
+    most one written phrasing, when some of them are held out for validation instead.
+
+    A suite too small to split (after the held-out items, at most 2 items left; or one phrasing
+    in all), or ``val_items`` / ``val_instructions`` 0, validates on training items or phrasings
+    (``in_sample``, with a warning): selection is then optimistic, the held-out figures are not.
+    Refusing would leave a user with a 6-item suite no way to run fix at all.
     """
     from promptcheck.fix.phrasings import phrasing_pool
 
@@ -98,16 +109,40 @@ def split_task(task: Task, cfg: FixConfig) -> FixTask:
         )
     written = [p for p in pool if p.source in ("observed", "bank")]
     random.Random(f"{cfg.seed}:{task.name}:instructions").shuffle(written)
-    n_val = _share(len(written), cfg.val_instructions, keep=1) if n_val_items else 0
-    val = {p.text for p in written[:n_val]}
-    train = [p for p in pool if p.text not in val]
+    val = written[: _share(len(written), cfg.val_instructions, keep=1)]
+    if not val and cfg.val_instructions > 0:
+        # One written phrasing (or none): hold out made ones instead, still never trained on.
+        made = [p for p in pool if p not in written]
+        random.Random(f"{cfg.seed}:{task.name}:made").shuffle(made)
+        val = made[: _share(len(made), cfg.val_instructions, keep=0 if written else 1)]
+    train = [p for p in pool if p not in val]
+    val_items = rest[:n_val_items]
+    train_items = rest[n_val_items:]
+    # Too few to split (or --val-items / --val-instructions 0): select on training ones, and say so.
+    in_sample, why = [], []
+    if not val_items:
+        val_items, in_sample = train_items, ["items"]
+        why.append("--val-items is 0" if cfg.val_items == 0 else f"{len(rest)} items left after the held-out ones")
+    if not val:
+        val = ([p for p in train if p.source in ("observed", "bank")] or train)[:IN_SAMPLE_INSTRUCTIONS]
+        in_sample.append("instructions")
+        why.append("--val-instructions is 0" if cfg.val_instructions == 0 else f"{len(pool)} training phrasing(s)")
+    if in_sample:
+        warnings.warn(
+            f"{task.name}: model selection scores training {' and '.join(in_sample)} (in-sample: "
+            f"{'; '.join(why)}), so it may pick an over-fitted step; the held-out figures are still never "
+            "trained or selected on",
+            RuntimeWarning,
+            stacklevel=1,  # here, one location: the CLI's early check and run_fix's split warn once
+        )
     return FixTask(
         task=task,
-        train_items=tuple(rest[n_val_items:]),
+        train_items=tuple(train_items),
         heldout_items=tuple(items[:n_held]),
         train_instructions=tuple(p.text for p in train),
         heldout_instructions=tuple(task.unobserved),
-        val_items=tuple(rest[:n_val_items]),
-        val_instructions=tuple(p.text for p in written[:n_val]),
+        val_items=tuple(val_items),
+        val_instructions=tuple(p.text for p in val),
         train_sources=tuple(p.source for p in train),
+        in_sample=tuple(in_sample),
     )

@@ -383,6 +383,7 @@ def _run_one(
                 "train_instructions": list(ft.train_instructions),
                 "train_sources": list(ft.train_sources),
                 "val_instructions": list(ft.val_instructions),
+                "validation_in_sample": list(ft.in_sample),  # training items/phrasings reused (too few to split)
                 "heldout_instructions": list(ft.heldout_instructions),
                 "reference_accuracy_fell_by": outcome["reference_fell_by"],
                 "harmed": not outcome["reference_kept"],

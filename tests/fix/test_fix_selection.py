@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import fix_cli
+from conftest import assert_fix_ran, fix_cli
 
 import promptcheck as pc
 from promptcheck.fix import select as fix_select
@@ -237,3 +237,42 @@ def test_guessing_accuracy_is_the_better_of_a_uniform_guess_and_one_answer_every
     assert guessing_accuracy(yes_heavy) == 0.8  # always "yes": 8 of 10
     three = [MCItem(f"c{i}", "q", ("a", "b", "c"), i % 3) for i in range(9)]
     assert abs(guessing_accuracy(three) - 1 / 3) < 1e-9
+
+
+def test_a_suite_too_small_to_split_validates_in_sample_and_says_so(tiny_causal_dir, tmp_path):
+    """4 items and one written phrasing: nothing is left for validation after the held-out ones.
+
+    Selecting on an empty split scored NaN, every checkpoint compared false, and fix kept the
+    untrained prompt and called it NO SAFE FIX; now selection reuses training items and
+    phrasings, a warning says so, and the report names what was reused.
+    """
+    rows = [{"question": f"Is {n} even?", "choices": ["no", "yes"], "answer": int(n % 2 == 0)} for n in range(4)]
+    (tmp_path / "i.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    suite = tmp_path / "tiny.yaml"
+    suite.write_text(
+        "name: tiny\nkind: yesno\nitems: i.jsonl\nformat: texts\n"
+        'reference_instruction: "Answer with yes or no."\n'
+        'instructions:\n  observed: ["Yes or no?"]\n  unobserved: ["Say yes or no."]\n'
+    )
+    out = tmp_path / "o"
+    extra = "--steps 2 --virtual-tokens 3 --search 1 --eval-every 1 --phrasings observed --harm-tolerance 1.0"
+    with pytest.warns(
+        RuntimeWarning, match=r"tiny: model selection scores training items and instructions \(in-sample"
+    ):
+        res = fix_cli([suite], tiny_causal_dir, out, extra)
+    assert_fix_ran(res)
+    assert "NO SAFE FIX" not in res.output
+    report = json.loads((out / "fix_report.json").read_text())
+    (task,) = report["tasks"]
+    assert task["validation_in_sample"] == ["items", "instructions"]
+    assert task["val_instructions"] == ["Yes or no?"] and task["val_items"] == task["train_items"] == 2
+    rows_scored = report["selection"]["candidates"][0]["validation"]
+    assert len(rows_scored) == 3 and all(np.isfinite(r["objective"]) for r in rows_scored)
+
+
+def test_one_written_phrasing_holds_out_made_ones_for_validation(heldout_suites):
+    task = dataclasses.replace(heldout_suites["capitals"], observed=heldout_suites["capitals"].observed[:1])
+    ft = split_task(task, FixConfig(phrasings="observed,structural", generated=0))
+    assert ft.in_sample == () and ft.val_instructions
+    assert not set(ft.val_instructions) & set(ft.train_instructions)
+    assert task.observed[0] in ft.train_instructions  # the one written phrasing still trains
