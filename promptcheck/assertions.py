@@ -24,6 +24,7 @@ import numpy as np
 from promptcheck.errors import InputError
 from promptcheck.evaluation.results import TaskResult
 from promptcheck.evaluation.runner import evaluate
+from promptcheck.failures import task_load_options
 from promptcheck.options import CLAIMS, one_of
 from promptcheck.stats.robustness import Interval, bootstrap_consistency, consistency, mean_kl
 from promptcheck.stats.sets import claim_for, compared_kinds, instruction_tests, item_chance
@@ -106,6 +107,9 @@ class RobustnessVerdict:
     looks_planned: int = 1
     reference_instruction: str = ""
     task_source: str = ""
+    #: How ``promptcheck fix --from`` reloads the task when its source is not a suite file
+    #: (:func:`promptcheck.failures.task_load_options`; empty for a suite file).
+    task_load: dict = field(default_factory=dict)
     #: Per-instruction accuracies and per-item correctness/predictions, so reports (HTML) and
     #: release comparisons (a paired bootstrap over items) work from the plugin's JSON alone.
     evidence: dict = field(default_factory=dict)
@@ -119,6 +123,7 @@ class RobustnessVerdict:
             "verdict": self.verdict,
             "task": self.task,
             "task_source": self.task_source,
+            "task_load": self.task_load,
             "claim": self.claim,
             "drop": self.drop,
             "interval": self.interval.to_json(),
@@ -367,6 +372,7 @@ def _judge(
         looks_planned=main.looks_planned,
         reference_instruction=task.reference_instruction,
         task_source=task.source,
+        task_load=task_load_options(task),
         judgment=main,
         sets=sets,
         evidence=_evidence_json(ev, ref_j, para_j, used),

@@ -19,6 +19,45 @@ from promptcheck.errors import InputError
 SCHEMA_VERSION = 1
 
 
+#: What :func:`promptcheck.load_task` needs, besides the path, to rebuild a task the gate judged
+#: from an items file (.jsonl, MMLU .csv, BIG-bench): name -> the JSON type it must have.
+LOAD_OPTIONS: dict[str, type | tuple[type, ...]] = {
+    "name": str,
+    "reference_instruction": str,
+    "observed": list,
+    "unobserved": list,
+    "format": str,
+    "kind": str,
+    "length_norm": str,
+    "limit": (int, type(None)),
+    "sample_seed": int,
+}
+
+
+def task_load_options(task: Any) -> dict[str, Any]:
+    """The :func:`promptcheck.load_task` options that rebuild ``task`` from its items file ({} for a suite file).
+
+    A suite file carries its own instructions; an items file loaded in a test with
+    ``observed=`` / ``unobserved=`` does not, and ``fix --from`` reloading the bare file would
+    find nothing to check the fix on. So the gate writes the options down.
+    """
+    from promptcheck.tasks.suite import SUITE_SUFFIXES
+
+    if not task.source or Path(task.source).suffix.lower() in SUITE_SUFFIXES:
+        return {}
+    return {
+        "name": task.name,
+        "reference_instruction": task.reference_instruction,
+        "observed": list(task.observed),
+        "unobserved": list(task.unobserved),
+        "format": task.format,
+        "kind": task.kind,
+        "length_norm": task.length_norm,
+        "limit": task.limit,
+        "sample_seed": task.sample_seed,
+    }
+
+
 def worth_fixing(record: dict) -> bool:
     """A fail, or an inconclusive verdict that failed its test with a measured drop above the threshold."""
     verdict = record["verdict"]
@@ -42,6 +81,7 @@ def failures_doc(records: list[dict], *, seed: int, model_option: str | None) ->
             {
                 "name": r["task"],
                 "source": r["task_source"],
+                "load": r.get("task_load") or {},
                 "reference_instruction": r["reference_instruction"],
                 "verdicts": [],
                 "failing_instructions": [],
@@ -95,9 +135,32 @@ def tasks_from_failures(path: Path, *, limit: int | None = None) -> tuple[list[A
     from promptcheck.tasks.suite import load_task
 
     doc = read_failures(path)
-    tasks = [load_task(Path(t["source"]), limit=limit) for t in doc["tasks"]]  # absolute, or relative to pytest's cwd
+    tasks = []
+    for i, t in enumerate(doc["tasks"]):
+        options = _load_options(t.get("load"), path, f"tasks[{i}].load")
+        if limit is not None or "limit" not in options:
+            options["limit"] = limit  # fix's --limit wins over the gate's
+        tasks.append(load_task(Path(t["source"]), **options))  # absolute, or relative to pytest's cwd
     option = doc.get("model_option")
     return tasks, option if isinstance(option, str) and option else None
+
+
+def _load_options(raw: Any, path: Path, where: str) -> dict[str, Any]:
+    """A task's ``load`` entry, checked against :data:`LOAD_OPTIONS` (absent: a suite file)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InputError(f"must be an object of load_task options, got {type(raw).__name__}", file=path, field=where)
+    for key, value in raw.items():
+        want = LOAD_OPTIONS.get(key)
+        if want is None:
+            raise InputError(
+                f"unknown option; expected one of {', '.join(LOAD_OPTIONS)}", file=path, field=f"{where}.{key}"
+            )
+        bad_list = isinstance(value, list) and not all(isinstance(x, str) for x in value)
+        if not isinstance(value, want) or isinstance(value, bool) or bad_list:
+            raise InputError(f"has the wrong type ({type(value).__name__})", file=path, field=f"{where}.{key}")
+    return dict(raw)
 
 
 def gates_from_failures(path: Path) -> dict[str, float]:

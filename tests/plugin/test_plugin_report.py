@@ -139,3 +139,58 @@ def test_failures_json_lists_failed_gates_and_inconclusive_ones_that_failed_abov
         if listed:
             (task,) = json.loads(failures.read_text())["tasks"]
             assert task["name"] == "sentiment" and task["verdicts"][0]["threshold"] == float(threshold)
+
+
+ITEMS_GATE = """
+import pytest
+import promptcheck as pc
+from test_gate_release import Release
+
+
+@pytest.mark.promptcheck(n_boot=300, max_accuracy_drop=0.2)
+def test_gate():
+    task = pc.load_task(
+        "suites/sentiment.jsonl", name="reviews", reference_instruction="Is this review positive or negative?",
+        observed=["Label the review's sentiment."], unobserved=["Positive or negative?", "How does the writer feel?"],
+        kind="classification", limit=20, sample_seed=3,
+    )
+    pc.assert_robust(Release(task, "new"), task)
+"""
+
+
+def test_failures_json_rebuilds_a_task_loaded_from_an_items_file_with_its_instructions(pytester):
+    """A gate on ``load_task("items.jsonl", observed=..., unobserved=...)``: fix --from reloads the
+    file with the same options. Reloading the bare file found no unobserved instructions, and fix
+    refused the task the gate had just failed."""
+    import json
+
+    import promptcheck as pc
+    from promptcheck.failures import tasks_from_failures
+    from promptcheck.fix.config import FixConfig
+    from promptcheck.fix.data import split_task
+
+    shutil.copytree(ROOT / "examples" / "suites", pytester.path / "suites")
+    release = GATE.split("@pytest.mark")[0]
+    pytester.makepyfile(
+        test_gate_release=release.replace("import promptcheck as pc", "import promptcheck as pc  # noqa")
+    )
+    pytester.makepyfile(test_items_gate=ITEMS_GATE)
+    pytester.runpytest("test_items_gate.py").assert_outcomes(failed=1)
+    failures = pytester.path / ".promptcheck" / "failures.json"
+    (entry,) = json.loads(failures.read_text())["tasks"]
+    assert entry["load"]["unobserved"] == ["Positive or negative?", "How does the writer feel?"]
+    (task,) = tasks_from_failures(failures)[0]
+    gated = pc.load_task(
+        pytester.path / "suites/sentiment.jsonl",
+        name="reviews",
+        reference_instruction="Is this review positive or negative?",
+        observed=["Label the review's sentiment."],
+        unobserved=["Positive or negative?", "How does the writer feel?"],
+        kind="classification",
+        limit=20,
+        sample_seed=3,
+    )
+    assert task == gated  # same name, instructions, kind and the same 20 sampled items
+    assert split_task(task, FixConfig(generated=0)).heldout_instructions == gated.unobserved
+    (smaller,) = tasks_from_failures(failures, limit=8)[0]  # fix's --limit wins over the gate's
+    assert len(smaller.items) == 8
