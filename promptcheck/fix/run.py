@@ -284,14 +284,21 @@ def _run_one(
     untuned = cached(scorer)
     before = [measure(untuned, ft, cfg) for ft in splits]
     signals = [reference_signal(untuned, t, cfg.gate_confidence) for t in tasks]
+    # One soft prompt for several tasks (--joint) trains and selects on those whose reference is
+    # above chance: a guessing task's validation "falls" are coin flips that would decide the harm
+    # constraint for all. It is still measured with the adapter and reported (NO SIGNAL). Alone,
+    # or when every task guesses, it trains anyway: the user asked for an adapter.
+    fitted = [ft for ft, sig in zip(splits, signals) if sig["above_chance"]] or splits
+    excluded = [ft.task.name for ft, sig in zip(splits, signals) if not sig["above_chance"] and fitted is not splits]
     for t, sig in zip(tasks, signals):
         if not sig["above_chance"]:
-            say(f"{t.name}: reference at chance ({sig['reference_correct']}/{sig['items']}); training anyway")
+            left = "left out of training and selection" if t.name in excluded else "training anyway"
+            say(f"{t.name}: reference at chance ({sig['reference_correct']}/{sig['items']}); {left}")
     checksum = base_checksum(scorer.model)
-    base = baseline(untuned, splits)
-    validate = validator(splits, base, cfg)
+    base = baseline(untuned, fitted)
+    validate = validator(fitted, base, cfg)
     # Before any soft prompt wraps the model: the base model's reference answers on training items.
-    anchors = reference_anchors(scorer, splits) if cfg.anchor_weight > 0 else None
+    anchors = reference_anchors(scorer, fitted) if cfg.anchor_weight > 0 else None
     t0 = time.perf_counter()
     tried, best = [], None
     cands = candidates(cfg)
@@ -305,7 +312,7 @@ def _run_one(
         tuned = attach_soft_prompt(scorer, cand, tasks[0].reference_instruction)
         state = train(
             tuned,
-            splits,
+            fitted,
             cand,
             folder,
             resume=resume and (folder / CHECKPOINT).is_file(),
@@ -358,14 +365,16 @@ def _run_one(
         f"by more than {cfg.harm_tolerance:g}",
         "baseline_validation_reference_accuracy": list(base.reference_accuracy),
         "candidates": tried,
-        "infeasible_tasks": [] if feasible else [ft.task.name for ft in splits],
+        "infeasible_tasks": [] if feasible else [ft.task.name for ft in fitted],
+        "excluded_tasks": excluded,  # NO SIGNAL tasks of a joint run: not trained or selected on
         "ok": feasible,
     }
     report_tasks = []
     harmed = []
     for ft, b, a, sig in zip(splits, before, after, signals):
         outcome = gap_outcome(b, a, cfg.harm_tolerance)
-        said = task_problems(ft.task.name, outcome, feasible=feasible, harm_tolerance=cfg.harm_tolerance, signal=sig)
+        fit = feasible or ft.task.name in excluded  # selection's constraint did not look at an excluded task
+        said = task_problems(ft.task.name, outcome, feasible=fit, harm_tolerance=cfg.harm_tolerance, signal=sig)
         if not outcome["reference_kept"]:
             harmed.append(ft.task.name)
         report_tasks.append(

@@ -260,3 +260,40 @@ def test_several_tasks_get_one_adapter_each_unless_joint(tiny_causal_dir, exampl
     assert (joint / "adapter_config.json").is_file() and len(
         json.loads((joint / "fix_report.json").read_text())["tasks"]
     ) == 2
+
+
+def test_a_joint_fix_trains_and_selects_only_on_tasks_above_chance(
+    tiny_causal_dir, examples_dir, tmp_path, monkeypatch
+):
+    """A guessing task's validation "falls" are coin flips; in a joint run they decided the harm
+    constraint for every task. It is left out of training and selection, and still reported."""
+    import promptcheck.fix.run as fix_run
+
+    real = fix_run.reference_signal
+
+    def signal(scorer, task, confidence):  # the tiny random model guesses on both: say sentiment does not
+        return {**real(scorer, task, confidence), "above_chance": task.name == "sentiment"}
+
+    monkeypatch.setattr(fix_run, "reference_signal", signal)
+    trained: list[list[str]] = []
+    real_train = fix_run.train
+    monkeypatch.setattr(
+        fix_run,
+        "train",
+        lambda s, tasks, *a, **k: trained.append([ft.task.name for ft in tasks]) or real_train(s, tasks, *a, **k),
+    )
+    out = tmp_path / "joint"
+    res = fix_cli(
+        [str(examples_dir / "yesno.yaml"), str(examples_dir / "sentiment.yaml")],
+        str(tiny_causal_dir),
+        str(out),
+        "--steps 2 --virtual-tokens 3 --harm-tolerance 1.0 --joint --search 1",
+    )
+    assert res.exit_code == 3, res.output
+    assert trained == [["sentiment"]]
+    report = json.loads((out / "fix_report.json").read_text())
+    assert report["selection"]["excluded_tasks"] == ["yesno"]
+    assert len(report["selection"]["baseline_validation_reference_accuracy"]) == 1
+    yesno = next(t for t in report["tasks"] if t["name"] == "yesno")
+    assert yesno["after"]["items"] > 0 and any(p.startswith("NO SIGNAL: yesno") for p in yesno["problems"])
+    assert not any("NO SAFE FIX: yesno" in p for p in yesno["problems"])
