@@ -2,11 +2,12 @@
 
     python benchmarks/fix_heldout.py                          # the three example suites, default options
     python benchmarks/fix_heldout.py --mode ce --mode kl      # the paper's ablation on the same split
-    python benchmarks/fix_heldout.py --model ~/.cache/promptcheck/models/qwen2.5-coder-0.5b-instruct
+    python benchmarks/fix_heldout.py --model ~/.cache/promptcheck/models/qwen2.5-coder-0.5b-instruct --only-failing
 
 For each suite: the release gate first (``promptcheck run SUITE --json``: the headline verdict on
 the suite's unobserved instructions, all items), then ``promptcheck fix SUITE --out OUT/<mode>/<task>``
-with the options given, its exit code and wall time, and from its fix_report.json the before/after
+with the options given (``--only-failing``: only where the gate fails, as the plugin's
+failures.json would list it), its exit code and wall time, and from its fix_report.json the before/after
 figures on held-out items x held-out instructions. Prints one Markdown table (docs/fix.md) and
 writes every figure to ``--json``. Nothing here is a timing claim: wall times are what one run took.
 """
@@ -20,9 +21,12 @@ import sys
 import time
 from pathlib import Path
 
+from promptcheck.options import RunOptions
+
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = [ROOT / "examples" / "heldout" / f"{name}.yaml" for name in ("sentiment", "capitals", "yesno")]
 EXIT = {0: "ok", 3: "exit 3"}
+THRESHOLD = RunOptions().max_accuracy_drop  # the gate's threshold: promptcheck run's default
 
 
 def _promptcheck(*args: str) -> tuple[int, float, str]:
@@ -59,8 +63,20 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}"
 
 
+def gate_fails(g: dict) -> bool:
+    """What the plugin lists in failures.json for a test that fails on inconclusive (the default)."""
+    from promptcheck.failures import worth_fixing
+
+    return worth_fixing({**g, "threshold": THRESHOLD, "test_outcome": "failed" if g["verdict"] != "pass" else "passed"})
+
+
+def _gate_text(g: dict) -> str:
+    fails = ": **fails**" if gate_fails(g) else ""
+    return f"{g['verdict']} {_pct(g['drop'])} [{_pct(g['interval'][0])}, {_pct(g['interval'][1])}]{fails}"
+
+
 def _row(mode: str, suite: Path, g: dict, f: dict) -> str:
-    gate_s = f"{g['verdict']} {_pct(g['drop'])} [{_pct(g['interval'][0])}, {_pct(g['interval'][1])}]"
+    gate_s = _gate_text(g)
     if "task" not in f:
         return f"| {suite.stem} | {mode} | {gate_s} | failed: exit {f['exit']} {f.get('error', '')} | | | | |"
     t = f["task"]
@@ -85,6 +101,7 @@ def main() -> None:
     ap.add_argument("--suite", action="append", type=Path, help="suites [default: examples/heldout/*]")
     ap.add_argument("--out", type=Path, default=Path("/tmp/promptcheck-fix-heldout"))
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--only-failing", action="store_true", help="fix only suites whose gate fails (as failures.json)")
     ap.add_argument("fix_args", nargs="*", help="more options for fix, after --")
     args = ap.parse_args()
     suites = [s.resolve() for s in args.suite] if args.suite else SUITES
@@ -93,6 +110,11 @@ def main() -> None:
     rows, results = [], []
     for suite in suites:
         g = gate(suite, args.model, args.out)
+        if args.only_failing and not gate_fails(g):
+            results.append({"suite": str(suite.relative_to(ROOT)), "mode": None, "gate": g, "fix": None})
+            rows.append(f"| {suite.stem} | | {_gate_text(g)} | | | not run: the gate does not fail | | |")
+            print(rows[-1], file=sys.stderr, flush=True)
+            continue
         for mode in modes:
             f = fix(suite, args.model, args.out / mode / suite.stem, ["--mode", mode, *args.fix_args])
             results.append({"suite": str(suite.relative_to(ROOT)), "mode": mode, "gate": g, "fix": f})

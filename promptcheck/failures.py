@@ -3,9 +3,9 @@
 One module owns both sides, so the file's shape is stated once. The gate lists what fix is for:
 definite failures, and inconclusive gates that failed their test with a measured drop above the
 threshold (the evidence points to a drop and the CI gate is red either way; an inconclusive gate at
-or below its threshold needs more items, not training). Only tasks read from a suite file are
-listed (``fix`` reloads them from it); a gate that passes removes a stale file, so ``fix`` is never
-sent after old failures.
+or below its threshold needs more items, not training). Only tasks read from a file are listed
+(``fix`` reloads them: a suite file as it is, an items file with the ``load_task`` options the test
+gave, ``load``); a gate that passes removes a stale file, so ``fix`` is never sent after old failures.
 """
 
 from __future__ import annotations
@@ -31,20 +31,35 @@ LOAD_OPTIONS: dict[str, type | tuple[type, ...]] = {
     "length_norm": str,
     "limit": (int, type(None)),
     "sample_seed": int,
+    "pool_subtasks": bool,
 }
+#: A suite file carries the rest itself: only its item sample can differ from the file's.
+SUITE_LOAD_OPTIONS = ("limit", "sample_seed")
 
 
 def task_load_options(task: Any) -> dict[str, Any]:
-    """The :func:`promptcheck.load_task` options that rebuild ``task`` from its items file ({} for a suite file).
+    """The :func:`promptcheck.load_task` options that rebuild ``task`` from its source file.
 
-    A suite file carries its own instructions; an items file loaded in a test with
-    ``observed=`` / ``unobserved=`` does not, and ``fix --from`` reloading the bare file would
-    find nothing to check the fix on. So the gate writes the options down.
+    A suite file carries its own instructions (only a sample given in code, ``limit`` and
+    ``sample_seed``, is written down); an items file loaded in a test with ``observed=`` /
+    ``unobserved=`` does not, and ``fix --from`` reloading the bare file would find nothing to
+    check the fix on. So the gate writes the options down.
     """
+    import warnings
+
+    from promptcheck.tasks.bigbench import sources, usable
     from promptcheck.tasks.suite import SUITE_SUFFIXES
 
-    if not task.source or Path(task.source).suffix.lower() in SUITE_SUFFIXES:
+    if not task.source:
         return {}
+    source = Path(task.source)
+    sample = {"limit": task.limit, "sample_seed": task.sample_seed} if task.limit is not None else {}
+    if source.suffix.lower() in SUITE_SUFFIXES:
+        return sample
+    # A BIG-bench parent folder with several subtasks was one task only if they were pooled.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the skipped generative subtasks were said when the task loaded
+        pooled = source.is_dir() and len(usable(sources(source, pool=False), source)) > 1
     return {
         "name": task.name,
         "reference_instruction": task.reference_instruction,
@@ -53,8 +68,9 @@ def task_load_options(task: Any) -> dict[str, Any]:
         "format": task.format,
         "kind": task.kind,
         "length_norm": task.length_norm,
-        "limit": task.limit,
         "sample_seed": task.sample_seed,
+        **sample,
+        **({"pool_subtasks": True} if pooled else {}),
     }
 
 
@@ -76,8 +92,11 @@ def failures_doc(records: list[dict], *, seed: int, model_option: str | None) ->
         return None
     tasks: dict[str, dict] = {}
     for r in bad:
+        # One entry per task as loaded: two files with the same stem, or one file gated with two
+        # instruction sets, are two tasks (fix then asks for distinct names, in one line).
+        key = json.dumps([r["task"], r["task_source"], r.get("task_load") or {}], sort_keys=True)
         t = tasks.setdefault(
-            r["task"],
+            key,
             {
                 "name": r["task"],
                 "source": r["task_source"],
@@ -126,7 +145,7 @@ def read_failures(path: Path) -> dict[str, Any]:
     for i, t in enumerate(tasks_json):
         source = t.get("source") if isinstance(t, dict) else None
         if not isinstance(source, str) or not source:
-            raise InputError("missing the task's suite file", file=path, field=f"tasks[{i}].source")
+            raise InputError("missing the task's suite or items file", file=path, field=f"tasks[{i}].source")
     return doc
 
 
@@ -135,12 +154,30 @@ def tasks_from_failures(path: Path, *, limit: int | None = None) -> tuple[list[A
     from promptcheck.tasks.suite import load_task
 
     doc = read_failures(path)
+    from promptcheck.tasks.suite import SUITE_SUFFIXES
+
     tasks = []
     for i, t in enumerate(doc["tasks"]):
-        options = _load_options(t.get("load"), path, f"tasks[{i}].load")
-        if limit is not None or "limit" not in options:
-            options["limit"] = limit  # fix's --limit wins over the gate's
-        tasks.append(load_task(Path(t["source"]), **options))  # absolute, or relative to pytest's cwd
+        where = f"tasks[{i}].load"
+        source = Path(t["source"])  # absolute, or relative to pytest's cwd
+        options = _load_options(t.get("load"), path, where)
+        extra = sorted(set(options) - set(SUITE_LOAD_OPTIONS))
+        if source.suffix.lower() in SUITE_SUFFIXES and extra:
+            raise InputError(
+                f"{', '.join(extra)}: a suite file carries these itself; only {' and '.join(SUITE_LOAD_OPTIONS)} "
+                "may be given for it",
+                file=path,
+                field=where,
+            )
+        if limit is not None:  # fix's --limit wins: the same sample as `promptcheck run --limit N`
+            options.pop("sample_seed", None)
+            options["limit"] = limit
+        try:
+            tasks.append(load_task(source, **options))
+        except InputError as exc:
+            if exc.file is not None:  # the items file's own problem: it names itself
+                raise
+            raise InputError(exc.message, file=path, field=f"{where}.{exc.field}" if exc.field else where) from None
     option = doc.get("model_option")
     return tasks, option if isinstance(option, str) and option else None
 
@@ -158,7 +195,8 @@ def _load_options(raw: Any, path: Path, where: str) -> dict[str, Any]:
                 f"unknown option; expected one of {', '.join(LOAD_OPTIONS)}", file=path, field=f"{where}.{key}"
             )
         bad_list = isinstance(value, list) and not all(isinstance(x, str) for x in value)
-        if not isinstance(value, want) or isinstance(value, bool) or bad_list:
+        bad_bool = isinstance(value, bool) and want is not bool  # JSON true is not a limit or a seed
+        if not isinstance(value, want) or bad_bool or bad_list:
             raise InputError(f"has the wrong type ({type(value).__name__})", file=path, field=f"{where}.{key}")
     return dict(raw)
 

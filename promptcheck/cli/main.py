@@ -190,6 +190,7 @@ def fix(
     Exit 0: on held-out items under held-out instructions the drop at least halved and the
     reference kept. Exit 3: not so, one line per reason (NO SIGNAL, NO SAFE FIX, HARM, GAP NOT CLOSED/WIDENED).
     """
+    _one_line_warnings()
     try:
         local = LocalModelOptions.pick(options)
         config_names = {f.name for f in dataclass_fields(FixConfig)}
@@ -257,8 +258,10 @@ def _fix(
 
     if is_url(model):  # a soft prompt needs gradients through the model: only in-process
         raise InputError("fix trains a soft prompt in-process; name a local model, not a served one", field="model")
-    for t in tasks:
-        split_task(t, cfg)  # validate before loading a model
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # run_fix splits again and warns then, once
+        for t in tasks:
+            split_task(t, cfg)  # validate before loading a model
     out_c = Console(highlight=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     from promptcheck.fix.run import run_fix

@@ -82,7 +82,11 @@ class FixConfig:
         default=0.4, metadata={"help": "share of the non-held-out items kept for model selection (validation)"}
     )
     val_instructions: float = field(
-        default=0.3, metadata={"help": "share of the written training phrasings kept for model selection (validation)"}
+        default=0.3,
+        metadata={
+            "help": "share of the written training phrasings kept for model selection (validation); with one "
+            "written phrasing, of the generated and structural ones"
+        },
     )
     eval_every: int = field(
         default=10, metadata={"min": 1, "help": "score the validation split every N steps; the best checkpoint is kept"}

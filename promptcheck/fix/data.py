@@ -133,7 +133,7 @@ def split_task(task: Task, cfg: FixConfig) -> FixTask:
             f"{'; '.join(why)}), so it may pick an over-fitted step; the held-out figures are still never "
             "trained or selected on",
             RuntimeWarning,
-            stacklevel=1,  # here, one location: the CLI's early check and run_fix's split warn once
+            stacklevel=2,
         )
     return FixTask(
         task=task,

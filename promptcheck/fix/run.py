@@ -288,11 +288,12 @@ def _run_one(
     # above chance: a guessing task's validation "falls" are coin flips that would decide the harm
     # constraint for all. It is still measured with the adapter and reported (NO SIGNAL). Alone,
     # or when every task guesses, it trains anyway: the user asked for an adapter.
-    fitted = [ft for ft, sig in zip(splits, signals) if sig["above_chance"]] or splits
-    excluded = [ft.task.name for ft, sig in zip(splits, signals) if not sig["above_chance"] and fitted is not splits]
+    kept = [i for i, sig in enumerate(signals) if sig["above_chance"]] or list(range(len(splits)))
+    fitted = [splits[i] for i in kept]
+    excluded = [ft.task.name for i, ft in enumerate(splits) if i not in kept]
     for t, sig in zip(tasks, signals):
         if not sig["above_chance"]:
-            left = "left out of training and selection" if t.name in excluded else "training anyway"
+            left = "left out of training and selection" if len(kept) < len(splits) else "training anyway"
             say(f"{t.name}: reference at chance ({sig['reference_correct']}/{sig['items']}); {left}")
     checksum = base_checksum(scorer.model)
     base = baseline(untuned, fitted)
@@ -371,9 +372,9 @@ def _run_one(
     }
     report_tasks = []
     harmed = []
-    for ft, b, a, sig in zip(splits, before, after, signals):
+    for i, (ft, b, a, sig) in enumerate(zip(splits, before, after, signals)):
         outcome = gap_outcome(b, a, cfg.harm_tolerance)
-        fit = feasible or ft.task.name in excluded  # selection's constraint did not look at an excluded task
+        fit = feasible or i not in kept  # selection's constraint did not look at an excluded task
         said = task_problems(ft.task.name, outcome, feasible=fit, harm_tolerance=cfg.harm_tolerance, signal=sig)
         if not outcome["reference_kept"]:
             harmed.append(ft.task.name)

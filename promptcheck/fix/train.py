@@ -199,7 +199,13 @@ def split_fingerprint(tasks: list[FixTask]) -> str:
     trained on items that are now held out.
     """
     parts = [
-        [ft.task.name, [i.id for i in ft.train_items], [i.id for i in ft.val_items], list(ft.train_instructions)]
+        [
+            ft.task.name,
+            [i.id for i in ft.train_items],
+            [i.id for i in ft.val_items],
+            list(ft.train_instructions),
+            list(ft.val_instructions),
+        ]
         for ft in tasks
     ]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]

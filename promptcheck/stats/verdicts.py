@@ -574,6 +574,10 @@ def judge(
         + (f"; {len(plan)} looks, O'Brien-Fleming alpha spending" if len(plan) > 1 else "")
         + ("; relative to reference above chance (Fieller)" if relative else "")
     )
+    if not relative:
+        # An accuracy drop lies in [-1, 1]; a t bound on a few items does not (4 items, df 1: +-2.2).
+        # Decision-neutral (the threshold is inside), and a reader is not shown "+-223 points".
+        bounds = (float(np.clip(bounds[0], -1.0, 1.0)), float(np.clip(bounds[1], -1.0, 1.0)))  # NaN stays NaN
     return Judgment(
         verdict=verdict,
         drop=float(drop),

@@ -6,7 +6,7 @@ import json
 import textwrap
 
 import pytest
-from conftest import assert_fix_ran, fix_cli
+from conftest import EXAMPLES, assert_fix_ran, fix_cli
 from typer.testing import CliRunner
 
 import promptcheck as pc
@@ -181,3 +181,75 @@ def test_fix_takes_a_limit(tmp_path, tiny_causal_dir, examples_dir):
     assert_fix_ran(res)
     (t,) = json.loads((out / "fix_report.json").read_text())["tasks"]
     assert t["train_items"] + t["val_items"] + t["heldout_items"] == 8 and t["sample"]["limit"] == 8
+
+
+def _failures_file(path, tasks):
+    """failures.json as the gate writes it for ``tasks`` (each failed)."""
+    from promptcheck.failures import failures_doc, task_load_options
+
+    records = [
+        {
+            "verdict": "fail",
+            "task": t.name,
+            "task_source": t.source,
+            "task_load": task_load_options(t),
+            "reference_instruction": t.reference_instruction,
+            "failing_instructions": [],
+            "test": f"test_gate[{n}]",
+            "drop": 0.5,
+            "interval": [0.3, 0.7],
+            "threshold": 0.05,
+            "claim": "phrasings",
+            "model": {},
+        }
+        for n, t in enumerate(tasks)
+    ]
+    path.write_text(json.dumps(failures_doc(records, seed=0, model_option=None)))
+    return path
+
+
+def test_fix_from_failures_rebuilds_pooled_bigbench_and_sampled_suites(tmp_path):
+    from promptcheck.failures import tasks_from_failures
+
+    parent = tmp_path / "bb"
+    task_json(parent, None)
+    (parent / "task.json").write_text(json.dumps({"name": "bb", "description": "parent"}))
+    task_json(parent / "one", MC)
+    task_json(parent / "two", MC[:4])
+    pooled = pc.load_task(parent, pool_subtasks=True, unobserved=["Choose."], limit=7, sample_seed=2)
+    suite = pc.load_task(EXAMPLES / "yesno.yaml", limit=9, sample_seed=4)  # a sample given in code
+    path = _failures_file(tmp_path / "failures.json", [pooled, suite])
+    assert tasks_from_failures(path)[0] == [pooled, suite]
+    # Same stem, other instructions: two tasks, not one with the second's verdicts filed under the first.
+    other = pc.load_task(parent, pool_subtasks=True, unobserved=["Pick."], limit=7, sample_seed=2)
+    doc = json.loads(_failures_file(tmp_path / "two.json", [pooled, other]).read_text())
+    assert [t["load"]["unobserved"] for t in doc["tasks"]] == [["Choose."], ["Pick."]]
+
+
+@pytest.mark.parametrize(
+    ("load", "message"),
+    [
+        ({"kind": "poem"}, r"failures\.json: tasks\[0\]\.load\.kind: must be one of"),
+        ({"limit": "ten"}, r"failures\.json: tasks\[0\]\.load\.limit: has the wrong type \(str\)"),
+        ({"color": "red"}, r"failures\.json: tasks\[0\]\.load\.color: unknown option"),
+        ({"observed": [1]}, r"failures\.json: tasks\[0\]\.load\.observed: has the wrong type"),
+    ],
+)
+def test_a_bad_load_entry_in_failures_json_is_one_line_naming_it(tmp_path, load, message):
+    from promptcheck.failures import tasks_from_failures
+
+    items = tmp_path / "i.jsonl"
+    items.write_text("\n".join(json.dumps({"question": f"q{i}", "choices": ["a", "b"], "answer": 0}) for i in range(3)))
+    path = tmp_path / "failures.json"
+    path.write_text(json.dumps({"tasks": [{"name": "i", "source": str(items), "load": load}]}))
+    with pytest.raises(InputError, match=message):
+        tasks_from_failures(path)
+
+
+def test_a_suite_entry_in_failures_json_takes_only_its_sample(tmp_path):
+    from promptcheck.failures import tasks_from_failures
+
+    path = tmp_path / "failures.json"
+    path.write_text(json.dumps({"tasks": [{"source": str(EXAMPLES / "yesno.yaml"), "load": {"name": "x"}}]}))
+    with pytest.raises(InputError, match=r"tasks\[0\]\.load: name: a suite file carries these itself"):
+        tasks_from_failures(path)

@@ -454,7 +454,7 @@ CASES: dict[str, Case] = {
     "fix-from-wrong-shape": Case(
         {"failures.json": '{"tasks": [1]}'},
         ["fix", "--from", "failures.json"],
-        "failures.json: tasks[0].source: missing the task's suite file",
+        "failures.json: tasks[0].source: missing the task's suite or items file",
     ),
 }
 

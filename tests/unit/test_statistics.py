@@ -51,6 +51,16 @@ def test_two_way_interval_is_wider_than_fixed_instructions():
     assert judge(ref, para, claim="phrasings") == general, "deterministic: same arrays, same judgment"
 
 
+def test_a_drop_interval_on_a_few_items_stays_within_the_possible_drops():
+    """2 items, one instruction: the t bound (df 1) was +-632 points; a drop lies in [-1, 1]."""
+    ref = np.array([True, False])
+    para = np.array([[False, True]])
+    j = judge(ref, para, claim="instructions", max_accuracy_drop=0.05)
+    assert j.interval.low == -1.0 and j.interval.high == 1.0 and j.verdict == "inconclusive"
+    wide = judge(np.ones(40, bool), np.zeros((1, 40), bool), claim="instructions", max_accuracy_drop=0.05)
+    assert wide.verdict == "fail" and wide.interval.high == 1.0  # a sure 100-point drop still fails
+
+
 def test_variance_components_match_the_anova_identity():
     """Var of the grand mean = (MS_items + MS_instr - MS_resid) / (m n), from statsmodels-free ANOVA."""
     rng = np.random.default_rng(2)
