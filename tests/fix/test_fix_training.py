@@ -235,14 +235,16 @@ def test_fix_trains_a_seq2seq_model_too(tiny_seq2seq_dir, task, tmp_path):
     assert grads == ["prompt_encoder.default.embedding.weight"]
 
 
+def _fix_yesno_and_sentiment(examples_dir, model, out, *, joint=False):
+    """fix on two example suites with the tiny model: two steps, one candidate, no harm guard."""
+    suites = [examples_dir / "yesno.yaml", examples_dir / "sentiment.yaml"]
+    extra = "--steps 2 --virtual-tokens 3 --harm-tolerance 1.0 --search 1" + (" --joint" if joint else "")
+    return fix_cli(suites, model, out, extra)
+
+
 def test_several_tasks_get_one_adapter_each_unless_joint(tiny_causal_dir, examples_dir, tmp_path):
     out = tmp_path / "many"
-    res = fix_cli(
-        [str(examples_dir / "yesno.yaml"), str(examples_dir / "sentiment.yaml")],
-        str(tiny_causal_dir),
-        str(out),
-        "--steps 2 --virtual-tokens 3 --harm-tolerance 1.0 --search 1",
-    )
+    res = _fix_yesno_and_sentiment(examples_dir, tiny_causal_dir, out)
     assert_fix_ran(res)
     report = json.loads((out / "fix_report.json").read_text())
     assert report["per_task_adapters"] and [t["name"] for t in report["tasks"]] == ["yesno", "sentiment"]
@@ -250,12 +252,7 @@ def test_several_tasks_get_one_adapter_each_unless_joint(tiny_causal_dir, exampl
         assert (out / name / "adapter_config.json").is_file()
         assert json.loads((out / name / "fix_report.json").read_text())["tasks"][0]["name"] == name
     joint = tmp_path / "joint"
-    res = fix_cli(
-        [str(examples_dir / "yesno.yaml"), str(examples_dir / "sentiment.yaml")],
-        str(tiny_causal_dir),
-        str(joint),
-        "--steps 2 --virtual-tokens 3 --harm-tolerance 1.0 --joint --search 1",
-    )
+    res = _fix_yesno_and_sentiment(examples_dir, tiny_causal_dir, joint, joint=True)
     assert_fix_ran(res)
     assert (joint / "adapter_config.json").is_file() and len(
         json.loads((joint / "fix_report.json").read_text())["tasks"]
@@ -283,12 +280,7 @@ def test_a_joint_fix_trains_and_selects_only_on_tasks_above_chance(
         lambda s, tasks, *a, **k: trained.append([ft.task.name for ft in tasks]) or real_train(s, tasks, *a, **k),
     )
     out = tmp_path / "joint"
-    res = fix_cli(
-        [str(examples_dir / "yesno.yaml"), str(examples_dir / "sentiment.yaml")],
-        str(tiny_causal_dir),
-        str(out),
-        "--steps 2 --virtual-tokens 3 --harm-tolerance 1.0 --joint --search 1",
-    )
+    res = _fix_yesno_and_sentiment(examples_dir, tiny_causal_dir, out, joint=True)
     assert res.exit_code == 3, res.output
     assert trained == [["sentiment"]]
     report = json.loads((out / "fix_report.json").read_text())
