@@ -240,7 +240,7 @@ def run_fix(
     harmed = [h for r in reports for h in r["harm_check"]["harmed_tasks"]]
     infeasible = [n for r in reports for n in r["selection"]["infeasible_tasks"]]
     combined = {
-        "schema_version": 1,
+        "schema_version": 2,  # the same per-task records as a one-task report, plus each task's adapter
         "model": scorer.identity.to_json(),
         "per_task_adapters": True,
         "config": cfg.to_json(),

@@ -289,3 +289,23 @@ def test_a_joint_fix_trains_and_selects_only_on_tasks_above_chance(
     yesno = next(t for t in report["tasks"] if t["name"] == "yesno")
     assert yesno["after"]["items"] > 0 and any(p.startswith("NO SIGNAL: yesno") for p in yesno["problems"])
     assert not any("NO SAFE FIX: yesno" in p for p in yesno["problems"])
+
+
+def test_the_gate_threshold_is_the_option_else_the_strictest_failed_gate(tiny_causal_dir, examples_dir, tmp_path):
+    """fix judges "would the gate pass now" by the gate that failed: the smallest threshold of the
+    gates in failures.json, unless --max-accuracy-drop says otherwise."""
+    failures = tmp_path / "failures.json"
+    verdicts = [{"test": f"t{k}", "verdict": "fail", "threshold": k / 100} for k in (8, 3)]
+    failures.write_text(
+        json.dumps(
+            {"tasks": [{"name": "sentiment", "source": str(examples_dir / "sentiment.yaml"), "verdicts": verdicts}]}
+        )
+    )
+    small = "--steps 1 --virtual-tokens 3 --search 1 --harm-tolerance 1.0 --limit 8"
+    for extra, threshold in (("", 0.03), (" --max-accuracy-drop 0.2", 0.2)):
+        out = tmp_path / f"o{threshold}"
+        res = fix_cli([], tiny_causal_dir, out, f"--from {failures} {small}{extra}")
+        assert_fix_ran(res)
+        report = json.loads((out / "fix_report.json").read_text())
+        assert report["config"]["gate_threshold"] == threshold
+        assert report["tasks"][0]["after"]["heldout_gate"]["threshold"] == threshold
