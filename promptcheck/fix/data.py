@@ -7,6 +7,7 @@ third split (validation items and instructions), so the held-out figures are nev
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import warnings
 from dataclasses import dataclass
@@ -61,10 +62,46 @@ def _share(n: int, share: float, *, keep: int) -> int:
     return min(max(1, round(n * share)), n - keep)
 
 
+def _bank_heldout(task: Task) -> Task:
+    """``task`` checked on the written bank's unobserved instructions of its kind, when it has none.
+
+    An items file (MMLU .csv, BIG-bench, .jsonl) comes without instructions; refusing it would
+    leave ``promptcheck fix data.csv`` no way to run. The bank's held-out split was written apart
+    from its observed one (promptcheck/paraphrase/banks), so it is a held-out check, said in a
+    warning; a bank whose label words are not the task's answers ("negative or positive" for a
+    yes/no task) is refused, since it would check the fix on instructions that ask for other answers.
+    """
+    from promptcheck.fix.phrasings import labels_fit, norm
+    from promptcheck.paraphrase.banks import load_bank
+
+    bank = load_bank(task.kind)
+    own = {norm(task.reference_instruction)} | {norm(t) for t in task.observed}
+    held = tuple(t for t in bank.unobserved if norm(t) not in own)
+    if not labels_fit(bank.labels, task) or not held:
+        why = (
+            f"the written {task.kind} bank's ask for {' / '.join(bank.labels)}, not this task's answers"
+            if held
+            else f"the written {task.kind} bank's are its own instructions"
+        )
+        raise InputError(
+            f"has no unobserved instructions to check the fix on (add instructions.unobserved; {why})",
+            file=task.source or None,
+            field="instructions.unobserved",
+        )
+    warnings.warn(
+        f"{task.name}: no unobserved instructions: the fix is checked on the written {task.kind} bank's "
+        f"{len(held)} unobserved ones (add instructions.unobserved to check it on your own)",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    return dataclasses.replace(task, unobserved=held)
+
+
 def split_task(task: Task, cfg: FixConfig) -> FixTask:
     """Seeded splits: held-out items (report), validation items and instructions (selection), training.
 
-    The item splits are stratified by answer (:func:`stratified_order`).
+    The item splits are stratified by answer (:func:`stratified_order`). A task without
+    unobserved instructions is checked on the written bank's (:func:`_bank_heldout`).
     Held-out items and unobserved instructions are the report's check only. Validation
     instructions come from the *written* phrasings (observed and bank), since held-out ones are
     written by people too; generated and structural phrasings only train, unless there is at
@@ -85,11 +122,7 @@ def split_task(task: Task, cfg: FixConfig) -> FixTask:
             field="instructions.observed",
         )
     if not task.unobserved:
-        raise InputError(
-            "has no unobserved instructions to check the fix on (add instructions.unobserved)",
-            file=task.source or None,
-            field="instructions.unobserved",
-        )
+        task = _bank_heldout(task)
     if not 0 < cfg.heldout_items < 1:
         raise InputError(f"must be between 0 and 1, got {cfg.heldout_items}", field="heldout_items")
     items = stratified_order(list(task.items), random.Random(f"{cfg.seed}:{task.name}"))

@@ -51,7 +51,8 @@ def norm(text: str) -> str:
     return re.sub(r"[\s.?!:]+$", "", re.sub(r"\s+", " ", text.strip().lower()))
 
 
-def _labels_fit(bank_labels: tuple[str, ...], task: Task) -> bool:
+def labels_fit(bank_labels: tuple[str, ...], task: Task) -> bool:
+    """Every label word the bank's instructions name is one of the task's answer choices."""
     choices = {c.strip().lower() for item in task.items for c in item.choices}
     return all(label.lower() in choices for label in bank_labels)
 
@@ -96,7 +97,7 @@ def phrasing_pool(
         from promptcheck.paraphrase.banks import load_bank
 
         bank = load_bank(task.kind)
-        if _labels_fit(bank.labels, task):
+        if labels_fit(bank.labels, task):
             for t in bank.instructions("all"):
                 add(t, "bank")
     if "structural" in sources:

@@ -277,3 +277,22 @@ def test_one_written_phrasing_holds_out_made_ones_for_validation(heldout_suites)
     assert ft.in_sample == () and ft.val_instructions
     assert not set(ft.val_instructions) & set(ft.train_instructions)
     assert task.observed[0] in ft.train_instructions  # the one written phrasing still trains
+
+
+def test_an_items_file_without_instructions_is_checked_on_the_written_banks_heldout_ones(tmp_path):
+    """`promptcheck fix data.csv`: no unobserved instructions of its own; the bank's held-out split
+    is the check, said in a warning. A bank asking for other answers is refused in one line."""
+    from promptcheck.errors import InputError
+    from promptcheck.paraphrase.banks import load_bank
+
+    rows = [{"question": f"q{i}", "choices": ["a", "b", "c"], "answer": i % 3} for i in range(12)]
+    (tmp_path / "i.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    task = pc.load_task(tmp_path / "i.jsonl")
+    with pytest.warns(RuntimeWarning, match=r"i: no unobserved instructions: .* written mcqa bank's 12 unobserved"):
+        ft = split_task(task, FixConfig(generated=2))
+    assert set(ft.heldout_instructions) == set(load_bank("mcqa").unobserved)
+    assert not {norm(t) for t in ft.heldout_instructions} & {norm(t) for t in ft.train_instructions}
+    assert ft.train_instructions and ft.val_instructions
+    tf = pc.load_task(tmp_path / "i.jsonl", kind="yesno")  # choices a/b/c, the yes/no bank asks for yes/no
+    with pytest.raises(InputError, match=r"i\.jsonl: instructions\.unobserved: has no unobserved .*ask for yes / no"):
+        split_task(tf, FixConfig())
