@@ -18,6 +18,8 @@ from promptcheck.tasks.records import MCItem, Task
 
 #: At most this many training phrasings score the validation split when none can be held out.
 IN_SAMPLE_INSTRUCTIONS = 6
+#: A task with more items and no ``--limit`` is fixed on a seeded sample of this many (:func:`_capped`).
+MAX_ITEMS = 500
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,25 @@ def _share(n: int, share: float, *, keep: int) -> int:
     if share <= 0 or n <= keep:
         return 0
     return min(max(1, round(n * share)), n - keep)
+
+
+def _capped(task: Task) -> Task:
+    """``task`` on the seeded sample of :data:`MAX_ITEMS` items ``--limit`` would take, said in a warning.
+
+    fix scores its validation split every ``eval_every`` steps and the held-out items under
+    every instruction twice: on a 14k-item MMLU file that is hours of scoring for selection
+    and figures that 500 items already pin down (a 250-item held-out half: accuracy +-6 points).
+    """
+    from promptcheck.tasks.sampling import sample
+
+    warnings.warn(
+        f"{task.name}: {len(task.items)} items: fix uses a seeded sample of {MAX_ITEMS} (as --limit {MAX_ITEMS}; "
+        "give --limit to choose another size)",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    items = tuple(sample(task.items, MAX_ITEMS, task.sample_seed))
+    return dataclasses.replace(task, items=items, limit=MAX_ITEMS, population=len(task.items))
 
 
 def _bank_heldout(task: Task) -> Task:
@@ -121,6 +142,8 @@ def split_task(task: Task, cfg: FixConfig) -> FixTask:
             file=task.source or None,
             field="instructions.observed",
         )
+    if task.limit is None and len(task.items) > MAX_ITEMS:
+        task = _capped(task)
     if not task.unobserved:
         task = _bank_heldout(task)
     if not 0 < cfg.heldout_items < 1:

@@ -283,7 +283,7 @@ def _run_one(
 
     untuned = cached(scorer)
     before = [measure(untuned, ft, cfg) for ft in splits]
-    signals = [reference_signal(untuned, t, cfg.gate_confidence) for t in tasks]
+    signals = [reference_signal(untuned, ft.task, cfg.gate_confidence) for ft in splits]  # the items fix uses
     # One soft prompt for several tasks (--joint) trains and selects on those whose reference is
     # above chance: a guessing task's validation "falls" are coin flips that would decide the harm
     # constraint for all. It is still measured with the adapter and reported (NO SIGNAL). Alone,
@@ -291,7 +291,7 @@ def _run_one(
     kept = [i for i, sig in enumerate(signals) if sig["above_chance"]] or list(range(len(splits)))
     fitted = [splits[i] for i in kept]
     excluded = [ft.task.name for i, ft in enumerate(splits) if i not in kept]
-    for t, sig in zip(tasks, signals):
+    for t, sig in zip((ft.task for ft in splits), signals):
         if not sig["above_chance"]:
             left = "left out of training and selection" if len(kept) < len(splits) else "training anyway"
             say(f"{t.name}: reference at chance ({sig['reference_correct']}/{sig['items']}); {left}")

@@ -296,3 +296,17 @@ def test_an_items_file_without_instructions_is_checked_on_the_written_banks_held
     tf = pc.load_task(tmp_path / "i.jsonl", kind="yesno")  # choices a/b/c, the yes/no bank asks for yes/no
     with pytest.raises(InputError, match=r"i\.jsonl: instructions\.unobserved: has no unobserved .*ask for yes / no"):
         split_task(tf, FixConfig())
+
+
+def test_a_large_task_is_fixed_on_the_sample_limit_would_take(tmp_path):
+    """14k MMLU items would mean hours of validation scoring: fix takes the --limit 500 sample, and says so."""
+    from promptcheck.fix.data import MAX_ITEMS
+
+    rows = [{"question": f"q{i}", "choices": ["a", "b"], "answer": i % 2} for i in range(MAX_ITEMS + 100)]
+    (tmp_path / "big.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    task = pc.load_task(tmp_path / "big.jsonl", observed=["Pick."], unobserved=["Choose."])
+    with pytest.warns(RuntimeWarning, match=rf"big: {MAX_ITEMS + 100} items: fix uses a seeded sample of {MAX_ITEMS}"):
+        ft = split_task(task, FixConfig(generated=0))
+    limited = pc.load_task(tmp_path / "big.jsonl", observed=["Pick."], unobserved=["Choose."], limit=MAX_ITEMS)
+    assert ft.task == limited and ft.task.population == MAX_ITEMS + 100
+    assert len(ft.train_items) + len(ft.val_items) + len(ft.heldout_items) == MAX_ITEMS
