@@ -33,6 +33,7 @@ class FixTask:
     val_instructions: tuple[str, ...] = ()
     train_sources: tuple[str, ...] = ()  # where each training instruction came from (phrasings.SOURCES)
     in_sample: tuple[str, ...] = ()  # "items" / "instructions": validation reuses training ones (too few to split)
+    heldout_source: str = "task"  # "task": its own unobserved instructions; "bank:<kind>": the written bank's
 
 
 def stratified_order(items: list[MCItem], rng: random.Random) -> list[MCItem]:
@@ -75,7 +76,7 @@ def _capped(task: Task) -> Task:
 
     warnings.warn(
         f"{task.name}: {len(task.items)} items: fix uses a seeded sample of {MAX_ITEMS} (as --limit {MAX_ITEMS}; "
-        "give --limit to choose another size)",
+        "give --limit, or load_task(limit=...), to choose another size)",
         RuntimeWarning,
         stacklevel=3,
     )
@@ -89,8 +90,9 @@ def _bank_heldout(task: Task) -> Task:
     An items file (MMLU .csv, BIG-bench, .jsonl) comes without instructions; refusing it would
     leave ``promptcheck fix data.csv`` no way to run. The bank's held-out split was written apart
     from its observed one (promptcheck/paraphrase/banks), so it is a held-out check, said in a
-    warning; a bank whose label words are not the task's answers ("negative or positive" for a
-    yes/no task) is refused, since it would check the fix on instructions that ask for other answers.
+    warning and in the report; a bank whose label words are not the task's answers ("negative or
+    positive" for a yes/no task) is refused, since it would check the fix on instructions that ask
+    for other answers.
     """
     from promptcheck.fix.phrasings import labels_fit, norm
     from promptcheck.paraphrase.banks import load_bank
@@ -98,20 +100,23 @@ def _bank_heldout(task: Task) -> Task:
     bank = load_bank(task.kind)
     own = {norm(task.reference_instruction)} | {norm(t) for t in task.observed}
     held = tuple(t for t in bank.unobserved if norm(t) not in own)
-    if not labels_fit(bank.labels, task) or not held:
+    fits = labels_fit(bank.labels, task)
+    if not fits or not held:
         why = (
-            f"the written {task.kind} bank's ask for {' / '.join(bank.labels)}, not this task's answers"
-            if held
-            else f"the written {task.kind} bank's are its own instructions"
+            f"the written {task.kind} bank's unobserved instructions ask for {' / '.join(bank.labels)}, "
+            "not this task's answers"
+            if not fits
+            else f"the written {task.kind} bank's unobserved instructions are all this task's own"
         )
         raise InputError(
-            f"has no unobserved instructions to check the fix on (add instructions.unobserved; {why})",
+            f"has no unobserved instructions to check the fix on, and {why}: give it some "
+            "(a suite's instructions.unobserved, docs/suite-format.md; or load_task(unobserved=...))",
             file=task.source or None,
             field="instructions.unobserved",
         )
     warnings.warn(
         f"{task.name}: no unobserved instructions: the fix is checked on the written {task.kind} bank's "
-        f"{len(held)} unobserved ones (add instructions.unobserved to check it on your own)",
+        f"{len(held)} unobserved ones (give the task its own to check it on those)",
         RuntimeWarning,
         stacklevel=3,
     )
@@ -144,8 +149,9 @@ def split_task(task: Task, cfg: FixConfig) -> FixTask:
         )
     if task.limit is None and len(task.items) > MAX_ITEMS:
         task = _capped(task)
+    heldout_source = "task"
     if not task.unobserved:
-        task = _bank_heldout(task)
+        task, heldout_source = _bank_heldout(task), f"bank:{task.kind}"
     if not 0 < cfg.heldout_items < 1:
         raise InputError(f"must be between 0 and 1, got {cfg.heldout_items}", field="heldout_items")
     items = stratified_order(list(task.items), random.Random(f"{cfg.seed}:{task.name}"))
@@ -201,4 +207,5 @@ def split_task(task: Task, cfg: FixConfig) -> FixTask:
         val_instructions=tuple(p.text for p in val),
         train_sources=tuple(p.source for p in train),
         in_sample=tuple(in_sample),
+        heldout_source=heldout_source,
     )

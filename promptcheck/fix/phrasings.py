@@ -5,8 +5,8 @@ further from the observed ones than those are from each other left the gap open)
 mixes, besides the suite's observed instructions:
 
 - ``bank``: the written instruction bank of the task's kind (promptcheck/paraphrase/banks), used
-  only when every label word the bank names is one of the task's answer choices (a sentiment
-  bank must not teach "negative or positive" to a task answered with "yes"/"no");
+  only when the label words the bank names are the task's answer choices (a sentiment bank must
+  not teach "negative or positive" to a task answered with "yes"/"no", or with "neutral" too);
 - ``generated``: paraphrases of the reference and of each observed instruction from every clean
   operator family, behind the semantic-equivalence guard when its embedding model is installed;
 - ``structural``: the reference recast as a question, a polite request, under a role framing,
@@ -52,9 +52,15 @@ def norm(text: str) -> str:
 
 
 def labels_fit(bank_labels: tuple[str, ...], task: Task) -> bool:
-    """Every label word the bank's instructions name is one of the task's answer choices."""
+    """The label words the bank's instructions name are the task's answer choices, no more, no fewer.
+
+    No labels (the mcqa bank) fits any task. A bank asking for "negative or positive" neither
+    fits a yes/no task nor a three-way task that can also answer "neutral".
+    """
+    if not bank_labels:
+        return True
     choices = {c.strip().lower() for item in task.items for c in item.choices}
-    return all(label.lower() in choices for label in bank_labels)
+    return {label.lower() for label in bank_labels} == choices
 
 
 def structural(reference: str, seed: int) -> list[str]:

@@ -87,7 +87,7 @@ def guessing_accuracy(items: Sequence[MCItem]) -> float:
 
 
 def reference_signal(scorer: Scorer, task: Task, confidence: float) -> dict[str, Any]:
-    """Is the base model clearly above chance under the reference, on every item of the task?
+    """Is the base model clearly above chance under the reference, on every item fix uses?
 
     fix pulls other instructions' answers toward the reference instruction's. When the
     reference itself is not clearly above guessing (one-sided Wilson bound at the gate's
@@ -95,7 +95,8 @@ def reference_signal(scorer: Scorer, task: Task, confidence: float) -> dict[str,
     a coin flip, any soft prompt moves items that sit at 50/50, and whether the reference then
     rises or falls on held-out items is luck: on the blind yes/no suite (19/32 = 0.594 under
     the reference, chance 0.5) every mode and seed tried moved held-out items both ways
-    (docs/fix.md). All items, as the gate: this looks at the base model, not the adapter.
+    (docs/fix.md). All the items fix uses (a large task: its sample), not only the held-out
+    half: this looks at the base model, not the adapter.
     """
     from promptcheck.stats.verdicts import above_chance
 
@@ -395,6 +396,7 @@ def _run_one(
                 "val_instructions": list(ft.val_instructions),
                 "validation_in_sample": list(ft.in_sample),  # training items/phrasings reused (too few to split)
                 "heldout_instructions": list(ft.heldout_instructions),
+                "heldout_instructions_source": ft.heldout_source,  # "task", or "bank:<kind>" when it had none
                 "reference_accuracy_fell_by": outcome["reference_fell_by"],
                 "harmed": not outcome["reference_kept"],
                 **(

@@ -293,9 +293,18 @@ def test_an_items_file_without_instructions_is_checked_on_the_written_banks_held
     assert set(ft.heldout_instructions) == set(load_bank("mcqa").unobserved)
     assert not {norm(t) for t in ft.heldout_instructions} & {norm(t) for t in ft.train_instructions}
     assert ft.train_instructions and ft.val_instructions
+    assert ft.heldout_source == "bank:mcqa"
     tf = pc.load_task(tmp_path / "i.jsonl", kind="yesno")  # choices a/b/c, the yes/no bank asks for yes/no
     with pytest.raises(InputError, match=r"i\.jsonl: instructions\.unobserved: has no unobserved .*ask for yes / no"):
         split_task(tf, FixConfig())
+    # negative / positive / neutral: the sentiment bank never offers "neutral", so it checks nothing here
+    three = [{"question": f"r{i}", "choices": ["negative", "positive", "neutral"], "answer": i % 3} for i in range(9)]
+    (tmp_path / "s.jsonl").write_text("\n".join(json.dumps(r) for r in three))
+    with pytest.raises(InputError, match=r"ask for negative / positive, not this task's answers"):
+        split_task(pc.load_task(tmp_path / "s.jsonl", kind="classification"), FixConfig())
+    assert not [
+        p for p in phrasing_pool(pc.load_task(tmp_path / "s.jsonl", kind="classification")) if p.source == "bank"
+    ]
 
 
 def test_a_large_task_is_fixed_on_the_sample_limit_would_take(tmp_path):
@@ -310,3 +319,5 @@ def test_a_large_task_is_fixed_on_the_sample_limit_would_take(tmp_path):
     limited = pc.load_task(tmp_path / "big.jsonl", observed=["Pick."], unobserved=["Choose."], limit=MAX_ITEMS)
     assert ft.task == limited and ft.task.population == MAX_ITEMS + 100
     assert len(ft.train_items) + len(ft.val_items) + len(ft.heldout_items) == MAX_ITEMS
+    kept = pc.load_task(tmp_path / "big.jsonl", observed=["Pick."], unobserved=["Choose."], limit=MAX_ITEMS + 50)
+    assert len(split_task(kept, FixConfig(generated=0)).task.items) == MAX_ITEMS + 50  # a limit given is kept
