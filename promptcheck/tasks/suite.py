@@ -142,6 +142,19 @@ def _instruction_list(value: Any, *, file: Path, line: int | None, field: str) -
     )
 
 
+def _checked_instruction_sets(doc: LineDict, path: Path, reference: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A suite's observed and unobserved instructions, none repeating another or the reference."""
+    observed, unobserved = _instruction_sets(doc, path)
+    _check_duplicates(
+        [("reference_instruction", reference)]
+        + [(f"instructions.observed[{i}]", t) for i, t in enumerate(observed)]
+        + [(f"instructions.unobserved[{i}]", t) for i, t in enumerate(unobserved)],
+        path,
+        doc,
+    )
+    return observed, unobserved
+
+
 def _instruction_sets(doc: LineDict, file: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
     value = doc.get("instructions")
     line = doc.lines.get("instructions")
@@ -239,14 +252,7 @@ def load_suite(path: Path, *, allow_outside: bool = False, limit: int | None = N
     reference = _instruction(
         doc["reference_instruction"], file=path, line=doc.lines["reference_instruction"], field="reference_instruction"
     )
-    observed, unobserved = _instruction_sets(doc, path)
-    _check_duplicates(
-        [("reference_instruction", reference)]
-        + [(f"instructions.observed[{i}]", t) for i, t in enumerate(observed)]
-        + [(f"instructions.unobserved[{i}]", t) for i, t in enumerate(unobserved)],
-        path,
-        doc,
-    )
+    observed, unobserved = _checked_instruction_sets(doc, path, reference)
     kind = _choice(doc.get("kind", "mcqa"), TASK_KINDS, file=path, line=doc.lines.get("kind"), field="kind")
     fmt = _choice(doc.get("format", "texts"), ANSWER_FORMATS, file=path, line=doc.lines.get("format"), field="format")
     norm = _choice(
@@ -383,14 +389,7 @@ def _lm_eval_suite(path: Path, doc: LineDict, *, allow_outside: bool, limit: int
             line=doc.lines["reference_instruction"],
             field="reference_instruction",
         )
-    observed, unobserved = _instruction_sets(doc, path)
-    _check_duplicates(
-        [("reference_instruction", reference)]
-        + [(f"instructions.observed[{i}]", t) for i, t in enumerate(observed)]
-        + [(f"instructions.unobserved[{i}]", t) for i, t in enumerate(unobserved)],
-        path,
-        doc,
-    )
+    observed, unobserved = _checked_instruction_sets(doc, path, reference)
     show = doc.get("show_choices", False)
     if not isinstance(show, bool):
         raise InputError("must be true or false", file=path, line=doc.lines.get("show_choices"), field="show_choices")
