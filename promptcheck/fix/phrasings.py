@@ -38,6 +38,7 @@ _LONG = (
     "Read the text below carefully before you respond. {ref} Give only your final answer.",
     "Here is an example to work on. {ref} Keep your reply short.",
 )
+_PREAMBLE = "Read the text below carefully before you respond."
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,16 @@ def labels_fit(bank_labels: tuple[str, ...], task: Task) -> bool:
 
 
 def structural(reference: str, seed: int) -> list[str]:
-    """The reference as a question, a polite request, in a role, with an answer-format sentence, at length."""
+    """The reference as a question, a polite request, in a role, with an answer-format sentence, at length.
+
+    A reference that already places the input (``Headline: {input}\nTopic:``) is a template
+    whose end may be the answer cue: text after it, or a second ``{input}``, would break it (a
+    user's suite did: ``{input}\n\nHeadline: {input}\nTopic:`` and ``...Topic: Reply with just
+    the answer.``). It gets only what goes in front: roles, answer-format sentences, a preamble.
+    """
+    ref = reference.strip()
+    if INPUT_SLOT in ref:
+        return [f"{pre} {ref}" for pre in (*_ROLES, *_ANSWER_FORMATS, _PREAMBLE)]
     from promptcheck.paraphrase.generate import protected_words
     from promptcheck.paraphrase.operators import imperative_to_polite, imperative_to_question
 
@@ -72,7 +82,6 @@ def structural(reference: str, seed: int) -> list[str]:
     rng = random.Random(f"structural:{seed}")
     recast = {op: op(reference, rng, protected) for op in (imperative_to_question, imperative_to_polite)}
     out = [res[0] for res in recast.values() if res is not None]
-    ref = reference.strip()
     out += [f"{role} {ref}" for role in _ROLES]
     out += [f"{ref} {fmt}" for fmt in _ANSWER_FORMATS]
     out += [t.format(ref=ref) for t in _LONG]

@@ -321,3 +321,14 @@ def test_a_large_task_is_fixed_on_the_sample_limit_would_take(tmp_path):
     assert len(ft.train_items) + len(ft.val_items) + len(ft.heldout_items) == MAX_ITEMS
     kept = pc.load_task(tmp_path / "big.jsonl", observed=["Pick."], unobserved=["Choose."], limit=MAX_ITEMS + 50)
     assert len(split_task(kept, FixConfig(generated=0)).task.items) == MAX_ITEMS + 50  # a limit given is kept
+
+
+def test_a_reference_that_places_the_input_keeps_it_once_and_its_answer_cue_last():
+    """A user's reference "Headline: {input}\\nTopic:" was wrapped as "{input}\\n\\nHeadline: {input}..."
+    and followed by "Answer with the correct option only." after the cue; both were trained on."""
+    from promptcheck.fix.phrasings import structural
+
+    ref = "Headline: {input}\nTopic:"
+    made = structural(ref, seed=0)
+    assert made and all(t.count("{input}") == 1 and t.endswith(ref) for t in made)
+    assert all(t.count("{input}") <= 1 for t in structural("Classify the headline.", seed=0))
