@@ -262,7 +262,7 @@ def _fix(
         warnings.simplefilter("ignore", RuntimeWarning)  # run_fix splits again and warns then, once
         for t in tasks:
             split_task(t, cfg)  # validate before loading a model
-    out_c = Console(highlight=False)
+    out_c = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     from promptcheck.fix.run import run_fix
     from promptcheck.models.loading import load_model
@@ -299,7 +299,10 @@ def _fix(
         f"training {report['seconds']['train']} s, total {report['seconds']['total']} s"
     )
     first = report["tasks"][0]["adapter"]["path"] if report.get("per_task_adapters") else str(out)
-    out_c.print(f"use it: promptcheck run SUITE --adapter {first}   |   pytest --promptcheck-adapter={first}")
+    if report["problems"]:  # kept for inspection and --resume; not advertised for use
+        out_c.print("not for use: fix exits 3 for the reasons below (the adapter is kept to inspect or resume)")
+    else:
+        out_c.print(f"use it: promptcheck run SUITE --adapter {first}   |   pytest --promptcheck-adapter={first}")
     for problem in report["problems"]:  # one line per reason: NO SIGNAL, NO SAFE FIX, HARM, GAP NOT CLOSED / WIDENED
         err.print(f"promptcheck: {problem}", markup=False)
     if report["problems"]:

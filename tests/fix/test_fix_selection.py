@@ -163,6 +163,7 @@ def test_no_candidate_keeps_the_reference_exits_3_with_the_best_trade_off(
     )
     assert res.exit_code == 3, res.output
     assert "NO SAFE FIX" in res.output
+    assert "not for use: fix exits 3" in res.output and "use it:" not in res.output  # no advert for a failed fix
     report = json.loads((out / "fix_report.json").read_text())
     assert not report["selection"]["ok"] and report["selection"]["infeasible_tasks"] == ["yesno"]
     assert (out / "adapter_config.json").is_file()  # the trade-off is saved, and labelled unusable
