@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,8 @@ from promptcheck.fix.train import (
 from promptcheck.fix.verdict import accuracy_interval, gate_verdict
 from promptcheck.models.base import Scorer
 from promptcheck.models.hf import HFScorer
-from promptcheck.tasks.records import MCItem, Task
+from promptcheck.stats.sets import guessing_accuracy
+from promptcheck.tasks.records import Task
 
 REPORT = "fix_report.json"
 SEARCH_DIR = "search"  # one folder per candidate, each with its resumable checkpoint
@@ -71,19 +72,6 @@ def measure(scorer: Scorer, ft: FixTask, cfg: FixConfig) -> dict[str, Any]:
         "items": int(ref.size),
         "heldout_instructions": int(held.shape[0]),
     }
-
-
-def guessing_accuracy(items: Sequence[MCItem]) -> float:
-    """What answering without reading scores: a uniform guess, or the same choice every time.
-
-    The second matters on unbalanced tasks: a model that only says "yes" scores the share of
-    "yes" items, which a uniform-guess chance of 0.5 would call a signal.
-    """
-    uniform = float(np.mean([item.chance for item in items]))
-    same_choice = max(
-        float(np.mean([c in item.answers for item in items])) for c in range(max(len(i.choices) for i in items))
-    )
-    return max(uniform, same_choice)
 
 
 def reference_signal(scorer: Scorer, task: Task, confidence: float) -> dict[str, Any]:

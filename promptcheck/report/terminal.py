@@ -58,7 +58,33 @@ def task_table(result: TaskResult, *, threshold: float = 0.05, confidence: float
         f"drops in points vs the reference; bounds one-sided at {100 * confidence:g}% each; verdict at "
         f"{100 * threshold:g} points (docs/statistics.md)"
     )
+    note = guessing_note(result, confidence)
+    if note:
+        table.caption = Text(note + "\n", style="yellow") + Text(table.caption)
     return table
+
+
+def guessing_note(result: TaskResult, confidence: float = 0.95) -> str | None:
+    """A line when the reference is not clearly above guessing: a "pass" then says the other
+    instructions do no worse than a guess, not that the model does the task (a user's 3-topic
+    suite: reference 12/30 = 40%, both sets "pass")."""
+    import numpy as np
+
+    from promptcheck.stats.sets import guessing_accuracy
+    from promptcheck.stats.verdicts import above_chance
+
+    ref = result.reference
+    if ref is None or not ref.correct:
+        return None
+    guess = guessing_accuracy(result.task.items)
+    ok, low = above_chance(np.asarray(ref.correct, dtype=bool), guess, confidence)
+    if ok:
+        return None
+    return (
+        f"reference {_pct(ref.accuracy)} is not clearly above guessing {_pct(guess)} (a uniform guess, or the "
+        f"most common answer every time; {100 * confidence:g}% lower bound {_pct(low)}): the model may not do "
+        "this task, and a pass says only that other instructions do no worse"
+    )
 
 
 _VERDICT_STYLE = {"pass": "green", "fail": "red", "inconclusive": "yellow"}

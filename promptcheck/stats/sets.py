@@ -47,6 +47,20 @@ def item_chance(items: Iterable[Any]) -> list[float]:
     return [float(item.chance) for item in items]
 
 
+def guessing_accuracy(items: Sequence[Any]) -> float:
+    """What answering without reading scores: a uniform guess, or the same choice every time.
+
+    The second matters on unbalanced tasks: a model that only says "yes" scores the share of
+    "yes" items, which a uniform-guess chance of 0.5 would call a signal. ``promptcheck fix``
+    (NO SIGNAL) and ``promptcheck run``'s table both judge the reference against this.
+    """
+    uniform = float(np.mean([item.chance for item in items]))
+    same_choice = max(
+        float(np.mean([c in item.answers for item in items])) for c in range(max(len(i.choices) for i in items))
+    )
+    return max(uniform, same_choice)
+
+
 def instruction_tests(ref_correct: np.ndarray, rows: np.ndarray, *, confidence: float = 0.95) -> list[dict]:
     """Per compared instruction: its drop, the exact McNemar p-value (paired items), that p-value
     Holm-adjusted across the instructions, and ``significant``: adjusted p below ``1 - confidence``

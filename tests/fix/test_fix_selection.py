@@ -231,7 +231,7 @@ def test_a_rare_answer_cannot_weigh_many_times_its_neighbours(heldout_suites):
 
 
 def test_guessing_accuracy_is_the_better_of_a_uniform_guess_and_one_answer_every_time():
-    from promptcheck.fix.run import guessing_accuracy
+    from promptcheck.stats.sets import guessing_accuracy
     from promptcheck.tasks.records import MCItem
 
     yes_heavy = [MCItem(f"y{i}", "q", ("no", "yes"), 1) for i in range(8)] + [MCItem("n", "q", ("no", "yes"), 0)] * 2

@@ -216,3 +216,24 @@ def test_sequential_evaluation_stops_early_when_the_interval_decides(examples_di
     assert v.prompts_scored == 30 * 13
     assert v.judgment.bound_confidence > 0.999, "the first look spends almost none of the alpha"
     assert "1/3 looks" in str(info.value)
+
+
+def test_the_run_table_says_when_the_reference_is_not_above_guessing():
+    """A user's 3-topic suite: reference 12/30, both sets "pass" and nothing said. Now the table says it."""
+    from promptcheck.report.terminal import guessing_note
+
+    def result(ref_right: int) -> TaskResult:
+        items = tuple(pc.MCItem(f"i{k}", f"q{k}", ("a", "b", "c"), k % 3) for k in range(30))
+        task = pc.Task(name="t", items=items, reference_instruction="ref")
+        ref = [k < ref_right for k in range(30)]
+        rows = tuple(
+            InstructionResult(
+                pc.Instruction(text, kind), tuple(0 for _ in ref), tuple(ref), tuple((-1.0,) * 3 for _ in ref)
+            )
+            for text, kind in (("ref", "reference"), ("p", "unobserved"))
+        )
+        return TaskResult(task=task, model=ModelIdentity(id="synthetic"), instructions=rows)
+
+    note = guessing_note(result(12))
+    assert note and note.startswith("reference 40.0% is not clearly above guessing 33.3%")
+    assert guessing_note(result(24)) is None  # 80% against a third: clearly above
