@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -186,16 +187,27 @@ def _instruction_sets(doc: LineDict, file: Path) -> tuple[tuple[str, ...], tuple
     return sets[0], sets[1]
 
 
+def _line_of(doc: LineDict, field: str) -> int | None:
+    """The line of ``field`` (``instructions.unobserved[3]``) in ``doc``: the deepest part that has one."""
+    node: Any = doc
+    line = None
+    for part in re.findall(r"[^.\[\]]+", field):
+        if isinstance(node, LineDict) and part in node:
+            line, node = node.lines.get(part, line), node[part]
+        elif isinstance(node, LineList) and part.isdigit() and int(part) < len(node):
+            line, node = node.lines[int(part)], node[int(part)]
+        else:
+            break
+    return line
+
+
 def _check_duplicates(texts: list[tuple[str, str]], file: Path, doc: LineDict) -> None:
     seen: dict[str, str] = {}
     for field, text in texts:
         key = text.strip()
         if key in seen:
             raise InputError(
-                f"duplicate instruction (same text as {seen[key]})",
-                file=file,
-                line=doc.lines.get(field.split(".")[0].split("[")[0]),
-                field=field,
+                f"duplicate instruction (same text as {seen[key]})", file=file, line=_line_of(doc, field), field=field
             )
         seen[key] = field
 

@@ -106,7 +106,7 @@ CASES: dict[str, Case] = {
     ),
     "yaml-duplicate-instruction": suite_case(
         SUITE + "instructions:\n  observed: [Reply.]\n  unobserved: ['Reply. ']\n",
-        "s.yaml:4: instructions.unobserved[0]: duplicate instruction (same text as instructions.observed[0])",
+        "s.yaml:6: instructions.unobserved[0]: duplicate instruction (same text as instructions.observed[0])",
     ),
     "yaml-bad-format": suite_case(
         SUITE + "format: Letters\n", "s.yaml:4: format: must be one of letters, texts, got 'Letters'"
