@@ -300,7 +300,7 @@ def _fix(
     )
     first = report["tasks"][0]["adapter"]["path"] if report.get("per_task_adapters") else str(out)
     if report["problems"]:  # kept for inspection and --resume; not advertised for use
-        out_c.print("not for use: fix exits 3 for the reasons below (the adapter is kept to inspect or resume)")
+        out_c.print("not for use: fix exits 3 for the reasons on stderr (the adapter is kept to inspect or resume)")
     else:
         out_c.print(f"use it: promptcheck run SUITE --adapter {first}   |   pytest --promptcheck-adapter={first}")
     for problem in report["problems"]:  # one line per reason: NO SIGNAL, NO SAFE FIX, HARM, GAP NOT CLOSED / WIDENED

@@ -123,8 +123,10 @@ def phrasing_pool(
         from promptcheck.paraphrase.guard import available
 
         guard = 0.8 if available() else None  # the equivalence guard, when its model is installed
-        bases = [task.reference_instruction, *task.observed]
-        per_base = max(1, -(-generated // len(bases)))
+        # A template around the input ("Headline: {input}\nTopic:") is left alone: formatting
+        # operators would turn its answer cue "Topic:" into "Topic." (see structural()).
+        bases = [b for b in (task.reference_instruction, *task.observed) if INPUT_SLOT not in b]
+        per_base = max(1, -(-generated // len(bases))) if bases else 0
         made = 0
         for i, base in enumerate(bases):
             for p in paraphrases(base, n=per_base, seed=seed * 101 + i, min_similarity=guard):

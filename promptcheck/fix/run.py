@@ -35,7 +35,7 @@ from promptcheck.fix.train import (
 from promptcheck.fix.verdict import accuracy_interval, gate_verdict
 from promptcheck.models.base import Scorer
 from promptcheck.models.hf import HFScorer
-from promptcheck.stats.sets import guessing_accuracy
+from promptcheck.stats.sets import task_guessing
 from promptcheck.tasks.records import Task
 
 REPORT = "fix_report.json"
@@ -91,7 +91,7 @@ def reference_signal(scorer: Scorer, task: Task, confidence: float) -> dict[str,
     ref = next(i for i in task.instructions() if i.kind == "reference")
     (row,) = evaluate(scorer, task, [ref]).instructions
     correct = np.asarray(row.correct, dtype=bool)
-    chance = guessing_accuracy(task.items)
+    chance = task_guessing(task)
     ok, low = above_chance(correct, chance, confidence)
     return {
         "above_chance": ok,

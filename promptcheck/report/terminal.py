@@ -60,7 +60,7 @@ def task_table(result: TaskResult, *, threshold: float = 0.05, confidence: float
     )
     note = guessing_note(result, confidence)
     if note:
-        table.caption = Text(note + "\n", style="yellow") + Text(table.caption)
+        table.caption = Text.assemble((note + "\n", "yellow"), (table.caption, "table.caption"))
     return table
 
 
@@ -70,13 +70,13 @@ def guessing_note(result: TaskResult, confidence: float = 0.95) -> str | None:
     suite: reference 12/30 = 40%, both sets "pass")."""
     import numpy as np
 
-    from promptcheck.stats.sets import guessing_accuracy
+    from promptcheck.stats.sets import task_guessing
     from promptcheck.stats.verdicts import above_chance
 
     ref = result.reference
     if ref is None or not ref.correct:
         return None
-    guess = guessing_accuracy(result.task.items)
+    guess = task_guessing(result.task)
     ok, low = above_chance(np.asarray(ref.correct, dtype=bool), guess, confidence)
     if ok:
         return None

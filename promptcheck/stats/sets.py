@@ -47,18 +47,35 @@ def item_chance(items: Iterable[Any]) -> list[float]:
     return [float(item.chance) for item in items]
 
 
-def guessing_accuracy(items: Sequence[Any]) -> float:
-    """What answering without reading scores: a uniform guess, or the same choice every time.
+def guessing_accuracy(items: Sequence[Any], *, by: str = "position") -> float:
+    """What answering without reading scores: a uniform guess, or the same answer every time.
 
     The second matters on unbalanced tasks: a model that only says "yes" scores the share of
-    "yes" items, which a uniform-guess chance of 0.5 would call a signal. ``promptcheck fix``
-    (NO SIGNAL) and ``promptcheck run``'s table both judge the reference against this.
+    "yes" items, which a uniform-guess chance of 0.5 would call a signal. "The same answer" is
+    the same *position* (``by="position"``: a lettered option), the same choice *text*
+    (``"text"``: a continuation scored without a list, where position means nothing and a
+    suite whose right answer always comes first would otherwise look unbeatable), or the better
+    of the two (``"both"``). :func:`task_guessing` picks by the task's format.
     """
     uniform = float(np.mean([item.chance for item in items]))
-    same_choice = max(
-        float(np.mean([c in item.answers for item in items])) for c in range(max(len(i.choices) for i in items))
-    )
-    return max(uniform, same_choice)
+    options: list[float] = []
+    if by in ("position", "both"):
+        options += [
+            float(np.mean([c in item.answers for item in items])) for c in range(max(len(i.choices) for i in items))
+        ]
+    if by in ("text", "both"):
+        right = [{item.choices[a].strip().lower() for a in item.answers} for item in items]
+        texts = {t for r in right for t in r}
+        options += [float(np.mean([t in r for r in right])) for t in texts]
+    return max([uniform, *options])
+
+
+def task_guessing(task: Any) -> float:
+    """:func:`guessing_accuracy` for how the task shows its options: letters by position, choice
+    texts without a list by text, texts with a list by either. ``promptcheck run``'s table and
+    ``promptcheck fix`` (NO SIGNAL) both judge the reference against this."""
+    by = "position" if task.format == "letters" else ("both" if task.show_choices else "text")
+    return guessing_accuracy(task.items, by=by)
 
 
 def instruction_tests(ref_correct: np.ndarray, rows: np.ndarray, *, confidence: float = 0.95) -> list[dict]:

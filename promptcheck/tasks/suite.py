@@ -146,10 +146,11 @@ def _instruction_list(value: Any, *, file: Path, line: int | None, field: str) -
 def _checked_instruction_sets(doc: LineDict, path: Path, reference: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """A suite's observed and unobserved instructions, none repeating another or the reference."""
     observed, unobserved = _instruction_sets(doc, path)
+    bare = isinstance(doc.get("instructions"), list)  # a bare list: its items are instructions[i]
     _check_duplicates(
         [("reference_instruction", reference)]
         + [(f"instructions.observed[{i}]", t) for i, t in enumerate(observed)]
-        + [(f"instructions.unobserved[{i}]", t) for i, t in enumerate(unobserved)],
+        + [(f"instructions[{i}]" if bare else f"instructions.unobserved[{i}]", t) for i, t in enumerate(unobserved)],
         path,
         doc,
     )

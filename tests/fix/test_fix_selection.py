@@ -333,3 +333,8 @@ def test_a_reference_that_places_the_input_keeps_it_once_and_its_answer_cue_last
     made = structural(ref, seed=0)
     assert made and all(t.count("{input}") == 1 and t.endswith(ref) for t in made)
     assert all(t.count("{input}") <= 1 for t in structural("Classify the headline.", seed=0))
+    items = tuple(pc.MCItem(f"h{k}", f"headline {k}", ("sports", "science"), k % 2) for k in range(6))
+    task = pc.Task("h", items, ref, observed=("Sports or science?",), unobserved=("Topic?",))
+    pool = phrasing_pool(task, generated=6, seed=0)
+    assert {p.source for p in pool} >= {"generated", "structural"}
+    assert all(p.text.endswith("Topic:") for p in pool if "{input}" in p.text)  # the cue is never reworded

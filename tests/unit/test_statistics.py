@@ -3,6 +3,8 @@ assert_robust on top of it. The error-rate contract is checked in test_verdict_c
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -237,3 +239,18 @@ def test_the_run_table_says_when_the_reference_is_not_above_guessing():
     note = guessing_note(result(12))
     assert note and note.startswith("reference 40.0% is not clearly above guessing 33.3%")
     assert guessing_note(result(24)) is None  # 80% against a third: clearly above
+
+
+def test_guessing_counts_the_same_answer_by_what_the_model_sees():
+    """Choice texts scored without a list: position means nothing. A suite whose right answer
+    always comes first looked unbeatable (guessing 100%) and every run said the reference guessed."""
+    from promptcheck.stats.sets import guessing_accuracy, task_guessing
+
+    cities = [("Paris", "Rome"), ("Oslo", "Bern"), ("Lima", "Quito"), ("Cairo", "Accra")]
+    items = tuple(pc.MCItem(f"i{k}", f"capital {k}?", pair, 0) for k, pair in enumerate(cities))
+    task = pc.Task(name="t", items=items, reference_instruction="ref")  # texts, no list shown
+    assert guessing_accuracy(items) == 1.0  # by position: "always the first"
+    assert task_guessing(task) == 0.5  # by text: no answer repeats, so a uniform guess
+    assert task_guessing(dataclasses.replace(task, format="letters")) == 1.0  # letters: position is what it sees
+    yes_no = tuple(pc.MCItem(f"y{k}", f"q{k}", ("no", "yes"), int(k < 3)) for k in range(4))
+    assert task_guessing(pc.Task(name="y", items=yes_no, reference_instruction="r")) == 0.75  # "yes" 3 of 4
