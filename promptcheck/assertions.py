@@ -476,13 +476,24 @@ def assert_robust(
     else:
         if task is None:
             raise InputError("assert_robust(model, task): the task is missing", field="task")
-        verdict = _drive(subject, task, _instructions_of(task, instructions), opts)
+        verdict = _drive(subject, task, _judged(_instructions_of(task, instructions), opts), opts)
     recorder = RECORDER.get()
     if recorder is not None:
         recorder.append(verdict)
     if verdict.verdict == "fail" or (verdict.verdict == "inconclusive" and opts["on_inconclusive"] == "fail"):
         raise RobustnessError(verdict)
     return verdict
+
+
+def _judged(instructions: list[Instruction], opts: dict[str, Any]) -> list[Instruction]:
+    """The reference and the instructions the verdict compares: the gate scores nothing else.
+
+    By default that is the unobserved and generated instructions (the observed ones only when
+    there are no others), so a suite's observed set, which the verdict would not use, costs no
+    prompts (40 of 60 prompts in a user's trial were never judged). ``kinds=`` chooses otherwise.
+    """
+    kinds = opts["kinds"] or compared_kinds(ins.kind for ins in instructions)
+    return [ins for ins in instructions if ins.kind == "reference" or ins.kind in kinds]
 
 
 def _drive(model: Any, task: Task, instructions: list[Instruction], opts: dict[str, Any]) -> RobustnessVerdict:

@@ -215,9 +215,30 @@ def test_sequential_evaluation_stops_early_when_the_interval_decides(examples_di
         pc.assert_robust(collapsing, task, sequential=True, looks=(0.25, 0.5, 1.0))
     v = info.value.verdict
     assert v.verdict == "fail" and v.looks_used == 1 and v.looks_planned == 3 and v.items == 30
-    assert v.prompts_scored == 30 * 13
+    assert v.prompts_scored == 30 * 7, "the reference and the 6 unobserved instructions: observed ones are not judged"
     assert v.judgment.bound_confidence > 0.999, "the first look spends almost none of the alpha"
     assert "1/3 looks" in str(info.value)
+
+
+def test_the_gate_scores_only_the_instructions_its_verdict_compares(examples_dir):
+    """A user's trial: 40 of 60 prompts were observed instructions the verdict never used."""
+    from tiny_models import RuleModel
+
+    counted: list[str] = []
+    model = RuleModel("reads-all", lambda ctx: counted.append(ctx) is None)
+    task = pc.load_task(examples_dir / "sentiment.yaml")  # 6 observed + 6 unobserved
+    assert len(task.observed) == 6 and len(task.unobserved) == 6
+    v = pc.assert_robust(model, task, max_accuracy_drop=0.5, on_inconclusive="pass")
+    n = len(task.items)
+    assert v.prompts_scored == len(counted) == n * 7
+    assert set(v.sets) == {"unobserved"} and v.instructions == 6
+    assert not any(o.split("\n\n")[0] in task.observed for o in counted)
+    pooled = pc.assert_robust(
+        model, task, max_accuracy_drop=0.5, on_inconclusive="pass", kinds=["observed", "unobserved"]
+    )
+    assert pooled.prompts_scored == n * 13 and set(pooled.sets) == {"observed", "unobserved"}
+    only_observed = dataclasses.replace(task, unobserved=())  # nothing else to compare: observed are judged
+    assert pc.assert_robust(model, only_observed, max_accuracy_drop=0.5, on_inconclusive="pass").prompts_scored == n * 7
 
 
 def test_the_run_table_says_when_the_reference_is_not_above_guessing():
