@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Which BIG-bench Lite tasks can a model do at all? Reference instruction only, 30 items per task,
 # in both answer formats (docs/replication.md: how the replication's tasks were picked).
-# Usage: bash benchmarks/probe_bbl.sh MODEL [OUT_DIR]    (needs python benchmarks/fetch_bigbench.py)
+# Usage: bash benchmarks/probe_bbl.sh MODEL [OUT_DIR]
+# Needs the task folders in benchmarks/data/bigbench: python benchmarks/fetch_bigbench.py SOURCE copies them from
+# your BIG-bench copy (SOURCE: a checkout of github.com/google/BIG-bench or a copy of bigbench-1.0.0.tar.gz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 MODEL=$1; OUT=${2:-/tmp/bbl-probe}; mkdir -p "$OUT"
 D=$PWD/benchmarks/data/bigbench
+ls -d "$D"/*/ >/dev/null 2>&1 || { echo "probe_bbl.sh: no task folders in benchmarks/data/bigbench: first run python benchmarks/fetch_bigbench.py SOURCE (SOURCE: a checkout of github.com/google/BIG-bench or a copy of bigbench-1.0.0.tar.gz)" >&2; exit 2; }
 for t in code_line_description strategyqa vitaminc_fact_verification winowhy bbq_lite_json/age_disambig novel_concepts \
     strange_stories/multiple_choice strange_stories/boolean play_dialog_same_or_different \
     formal_fallacies_syllogisms_negation logical_deduction/three_objects conceptual_combinations/contradictions \

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The paper's measurement on BIG-bench Lite tasks (docs/replication.md).
-# Needs: python benchmarks/fetch_bigbench.py (task data) and python benchmarks/fetch_qwen.py (the stronger model).
+# Needs: the task data, copied by python benchmarks/fetch_bigbench.py SOURCE from your BIG-bench copy (SOURCE: a
+# checkout of github.com/google/BIG-bench or a copy of bigbench-1.0.0.tar.gz), and python benchmarks/fetch_qwen.py.
 # Usage: bash benchmarks/replicate.sh [MODEL_LABEL=MODEL ...]   (default: qwen and the default model)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 DAY=$(date -u +%Y-%m-%d)
+for t in bbq_lite_json code_line_description emoji_movie novel_concepts; do
+  [ -d benchmarks/data/bigbench/$t ] || { echo "replicate.sh: no benchmarks/data/bigbench/$t: first run python benchmarks/fetch_bigbench.py SOURCE (SOURCE: a checkout of github.com/google/BIG-bench or a copy of bigbench-1.0.0.tar.gz)" >&2; exit 2; }
+done
 QWEN=$($PY benchmarks/fetch_qwen.py | tail -1)
 MODELS=("$@")
 [ ${#MODELS[@]} -eq 0 ] && MODELS=("qwen2.5-coder-0.5b=$QWEN" "default=default")
