@@ -16,6 +16,7 @@ import re
 import stat
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -353,34 +354,231 @@ def load_mmlu_csv(path: Path, *, limit: int | None = None, seed: int = 0) -> lis
     return collect(_mmlu_items(path), path, limit=limit, seed=seed).items
 
 
-def _mmlu_items(path: Path) -> list[MCItem]:
-    """MMLU-style CSV: ``question, A, B, C, D, answer`` (any number of choice columns).
+# -- MMLU-style CSV -------------------------------------------------------------------------------
+# Header names are compared after :func:`_column_key`: case-folded, stripped, and runs of spaces,
+# ``-`` and ``_`` read as one ``_`` (``Answer Key`` is ``answer_key``).
 
-    The original MMLU files have no header row; a first row whose first cell is
-    ``question`` is taken as a header and skipped.
+#: Names of the question column in a header row.
+CSV_QUESTION_NAMES = ("question", "input", "prompt", "query")
+#: Names of the answer column. Its values are read as every answer is (parse_answer): a letter
+#: naming a choice column, a 0-based index, or a choice's text.
+CSV_ANSWER_NAMES = ("answer", "answer_index", "answer_key", "answerkey", "label", "target")
+#: Names of an optional column whose values become the items' ids.
+CSV_ID_NAMES = ("id", "item_id", "question_id")
+#: Metadata columns that are read past. Any other unknown column is refused: a choice column
+#: under a name not recognised would otherwise vanish, leaving items with fewer choices.
+CSV_IGNORED_NAMES = ("subject", "category", "topic", "source", "explanation")
+
+#: A choice column: its letter (``A``; ``choice_a``, ``option_a``; MedMCQA's ``opa``) is its
+#: place among the choices, whatever the column order. Numbered names (``choice1``) are not read:
+#: datasets count them from 1 but give the answer from 0 (PIQA's ``label``) or from 1
+#: (WinoGrande's ``answer``), and a digit answer would be a guess either way.
+_CHOICE_COLUMN = re.compile(r"([a-z])|(?:choice|option)_([a-z])|op([a-z])")
+_NUMBERED_CHOICE = re.compile(r"(?:choice|option|opt|op|ending|sol|ans|answer)_?\d+")
+_LIST_COLUMN = ("choices", "options", "endings")
+
+
+def _column_key(name: str) -> str:
+    """A header cell as compared with the accepted names (``" Answer Key"`` -> ``answer_key``)."""
+    return re.sub(r"[\s_-]+", "_", name.strip().casefold())
+
+
+def _column_role(name: str) -> tuple[str, int] | None:
+    """What a header cell names: ``("question"|"answer"|"id"|"ignored", 0)``, ``("choice", k)``, or None."""
+    key = _column_key(name)
+    for role, names in (
+        ("question", CSV_QUESTION_NAMES),
+        ("answer", CSV_ANSWER_NAMES),
+        ("id", CSV_ID_NAMES),
+        ("ignored", CSV_IGNORED_NAMES),
+    ):
+        if key in names:
+            return role, 0
+    match = _CHOICE_COLUMN.fullmatch(key)
+    if match:
+        letter = next(g for g in match.groups() if g)
+        return "choice", LETTERS.index(letter.upper())
+    return None
+
+
+def _is_header(row: Sequence[str]) -> bool:
+    """Whether a file's first row names its columns.
+
+    MMLU's own files have no header: their first row is a question, its choices and a letter, so
+    its first cell is a question's text. A row is a header when its first cell is a question
+    column's name (``question,A,B,C,D``), when it names both a question and an answer column
+    (``id,question,A,B,C,D,answer,notes``), or when every cell is a column name and one of them
+    is a question or answer column (``answer,A,B,C,D``: read as a header so the missing question
+    column is reported, not taken as an item). A data row whose choices happen to be ``A``, ``B``...
+    has neither a question nor an answer name, and stays an item.
     """
+    roles = [_column_role(cell) for cell in row]
+    kinds = {role[0] for role in roles if role}
+    if roles and roles[0] is not None and roles[0][0] == "question":
+        return True
+    if {"question", "answer"} <= kinds:
+        return True
+    return all(role is not None for role in roles) and bool(kinds & {"question", "answer"})
+
+
+@dataclass(frozen=True)
+class _CsvColumns:
+    """Where each part of an item is in a CSV with a header (0-based column indexes)."""
+
+    names: tuple[str, ...]  # the header's cells as the file writes them (stripped)
+    question: int
+    choices: tuple[int, ...]  # in choice order: the A column, the B column, ...
+    answer: int
+    id: int | None
+
+    def field(self, make_item_field: str | None) -> str | None:
+        """The file's own column name for a field :func:`make_item` reports (``choices[1]`` -> ``B``)."""
+        if make_item_field is None:
+            return None
+        match = re.fullmatch(r"choices\[(\d+)\]", make_item_field)
+        if match:
+            return self.names[self.choices[int(match.group(1))]]
+        column = {"question": self.question, "answer": self.answer, "id": self.id}.get(make_item_field.split("[")[0])
+        return make_item_field if column is None else self.names[column]
+
+
+def _accepted_names() -> str:
+    """The accepted header names, for messages (one line)."""
+    return (
+        f"question: {', '.join(CSV_QUESTION_NAMES)}; choices: A, B, C, ... (or choice_a, option_a, opa, ...); "
+        f"answer: {', '.join(CSV_ANSWER_NAMES)}; id: {', '.join(CSV_ID_NAMES)}; "
+        f"ignored: {', '.join(CSV_IGNORED_NAMES)}"
+    )
+
+
+def _unknown_column(name: str, file: Path, line: int) -> InputError:
+    """The error for a header cell that names no known column, with the likely reason where there is one."""
+    key = _column_key(name)
+    if key in _LIST_COLUMN:
+        message = "one column holding every choice is not read; give each choice its own column (A, B, C, ...)"
+    elif _NUMBERED_CHOICE.fullmatch(key):
+        message = (
+            "numbered choice columns are not read (a digit answer may count from 0 or from 1); "
+            "name them A, B, C, ... and give the answer as a letter"
+        )
+    else:
+        message = f"unknown column; accepted names are {_accepted_names()}"
+    return InputError(message, file=file, line=line, field=name)
+
+
+def _csv_columns(header: Sequence[str], file: Path, line: int) -> _CsvColumns:
+    """Read a header row: every column known, none twice, one question and one answer, choices A, B, ... in full."""
+    names = tuple(cell.strip() for cell in header)
+    where: dict[tuple[str, int], int] = {}  # role -> its column
+    seen: dict[str, int] = {}  # compared name -> its column
+    for col, name in enumerate(names):
+        if not name:
+            raise InputError(
+                f"column {col + 1} has no name; a header row names every column "
+                "(pandas writes its index as an unnamed first column: use to_csv(index=False))",
+                file=file,
+                line=line,
+            )
+        key = _column_key(name)
+        if key in seen:
+            raise InputError(f"duplicate column name (also column {seen[key] + 1})", file=file, line=line, field=name)
+        seen[key] = col
+        role = _column_role(name)
+        if role is None:
+            raise _unknown_column(name, file, line)
+        if role[0] != "ignored" and role in where:
+            what = f"choice {LETTERS[role[1]]}" if role[0] == "choice" else f"the {role[0]}"
+            raise InputError(
+                f"gives {what}, as column {where[role] + 1} ({names[where[role]]!r}) does; keep one",
+                file=file,
+                line=line,
+                field=name,
+            )
+        where[role] = col
+    listed = ", ".join(names)
+    for part, accepted in (("question", CSV_QUESTION_NAMES), ("answer", CSV_ANSWER_NAMES)):
+        if (part, 0) not in where:
+            raise InputError(
+                f"the header has no {part} column; its columns are {listed}; "
+                f"name the {part} column one of {', '.join(accepted)}",
+                file=file,
+                line=line,
+            )
+    letters = sorted(k for r, k in where if r == "choice")
+    if len(letters) < 2:
+        raise InputError(
+            f"the header has {len(letters)} choice column(s); its columns are {listed}; "
+            "at least 2 are needed, named A, B, C, ... (or choice_a, option_a, opa, ...)",
+            file=file,
+            line=line,
+        )
+    for k, letter in enumerate(letters):
+        if letter != k:
+            raise InputError(
+                f"choice columns skip {LETTERS[k]}; name them A, B, C, ... with no letter missing",
+                file=file,
+                line=line,
+                field=names[where["choice", letter]],
+            )
+    return _CsvColumns(
+        names=names,
+        question=where["question", 0],
+        choices=tuple(where["choice", k] for k in letters),
+        answer=where["answer", 0],
+        id=where.get(("id", 0)),
+    )
+
+
+def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """The non-blank rows of a CSV file, each with the line it starts on (a quoted cell may span lines)."""
     text = read_text(path)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[tuple[int, list[str]]] = []
+    start = 1
     try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
+        for row in reader:
+            if row and any(cell.strip() for cell in row):
+                rows.append((start, row))
+            start = reader.line_num + 1
     except csv.Error as exc:
         raise InputError(f"invalid CSV: {exc}", file=path) from None
-    items = []
-    # csv rows can span lines (quoted newlines): track the line each row starts on.
-    reader = csv.reader(io.StringIO(text, newline=""))
-    line_starts = []
-    start = 1
-    for _ in rows:
-        line_starts.append(start)
-        next(reader)
-        start = reader.line_num + 1
+    return rows
+
+
+def _headed_item(row: Sequence[str], columns: _CsvColumns, path: Path, line: int) -> MCItem:
+    """One item of a CSV with a header, its columns found by name; errors name the file's column."""
+    try:
+        return make_item(
+            None if columns.id is None else row[columns.id],
+            row[columns.question],
+            [row[c] for c in columns.choices],
+            row[columns.answer],
+            file=path,
+            line=line,
+        )
+    except InputError as exc:
+        raise InputError(exc.message, file=exc.file, line=exc.line, field=columns.field(exc.field)) from None
+
+
+def _mmlu_items(path: Path) -> list[MCItem]:
+    """MMLU-style CSV: one item a row, with or without a header row.
+
+    With a header (see :func:`_is_header`) columns are found by name, in any order: a question
+    column, choice columns ``A``, ``B``, ... and an answer column (:data:`CSV_QUESTION_NAMES`,
+    :data:`CSV_ANSWER_NAMES`...), so a file without an answer column is refused rather than read
+    with its last choice as the answer. Without one (the original MMLU files), each row is
+    ``question, choice, ..., choice, answer``: the first cell is the question, the last the answer.
+    """
+    rows = _csv_rows(path)
+    columns: _CsvColumns | None = None
     width: int | None = None
-    for row, lineno in zip(rows, line_starts):
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        if lineno == line_starts[0] and row[0].strip().lower() == "question":
-            width = len(row)
-            continue
-        if len(row) < 4:
+    if rows and _is_header(rows[0][1]):
+        line, header = rows.pop(0)
+        columns = _csv_columns(header, path, line)
+        width = len(header)
+    items = []
+    for lineno, row in rows:
+        if columns is None and len(row) < 4:
             raise InputError(
                 f"expected columns question, A, B, ..., answer; got {len(row)} column(s)",
                 file=path,
@@ -391,7 +589,10 @@ def _mmlu_items(path: Path) -> list[MCItem]:
         elif len(row) != width:
             # A short row would silently become an item with fewer choices.
             raise InputError(f"has {len(row)} columns where the file has {width}", file=path, line=lineno)
-        items.append(make_item(None, row[0], row[1:-1], row[-1], file=path, line=lineno))
+        if columns is None:
+            items.append(make_item(None, row[0], row[1:-1], row[-1], file=path, line=lineno))
+        else:
+            items.append(_headed_item(row, columns, path, lineno))
     return items
 
 
