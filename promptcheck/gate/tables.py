@@ -38,15 +38,15 @@ def summary_table(records: list[dict], *, width: int = 120) -> str:
         ("size", "right"),
         ("verdict", "left"),
     ]:
-        table.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        # Text, not markup: "[bounds]" would be read as a markup tag and vanish.
+        table.add_column(Text(col), justify=justify, no_wrap=True)  # type: ignore[arg-type]
     colour = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
     for n, r in enumerate(records, 1):
-        lo, hi = r["interval"]
         table.add_row(
             str(n),
             Text(r["task"]),
             r["claim"],
-            f"{100 * r['drop']:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]",
+            Text(drop_and_bounds(r)),
             f"{100 * r['threshold']:.1f}",
             detects(r),
             f"{r['items']}x{r['instructions']}",
@@ -74,7 +74,8 @@ def summary_table(records: list[dict], *, width: int = 120) -> str:
             f"drop and bounds in accuracy points (reference minus paraphrases); bounds are one-sided at "
             f"{', '.join(f'{100 * c:g}%' for c in confidences)} each (the verdict's two one-sided tests); "
             "thr = the claim's threshold; fail = lower bound above threshold, pass = upper bound below; "
-            "detects = the true drop this suite fails 80% of the time (docs/statistics.md); "
+            "detects = the true drop this suite fails 80% of the time (docs/statistics.md), none when no drop "
+            "the reference allows would; cannot decide = the bounds cover every drop the reference allows; "
             f"size = items x instructions; {sum(r['prompts_scored'] for r in records)} prompts scored",
             markup=False,
             highlight=False,
@@ -83,9 +84,21 @@ def summary_table(records: list[dict], *, width: int = 120) -> str:
 
 
 def detects(record: dict) -> str:
-    """The true drop the gate fails 80% of the time (minimum detectable drop), in points."""
-    mdd = (record.get("judgment") or {}).get("minimum_detectable_drop")
-    return f"{100 * mdd:.1f}" if isinstance(mdd, (int, float)) else "?"
+    """The true drop the gate fails 80% of the time (minimum detectable drop), in points; "none"
+    when no drop the reference allows would (a figure above 100 points is not shown)."""
+    judgment = record.get("judgment") or {}
+    mdd = judgment.get("minimum_detectable_drop")
+    if isinstance(mdd, (int, float)):
+        return f"{100 * mdd:.1f}"
+    return "none" if "largest_possible_drop" in judgment else "?"
+
+
+def drop_and_bounds(record: dict) -> str:
+    """``+3.0 [-1.2, +7.5]``, or ``+3.0 [cannot decide]`` when the bounds cover every possible drop."""
+    lo, hi = record["interval"][:2]
+    if (record.get("judgment") or {}).get("decidable") is False:
+        return f"{100 * record['drop']:+.1f} [cannot decide]"
+    return f"{100 * record['drop']:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
 
 
 def markdown_summary(records: list[dict], *, seed: int) -> str:
@@ -100,9 +113,14 @@ def markdown_summary(records: list[dict], *, seed: int) -> str:
         "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for r in records:
-        lo, hi = r["interval"]
+        lo, hi = r["interval"][:2]
+        bounds = (
+            "cannot decide at this size"
+            if (r.get("judgment") or {}).get("decidable") is False
+            else f"[{100 * lo:+.1f}, {100 * hi:+.1f}]"
+        )
         lines.append(
-            f"| `{r['test']}` | {r['task']} | {100 * r['drop']:+.1f} | [{100 * lo:+.1f}, {100 * hi:+.1f}] | "
+            f"| `{r['test']}` | {r['task']} | {100 * r['drop']:+.1f} | {bounds} | "
             f"{100 * r['threshold']:.1f} | {detects(r)} | {r['items']} × {r['instructions']} | "
             f"{icon.get(r['verdict'], r['verdict'])} |"
         )

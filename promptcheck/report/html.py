@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from promptcheck.report import plots
+from promptcheck.report.terminal import baselines
 
 GROUP_LABELS = {"all": "all compared", "observed": "observed", "unobserved": "unobserved", "generated": "generated"}
 N_WORST = 5
@@ -132,7 +133,17 @@ def _run_views(doc: dict[str, Any]) -> list[dict[str, Any]]:
         views.append(
             _task_view(
                 t["name"],
-                t.get("source") or "",
+                " · ".join(
+                    filter(
+                        None,
+                        [
+                            t.get("source") or "",
+                            baselines(t["chance_accuracy"], t.get("guessing_accuracy", t["chance_accuracy"]))
+                            if isinstance(t.get("chance_accuracy"), (int, float))
+                            else "",
+                        ],
+                    )
+                ),
                 t["instructions"],
                 t["reference_accuracy"],
                 t["n_items"],
@@ -160,6 +171,7 @@ def _pytest_views(doc: dict[str, Any]) -> list[dict[str, Any]]:
             "label": f"{GROUP_LABELS['all']} ({r['claim']})",
             "drop": r["drop"],
             "drop_interval": r["interval"],
+            "decidable": (r.get("judgment") or {}).get("decidable", True),
             "verdict": r["verdict"],
             "threshold": r["threshold"],
             "claim": r["claim"],

@@ -17,7 +17,7 @@ import numpy as np
 from promptcheck.evaluation.results import RunResult, TaskResult
 from promptcheck.fileio import atomic_write_json
 from promptcheck.stats.robustness import item_flips, wilson
-from promptcheck.stats.sets import compared_kinds, group_statistics, instruction_tests, item_chance
+from promptcheck.stats.sets import compared_kinds, group_statistics, instruction_tests, item_chance, task_guessing
 from promptcheck.stats.summary import summarize_sets
 
 #: 2: ``robustness`` compares the reference with unobserved/generated instructions only (observed
@@ -123,6 +123,7 @@ def task_to_json(
         "suite_hash": task.source_hash,
         "n_items": len(task.items),
         "chance_accuracy": task.chance,
+        "guessing_accuracy": task_guessing(task),
         **(
             {"sample": {"limit": task.limit, "seed": task.sample_seed, "population": task.population}}
             if task.limit is not None

@@ -129,11 +129,12 @@ def plan_table(plans: list[TaskPlan]) -> Any:
         return " or ".join(parts) if parts else "neither alone"
 
     for p in plans:
-        mdd = "n/a" if p.minimum_detectable_drop is None else f"{100 * p.minimum_detectable_drop:.1f}"
+        mdd = "none" if p.minimum_detectable_drop is None else f"{100 * p.minimum_detectable_drop:.1f}"
         table.add_row(Text(p.task), f"{p.items} x {p.instructions}", f"{100 * p.drop:+.1f}", p.verdict, mdd, lever(p))
     targets = sorted({p.target_drop for p in plans}) if plans and plans[0].target_drop != plans[0].drop else None
     table.caption = (
-        "points; detects = the true drop failed 80% of the time at this size; would decide = items at "
+        "points; detects = the true drop failed 80% of the time at this size (none: no drop the reference "
+        "allows would be); would decide = items at "
         "this instruction count, or instructions at this item count, for 80% power at a true drop of "
         + (", ".join(f"{100 * t:+.1f}" for t in targets) if targets else "the drop measured")
         + " (* = fewer prompts; instructions are cheap: --paraphrases N, a written bank)"

@@ -7,11 +7,19 @@ from rich.table import Table
 from rich.text import Text
 
 from promptcheck.evaluation.results import TaskResult
+from promptcheck.stats.sets import task_guessing
 from promptcheck.stats.summary import summarize_sets
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
+
+
+def baselines(chance: float, guessing: float) -> str:
+    """``chance 25.0%``, or ``chance 25.0%, guessing 40.0%`` when answering the same every time beats a
+    uniform guess (docs/statistics.md names the two the same way in every output)."""
+    text = f"chance {_pct(chance)}"
+    return text + (f", guessing {_pct(guessing)}" if guessing > chance + 1e-9 else "")
 
 
 def _drop(x: float, threshold: float = 0.05) -> Text:
@@ -28,7 +36,7 @@ def task_table(result: TaskResult, *, threshold: float = 0.05, confidence: float
         title=f"{task.name}  ({task.kind}, {task.format}, {len(task.items)} items"
         + (f" ({len(result.skipped_items)} too long, skipped)" if result.skipped_items else "")
         + (f", a sample of {task.population}" if task.limit is not None else "")
-        + f", chance {_pct(task.chance)})",
+        + f", {baselines(task.chance, task_guessing(task))})",
         title_justify="left",
     )
     table.add_column("instructions", no_wrap=True)  # set names: a CI log must not split them
@@ -41,9 +49,16 @@ def task_table(result: TaskResult, *, threshold: float = 0.05, confidence: float
     table.add_column("worst drop", justify="right", no_wrap=True)
     ref = result.reference_accuracy
     table.add_row("reference", "1", _pct(ref), _pct(ref), "", "", "", "")
+    undecided: list[str] = []
     for s in summarize_sets(result, threshold=threshold, confidence=confidence, seed=seed):
         j = s.statistics.judgment
-        bounds = f"[{100 * j.interval.low:+.1f}, {100 * j.interval.high:+.1f}]" if j.looks_used else "n/a"
+        bounds = (
+            "n/a"
+            if not j.looks_used
+            else (f"[{100 * j.interval.low:+.1f}, {100 * j.interval.high:+.1f}]" if j.decidable else "cannot decide")
+        )
+        if not j.decidable:
+            undecided.append(f"{s.kind}: cannot decide at this size; {j.power_note()}")
         table.add_row(
             s.kind,
             str(s.n_instructions),
@@ -58,9 +73,9 @@ def task_table(result: TaskResult, *, threshold: float = 0.05, confidence: float
         f"drops in points vs the reference; bounds one-sided at {100 * confidence:g}% each; verdict at "
         f"{100 * threshold:g} points (docs/statistics.md)"
     )
-    note = guessing_note(result, confidence)
-    if note:
-        table.caption = Text.assemble((note + "\n", "yellow"), (table.caption, "table.caption"))
+    notes = [*undecided, *filter(None, [guessing_note(result, confidence)])]
+    if notes:
+        table.caption = Text.assemble(*[(n + "\n", "yellow") for n in notes], (table.caption, "table.caption"))
     return table
 
 
@@ -70,7 +85,6 @@ def guessing_note(result: TaskResult, confidence: float = 0.95) -> str | None:
     suite: reference 12/30 = 40%, both sets "pass")."""
     import numpy as np
 
-    from promptcheck.stats.sets import task_guessing
     from promptcheck.stats.verdicts import above_chance
 
     ref = result.reference
@@ -81,8 +95,8 @@ def guessing_note(result: TaskResult, confidence: float = 0.95) -> str | None:
     if ok:
         return None
     return (
-        f"reference {_pct(ref.accuracy)} is not clearly above guessing {_pct(guess)} (a uniform guess, or the "
-        f"most common answer every time; {100 * confidence:g}% lower bound {_pct(low)}): the model may not do "
+        f"reference {_pct(ref.accuracy)} is not clearly above guessing {_pct(guess)} (the better of chance, a "
+        f"uniform guess, and the most common answer every time; {100 * confidence:g}% lower bound {_pct(low)}): the model may not do "
         "this task, and a pass says only that other instructions do no worse"
     )
 

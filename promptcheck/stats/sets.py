@@ -126,6 +126,7 @@ class GroupStatistics:
             "minimum_detectable_drop": j.minimum_detectable_drop,
             "items_needed": j.items_needed,
             "instructions_needed": j.instructions_needed,
+            "decidable": j.decidable,
             "standard_error": j.standard_error,
             "spread_sd": self.spread_sd,
             "spread_range": self.spread_range,

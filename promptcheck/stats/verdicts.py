@@ -332,6 +332,16 @@ class Judgment:
     confidence: float
     method: str
     seed: int = 0
+    #: False when this suite cannot decide at its size: the bounds cover every drop the measured
+    #: reference accuracy allows (``interval`` is then that whole range, not a finding).
+    decidable: bool = True
+    #: The true drop ``items_needed`` / ``instructions_needed`` are planned for: the drop observed,
+    #: or, when the suite cannot decide, twice the threshold (a drop worth catching).
+    sizes_for_drop: float | None = None
+    #: The largest drop the measured reference allows (the paraphrases all wrong): no suite detects more.
+    largest_possible_drop: float | None = None
+    #: When neither lever alone decides a suite that cannot: items and instructions grown together.
+    sizes_needed_together: tuple[int, int] | None = None
 
     def to_json(self) -> dict[str, Any]:
         c = self.components
@@ -358,12 +368,23 @@ class Judgment:
             "minimum_detectable_drop": self.minimum_detectable_drop,
             "items_needed": self.items_needed,
             "instructions_needed": self.instructions_needed,
+            "decidable": self.decidable,
+            "sizes_for_drop": self.sizes_for_drop,
+            "largest_possible_drop": self.largest_possible_drop,
+            "sizes_needed_together": list(self.sizes_needed_together) if self.sizes_needed_together else None,
             "variance_components": {"items": c.items, "instructions": c.instructions, "residual": c.residual},
         }
 
     def describe_interval(self) -> str:
-        """E.g. ``one-sided 95% bounds [2.1, 9.8] (90% two-sided)``, in points."""
+        """E.g. ``one-sided 95% bounds [2.1, 9.8] (90% two-sided)``, in points; or that the suite
+        cannot decide at its size, when the bounds would only restate every possible drop."""
         unit = "" if self.relative else " pts"
+        if not self.decidable:
+            return f"cannot decide at this size (its one-sided {100 * self.bound_confidence:.4g}% bounds " + (
+                f"cover every drop a {100 * self.reference_accuracy:.1f}% reference allows)"
+                if not self.relative
+                else "are unbounded)"
+            )
         return (
             f"one-sided {100 * self.bound_confidence:.4g}% bounds [{100 * self.interval.low:+.1f}, "
             f"{100 * self.interval.high:+.1f}]{unit} ({100 * self.interval.confidence:.4g}% two-sided)"
@@ -378,7 +399,26 @@ class Judgment:
                 f"this suite detects a true drop of {100 * self.minimum_detectable_drop:.1f}{pts} "
                 f"80% of the time (threshold {100 * self.threshold:.1f})"
             )
-        if self.verdict == "inconclusive":
+        elif self.largest_possible_drop is not None:
+            parts.append(
+                f"at this size no drop the reference allows (at most {100 * self.largest_possible_drop:.1f}{pts}) "
+                f"would fail it 80% of the time (threshold {100 * self.threshold:.1f})"
+            )
+        if not self.decidable:
+            levers = [
+                f"about {n} {what}"
+                for n, what in ((self.items_needed, "items"), (self.instructions_needed, "instructions"))
+                if n is not None
+            ]
+            if not levers and self.sizes_needed_together is not None:
+                levers = ["about {} items with {} instructions".format(*self.sizes_needed_together)]
+            target = 100 * (self.sizes_for_drop or 0.0)
+            parts.append(
+                f"{' or '.join(levers)} would detect a true drop of {target:.1f}{pts}"
+                if levers
+                else f"no affordable size detects a true drop of {target:.1f}{pts}"
+            )
+        elif self.verdict == "inconclusive":
             levers = []
             if self.items_needed is not None:
                 levers.append(f"about {self.items_needed} items")
@@ -565,19 +605,29 @@ def judge(
         reference=ref_acc,
         paraphrased=mean_acc,
     )
-    items_needed, instr_needed = plan_sizes(
-        comp, gap=abs(drop - threshold) * scale, alpha=plan[-1].alpha, items=planned, instructions=m
-    )
+    # What can happen bounds what is shown: an absolute drop lies in [r - 1, r] for a reference
+    # at r (paraphrases all right / all wrong). Bounds are clipped to that range, widened to keep
+    # the threshold inside so the clip never changes what a bound says about it (decision-neutral:
+    # the verdict above used the unclipped bounds). Bounds that then cover the whole range say
+    # nothing: the suite cannot decide at this size (2 instructions under "phrasings": t(1)).
+    if relative:
+        largest = ref_acc / scale if scale > 0 else math.inf
+        decidable = verdict != "inconclusive" or all(math.isfinite(b) for b in bounds)
+    else:
+        largest = ref_acc
+        low_cap, high_cap = min(ref_acc - 1.0, threshold), max(ref_acc, threshold)
+        bounds = (float(np.clip(bounds[0], low_cap, high_cap)), float(np.clip(bounds[1], low_cap, high_cap)))
+        decidable = verdict != "inconclusive" or not (bounds[0] <= low_cap and bounds[1] >= high_cap)
+    sizes_for = drop if decidable else 2.0 * threshold
+    sizing = dict(gap=abs(sizes_for - threshold) * scale, alpha=plan[-1].alpha, items=planned, instructions=m)
+    items_needed, instr_needed = plan_sizes(comp, **sizing)
+    together = joint_sizes(comp, **sizing) if not decidable and items_needed is None and instr_needed is None else None
     method = (
         f"two-way variance components ({'items and instructions' if claim == 'phrasings' else 'items'} "
         f"random), t({comp.df:.3g}); two one-sided tests"
         + (f"; {len(plan)} looks, O'Brien-Fleming alpha spending" if len(plan) > 1 else "")
         + ("; relative to reference above chance (Fieller)" if relative else "")
     )
-    if not relative:
-        # An accuracy drop lies in [-1, 1]; a t bound on a few items does not (4 items, df 1: +-2.2).
-        # Decision-neutral (the threshold is inside), and a reader is not shown "+-223 points".
-        bounds = (float(np.clip(bounds[0], -1.0, 1.0)), float(np.clip(bounds[1], -1.0, 1.0)))  # NaN stays NaN
     return Judgment(
         verdict=verdict,
         drop=float(drop),
@@ -595,13 +645,18 @@ def judge(
         looks_planned=len(plan),
         df=comp.df,
         standard_error=math.sqrt(comp.variance) / scale,
-        minimum_detectable_drop=float(mdd),
+        # A drop above what the reference allows cannot be detected: no figure rather than "158.6 points".
+        minimum_detectable_drop=float(mdd) if mdd <= largest else None,
         items_needed=items_needed,
         instructions_needed=instr_needed,
         components=comp,
         confidence=float(confidence),
         method=method,
         seed=int(seed),
+        decidable=decidable,
+        sizes_for_drop=float(sizes_for),
+        largest_possible_drop=float(largest) if math.isfinite(largest) else None,
+        sizes_needed_together=together,
     )
 
 
@@ -688,6 +743,27 @@ def plan_sizes(
     items_needed = solve(b / instructions, a + r / instructions)
     instr_needed = solve(a / items, b + r / items)
     return items_needed, instr_needed
+
+
+def joint_sizes(
+    comp: Components, *, gap: float, alpha: float, items: int, instructions: int, power: float = POWER
+) -> tuple[int, int] | None:
+    """Items and instructions, grown by one factor, that decide a true drop ``gap`` from the threshold.
+
+    For when neither lever alone can (:func:`plan_sizes` gives None for both): with 2 instructions
+    under ``phrasings`` the instruction part stays however many items there are, and with 30 items
+    the item part stays however many instructions. ``None`` past 1,000x the current size.
+    """
+    if gap <= 0 or not math.isfinite(gap):
+        return None
+    target = (gap / (special.ndtri(1 - alpha) + special.ndtri(power))) ** 2
+    if comp.variance_at(items * 1000.0, instructions * 1000.0) > target:
+        return None
+    low, high = 1.0, 1000.0
+    for _ in range(60):  # bisection on the factor: the variance falls as both grow
+        mid = (low + high) / 2
+        low, high = (low, mid) if comp.variance_at(items * mid, instructions * mid) <= target else (mid, high)
+    return math.ceil(items * high), math.ceil(instructions * high)
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:

@@ -7,6 +7,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from scipy import special
 
 import promptcheck as pc
 from promptcheck.evaluation.results import InstructionResult, TaskResult
@@ -54,13 +55,47 @@ def test_two_way_interval_is_wider_than_fixed_instructions():
 
 
 def test_a_drop_interval_on_a_few_items_stays_within_the_possible_drops():
-    """2 items, one instruction: the t bound (df 1) was +-632 points; a drop lies in [-1, 1]."""
+    """2 items, one instruction: the t bound (df 1) was +-632 points, then +-100 for a 50% reference,
+    which allows drops from -50 to +50 only. Now: that range, and "cannot decide at this size"."""
     ref = np.array([True, False])
     para = np.array([[False, True]])
     j = judge(ref, para, claim="instructions", max_accuracy_drop=0.05)
-    assert j.interval.low == -1.0 and j.interval.high == 1.0 and j.verdict == "inconclusive"
+    assert (j.interval.low, j.interval.high) == (-0.5, 0.5) and j.verdict == "inconclusive"
+    assert not j.decidable and j.describe_interval().startswith("cannot decide at this size")
+    assert j.minimum_detectable_drop is None and j.largest_possible_drop == 0.5
     wide = judge(np.ones(40, bool), np.zeros((1, 40), bool), claim="instructions", max_accuracy_drop=0.05)
     assert wide.verdict == "fail" and wide.interval.high == 1.0  # a sure 100-point drop still fails
+    assert wide.decidable
+
+
+def test_two_unobserved_instructions_cannot_decide_and_say_what_would():
+    """A user's gate with 2 unobserved instructions: bounds [-100.0, +100.0] and "this suite detects a
+    true drop of 158.6 points", neither of which can happen. Now: no impossible figure, and a size that
+    would decide."""
+    rng = np.random.default_rng(3)
+    ref = rng.random(30) < 0.7
+    para = np.vstack([rng.random(30) < 0.75, rng.random(30) < 0.4])  # two instructions far apart
+    j = judge(ref, para, claim="phrasings", max_accuracy_drop=0.05)
+    r = float(ref.mean())
+    assert j.verdict == "inconclusive" and not j.decidable
+    assert r - 1 <= j.interval.low and j.interval.high <= r, "no bound beyond what the reference allows"
+    assert j.minimum_detectable_drop is None  # above 100 points before: now no figure
+    note = j.power_note()
+    assert "no drop the reference allows" in note
+    assert j.sizes_for_drop == 0.1 and "would detect a true drop of 10.0 points" in note
+    # With 30 items, no number of instructions alone gets there, nor items alone with 2 instructions:
+    assert j.items_needed is None and j.instructions_needed is None
+    n, m = j.sizes_needed_together
+    assert f"about {n} items with {m} instructions" in note and n > 30 and m > 2
+    grown = j.components.variance_at(n, m)
+    assert grown <= (0.05 / (special.ndtri(0.95) + special.ndtri(0.8))) ** 2 < j.components.variance_at(n - 2, m - 1)
+    doc = j.to_json()
+    assert doc["decidable"] is False and doc["minimum_detectable_drop"] is None
+    assert all(abs(x) <= 1 for x in doc["interval"][:2])
+    # A decided verdict keeps its bounds, clipped to what the reference allows: a 95% reference
+    # cannot be beaten by 7 points.
+    good = judge(np.r_[np.ones(38, bool), np.zeros(2, bool)], np.ones((6, 40), bool), max_accuracy_drop=0.05)
+    assert good.decidable and good.interval.low >= 0.95 - 1 - 1e-12
 
 
 def test_variance_components_match_the_anova_identity():
@@ -275,3 +310,61 @@ def test_guessing_counts_the_same_answer_by_what_the_model_sees():
     assert task_guessing(dataclasses.replace(task, format="letters")) == 1.0  # letters: position is what it sees
     yes_no = tuple(pc.MCItem(f"y{k}", f"q{k}", ("no", "yes"), int(k < 3)) for k in range(4))
     assert task_guessing(pc.Task(name="y", items=yes_no, reference_instruction="r")) == 0.75  # "yes" 3 of 4
+
+
+def test_chance_and_guessing_are_named_and_explained_the_same_way_in_table_json_and_html():
+    """An MMLU table said "chance 25.0%" in its header and "not clearly above guessing 40.0%" below,
+    with no word on why the two differ. Now both are named in the header, the note says what guessing
+    is, and the JSON and HTML carry the same two figures."""
+    from rich.console import Console
+
+    from promptcheck.report.html import render_report
+    from promptcheck.report.jsonio import task_to_json
+    from promptcheck.report.terminal import task_table
+
+    answers = [1, 1, 1, 1, 0, 0, 2, 2, 3, 3]  # "B" 4 times in 10: always "B" scores 40%
+    items = tuple(pc.MCItem(f"i{k}", f"q{k}", ("w", "x", "y", "z"), a) for k, a in enumerate(answers))
+    task = pc.Task(name="mmlu", items=items, reference_instruction="ref", format="letters")
+    ref = [k < 3 for k in range(10)]
+    rows = tuple(
+        InstructionResult(
+            pc.Instruction(text, kind), tuple(0 for _ in ref), tuple(ref), tuple((-1.0,) * 4 for _ in ref)
+        )
+        for text, kind in (("ref", "reference"), ("p1", "unobserved"), ("p2", "unobserved"))
+    )
+    result = TaskResult(task=task, model=ModelIdentity(id="synthetic"), instructions=rows)
+    console = Console(record=True, width=200)
+    console.print(task_table(result))
+    text = " ".join(console.export_text().split())
+    assert "chance 25.0%, guessing 40.0%" in text
+    assert "not clearly above guessing 40.0% (the better of chance, a uniform guess, and the most common answer" in text
+    doc = task_to_json(result)
+    assert doc["chance_accuracy"] == 0.25 and doc["guessing_accuracy"] == 0.4
+    html = render_report({"schema_version": 2, "model": {"id": "synthetic"}, "seed": 0, "tasks": [doc]})
+    assert "chance 25.0%, guessing 40.0%" in html
+
+
+def test_a_gate_that_cannot_decide_says_so_in_every_table_and_message():
+    """The gate's summary, its Markdown, the assertion message and the run table: "cannot decide" and
+    what would, never "[-100.0, +100.0]" or a detectable drop above 100 points."""
+    from rich.console import Console
+
+    from promptcheck.gate.tables import markdown_summary, summary_table
+    from promptcheck.report.terminal import task_table
+
+    rng = np.random.default_rng(3)
+    correct = [list(rng.random(30) < 0.7), list(rng.random(30) < 0.75), list(rng.random(30) < 0.4)]
+    result = _result(correct, ["reference", "unobserved", "unobserved"])
+    with pytest.raises(pc.RobustnessError) as info:
+        pc.assert_robust(result)
+    message = str(info.value)
+    assert "cannot decide at this size" in message and "would detect a true drop of 10.0 points" in message
+    assert "+100.0" not in message and "-100.0" not in message
+    record = {**info.value.verdict.to_json(), "test": "test_gate"}
+    summary = " ".join(summary_table([record]).split())
+    assert "[cannot decide]" in summary and "+100.0" not in summary
+    assert "| cannot decide at this size |" in markdown_summary([record], seed=0)
+    console = Console(record=True, width=200)
+    console.print(task_table(result))
+    run_table = " ".join(console.export_text().split())
+    assert "cannot decide" in run_table and "unobserved: cannot decide at this size;" in run_table
