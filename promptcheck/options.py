@@ -342,6 +342,12 @@ class RunOptions(Options):
     paraphrases: int = option(
         0, help="add N generated paraphrases of each reference instruction (kind 'generated')", min=0
     )
+    default_instructions: bool = option(
+        True,
+        help="a task with no instructions to compare (an items file, an lm-eval task) gets some: its kind's "
+        "written bank's unobserved ones when its reference is that bank's, else 10 generated paraphrases",
+        cli=("--default-instructions/--no-default-instructions",),
+    )
     families: str | None = option(
         help="paraphrase families, comma-separated (lexical,syntactic,framing,formatting,noise)",
         default_text="all but noise",

@@ -103,7 +103,14 @@ def _run(suites: list[Path] | None, model_options: ModelOptions, options: RunOpt
 
     def show(results: tuple) -> None:
         for result in results:
-            print_task(out, result, verbose=options.verbose, threshold=options.max_accuracy_drop, seed=options.seed)
+            print_task(
+                out,
+                result,
+                verbose=options.verbose,
+                threshold=options.max_accuracy_drop,
+                seed=options.seed,
+                note=plan.added_note(result.task.name),
+            )
 
     try:
         with Progress(*columns, console=err, transient=True) as progress:

@@ -28,6 +28,20 @@ class RunPlan:
 
     tasks: tuple[Task, ...]
     instruction_sets: tuple[tuple[Any, ...], ...]  # Instruction, or generated Paraphrase
+    #: Per task, the instructions promptcheck added because the task brought none
+    #: (:mod:`promptcheck.paraphrase.defaults`), or None.
+    added: tuple[Any, ...] = ()
+
+    def added_note(self, name: str) -> str | None:
+        """The run table's line on what a task was compared with, when promptcheck chose it."""
+        for task, added in zip(self.tasks, self.added):
+            if task.name == name and added is not None:
+                return str(added.describe())
+        return None
+
+    def added_sources(self) -> dict[str, str]:
+        """Task name -> where its added instructions came from (``settings.default_instructions``)."""
+        return {t.name: a.source for t, a in zip(self.tasks, self.added) if a is not None}
 
     @property
     def prompts(self) -> int:
@@ -79,8 +93,19 @@ def plan_run(suites: Sequence[str | Path] | None, options: RunOptions) -> RunPla
             "--representations stores its analysis in the results file: add --json OUT.json", field="--representations"
         )
     sets = []
+    added: list[Any] = []
     for task in tasks:
         chosen: list[Any] = list(task.instructions())
+        defaults = None
+        if options.default_instructions and not options.paraphrases:
+            from promptcheck.paraphrase.defaults import default_instructions, needs_defaults
+
+            if needs_defaults(task):
+                defaults = default_instructions(
+                    task, seed=options.seed, families=options.family_list(), min_similarity=options.min_similarity
+                )
+                chosen += defaults.instructions
+        added.append(defaults)
         if options.paraphrases:
             from promptcheck.paraphrase.generate import paraphrases
 
@@ -92,7 +117,7 @@ def plan_run(suites: Sequence[str | Path] | None, options: RunOptions) -> RunPla
                 min_similarity=options.min_similarity,
             )
         sets.append(tuple(chosen))
-    return RunPlan(tuple(tasks), tuple(sets))
+    return RunPlan(tuple(tasks), tuple(sets), tuple(added))
 
 
 def open_model(options: ModelOptions, *, seed: int | None = None) -> Scorer:
@@ -160,6 +185,8 @@ def run_suites(
         plan = plan_run(plan, options)
     scorer = open_model(model, seed=options.seed) if isinstance(model, ModelOptions) else model
     settings = run_settings(scorer, options)
+    if plan.added_sources():
+        settings["default_instructions"] = plan.added_sources()
     json_out = Path(options.json) if options.json else None
     stats = {"threshold": options.max_accuracy_drop}
     done: list[TaskResult] = []

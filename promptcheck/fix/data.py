@@ -94,8 +94,8 @@ def _bank_heldout(task: Task) -> Task:
     positive" for a yes/no task) is refused, since it would check the fix on instructions that ask
     for other answers.
     """
-    from promptcheck.fix.phrasings import labels_fit, norm
-    from promptcheck.paraphrase.banks import load_bank
+    from promptcheck.fix.phrasings import norm
+    from promptcheck.paraphrase.banks import labels_fit, load_bank
 
     bank = load_bank(task.kind)
     own = {norm(task.reference_instruction)} | {norm(t) for t in task.observed}

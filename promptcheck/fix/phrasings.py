@@ -24,6 +24,7 @@ import random
 import re
 from dataclasses import dataclass
 
+from promptcheck.paraphrase.banks import labels_fit
 from promptcheck.tasks.records import INPUT_SLOT, Task
 
 SOURCES = ("observed", "bank", "generated", "structural")
@@ -50,18 +51,6 @@ class Phrasing:
 def norm(text: str) -> str:
     """The key under which two phrasings count as the same instruction."""
     return re.sub(r"[\s.?!:]+$", "", re.sub(r"\s+", " ", text.strip().lower()))
-
-
-def labels_fit(bank_labels: tuple[str, ...], task: Task) -> bool:
-    """The label words the bank's instructions name are the task's answer choices, no more, no fewer.
-
-    No labels (the mcqa bank) fits any task. A bank asking for "negative or positive" neither
-    fits a yes/no task nor a three-way task that can also answer "neutral".
-    """
-    if not bank_labels:
-        return True
-    choices = {c.strip().lower() for item in task.items for c in item.choices}
-    return {label.lower() for label in bank_labels} == choices
 
 
 def structural(reference: str, seed: int) -> list[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from promptcheck.errors import InputError
-from promptcheck.tasks.records import TASK_KINDS
+from promptcheck.tasks.records import TASK_KINDS, Task
 
 BANK_DIR = Path(__file__).resolve().parent / "banks"
 
@@ -51,3 +51,15 @@ def load_bank(kind: str) -> Bank:
         observed=tuple(data["observed"]),
         unobserved=tuple(data["unobserved"]),
     )
+
+
+def labels_fit(bank_labels: tuple[str, ...], task: Task) -> bool:
+    """The label words the bank's instructions name are the task's answer choices, no more, no fewer.
+
+    No labels (the mcqa bank) fits any task. A bank asking for "negative or positive" neither
+    fits a yes/no task nor a three-way task that can also answer "neutral".
+    """
+    if not bank_labels:
+        return True
+    choices = {c.strip().lower() for item in task.items for c in item.choices}
+    return {label.lower() for label in bank_labels} == choices

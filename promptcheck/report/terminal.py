@@ -124,7 +124,11 @@ def print_task(
     threshold: float = 0.05,
     confidence: float = 0.95,
     seed: int = 0,
+    note: str | None = None,
 ) -> None:
+    """The task's table; ``note``: a line under it (what promptcheck compared the task with)."""
     console.print(task_table(result, threshold=threshold, confidence=confidence, seed=seed))
+    if note:
+        console.print(Text(note, style="yellow"))
     if verbose:
         console.print(instruction_table(result))
