@@ -26,7 +26,7 @@ from promptcheck.models import planning
 from promptcheck.models.base import ChoiceScores, ModelIdentity, ProgressCallback
 from promptcheck.models.memory import DEFAULT_BUDGET, bytes_per_token, is_out_of_memory
 from promptcheck.models.planning import Group, Span, Unit
-from promptcheck.prompts.rendering import Prompt
+from promptcheck.prompts.rendering import Prompt, chat_template_text
 
 
 @dataclass
@@ -107,10 +107,8 @@ class HFScorer:
         if not self.use_chat_template:
             return None
 
-        def fmt(user_text: str) -> str:
-            return self.tokenizer.apply_chat_template(
-                [{"role": "user", "content": user_text}], tokenize=False, add_generation_prompt=True
-            )
+        def fmt(user_text: str, system: str | None = None) -> str:
+            return chat_template_text(self.tokenizer, user_text, system)
 
         return fmt
 

@@ -415,12 +415,10 @@ def _chat_formatter(
             raise ModelLoadError("this tokenizer has no chat template", file=name, field="tokenizer")
         return None
 
-    def fmt(user_text: str) -> str:
-        return str(
-            tok.apply_chat_template(
-                [{"role": "user", "content": user_text}], tokenize=False, add_generation_prompt=True
-            )
-        )
+    def fmt(user_text: str, system: str | None = None) -> str:
+        from promptcheck.prompts.rendering import chat_template_text
+
+        return chat_template_text(tok, user_text, system)
 
     return fmt
 

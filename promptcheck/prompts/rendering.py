@@ -6,14 +6,19 @@ served model) sees the same prompts, and so a report can show exactly what was a
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from promptcheck.tasks.records import INPUT_SLOT, LETTERS, MCItem, Task
+from promptcheck.tasks.records import INPUT_SLOT, LETTERS, MCItem, PromptLayout, Task
 
 #: Turns the user's message into the model's full prompt text (e.g. a tokenizer's chat
-#: template with the assistant turn opened), or ``None`` to use the raw text.
-ChatFormatter = Callable[[str], str]
+#: template with the assistant turn opened), or ``None`` to use the raw text. Called as
+#: ``formatter(user_text)``; for a task whose layout has a system turn (an lm-eval task's
+#: description) as ``formatter(user_text, system=text)`` when the formatter takes ``system``
+#: (:func:`chat_template_text` does), else with the system text put before the user text.
+ChatFormatter = Callable[..., str]
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,13 @@ def render(
     chat_formatter: ChatFormatter | None = None,
     prompt_format: PromptFormat = DEFAULT_FORMAT,
 ) -> Prompt:
-    """One prompt for ``item`` under ``instruction``, in the task's answer format."""
+    """One prompt for ``item`` under ``instruction``, in the task's answer format.
+
+    A task with its own :class:`~promptcheck.tasks.records.PromptLayout` (lm-eval tasks) is laid
+    out by it, verbatim, and ``prompt_format`` does not apply (:func:`render_layout`).
+    """
+    if task.layout is not None:
+        return render_layout(instruction, item, task.layout, chat_formatter=chat_formatter)
     text = user_message(
         instruction, item, format=task.format, show_choices=task.show_choices, prompt_format=prompt_format
     )
@@ -102,3 +113,65 @@ def render(
     return Prompt(
         context=context, continuations=continuations(item, format=task.format, chat=chat_formatter is not None)
     )
+
+
+def render_layout(
+    instruction: str, item: MCItem, layout: PromptLayout, *, chat_formatter: ChatFormatter | None = None
+) -> Prompt:
+    """A prompt laid out by a task's own layout: nothing stripped, no answer cue added.
+
+    Chat template off, this is lm-eval's zero-shot context, ``description + doc_to_text``, with
+    the instruction where the description is, and ``target_delimiter + choice`` per choice
+    (lm-eval's ``ConfigurableTask.fewshot_context`` and ``construct_requests``). Chat template on,
+    the instruction part is a system turn when ``layout.system`` (as lm-eval's
+    ``--apply_chat_template`` puts the description) and the choice follows ``layout.chat_delimiter``.
+
+    Whitespace ending the context moves to the start of every continuation, as lm-eval's
+    ``TemplateLM._encode_pair`` moves it: the "\\n" a chat template ends its assistant header with
+    is then scored with each choice, and the log-probabilities equal lm-eval's.
+    """
+    if INPUT_SLOT in instruction:
+        head, text = "", layout.before + instruction.replace(INPUT_SLOT, item.question)
+    else:
+        head, text = layout.before + instruction + layout.separator, item.question
+    if chat_formatter is None:
+        context, lead = head + text, layout.delimiter
+    elif layout.system and head and _takes_system(chat_formatter):
+        context, lead = chat_formatter(text, system=head), layout.chat_delimiter
+    else:
+        context, lead = chat_formatter(head + text), layout.chat_delimiter
+    kept = context.rstrip()
+    if kept:
+        lead, context = context[len(kept) :] + lead, kept
+    return Prompt(context=context, continuations=tuple(lead + c for c in item.choices))
+
+
+def _takes_system(formatter: ChatFormatter) -> bool:
+    try:
+        params = inspect.signature(formatter).parameters
+    except (TypeError, ValueError):
+        return False
+    return "system" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def chat_template_text(tokenizer: Any, user_text: str, system: str | None = None) -> str:
+    """A tokenizer's chat template around one user turn (and a system turn), assistant turn opened.
+
+    With ``system``, as lm-eval's ``HFLM.apply_chat_template`` renders ``[system, user]``; a
+    template that refuses a system role (jinja2 ``TemplateError``, e.g. Gemma's) makes lm-eval drop
+    the system turn, while promptcheck puts its text before the user's in the user turn: the
+    instruction a paraphrase changes must stay in the prompt.
+    """
+    user = {"role": "user", "content": user_text}
+    if system:
+        from jinja2.exceptions import TemplateError
+
+        try:
+            return str(
+                tokenizer.apply_chat_template(
+                    [{"role": "system", "content": system}, user], tokenize=False, add_generation_prompt=True
+                )
+            )
+        except TemplateError:
+            user = {"role": "user", "content": system + user_text}
+    return str(tokenizer.apply_chat_template([user], tokenize=False, add_generation_prompt=True))

@@ -5,28 +5,45 @@ lm-eval's ``TaskManager`` finds the task config (its built-in tasks, or YAML fil
 ``doc_to_target`` turn each document into the item; nothing of a config is re-implemented here.
 Only ``output_type: multiple_choice`` tasks can be scored as choices; others are refused in one line.
 
+Prompts are lm-eval's own (zero-shot, chat template off): ``ConfigurableTask.fewshot_context``
+gives ``description + doc_to_text`` (and a ``gen_prefix``), and each choice is scored as
+``target_delimiter + choice`` (``construct_requests``). The task carries that layout
+(:class:`~promptcheck.tasks.records.PromptLayout`), so promptcheck's reference prompt is
+lm-eval's prompt, character for character, and a paraphrase replaces only the instruction part.
+
 The reference instruction is the part of lm-eval's prompt that is instruction, not document:
 1. the task's ``description`` (what lm-eval puts before every prompt), when it is the same for
    every document; otherwise
-2. the text that ``doc_to_text`` puts before *every* document, cut at its last line break (a
-   template such as ``"Answer with yes or no.\\n{{question}}"``: text from the template, not from
-   a document, because it is identical for all of them); otherwise
-3. promptcheck's standard multiple-choice instruction (and the task's prompt is all document).
-The question is what ``doc_to_text`` gives after that prefix. ``lm-eval`` is an optional extra:
+2. the text that every document's prompt starts with, cut at its last line break (a
+   ``doc_to_text`` template such as ``"Answer with yes or no.\\n{{question}}"``: text from the
+   template, not from a document, because it is identical for all of them); otherwise
+3. promptcheck's standard multiple-choice instruction, put where lm-eval puts a description
+   (before the prompt, then a blank line; the task's own prompt is all document).
+The question is the rest of lm-eval's prompt, verbatim. ``lm-eval`` is an optional extra:
 ``pip install 'promptcheck[lm-eval]'``.
+
+A task that cannot be loaded is refused in one line naming its YAML file, the line and field at
+fault (``doc_to_choice``, ``dataset_kwargs.data_files``, ...) and what is wrong; the offline hint
+is given only when the dataset was to come from the Hugging Face hub.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
+import logging
 import os
+import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from promptcheck.errors import InputError
 from promptcheck.tasks.items import make_item
-from promptcheck.tasks.records import MCItem, Task
+from promptcheck.tasks.records import MCItem, PromptLayout, Task
 from promptcheck.tasks.sampling import collect
 
 INSTALL = "pip install 'promptcheck[lm-eval]'"
@@ -35,13 +52,12 @@ FALLBACK = "Answer the following multiple choice question."
 
 def _task_manager(include_path: Sequence[str | os.PathLike[str]] | None) -> Any:
     try:
-        import logging
-
         from lm_eval.tasks import TaskManager
     except ImportError:
         raise InputError(f"lm-eval tasks need the lm-eval library: {INSTALL}", field="--lm-eval-task") from None
+    # lm-eval logs some config faults as errors and fails just after; promptcheck explains the failure.
     for name in ("lm-eval", "lm_eval"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
         import datasets
 
@@ -56,26 +72,74 @@ def _task_manager(include_path: Sequence[str | os.PathLike[str]] | None) -> Any:
     )
 
 
+class _Captured(logging.Handler):
+    """The error records ``datasets`` logs while a task loads (a JSON parse error is logged, then
+    re-raised as a bare DatasetGenerationError): kept for the one-line message, not printed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+_CAPTURED: _Captured | None = None
+
+
+@contextmanager
+def _capturing_dataset_errors() -> Iterator[None]:
+    global _CAPTURED
+    logger = logging.getLogger("datasets")
+    saved, _CAPTURED = logger.handlers[:], _Captured()
+    logger.handlers = [_CAPTURED]
+    try:
+        yield
+    finally:
+        logger.handlers = saved
+
+
 def _common_prefix(texts: list[str]) -> str:
     prefix = os.path.commonprefix(texts)
     cut = prefix.rfind("\n")
     return prefix[: cut + 1] if cut >= 0 else ""
 
 
-def _instruction(lm_task: Any, docs: list[Any], texts: list[str]) -> tuple[str, str]:
-    """(reference instruction, the prefix of doc_to_text to strip from each question)."""
-    description = getattr(lm_task.config, "description", None) or ""
-    if description:
-        resolved = {
-            str(lm_task.resolve_field(d, description) if hasattr(lm_task, "resolve_field") else description)
-            for d in docs[:50]
-        }
-        if len(resolved) == 1 and next(iter(resolved)).strip():
-            return next(iter(resolved)).strip(), ""
-    prefix = _common_prefix(texts) if len(texts) > 1 else ""
+def _instruction(descriptions: list[str], prompts: list[str]) -> tuple[str, str, bool]:
+    """(reference instruction, the prefix of every prompt it stands for, whether that is the description).
+
+    ``prompts`` are lm-eval's zero-shot contexts, ``descriptions`` each document's description.
+    """
+    if descriptions and len(set(descriptions)) == 1 and descriptions[0].strip():
+        return descriptions[0].strip(), descriptions[0], True
+    prefix = _common_prefix(prompts) if len(prompts) > 1 else ""
     if prefix.strip():
-        return prefix.strip(), prefix
-    return FALLBACK, ""
+        return prefix.strip(), prefix, False
+    return FALLBACK, "", False
+
+
+def _layout(prefix: str, config: Any, *, system: bool) -> PromptLayout:
+    """lm-eval's layout around the instruction ``prefix.strip()``: its whitespace, and the choice delimiters.
+
+    ``system``: with a chat template, the instruction is a system turn (where lm-eval puts a
+    description); otherwise it stays in the user turn (a prefix of ``doc_to_text``).
+    """
+    delimiter = config.target_delimiter if isinstance(config.target_delimiter, str) else " "
+    gen_prefix = config.gen_prefix if isinstance(getattr(config, "gen_prefix", None), str) else ""
+    # construct_requests: with a chat template the choice follows the assistant turn directly,
+    # unless a gen_prefix not ending in whitespace is there.
+    chat_delimiter = delimiter if gen_prefix and not gen_prefix[-1:].isspace() else ""
+    core = prefix.strip()
+    if not core:  # no instruction in lm-eval's prompt: promptcheck's goes where a description would
+        return PromptLayout(separator="\n\n", delimiter=delimiter, chat_delimiter=chat_delimiter, system=True)
+    start = prefix.index(core)
+    return PromptLayout(
+        before=prefix[:start],
+        separator=prefix[start + len(core) :],
+        delimiter=delimiter,
+        chat_delimiter=chat_delimiter,
+        system=system,
+    )
 
 
 def _answers(target: Any, choices: list[str], name: str) -> Any:
@@ -97,62 +161,120 @@ def load_lm_eval_tasks(
     out: list[Task] = []
     for name in names:
         try:
-            loaded = tm.load([name])["tasks"]
+            with _capturing_dataset_errors():
+                loaded = tm.load([name])["tasks"]
         except Exception as exc:
-            text = " ".join(str(exc).split())[:240]
+            explained = _explain(exc, tm, name)
+            if explained is not None:
+                raise explained from None
+            text = _one_line(exc)
             if isinstance(exc, KeyError) or "not found" in text.lower() or "unknown" in text.lower():
                 raise InputError(
                     f"lm-eval has no task {name!r} ({text}); see `lm-eval ls tasks`, or pass the "
                     "folder of your own task YAML with --lm-eval-include",
                     field="--lm-eval-task",
                 ) from None
+            yaml = _yaml_path(tm, name)
             raise InputError(
-                f"lm-eval task {name!r} cannot be loaded ({type(exc).__name__}: {text}); offline, a "
-                "task whose dataset is not cached cannot load: run once online or use local data_files",
-                field="--lm-eval-task",
+                f"lm-eval task {name!r} cannot be loaded ({type(exc).__name__}: {text})",
+                file=yaml,
+                field=None if yaml else "--lm-eval-task",
             ) from None
         for task_name, lm_task in sorted(loaded.items()):
-            out.append(_convert(task_name, lm_task, limit=limit, sample_seed=sample_seed))
+            try:
+                yaml = _yaml_path(tm, task_name)
+                out.append(_convert(task_name, lm_task, limit=limit, sample_seed=sample_seed, yaml=yaml))
+            except _AtDocument as at:
+                explained = _explain(at.error, tm, task_name, at=at, lm_task=lm_task) or InputError(
+                    f"lm-eval task {task_name!r} fails on document {at.index} ({type(at.error).__name__}: "
+                    f"{_one_line(at.error)})",
+                    file=yaml,
+                    field=None if yaml else "--lm-eval-task",
+                )
+                raise explained from None
     return out
 
 
-def _convert(name: str, lm_task: Any, *, limit: int | None, sample_seed: int) -> Task:
+class _AtDocument(Exception):
+    """lm-eval failed on one document while promptcheck converted the task (carried to :func:`_explain`)."""
+
+    def __init__(self, index: int, error: Exception, doc: Any, field: str | None) -> None:
+        super().__init__(index, error)
+        self.index = index
+        self.error = error
+        self.doc = doc
+        self.field = field
+
+
+def _each(docs: list[Any], fn: Any, field: str | None = None) -> list[Any]:
+    """``fn`` (an lm-eval task method) on every document; a failure says which document (and
+    ``field``, for what no lm-eval method of that name computes, as the description)."""
+    out = []
+    for n, doc in enumerate(docs):
+        try:
+            out.append(fn(doc))
+        except Exception as exc:
+            raise _AtDocument(n, exc, doc, field) from exc
+    return out
+
+
+def _convert(name: str, lm_task: Any, *, limit: int | None, sample_seed: int, yaml: Path | None = None) -> Task:
+    def refuse(message: str, key: str) -> InputError:
+        file, line = _locate(yaml, key)
+        return InputError(message, file=file, line=line, field=key if file else "--lm-eval-task")
+
     output_type = getattr(lm_task, "OUTPUT_TYPE", None) or getattr(lm_task.config, "output_type", None)
     if output_type != "multiple_choice":
-        raise InputError(
+        raise refuse(
             f"lm-eval task {name!r} has output_type {output_type!r}; promptcheck scores multiple_choice tasks only",
-            field="--lm-eval-task",
+            "output_type",
         )
     if getattr(lm_task, "multiple_input", 0):
-        raise InputError(
+        raise refuse(
             f"lm-eval task {name!r} has several contexts per document (multiple_input); promptcheck "
             "scores one context with several choices",
-            field="--lm-eval-task",
+            "doc_to_text",
         )
     docs = list(lm_task.eval_docs)
     if not docs:
-        raise InputError(f"lm-eval task {name!r} has no documents", field="--lm-eval-task")
-    texts = [lm_task.doc_to_text(d) for d in docs]
+        split = "test_split" if getattr(lm_task.config, "test_split", None) else "validation_split"
+        raise refuse(f"lm-eval task {name!r} has no documents", split)
+    texts = _each(docs, lm_task.doc_to_text)
     if not all(isinstance(t, str) for t in texts):
-        raise InputError(f"lm-eval task {name!r}: doc_to_text does not give text", field="--lm-eval-task")
-    reference, prefix = _instruction(lm_task, docs, texts)
+        raise refuse(f"lm-eval task {name!r}: doc_to_text does not give text", "doc_to_text")
+    # lm-eval's zero-shot context, built by lm-eval itself (chat template off): description +
+    # doc_to_text (+ gen_prefix). promptcheck scores zero-shot; a config's num_fewshot is not used.
+    descriptions = [
+        str(d or "") for d in _each(docs, lambda d: lm_task.resolve_field(d, lm_task.config.description), "description")
+    ]
+    contexts = _each(docs, lambda d: lm_task.fewshot_context(doc=d, num_fewshot=0, gen_prefix=lm_task.doc_to_prefix(d)))
+    choices = _each(docs, lm_task.doc_to_choice)
+    targets = _each(docs, lm_task.doc_to_target)
+    reference, prefix, is_description = _instruction(descriptions, contexts)
+    if not all(c.startswith(prefix) for c in contexts):  # lm-eval's layout is not description + text
+        raise refuse(f"lm-eval task {name!r}: its prompt does not start with its description", "description")
+    layout = _layout(prefix, lm_task.config, system=is_description)
     where = f"lm-eval:{name}"
 
     def items() -> Iterator[MCItem]:
-        for n, (doc, text) in enumerate(zip(docs, texts)):
-            choices = lm_task.doc_to_choice(doc)
-            target = lm_task.doc_to_target(doc)
-            question = text[len(prefix) :] if prefix and text.startswith(prefix) else text
-            yield make_item(
-                None,
-                question,
-                choices,
-                _answers(target, list(choices or []), name),
-                file=where,
-                line=None,
-                prefix=f"doc {n}: ",
-                allow_empty_question=True,
-            )
+        for n, (context, options, target) in enumerate(zip(contexts, choices, targets)):
+            try:
+                yield make_item(
+                    None,
+                    context[len(prefix) :],
+                    options,
+                    _answers(target, list(options or []), name),
+                    file=where,
+                    line=None,
+                    allow_empty_question=True,
+                )
+            except InputError as exc:  # an item check: said at the lm-eval field that gave the value
+                part = exc.field or ""
+                key = {"question": "doc_to_text", "choices": "doc_to_choice", "answer": "doc_to_target"}.get(
+                    part.split("[")[0], "doc_to_text"
+                )
+                detail = f"{part}: " if part and part not in ("question", "choices", "answer") else ""
+                raise refuse(f"lm-eval task {name!r}: document {n}: {detail}{exc.message}", key) from None
 
     got = collect(items(), where, limit=limit, seed=sample_seed)
     config = lm_task.config.to_dict() if hasattr(lm_task.config, "to_dict") else vars(lm_task.config)
@@ -169,4 +291,259 @@ def _convert(name: str, lm_task: Any, *, limit: int | None, sample_seed: int) ->
         limit=limit,
         sample_seed=sample_seed,
         population=got.population,
+        layout=layout,
     )
+
+
+# -- load errors that say where ----------------------------------------------------------------
+
+#: lm-eval's ``ConfigurableTask`` methods, by the YAML field whose value they apply.
+_METHOD_FIELD = {
+    "doc_to_text": "doc_to_text",
+    "doc_to_choice": "doc_to_choice",
+    "doc_to_target": "doc_to_target",
+    "doc_to_prefix": "gen_prefix",
+    "download": "dataset_path",
+    "training_docs": "training_split",
+    "validation_docs": "validation_split",
+    "test_docs": "test_split",
+}
+
+#: Offline, this hint is right only when the dataset was to come from the hub.
+OFFLINE_HINT = "offline, a dataset not in the cache cannot load: run once online or use local data_files"
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:240] or type(exc).__name__
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _yaml_path(tm: Any, name: str) -> Path | None:
+    index = getattr(tm, "task_index", None) or {}
+    entry = index.get(name) if hasattr(index, "get") else None
+    path = entry.get("yaml_path") if isinstance(entry, dict) else getattr(entry, "yaml_path", None)
+    return Path(path) if isinstance(path, (str, os.PathLike)) and str(path) not in ("", "-1") else None
+
+
+def _locate(yaml: Path | None, key: str) -> tuple[Path | None, int | None]:
+    """The file and line where ``key`` (its last dotted part) is set: the YAML, or a file it includes."""
+    if yaml is None:
+        return None, None
+    pattern = re.compile(rf"^\s*{re.escape(key.rsplit('.', 1)[-1])}\s*:")
+    seen: set[Path] = set()
+    todo = [yaml]
+    while todo:
+        path = todo.pop(0)
+        if path in seen or not path.is_file():
+            continue
+        seen.add(path)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for n, text in enumerate(lines, start=1):
+            if pattern.match(text):
+                return path, n
+        for text in lines:
+            m = re.match(r"^include\s*:\s*['\"]?([^'\"#]+?)['\"]?\s*(#.*)?$", text)
+            if m:
+                todo.append(path.parent / m.group(1).strip())
+    return yaml, None
+
+
+def _task_frame(exc: BaseException) -> tuple[Any, FrameType | None, str | None, bool]:
+    """(the lm-eval task whose method failed, that method's frame, its field, whether it ran in __init__)."""
+    try:
+        from lm_eval.api.task import Task as LMTask
+    except ImportError:  # pragma: no cover - lm-eval is there when its task failed
+        return None, None, None, False
+    task, frame, field, in_init = None, None, None, False
+    tb = exc.__traceback__
+    while tb is not None:
+        f = tb.tb_frame
+        owner = f.f_locals.get("self")
+        if isinstance(owner, LMTask):
+            task = owner
+            if f.f_code.co_name == "__init__":
+                in_init = True
+            if f.f_code.co_name in _METHOD_FIELD:
+                frame, field = f, _METHOD_FIELD[f.f_code.co_name]
+        tb = tb.tb_next
+    return task, frame, field, in_init
+
+
+def _init_check(exc: BaseException) -> dict[str, Any]:
+    """What lm-eval's task check computed for document 0 (``test_choice``, ``test_target`` in ``__init__``)."""
+    tb, found = exc.__traceback__, {}
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "__init__" and "test_choice" in tb.tb_frame.f_locals:
+            found = dict(tb.tb_frame.f_locals)
+        tb = tb.tb_next
+    return found
+
+
+def _explain(
+    exc: BaseException, tm: Any, name: str, *, at: _AtDocument | None = None, lm_task: Any = None
+) -> InputError | None:
+    """One line for a task that failed to load (``tm.load``) or convert (``at`` a document of
+    ``lm_task``), at its YAML file, line and field."""
+    task, frame, field, in_init = _task_frame(exc)
+    doc = frame.f_locals.get("doc") if frame is not None else None
+    if at is not None and field is None and at.field is not None:
+        task, field, doc = lm_task, at.field, at.doc
+    doc_index = at.index if at is not None else None
+    text = _one_line(exc)
+    unknown = re.search(r"TaskConfig.*unexpected keyword argument '(\w+)'", text)
+    if unknown:
+        file, line = _locate(_yaml_path(tm, name), unknown.group(1))
+        return InputError(
+            f"lm-eval task {name!r}: unknown key (lm-eval's TaskConfig has no field {unknown.group(1)!r})",
+            file=file,
+            line=line,
+            field=unknown.group(1),
+        )
+    if task is None:
+        return None
+    config = task.config
+    task_name = str(getattr(config, "task", None) or name)
+    yaml = _yaml_path(tm, task_name) or _yaml_path(tm, name)
+    checked = _init_check(exc) if field is None and in_init else {}
+    choices, target = checked.get("test_choice"), checked.get("test_target")
+    if choices is not None and (not isinstance(choices, list) or not all(isinstance(c, str) for c in choices)):
+        file, line = _locate(yaml, "doc_to_choice")
+        return InputError(
+            f"lm-eval task {task_name!r}: {_short(config.doc_to_choice)} gives {_short(choices)} for document 0; "
+            "lm-eval needs a list of strings",
+            file=file,
+            line=line,
+            field="doc_to_choice",
+        )
+    if isinstance(exc, IndexError) and isinstance(target, int) and isinstance(choices, list):
+        file, line = _locate(yaml, "doc_to_target")
+        return InputError(
+            f"lm-eval task {task_name!r}: "
+            + (f"{_short(config.doc_to_target)} " if isinstance(config.doc_to_target, str) else "")
+            + f"gives {target} for document 0, not an index of its {len(choices)} choices",
+            file=file,
+            line=line,
+            field="doc_to_target",
+        )
+    if field is None:
+        return InputError(f"lm-eval task {task_name!r} cannot be loaded ({type(exc).__name__}: {text})", file=yaml)
+    if field == "dataset_path":
+        return _dataset_error(exc, task_name, config, yaml)
+    if field.endswith("_split"):
+        split = getattr(config, field, None)
+        file, line = _locate(yaml, field)
+        if isinstance(exc, KeyError):
+            have = ", ".join(map(str, getattr(task, "dataset", {}) or {}))
+            return InputError(
+                f"lm-eval task {task_name!r}: the dataset has no split {split!r} (splits: {have})",
+                file=file,
+                line=line,
+                field=field,
+            )
+        field = "process_docs"
+    file, line = _locate(yaml, field)
+    template = getattr(config, field, None)
+    shown = _short(template) if isinstance(template, str) else "it"
+    where = f"document {doc_index}" if doc_index is not None else "document 0" if in_init else "a document"
+    fields = ", ".join(map(str, doc)) if isinstance(doc, dict) else ""
+    message: str
+    if type(exc).__name__ == "UndefinedError" or any(c.__module__.startswith("jinja2") for c in type(exc).__mro__):
+        message = f"{shown} cannot be rendered for {where} ({text})" + (f"; its fields: {fields}" if fields else "")
+    elif field == "doc_to_choice" and isinstance(exc, (SyntaxError, ValueError)) and isinstance(template, str):
+        rendered = _render(template, doc)
+        message = (
+            f"{shown} renders {_short(rendered)} for {where}, not a list of choices (lm-eval reads the rendered "
+            "text as a Python list): name a field holding a list, write a YAML list, or render a list literal"
+        )
+    else:
+        message = f"{shown} fails for {where} ({type(exc).__name__}: {text})"
+    return InputError(f"lm-eval task {task_name!r}: {message}", file=file, line=line, field=field)
+
+
+def _render(template: str, doc: Any) -> str:
+    try:
+        from lm_eval import utils
+
+        return str(utils.apply_template(template, doc))
+    except Exception:  # the template rendered once in lm-eval; a second failure changes nothing said
+        return "?"
+
+
+def _data_file_paths(data_files: Any) -> list[str]:
+    if isinstance(data_files, (str, os.PathLike)):
+        return [str(data_files)]
+    if isinstance(data_files, dict):
+        return [p for v in data_files.values() for p in _data_file_paths(v)]
+    if isinstance(data_files, (list, tuple)):
+        return [p for v in data_files for p in _data_file_paths(v)]
+    return []
+
+
+def _exists(path: Path, pattern: bool) -> bool:
+    """A data file is there (``pattern``: a glob, as ``datasets`` reads ``data/*.jsonl``)."""
+    return bool(glob.glob(str(path))) if pattern else path.exists()
+
+
+def _dataset_error(exc: BaseException, name: str, config: Any, yaml: Path | None) -> InputError:
+    """A dataset that did not load: a missing local data file, a hub dataset offline, or bad data."""
+    kwargs = config.dataset_kwargs if isinstance(config.dataset_kwargs, dict) else {}
+    data_files = _data_file_paths(kwargs.get("data_files"))
+    base = Path(str(kwargs["data_dir"])).expanduser() if kwargs.get("data_dir") else Path()
+    text = f"{type(exc).__name__}: {_one_line(exc)}"
+    for path in data_files:
+        if "://" in path:
+            continue
+        tried = (base / Path(path).expanduser()).absolute()
+        if _exists(tried, glob.has_magic(path)):
+            continue
+        beside = yaml.parent / path if yaml is not None and not Path(path).is_absolute() else None
+        hint = (
+            "; relative paths are read from the working directory, as lm-eval reads them"
+            if not Path(path).expanduser().is_absolute()
+            else ""
+        )
+        if beside is not None and _exists(beside, glob.has_magic(path)):
+            hint += f" (the YAML's folder has {beside}: give that path)"
+        file, line = _locate(yaml, "dataset_kwargs.data_files")
+        return InputError(
+            f"lm-eval task {name!r}: no file {path!r} (tried {tried}){hint}",
+            file=file,
+            line=line,
+            field="dataset_kwargs.data_files",
+        )
+    path = str(config.dataset_path or "")
+    remote = any("://" in p for p in data_files)
+    logged = _CAPTURED.messages if _CAPTURED is not None else []
+    if logged:  # what datasets said before its generic error
+        text += f"; datasets logged: {' '.join(logged[-1].split())[:200]}"
+    if _is_local(path, data_files, kwargs) and not remote:
+        key = "dataset_kwargs.data_files" if data_files else "dataset_path"
+        file, line = _locate(yaml, key)
+        return InputError(
+            f"lm-eval task {name!r}: the dataset cannot be loaded ({text})", file=file, line=line, field=key
+        )
+    file, line = _locate(yaml, "dataset_path")
+    return InputError(
+        f"lm-eval task {name!r}: dataset {path!r} cannot be loaded ({text}); {OFFLINE_HINT}",
+        file=file,
+        line=line,
+        field="dataset_path",
+    )
+
+
+def _is_local(dataset_path: str, data_files: list[str], kwargs: dict[str, Any]) -> bool:
+    """Whether ``datasets.load_dataset`` reads only local files (no hub download was attempted)."""
+    try:
+        from datasets.packaged_modules import _PACKAGED_DATASETS_MODULES as builders
+    except ImportError:  # pragma: no cover - datasets is there when lm-eval is
+        builders = {}
+    if dataset_path in builders:  # json, csv, parquet, ...: a builder that reads the files it is given
+        return True
+    return bool(dataset_path) and Path(dataset_path).expanduser().exists()

@@ -98,6 +98,29 @@ class Instruction:
 
 
 @dataclass(frozen=True)
+class PromptLayout:
+    """A task's own prompt layout, for a task whose prompts someone else defines (lm-eval's).
+
+    Without one (``Task.layout is None``) promptcheck lays a prompt out itself
+    (``prompts.rendering.user_message``: instruction, separator, stripped item, answer cue). With
+    one, the item's question is used verbatim (it carries its own answer cue, e.g. lm-eval's
+    ``doc_to_text`` ending in ``"\\nAnswer:"``) and the prompt is
+    ``before + instruction + separator + question``; each choice is scored as ``delimiter +
+    choice`` (lm-eval's ``target_delimiter``). With a chat template, ``system`` puts
+    ``before + instruction + separator`` in a system turn and the question in the user turn (where
+    lm-eval's ``--apply_chat_template`` puts a task's ``description``), otherwise all of it is the
+    user turn; the choice then follows ``chat_delimiter``. An instruction holding
+    :data:`INPUT_SLOT` has the question put there, all in the user turn.
+    """
+
+    before: str = ""
+    separator: str = "\n\n"
+    delimiter: str = " "
+    chat_delimiter: str = ""
+    system: bool = False
+
+
+@dataclass(frozen=True)
 class Task:
     """A multiple-choice task with its reference instruction and its instruction sets.
 
@@ -127,6 +150,9 @@ class Task:
     limit: int | None = None
     sample_seed: int = 0
     population: int = 0
+    #: The task's own prompt layout (lm-eval tasks: as lm-eval lays its prompts out); ``None``:
+    #: promptcheck's (``prompts.rendering``), for every task read from a suite or items file.
+    layout: PromptLayout | None = None
 
     def instructions(self) -> list[Instruction]:
         """The reference instruction, then every observed and unobserved one, in file order."""

@@ -384,6 +384,8 @@ def _lm_eval_suite(path: Path, doc: LineDict, *, allow_outside: bool, limit: int
             [task_name], include_path=include, limit=limit if limit is not None else own_limit, sample_seed=sample_seed
         )
     except InputError as exc:
+        if exc.file is not None:  # located in the lm-eval task's own YAML: that place is the one to fix
+            raise
         raise InputError(exc.message, file=path, line=doc.lines["lm_eval_task"], field="lm_eval_task") from None
     if len(found) != 1:
         raise InputError(

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 import promptcheck as pc
 from promptcheck.cli.main import app
+from promptcheck.tasks.lmeval import load_lm_eval_tasks
 
 datasets = pytest.importorskip("datasets", reason="optional extra: pip install 'promptcheck[datasets]'")
 
@@ -168,5 +169,176 @@ def test_lm_eval_non_multiple_choice_task_is_refused_in_one_line(lm_eval_dir):
     lines = res.stderr.strip().splitlines()
     assert (
         len(lines) == 1
-        and "has output_type 'generate_until'; promptcheck scores multiple_choice tasks only" in lines[0]
+        and f"{lm_eval_dir / 'gen.yaml'}:8: output_type: lm-eval task 'pc_evens_gen' has output_type "
+        "'generate_until'; promptcheck scores multiple_choice tasks only"
+        in lines[0]
     ), lines
+
+
+def lm_eval_task_dir(tmp_path, data: str, *changes: tuple[str, str]):
+    """A folder holding evens.yaml (LM_EVAL_TASK with ``data`` as its data file), each change applied."""
+    pytest.importorskip("lm_eval", reason="optional extra: pip install 'promptcheck[lm-eval]'")
+    folder = tmp_path / "lm_tasks"
+    folder.mkdir(exist_ok=True)
+    text = LM_EVAL_TASK.format(data=data, output_type="multiple_choice")
+    for old, new in changes:
+        assert old in text, old
+        text = text.replace(old, new)
+    (folder / "evens.yaml").write_text(text)
+    return folder
+
+
+def write_evens(path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{"question": f"Is {i} an even number?", "choices": ["yes", "no"], "answer": i % 2} for i in range(10)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("{{choices}}", "{{options}}"),
+            "evens.yaml:11: doc_to_choice: lm-eval task 'pc_evens': '{{options}}' cannot be rendered for document 0 "
+            "('options' is undefined); its fields: question, choices, answer",
+        ),
+        (
+            ("{{choices}}", "{{question}}"),
+            "evens.yaml:11: doc_to_choice: lm-eval task 'pc_evens': '{{question}}' renders 'Is 0 an even number?' "
+            "for document 0, not a list of choices (lm-eval reads the rendered text as a Python list)",
+        ),
+        (
+            ("{{choices}}", "{{choices[0]}}"),
+            "evens.yaml:11: doc_to_choice: lm-eval task 'pc_evens': '{{choices[0]}}' renders 'yes' for document 0, "
+            "not a list of choices",
+        ),
+        (
+            ("{{question}}", "{{query}}"),
+            "evens.yaml:10: doc_to_text: lm-eval task 'pc_evens': 'Question: {{query}}\\nAnswer:' cannot be rendered "
+            "for document 0 ('query' is undefined); its fields: question, choices, answer",
+        ),
+        (
+            ("doc_to_target: answer", "doc_to_target: '{{label}}'"),
+            "evens.yaml:12: doc_to_target: lm-eval task 'pc_evens': '{{label}}' cannot be rendered for document 0 "
+            "('label' is undefined)",
+        ),
+        (
+            ("test_split: test", "test_split: tst"),
+            "evens.yaml:7: test_split: lm-eval task 'pc_evens': the dataset has no split 'tst' (splits: test)",
+        ),
+        (
+            ("doc_to_target: answer", "doc_to_target: '{{[0][answer]}}'"),
+            "evens.yaml:12: doc_to_target: lm-eval task 'pc_evens': '{{[0][answer]}}' cannot be rendered for "
+            "document 1 (",
+        ),
+        (
+            ("{{choices}}", "{{answer}}"),
+            "evens.yaml:11: doc_to_choice: lm-eval task 'pc_evens': '{{answer}}' gives 0 for document 0; lm-eval "
+            "needs a list of strings",
+        ),
+        (
+            ("test_split: test", "test_split: test\ndoc_to_txt: x"),
+            "evens.yaml:8: doc_to_txt: lm-eval task 'pc_evens': unknown key (lm-eval's TaskConfig has no field "
+            "'doc_to_txt')",
+        ),
+        (
+            ("doc_to_target: answer", "doc_to_target: 5"),
+            "evens.yaml:12: doc_to_target: lm-eval task 'pc_evens': gives 5 for document 0, not an index of its 2 "
+            "choices",
+        ),
+        (
+            ('doc_to_choice: "{{choices}}"', 'doc_to_choice: ["yes"]'),
+            "evens.yaml:11: doc_to_choice: lm-eval task 'pc_evens': document 0: needs at least 2 choices, got 1",
+        ),
+    ],
+    ids=[
+        "choice-field-undefined",
+        "choice-renders-a-sentence",
+        "choice-renders-a-word",
+        "text-field-undefined",
+        "target-field-undefined",
+        "split-missing",
+        "target-fails-on-a-later-document",
+        "choice-renders-a-number",
+        "unknown-key",
+        "target-out-of-range",
+        "one-choice",
+    ],
+)
+def test_lm_eval_config_errors_name_the_yaml_line_and_field(tmp_path, change, message):
+    write_evens(tmp_path / "evens.jsonl")
+    folder = lm_eval_task_dir(tmp_path, str(tmp_path / "evens.jsonl"), change)
+    res = CliRunner().invoke(app, ["run", "--lm-eval-task", "pc_evens", "--lm-eval-include", str(folder)])
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"{folder / message}" in lines[0], lines
+    assert "offline" not in lines[0]  # the data is local: no download was attempted
+
+
+def test_lm_eval_relative_data_files_are_read_from_the_working_directory(tmp_path, monkeypatch):
+    write_evens(tmp_path / "data" / "evens.jsonl")
+    folder = lm_eval_task_dir(tmp_path, "data/evens.jsonl")
+    monkeypatch.chdir(tmp_path)  # as lm-eval (datasets.load_dataset) resolves them
+    (task,) = load_lm_eval_tasks(["pc_evens"], include_path=[folder])
+    assert len(task.items) == 10
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    res = CliRunner().invoke(app, ["run", "--lm-eval-task", "pc_evens", "--lm-eval-include", str(folder)])
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert (
+        f"{folder / 'evens.yaml'}:5: dataset_kwargs.data_files: lm-eval task 'pc_evens': no file 'data/evens.jsonl' "
+        f"(tried {elsewhere / 'data' / 'evens.jsonl'}); relative paths are read from the working directory, as "
+        "lm-eval reads them" in lines[0]
+    ), lines
+    assert "offline" not in lines[0]
+
+
+def test_lm_eval_data_file_beside_the_yaml_is_pointed_to(tmp_path, monkeypatch):
+    folder = lm_eval_task_dir(tmp_path, "evens.jsonl")
+    write_evens(folder / "evens.jsonl")
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(app, ["run", "--lm-eval-task", "pc_evens", "--lm-eval-include", str(folder)])
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"(the YAML's folder has {folder / 'evens.jsonl'}: give that path)" in lines[0], lines
+
+
+def test_lm_eval_hub_dataset_offline_gets_the_offline_hint(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    folder = lm_eval_task_dir(
+        tmp_path,
+        "unused.jsonl",
+        (
+            "dataset_path: json\ndataset_kwargs:\n  data_files:\n    test: unused.jsonl\n",
+            "dataset_path: pc-no-such/ds\n",
+        ),
+    )
+    res = CliRunner().invoke(app, ["run", "--lm-eval-task", "pc_evens", "--lm-eval-include", str(folder)])
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert (
+        f"{folder / 'evens.yaml'}:3: dataset_path: lm-eval task 'pc_evens': dataset 'pc-no-such/ds' cannot be loaded"
+        in (lines[0])
+    )
+    assert lines[0].endswith("offline, a dataset not in the cache cannot load: run once online or use local data_files")
+
+
+def test_lm_eval_unreadable_local_data_is_one_line_without_the_offline_hint(tmp_path):
+    (tmp_path / "evens.jsonl").write_text('{"question": "Is 0 even?", \n')
+    folder = lm_eval_task_dir(tmp_path, str(tmp_path / "evens.jsonl"))
+    res = CliRunner().invoke(app, ["run", "--lm-eval-task", "pc_evens", "--lm-eval-include", str(folder)])
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert (
+        f"{folder / 'evens.yaml'}:5: dataset_kwargs.data_files: lm-eval task 'pc_evens': the dataset cannot be "
+        "loaded (DatasetGenerationError: " in lines[0]
+    ), lines
+    assert "JSON parse error" in lines[0] and "offline" not in lines[0]
