@@ -441,7 +441,7 @@ def plan(
     max_accuracy_drop: Annotated[
         float | None,
         typer.Option(
-            help="The threshold (0.05 = 5 points) (default: each gate's own in a plugin JSON, else 0.05).",
+            help="The threshold (0.05 = 5 points) (default: the one the file's verdicts used: each gate's own, or the run's --max-accuracy-drop).",
             show_default=False,
         ),
     ] = None,

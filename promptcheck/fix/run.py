@@ -35,7 +35,7 @@ from promptcheck.fix.train import (
 from promptcheck.fix.verdict import accuracy_interval, gate_verdict
 from promptcheck.models.base import Scorer
 from promptcheck.models.hf import HFScorer
-from promptcheck.stats.sets import task_guessing
+from promptcheck.stats.sets import item_chance, task_guessing
 from promptcheck.tasks.records import Task
 
 REPORT = "fix_report.json"
@@ -58,7 +58,9 @@ def measure(scorer: Scorer, ft: FixTask, cfg: FixConfig) -> dict[str, Any]:
     held = np.asarray(rows["unobserved"], dtype=bool)
     obs = np.asarray(rows["observed"], dtype=bool) if rows.get("observed") else None
     conf, seed = cfg.gate_confidence, cfg.seed
-    gate = gate_verdict(ref, held, threshold=cfg.gate_threshold, confidence=conf, seed=seed)
+    gate = gate_verdict(
+        ref, held, threshold=cfg.gate_threshold, confidence=conf, seed=seed, chance=item_chance(task.items)
+    )
     return {
         "reference_accuracy": float(ref.mean()),
         "reference_accuracy_interval": accuracy_interval(ref, confidence=conf, seed=seed),

@@ -8,6 +8,7 @@ answered by the gate's own rule, in one place.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,9 +39,21 @@ class GateVerdict:
 
 
 def gate_verdict(
-    reference: np.ndarray, paraphrases: np.ndarray, *, threshold: float, confidence: float = 0.95, seed: int = 0
+    reference: np.ndarray,
+    paraphrases: np.ndarray,
+    *,
+    threshold: float,
+    confidence: float = 0.95,
+    seed: int = 0,
+    chance: Sequence[float] | None = None,
 ) -> GateVerdict:
-    """The gate's verdict on ``reference`` (items,) vs ``paraphrases`` (instructions, items), claim phrasings."""
+    """The gate's verdict on ``reference`` (items,) vs held-out ``paraphrases`` (instructions, items).
+
+    ``chance``: per item, as the gate passes it (:func:`promptcheck.stats.sets.item_chance`); it
+    sets the floor of the instructions' logit scale, so leaving it out could make fix's "would the
+    gate pass" differ from the gate's verdict on the same matrix.
+    """
+    from promptcheck.stats.sets import claim_for
     from promptcheck.stats.verdicts import judge
 
     ref = np.asarray(reference, dtype=bool)
@@ -50,8 +63,9 @@ def gate_verdict(
         para,
         max_accuracy_drop=threshold,
         confidence=confidence,
-        claim="phrasings" if para.shape[0] > 1 else "instructions",
+        claim=claim_for(["unobserved"] * para.shape[0]),
         seed=seed,
+        chance=chance,
     )
     return GateVerdict(
         verdict=j.verdict,

@@ -35,8 +35,9 @@ class Evidence:
     correct: np.ndarray  # (n_instructions, n_items) bool, row 0 = reference
     chance: tuple[float, ...] | None = None  # per item, when the file records it
     #: A gate's record (plugin JSON): its rows are exactly what the gate compared, under this
-    #: claim and threshold. None for run JSON, whose rows are every instruction of the task.
+    #: claim. None for run JSON, whose rows are every instruction of the task.
     claim: str | None = None
+    #: The threshold the file's verdicts were judged at (the gate's, or run's --max-accuracy-drop).
     threshold: float | None = None
 
 
@@ -128,8 +129,18 @@ def evidence_of(doc: dict[str, Any], source: str = "") -> dict[str, Evidence]:
             chance=tuple(len(it.get("answers") or [it["answer"]]) / it["n_choices"] for it in t["items"])
             if all("n_choices" in it for it in t["items"])
             else None,
+            # The threshold the run judged at (--max-accuracy-drop), so plan plans for it, not 0.05.
+            threshold=_recorded_threshold(t, doc),
         )
     return out
+
+
+def _recorded_threshold(task: dict[str, Any], doc: dict[str, Any]) -> float | None:
+    """The threshold a run file's verdicts used: its task's robustness block, else the file's statistics."""
+    for value in ((task.get("robustness") or {}).get("threshold"), (doc.get("statistics") or {}).get("threshold")):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    return None
 
 
 def _align(old: Evidence, new: Evidence) -> tuple[np.ndarray, np.ndarray]:

@@ -338,3 +338,45 @@ def test_a_reference_that_places_the_input_keeps_it_once_and_its_answer_cue_last
     pool = phrasing_pool(task, generated=6, seed=0)
     assert {p.source for p in pool} >= {"generated", "structural"}
     assert all(p.text.endswith("Topic:") for p in pool if "{input}" in p.text)  # the cue is never reworded
+
+
+def test_fix_asks_would_the_gate_pass_with_the_gates_own_verdict_on_the_same_matrix():
+    """fix's gate check left out the per-item chance the gate passes to judge, so the two could
+    disagree on one matrix. Over seeds, items with 2 to 5 choices, 2 to 6 instructions: the same
+    verdict, drop and bounds."""
+    from promptcheck.evaluation.results import InstructionResult, TaskResult
+    from promptcheck.models.base import ModelIdentity
+    from promptcheck.stats.sets import item_chance
+
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        n, m = int(rng.integers(12, 40)), int(rng.integers(2, 7))
+        sizes = rng.integers(2, 6, size=n)
+        items = tuple(pc.MCItem(f"i{k}", f"q{k}", tuple(f"c{c}" for c in range(s)), 0) for k, s in enumerate(sizes))
+        task = pc.Task(name="t", items=items, reference_instruction="ref")
+        ref = rng.random(n) < 0.8
+        held = rng.random((m, n)) < rng.uniform(0.4, 0.9, size=(m, 1))
+        rows = [("ref", "reference", ref)] + [(f"p{j}", "unobserved", held[j]) for j in range(m)]
+        result = TaskResult(
+            task=task,
+            model=ModelIdentity(id="synthetic"),
+            instructions=tuple(
+                InstructionResult(
+                    pc.Instruction(t, k),
+                    tuple(0 if c else 1 for c in row),
+                    tuple(bool(c) for c in row),
+                    tuple((-1.0,) * len(i.choices) for i in items),
+                )
+                for t, k, row in rows
+            ),
+        )
+        try:
+            gate = pc.assert_robust(result, max_accuracy_drop=0.05, seed=seed, on_inconclusive="pass")
+        except pc.RobustnessError as failed:
+            gate = failed.verdict
+        mine = gate_verdict(ref, held, threshold=0.05, seed=seed, chance=item_chance(items))
+        assert (mine.verdict, mine.drop, mine.interval) == (
+            gate.verdict,
+            gate.drop,
+            (gate.interval.low, gate.interval.high),
+        ), seed

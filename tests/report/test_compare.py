@@ -149,3 +149,20 @@ def test_plan_on_a_run_json_gives_power_and_sizes_per_task(small_run):
     assert table.exit_code == 0 and "would decide" in table.output and "sentiment-small" in table.output
     bad = runner.invoke(app, ["plan", str(small_run), "--confidence", "2"])
     assert bad.exit_code == 2 and len(bad.output.strip().splitlines()) == 1
+
+
+def test_plan_on_a_run_plans_for_the_threshold_the_run_judged_at(tiny_causal_dir, tmp_path):
+    """plan on a run made with --max-accuracy-drop 0.10 used 0.05, the default, not what the file records."""
+    from report_fixtures import write_suite
+
+    out = tmp_path / "run.json"
+    suite = write_suite(tmp_path)
+    res = runner.invoke(
+        app, ["run", str(suite), "--model", str(tiny_causal_dir), "--json", str(out), "--max-accuracy-drop", "0.10"]
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads(out.read_text())["statistics"]["threshold"] == 0.10
+    (task,) = json.loads(runner.invoke(app, ["plan", str(out), "--json"]).output)["tasks"]
+    assert task["threshold"] == 0.10
+    (own,) = json.loads(runner.invoke(app, ["plan", str(out), "--json", "--max-accuracy-drop", "0.2"]).output)["tasks"]
+    assert own["threshold"] == 0.2, "an explicit threshold still wins"
