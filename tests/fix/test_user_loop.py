@@ -15,7 +15,8 @@ import sys
 import pytest
 from conftest import ROOT
 
-pytestmark = pytest.mark.default_model
+# About 10 minutes on 2 cores: outside the README's quick test command, in `pytest -m e2e` (CI runs it).
+pytestmark = [pytest.mark.default_model, pytest.mark.e2e]
 
 GATE = """
 import promptcheck as pc
