@@ -178,7 +178,7 @@ def run_suites(
     """
     from promptcheck.evaluation.runner import evaluate
     from promptcheck.models.cache import CachedScorer
-    from promptcheck.report.jsonio import write_run_json
+    from promptcheck.report.jsonio import task_to_json, write_run_json
 
     options = options or RunOptions()
     if not isinstance(plan, RunPlan):
@@ -190,6 +190,7 @@ def run_suites(
     json_out = Path(options.json) if options.json else None
     stats = {"threshold": options.max_accuracy_drop}
     done: list[TaskResult] = []
+    docs: list[dict[str, Any]] = []  # each task's JSON, judged once when it finishes
     reps: dict[str, dict] = {}
     phase = on_phase or (lambda _text: None)
     try:
@@ -211,11 +212,14 @@ def run_suites(
                     projection=options.projection,
                 )
             if json_out is not None:  # after each task, so an interruption keeps what finished
+                docs.append(
+                    task_to_json(result, seed=options.seed, stats=stats, representations=reps.get(task.name))
+                )
                 write_run_json(
                     json_out,
                     RunResult(tuple(done), scorer.identity, options.seed, settings),
                     stats=stats,
-                    representations=reps,
+                    task_docs=docs,
                 )
     except KeyboardInterrupt:
         saved = json_out if json_out is not None and done else None

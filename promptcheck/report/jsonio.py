@@ -148,11 +148,14 @@ def run_to_json(
     timestamp: bool = True,
     stats: dict[str, Any] | None = None,
     representations: dict[str, dict[str, Any]] | None = None,
+    task_docs: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The JSON document for a run; ``timestamp=False`` makes it byte-identical across runs.
 
     ``stats`` overrides :data:`STAT_DEFAULTS` (threshold, confidence, n_boot) for the interval
     statistics; ``representations`` maps a task name to its representation analysis.
+    ``task_docs``: each task's :func:`task_to_json`, already made (``run_suites`` makes each once,
+    when the task finishes, and saves the file after every task without judging the others again).
     """
     libs = library_versions()
     stats = {**STAT_DEFAULTS, **(stats or {})}
@@ -165,9 +168,9 @@ def run_to_json(
         "libraries": libs,
         "settings": dict(run.settings),
         "statistics": stats,
-        "tasks": [
-            task_to_json(t, seed=run.seed, stats=stats, representations=reps.get(t.task.name)) for t in run.tasks
-        ],
+        "tasks": task_docs
+        if task_docs is not None
+        else [task_to_json(t, seed=run.seed, stats=stats, representations=reps.get(t.task.name)) for t in run.tasks],
     }
     if timestamp:
         doc["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -181,9 +184,13 @@ def write_run_json(
     timestamp: bool = True,
     stats: dict[str, Any] | None = None,
     representations: dict[str, dict[str, Any]] | None = None,
+    task_docs: list[dict[str, Any]] | None = None,
 ) -> None:
     """Write atomically: an interrupted write never replaces a good file with half a file."""
-    atomic_write_json(path, run_to_json(run, timestamp=timestamp, stats=stats, representations=representations))
+    atomic_write_json(
+        path,
+        run_to_json(run, timestamp=timestamp, stats=stats, representations=representations, task_docs=task_docs),
+    )
 
 
 def read_results(path: Path) -> dict[str, Any]:

@@ -45,3 +45,42 @@ def test_run_suites_checks_inputs_before_any_model_loads(tmp_path):
         pc.run_suites([], pc.ModelOptions(model=str(tmp_path / "never-loaded")))
     with pytest.raises(InputError, match="dtype: must be one of"):
         pc.ModelOptions(dtype="float8")
+
+
+def test_saving_the_results_after_each_task_judges_each_task_once(tmp_path, monkeypatch):
+    """The results file is saved after every task (an interruption keeps what finished); each save
+    judged every finished task again: quadratic in tasks, 2,000 bootstrap draws each time."""
+    import promptcheck.stats.sets as sets
+    from tiny_models import RuleModel
+
+    calls: list[int] = []
+    real = sets.judge
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sets, "judge", counting)
+    items = "".join(
+        json.dumps({"question": f"Is {k} even?", "choices": ["no", "yes"], "answer": int(k % 2 == 0)}) + "\n"
+        for k in range(8)
+    )
+    (tmp_path / "items.jsonl").write_text(items)
+    suites = []
+    for n in range(20):
+        suite = tmp_path / f"t{n}.yaml"
+        suite.write_text(
+            f"name: t{n}\nitems: items.jsonl\nreference_instruction: Answer yes or no.\n"
+            "instructions:\n  unobserved: [Reply with yes or no., Say yes or no.]\n"
+        )
+        suites.append(suite)
+    out = tmp_path / "r.json"
+    model = RuleModel("rule", lambda ctx: "Answer" in ctx)
+    pc.run_suites(suites[:1], model, pc.RunOptions(json=str(out)))
+    per_task = len(calls)
+    calls.clear()
+    run = pc.run_suites(suites, model, pc.RunOptions(json=str(out)))
+    assert per_task > 0 and len(calls) == 20 * per_task, "each task judged once, whatever the number saved before it"
+    doc = json.loads(out.read_text())
+    assert [t["name"] for t in doc["tasks"]] == [f"t{n}" for n in range(20)] and len(run.tasks) == 20
+    assert all(t["robustness"]["verdict"] for t in doc["tasks"])
