@@ -23,7 +23,7 @@ for t in code_line_description strategyqa vitaminc_fact_verification winowhy bbq
   done
 done
 for f in letters texts; do
-  nice -n 5 $PY -m promptcheck run "$OUT"/*_$f.yaml --allow-outside-paths --model "$MODEL" --json "$OUT/$f.json" >"$OUT/$f.out" 2>&1
+  nice -n 5 $PY -m promptcheck run "$OUT"/*_$f.yaml --no-default-instructions --allow-outside-paths --model "$MODEL" --json "$OUT/$f.json" >"$OUT/$f.out" 2>&1
 done
 $PY - "$OUT" <<'PY'
 import json, sys

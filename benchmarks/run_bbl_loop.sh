@@ -10,7 +10,7 @@ ls -d benchmarks/data/bigbench/*/ >/dev/null 2>&1 || { echo "run_bbl_loop.sh: no
 for d in benchmarks/data/bigbench/*/; do
   t=$(basename "$d")
   start=$(date +%s)
-  nice -n 5 $PY -m promptcheck run "$d" --limit 50 --json "/tmp/bbl-loop-$t.json" >"/tmp/bbl-loop-$t.out" 2>"/tmp/bbl-loop-$t.err"
+  nice -n 5 $PY -m promptcheck run "$d" --no-default-instructions --limit 50 --json "/tmp/bbl-loop-$t.json" >"/tmp/bbl-loop-$t.out" 2>"/tmp/bbl-loop-$t.err"
   rc=$?
   if [ $rc -eq 0 ]; then
     summary=$($PY -c "import json,sys; d=json.load(open(sys.argv[1])); print('; '.join(f\"{t['name']}: {t['n_items']} items, ref acc {t['reference_accuracy']:.2f}, chance {t['chance_accuracy']:.2f}\" for t in d['tasks']))" "/tmp/bbl-loop-$t.json")

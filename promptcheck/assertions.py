@@ -270,9 +270,7 @@ def _judge(
     kinds = opts["kinds"] or compared_kinds(ins.kind for ins in ev.instructions)
     para_j = [j for j, ins in enumerate(ev.instructions) if ins.kind in kinds and j != ref_j]
     if not para_j:
-        raise InputError(
-            f"no instructions of kind {', '.join(kinds)} to compare with the reference", field="instructions"
-        )
+        raise InputError(_nothing_to_compare(kinds), field="instructions")
     claim = opts["claim"]
     if claim == "auto":
         claim = claim_for([ev.instructions[j].kind for j in para_j])
@@ -493,7 +491,19 @@ def _judged(instructions: list[Instruction], opts: dict[str, Any]) -> list[Instr
     prompts (40 of 60 prompts in a user's trial were never judged). ``kinds=`` chooses otherwise.
     """
     kinds = opts["kinds"] or compared_kinds(ins.kind for ins in instructions)
-    return [ins for ins in instructions if ins.kind == "reference" or ins.kind in kinds]
+    judged = [ins for ins in instructions if ins.kind == "reference" or ins.kind in kinds]
+    if len(judged) < 2:  # said before a prompt is scored, not after the reference's
+        raise InputError(_nothing_to_compare(kinds), field="instructions")
+    return judged
+
+
+def _nothing_to_compare(kinds: Sequence[str]) -> str:
+    return (
+        f"no instructions of kind {', '.join(kinds)} to compare with the reference"
+        if kinds
+        else "no instructions to compare with the reference: give the suite observed or unobserved instructions, "
+        "or pass instructions=[...] (promptcheck.paraphrases, a written bank)"
+    )
 
 
 def _drive(model: Any, task: Task, instructions: list[Instruction], opts: dict[str, Any]) -> RobustnessVerdict:

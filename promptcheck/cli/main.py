@@ -341,7 +341,12 @@ def _fix_table(console: Console, report: dict, cfg: Any) -> None:
                 label,
                 pct(m["reference_accuracy"], m["reference_accuracy_interval"]),
                 pct(m["heldout_accuracy"], m["heldout_accuracy_interval"]),
-                f"{100 * m['heldout_drop']:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]",
+                f"{100 * m['heldout_drop']:+.1f} "
+                + (
+                    "[cannot decide]"
+                    if m["heldout_gate"].get("decidable") is False
+                    else f"[{100 * lo:+.1f}, {100 * hi:+.1f}]"
+                ),
                 m["heldout_gate"]["verdict"],
             )
         o = t["outcome"]

@@ -212,9 +212,7 @@ def run_suites(
                     projection=options.projection,
                 )
             if json_out is not None:  # after each task, so an interruption keeps what finished
-                docs.append(
-                    task_to_json(result, seed=options.seed, stats=stats, representations=reps.get(task.name))
-                )
+                docs.append(task_to_json(result, seed=options.seed, stats=stats, representations=reps.get(task.name)))
                 write_run_json(
                     json_out,
                     RunResult(tuple(done), scorer.identity, options.seed, settings),

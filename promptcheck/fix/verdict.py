@@ -25,6 +25,8 @@ class GateVerdict:
     threshold: float
     items: int
     instructions: int
+    #: False when the held-out split is too small for any decision: the bounds cover every drop.
+    decidable: bool = True
 
     def to_json(self) -> dict:
         return {
@@ -35,6 +37,7 @@ class GateVerdict:
             "threshold": self.threshold,
             "items": self.items,
             "instructions": self.instructions,
+            "decidable": self.decidable,
         }
 
 
@@ -75,6 +78,7 @@ def gate_verdict(
         threshold=threshold,
         items=int(ref.size),
         instructions=int(para.shape[0]),
+        decidable=j.decidable,
     )
 
 

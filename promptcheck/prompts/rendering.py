@@ -102,6 +102,14 @@ def render(
     out by it, verbatim, and ``prompt_format`` does not apply (:func:`render_layout`).
     """
     if task.layout is not None:
+        if prompt_format != DEFAULT_FORMAT:  # its prompts are lm-eval's: nothing of promptcheck's format applies
+            from promptcheck.errors import InputError
+
+            raise InputError(
+                f"task {task.name!r} renders its prompts as lm-eval does (its own layout); a prompt format "
+                "(separator, answer cue, choice labels) does not apply to it",
+                field="prompt_format",
+            )
         return render_layout(instruction, item, task.layout, chat_formatter=chat_formatter)
     text = user_message(
         instruction, item, format=task.format, show_choices=task.show_choices, prompt_format=prompt_format

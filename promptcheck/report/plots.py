@@ -78,7 +78,16 @@ def drop_plot(groups: Sequence[dict], threshold: float | None, title: str) -> st
     for y, g in enumerate(groups):
         colour = VERDICT_COLOURS.get(g.get("verdict", ""), "#555555")
         lo, hi = g.get("drop_interval") or (g["drop"], g["drop"])
-        ax.plot([100 * lo, 100 * hi], [y, y], color=colour, linewidth=3, alpha=0.7)
+        if g.get("decidable") is not False:  # bounds covering every possible drop are not drawn as a finding
+            ax.plot([100 * lo, 100 * hi], [y, y], color=colour, linewidth=3, alpha=0.7)
+        else:
+            ax.annotate(
+                "cannot decide at this size",
+                (100 * g["drop"], y),
+                xytext=(8, 6),
+                textcoords="offset points",
+                fontsize=8,
+            )
         ax.plot([100 * g["drop"]], [y], "D", color=colour, markersize=6)
     if threshold is not None:
         ax.axvline(100 * threshold, color="#D62728", linestyle="--", linewidth=1, label="threshold")

@@ -95,8 +95,8 @@ def guessing_note(result: TaskResult, confidence: float = 0.95) -> str | None:
     if ok:
         return None
     return (
-        f"reference {_pct(ref.accuracy)} is not clearly above guessing {_pct(guess)} (the better of chance, a "
-        f"uniform guess, and the most common answer every time; {100 * confidence:g}% lower bound {_pct(low)}): the model may not do "
+        f"reference {_pct(ref.accuracy)} is not clearly above guessing {_pct(guess)} (the better of chance "
+        f"and giving the same answer every time; {100 * confidence:g}% lower bound {_pct(low)}): the model may not do "
         "this task, and a pass says only that other instructions do no worse"
     )
 

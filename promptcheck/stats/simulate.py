@@ -107,8 +107,11 @@ class SimulationResult:
     inconclusive_rate: float
     consistency: float
     instruction_sd: float
+    #: Over the runs whose suite detects some possible drop; the others are ``undetectable_rate``.
     mean_minimum_detectable_drop: float
     mean_items_used: float
+    #: Share of runs where no drop the reference allows would fail the gate 80% of the time.
+    undetectable_rate: float = 0.0
 
     def monte_carlo_error(self, rate: float) -> float:
         """Standard error of a rate estimated from ``trials`` runs."""
@@ -126,6 +129,7 @@ class SimulationResult:
             "instruction_sd_measured": self.instruction_sd,
             "mean_minimum_detectable_drop": self.mean_minimum_detectable_drop,
             "mean_items_used": self.mean_items_used,
+            "undetectable_rate": self.undetectable_rate,
         }
 
 
@@ -194,6 +198,7 @@ def simulate(
         inconclusive_rate=counts["inconclusive"] / trials,
         consistency=float(np.mean(cons)),
         instruction_sd=float(np.mean(sds)),
-        mean_minimum_detectable_drop=float(np.nanmean(mdds)),
+        mean_minimum_detectable_drop=float(np.nanmean(mdds)) if not np.all(np.isnan(mdds)) else math.nan,
         mean_items_used=float(np.mean(used)),
+        undetectable_rate=float(np.mean(np.isnan(mdds))),
     )

@@ -380,11 +380,12 @@ class Judgment:
         cannot decide at its size, when the bounds would only restate every possible drop."""
         unit = "" if self.relative else " pts"
         if not self.decidable:
-            return f"cannot decide at this size (its one-sided {100 * self.bound_confidence:.4g}% bounds " + (
-                f"cover every drop a {100 * self.reference_accuracy:.1f}% reference allows)"
-                if not self.relative
-                else "are unbounded)"
+            return (
+                f"cannot decide at this size (its one-sided {100 * self.bound_confidence:.4g}% bounds cover every "
+                f"drop a reference at {100 * self.reference_accuracy:.1f}% can show)"
             )
+        if not (math.isfinite(self.interval.low) and math.isfinite(self.interval.high)):
+            return "no bounds yet (fewer than 2 items judged): score more items"
         return (
             f"one-sided {100 * self.bound_confidence:.4g}% bounds [{100 * self.interval.low:+.1f}, "
             f"{100 * self.interval.high:+.1f}]{unit} ({100 * self.interval.confidence:.4g}% two-sided)"
@@ -424,6 +425,8 @@ class Judgment:
                 levers.append(f"about {self.items_needed} items")
             if self.instructions_needed is not None:
                 levers.append(f"about {self.instructions_needed} instructions")
+            if not levers and self.sizes_needed_together is not None:
+                levers.append("about {} items with {} instructions".format(*self.sizes_needed_together))
             if levers:
                 cheaper = (
                     " (instructions are the cheaper lever: --paraphrases N or a written bank)"
@@ -439,7 +442,9 @@ class Judgment:
                     f"if the true drop is the {100 * self.drop:.1f} seen{cheaper}"
                 )
             else:
-                parts.append("the observed drop sits on the threshold: no affordable size decides it")
+                parts.append(
+                    f"the observed drop ({100 * self.drop:.1f}) is too near the threshold: no affordable size decides it"
+                )
         return "; ".join(parts)
 
 
@@ -605,23 +610,26 @@ def judge(
         reference=ref_acc,
         paraphrased=mean_acc,
     )
-    # What can happen bounds what is shown: an absolute drop lies in [r - 1, r] for a reference
-    # at r (paraphrases all right / all wrong). Bounds are clipped to that range, widened to keep
-    # the threshold inside so the clip never changes what a bound says about it (decision-neutral:
-    # the verdict above used the unclipped bounds). Bounds that then cover the whole range say
-    # nothing: the suite cannot decide at this size (2 instructions under "phrasings": t(1)).
-    if relative:
-        largest = ref_acc / scale if scale > 0 else math.inf
-        decidable = verdict != "inconclusive" or all(math.isfinite(b) for b in bounds)
-    else:
-        largest = ref_acc
-        low_cap, high_cap = min(ref_acc - 1.0, threshold), max(ref_acc, threshold)
+    # What can happen bounds what is shown: a drop lies in [r - 1, r] for a reference at true
+    # accuracy r (paraphrases all right / all wrong), and r itself is at most a tiny-alpha upper
+    # bound U and at least a lower bound L (Wilson, ALPHA_SHARE of the look's alpha each way, so a
+    # bound's coverage changes by at most that much: clipping at the *measured* r lost 11 points of
+    # it). Bounds are clipped to [L - 1, U], widened to keep the threshold inside so the clip never
+    # changes what a bound says about it (the verdict above used the unclipped bounds). When, at
+    # the final look, they then cover that whole range, the suite cannot decide at this size.
+    low_cap, high_cap = possible_drops(r, a_look * ALPHA_SHARE, chance_arr[:used] if chance_arr is not None else None)
+    low_cap, high_cap = min(low_cap, threshold), max(high_cap, threshold)
+    finite = all(math.isfinite(b) for b in bounds)
+    if finite:
         bounds = (float(np.clip(bounds[0], low_cap, high_cap)), float(np.clip(bounds[1], low_cap, high_cap)))
-        decidable = verdict != "inconclusive" or not (bounds[0] <= low_cap and bounds[1] >= high_cap)
+    covers = not finite or (bounds[0] <= low_cap and bounds[1] >= high_cap)
+    final = look_index == len(plan) and used == planned
+    decidable = not (verdict == "inconclusive" and final and reached and covers)
+    largest = high_cap if math.isfinite(high_cap) else math.inf
     sizes_for = drop if decidable else 2.0 * threshold
     sizing = dict(gap=abs(sizes_for - threshold) * scale, alpha=plan[-1].alpha, items=planned, instructions=m)
     items_needed, instr_needed = plan_sizes(comp, **sizing)
-    together = joint_sizes(comp, **sizing) if not decidable and items_needed is None and instr_needed is None else None
+    together = joint_sizes(comp, **sizing) if items_needed is None and instr_needed is None else None
     method = (
         f"two-way variance components ({'items and instructions' if claim == 'phrasings' else 'items'} "
         f"random), t({comp.df:.3g}); two one-sided tests"
@@ -745,6 +753,30 @@ def plan_sizes(
     return items_needed, instr_needed
 
 
+#: The share of a look's alpha spent on the reference accuracy's own bounds when clipping a drop's
+#: bounds to what can happen (:func:`possible_drops`): a clipped bound covers at least
+#: ``1 - alpha (1 + ALPHA_SHARE)`` of the time.
+ALPHA_SHARE = 0.1
+
+
+def possible_drops(reference: np.ndarray, alpha: float, chance: np.ndarray | None = None) -> tuple[float, float]:
+    """The drops that can happen for a reference with these answers: ``[L - 1, U]``, ``L``/``U`` the
+    reference accuracy's one-sided Wilson bounds at ``1 - alpha`` (absolute), or the same range
+    in units of ``(r - chance)`` for a relative drop (``(L - 1) / (L - c)`` to ``L / (L - c)``, the
+    extremes over plausible r; unbounded when L is not above chance)."""
+    k, n = int(np.sum(reference)), int(np.size(reference))
+    if n == 0 or not 0 < alpha < 0.5:
+        return -math.inf, math.inf
+    ci = sps.binomtest(k, n).proportion_ci(confidence_level=1 - 2 * alpha, method="wilson")
+    low, high = float(ci.low), float(ci.high)
+    if chance is None:
+        return low - 1.0, high
+    c = float(np.mean(chance))
+    if low <= c:
+        return -math.inf, math.inf
+    return (low - 1.0) / (low - c), low / (low - c)
+
+
 def joint_sizes(
     comp: Components, *, gap: float, alpha: float, items: int, instructions: int, power: float = POWER
 ) -> tuple[int, int] | None:
@@ -862,11 +894,19 @@ def judge_change(
         p_better = 0.0 if mean < -tolerance else 1.0
     old_drop = float(o_ref.mean() - o_para.mean())
     new_drop = float(n_ref.mean() - n_para.mean())
+    # Shown within the changes that can happen (each drop within what its reference can show, as
+    # judge clips it; the tolerance kept inside): 2 items gave [-123, +323] points. The verdict
+    # comes from p_worse / p_better, untouched.
+    old_lo, old_hi = possible_drops(o_ref, alpha * ALPHA_SHARE)
+    new_lo, new_hi = possible_drops(n_ref, alpha * ALPHA_SHARE)
+    caps = (min(new_lo - old_hi, -tolerance), max(new_hi - old_lo, tolerance))
     return ChangeJudgment(
         change=new_drop - old_drop,
         old_drop=old_drop,
         new_drop=new_drop,
-        interval=Interval(mean - q * se, mean + q * se, 1.0 - 2.0 * alpha),
+        interval=Interval(
+            float(np.clip(mean - q * se, *caps)), float(np.clip(mean + q * se, *caps)), 1.0 - 2.0 * alpha
+        ),
         standard_error=se,
         df=float(df),
         p_worse=p_worse,

@@ -530,12 +530,30 @@ def _dataset_error(exc: BaseException, name: str, config: Any, yaml: Path | None
             f"lm-eval task {name!r}: the dataset cannot be loaded ({text})", file=file, line=line, field=key
         )
     file, line = _locate(yaml, "dataset_path")
+    hint = f"; {OFFLINE_HINT}" if _offline(exc) else ""
     return InputError(
-        f"lm-eval task {name!r}: dataset {path!r} cannot be loaded ({text}); {OFFLINE_HINT}",
+        f"lm-eval task {name!r}: dataset {path!r} cannot be loaded ({text}){hint}",
         file=file,
         line=line,
         field="dataset_path",
     )
+
+
+def _offline(exc: BaseException) -> bool:
+    """Whether a hub dataset failed for want of a connection (not a typo'd name or a gated repo online)."""
+    if any(
+        os.environ.get(v, "").strip().lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+    ):
+        return True
+    seen: BaseException | None = exc
+    for _ in range(10):  # the exception and what it was raised from
+        if seen is None:
+            break
+        words = f"{type(seen).__name__} {seen}".lower()
+        if any(w in words for w in ("connection", "offline", "timeout", "timed out", "name resolution", "unreachable")):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _is_local(dataset_path: str, data_files: list[str], kwargs: dict[str, Any]) -> bool:

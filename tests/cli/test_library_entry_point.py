@@ -50,8 +50,9 @@ def test_run_suites_checks_inputs_before_any_model_loads(tmp_path):
 def test_saving_the_results_after_each_task_judges_each_task_once(tmp_path, monkeypatch):
     """The results file is saved after every task (an interruption keeps what finished); each save
     judged every finished task again: quadratic in tasks, 2,000 bootstrap draws each time."""
-    import promptcheck.stats.sets as sets
     from tiny_models import RuleModel
+
+    import promptcheck.stats.sets as sets
 
     calls: list[int] = []
     real = sets.judge

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
 
@@ -342,3 +343,17 @@ def test_lm_eval_unreadable_local_data_is_one_line_without_the_offline_hint(tmp_
         "loaded (DatasetGenerationError: " in lines[0]
     ), lines
     assert "JSON parse error" in lines[0] and "offline" not in lines[0]
+
+
+def test_an_lm_eval_task_is_compared_with_generated_paraphrases_of_its_description(lm_eval_dir):
+    """``--lm-eval-task NAME`` alone scored the reference only and its table judged nothing."""
+    from promptcheck.evaluation.suites import plan_run
+    from promptcheck.options import RunOptions
+
+    options = RunOptions(lm_eval_task="pc_evens", lm_eval_include=[str(lm_eval_dir)])
+    plan = plan_run([], options)
+    chosen = plan.instruction_sets[0]
+    assert chosen[0].text == "Answer the question about numbers." and len(chosen) == 11
+    assert {p.kind for p in chosen[1:]} == {"generated"} and plan.added_sources() == {"pc_evens": "generated"}
+    off = plan_run([], dataclasses.replace(options, default_instructions=False))
+    assert len(off.instruction_sets[0]) == 1

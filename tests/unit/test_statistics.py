@@ -14,7 +14,7 @@ from promptcheck.evaluation.results import InstructionResult, TaskResult
 from promptcheck.models.base import ModelIdentity
 from promptcheck.stats import holm, judge
 from promptcheck.stats.robustness import consistency, mcnemar_exact, mean_kl, wilson
-from promptcheck.stats.verdicts import components, look_plan, spending
+from promptcheck.stats.verdicts import ALPHA_SHARE, components, look_plan, possible_drops, spending
 
 
 def test_wilson_interval_matches_the_formula():
@@ -55,14 +55,17 @@ def test_two_way_interval_is_wider_than_fixed_instructions():
 
 
 def test_a_drop_interval_on_a_few_items_stays_within_the_possible_drops():
-    """2 items, one instruction: the t bound (df 1) was +-632 points, then +-100 for a 50% reference,
-    which allows drops from -50 to +50 only. Now: that range, and "cannot decide at this size"."""
+    """2 items, one instruction: the t bound (df 1) was +-632 points, then +-100. Now: the drops a
+    reference that answered 1 of 2 can show ([L - 1, U], its accuracy's tiny-alpha Wilson bounds),
+    and "cannot decide at this size"."""
     ref = np.array([True, False])
     para = np.array([[False, True]])
     j = judge(ref, para, claim="instructions", max_accuracy_drop=0.05)
-    assert (j.interval.low, j.interval.high) == (-0.5, 0.5) and j.verdict == "inconclusive"
+    low, high = possible_drops(ref, 0.05 * ALPHA_SHARE)
+    assert -1 < low < -0.5 and 0.5 < high < 1
+    assert (j.interval.low, j.interval.high) == (low, high) and j.verdict == "inconclusive"
     assert not j.decidable and j.describe_interval().startswith("cannot decide at this size")
-    assert j.minimum_detectable_drop is None and j.largest_possible_drop == 0.5
+    assert j.minimum_detectable_drop is None and j.largest_possible_drop == high
     wide = judge(np.ones(40, bool), np.zeros((1, 40), bool), claim="instructions", max_accuracy_drop=0.05)
     assert wide.verdict == "fail" and wide.interval.high == 1.0  # a sure 100-point drop still fails
     assert wide.decidable
@@ -76,9 +79,9 @@ def test_two_unobserved_instructions_cannot_decide_and_say_what_would():
     ref = rng.random(30) < 0.7
     para = np.vstack([rng.random(30) < 0.75, rng.random(30) < 0.4])  # two instructions far apart
     j = judge(ref, para, claim="phrasings", max_accuracy_drop=0.05)
-    r = float(ref.mean())
+    low, high = possible_drops(ref, 0.05 * ALPHA_SHARE)
     assert j.verdict == "inconclusive" and not j.decidable
-    assert r - 1 <= j.interval.low and j.interval.high <= r, "no bound beyond what the reference allows"
+    assert (j.interval.low, j.interval.high) == (low, high), "no bound beyond what the reference can show"
     assert j.minimum_detectable_drop is None  # above 100 points before: now no figure
     note = j.power_note()
     assert "no drop the reference allows" in note
@@ -92,10 +95,48 @@ def test_two_unobserved_instructions_cannot_decide_and_say_what_would():
     doc = j.to_json()
     assert doc["decidable"] is False and doc["minimum_detectable_drop"] is None
     assert all(abs(x) <= 1 for x in doc["interval"][:2])
-    # A decided verdict keeps its bounds, clipped to what the reference allows: a 95% reference
-    # cannot be beaten by 7 points.
-    good = judge(np.r_[np.ones(38, bool), np.zeros(2, bool)], np.ones((6, 40), bool), max_accuracy_drop=0.05)
-    assert good.decidable and good.interval.low >= 0.95 - 1 - 1e-12
+    # A decided verdict keeps its bounds, within what the reference can show.
+    ref = np.r_[np.ones(38, bool), np.zeros(2, bool)]
+    good = judge(ref, np.ones((6, 40), bool), max_accuracy_drop=0.05)
+    assert good.decidable and good.interval.low >= possible_drops(ref, 0.05 * ALPHA_SHARE)[0]
+
+
+def test_clipping_bounds_to_what_can_happen_keeps_their_coverage():
+    """A review's counterexample to clipping at the *measured* reference accuracy: 20 items, true
+    reference 0.85, true paraphrase 0.93 (a true drop of -8): the shown lower bound sat above the
+    true drop in 16% of runs, not 5%. The clip now uses the reference's own tiny-alpha bounds."""
+    rng = np.random.default_rng(0)
+    runs, above = 600, 0
+    for _ in range(runs):
+        ref = rng.random(20) < 0.85
+        para = rng.random((1, 20)) < 0.93
+        j = judge(ref, para, claim="instructions", max_accuracy_drop=0.05)
+        above += j.interval.low > -0.08
+    assert above / runs <= 0.05 * (1 + ALPHA_SHARE) + 3 * (0.05 * 0.95 / runs) ** 0.5
+
+
+def test_relative_bounds_stay_within_the_relative_drops_that_can_happen():
+    rng = np.random.default_rng(2)
+    for _ in range(40):
+        ref = rng.random(30) < 0.9
+        para = rng.random((3, 30)) < 0.5
+        try:
+            j = judge(ref, para, relative=True, chance=0.25, claim="instructions", max_accuracy_drop=0.2)
+        except pc.InputError:
+            continue  # a reference not clearly above chance is refused for a relative drop
+        low, high = possible_drops(ref, (1 - j.bound_confidence) * ALPHA_SHARE, np.full(30, 0.25))
+        assert min(low, 0.2) <= j.interval.low <= j.interval.high <= max(high, 0.2)
+
+
+def test_an_interim_look_is_never_called_undecidable_and_no_look_shows_no_nan():
+    """Judged at 30 of 300 planned items it said "cannot decide at this size"; the full run decided."""
+    rng = np.random.default_rng(5)
+    ref = rng.random(300) < 0.8
+    para = rng.random((2, 300)) < 0.75
+    early = judge(ref[:30], para[:, :30], looks=(0.1, 1.0), planned_items=300)
+    assert early.decidable and "cannot decide" not in early.describe_interval()
+    one = judge(ref[:1], para[:, :1])
+    assert "nan" not in one.describe_interval() and "score more items" in one.describe_interval()
 
 
 def test_variance_components_match_the_anova_identity():
@@ -337,7 +378,7 @@ def test_chance_and_guessing_are_named_and_explained_the_same_way_in_table_json_
     console.print(task_table(result))
     text = " ".join(console.export_text().split())
     assert "chance 25.0%, guessing 40.0%" in text
-    assert "not clearly above guessing 40.0% (the better of chance, a uniform guess, and the most common answer" in text
+    assert "not clearly above guessing 40.0% (the better of chance and giving the same answer every time" in text
     doc = task_to_json(result)
     assert doc["chance_accuracy"] == 0.25 and doc["guessing_accuracy"] == 0.4
     html = render_report({"schema_version": 2, "model": {"id": "synthetic"}, "seed": 0, "tasks": [doc]})
@@ -368,3 +409,14 @@ def test_a_gate_that_cannot_decide_says_so_in_every_table_and_message():
     console.print(task_table(result))
     run_table = " ".join(console.export_text().split())
     assert "cannot decide" in run_table and "unobserved: cannot decide at this size;" in run_table
+
+
+def test_a_gate_with_nothing_to_compare_says_so_before_scoring(examples_dir):
+    from tiny_models import RuleModel
+
+    counted: list[str] = []
+    model = RuleModel("reads-all", lambda ctx: counted.append(ctx) is None)
+    bare = dataclasses.replace(pc.load_task(examples_dir / "sentiment.yaml"), observed=(), unobserved=())
+    with pytest.raises(pc.InputError, match="no instructions to compare with the reference: give the suite") as info:
+        pc.assert_robust(model, bare)
+    assert info.value.field == "instructions" and not counted, "refused before any prompt was scored"
