@@ -377,10 +377,10 @@ def report(
 ) -> None:
     """Write a self-contained HTML report (plots, worst instructions, flipping items, representations)."""
     try:
+        from promptcheck.report.documents import read_document
         from promptcheck.report.html import write_report
-        from promptcheck.report.jsonio import read_results
 
-        doc = read_results(results)
+        doc = read_document(results, reader="promptcheck report")
         target = write_report(doc, out or results.with_suffix(".html"), source=str(results))
     except PromptcheckError as exc:
         _fail(exc)
@@ -403,6 +403,9 @@ def compare(
     ] = 0.0,
     seed: Annotated[int, typer.Option(help="Kept for scripts; the paired test is analytic.")] = 0,
     html: Annotated[Path | None, typer.Option(help="Also write the comparison as HTML.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the comparison as JSON (a 'compare' document) instead of a table.")
+    ] = False,
 ) -> None:
     """Did robustness get worse between two releases? Paired test per task; exit 1 on a significant regression."""
     try:
@@ -422,11 +425,27 @@ def compare(
     except PromptcheckError as exc:
         _fail(exc)
         return
-    console = Console(highlight=False)
-    console.print(changes_table(changes))
-    if missing:
-        console.print(f"no baseline in {old} for: {', '.join(missing)}", markup=False)
     worse = [c.key for c in changes if c.verdict == "worse"]
+    if as_json:
+        import json
+
+        from promptcheck.report.documents import stamp
+
+        body = {
+            "old": str(old),
+            "new": str(new),
+            "confidence": confidence,
+            "tolerance": tolerance,
+            "changes": [c.to_json() for c in changes],
+            "missing": missing,
+            "worse": worse,
+        }
+        typer.echo(json.dumps(stamp("compare", body), indent=1))
+    else:
+        console = Console(highlight=False)
+        console.print(changes_table(changes))
+        if missing:
+            console.print(f"no baseline in {old} for: {', '.join(missing)}", markup=False)
     if worse:
         Console(stderr=True, highlight=False).print(
             f"promptcheck: robustness got worse on {', '.join(worse)}", markup=False
@@ -464,13 +483,13 @@ def plan(
 
     try:
         from promptcheck.errors import InputError
-        from promptcheck.report.jsonio import read_results
+        from promptcheck.report.documents import read_document
         from promptcheck.report.plan import plan_results, plan_table
 
         if not 0.5 < confidence < 1:
             raise InputError(f"must be between 0.5 and 1, got {confidence}", field="--confidence")
         plans = plan_results(
-            read_results(results),
+            read_document(results, accept=("run", "pytest"), reader="promptcheck plan"),
             str(results),
             threshold=max_accuracy_drop,
             confidence=confidence,
@@ -480,11 +499,10 @@ def plan(
         _fail(exc)
         return
     if as_json:
-        typer.echo(
-            json.dumps(
-                {"source": str(results), "confidence": confidence, "tasks": [p.to_json() for p in plans]}, indent=1
-            )
-        )
+        from promptcheck.report.documents import stamp
+
+        doc = stamp("plan", {"source": str(results), "confidence": confidence, "tasks": [p.to_json() for p in plans]})
+        typer.echo(json.dumps(doc, indent=1))
         return
     Console(highlight=False).print(plan_table(plans))
 

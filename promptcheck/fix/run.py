@@ -35,6 +35,7 @@ from promptcheck.fix.train import (
 from promptcheck.fix.verdict import accuracy_interval, gate_verdict
 from promptcheck.models.base import Scorer
 from promptcheck.models.hf import HFScorer
+from promptcheck.report.documents import stamp
 from promptcheck.stats.sets import item_chance, task_guessing
 from promptcheck.tasks.records import Task
 
@@ -231,7 +232,7 @@ def run_fix(
     harmed = [h for r in reports for h in r["harm_check"]["harmed_tasks"]]
     infeasible = [n for r in reports for n in r["selection"]["infeasible_tasks"]]
     combined = {
-        "schema_version": 2,  # the same per-task records as a one-task report, plus each task's adapter
+        # the same per-task records as a one-task report, plus each task's adapter
         "model": scorer.identity.to_json(),
         "per_task_adapters": True,
         "config": cfg.to_json(),
@@ -250,6 +251,7 @@ def run_fix(
             "total": round(sum(r["seconds"]["total"] for r in reports), 1),
         },
     }
+    combined = stamp("fix", combined)
     atomic_write_json(out / REPORT, combined)
     return combined
 
@@ -397,7 +399,6 @@ def _run_one(
             }
         )
     report = {
-        "schema_version": 2,
         "model": scorer.identity.to_json(),
         "adapter": {"path": str(out), "hash": tuned.identity.adapter_hash, "format": "peft prompt tuning"},
         "config": cfg.to_json(),
@@ -409,5 +410,6 @@ def _run_one(
         "harm_check": {"tolerance": cfg.harm_tolerance, "harmed_tasks": harmed, "ok": not harmed},
         "seconds": {"train": round(train_seconds, 1), "total": round(time.perf_counter() - started, 1)},
     }
+    report = stamp("fix", report)
     atomic_write_json(out / REPORT, report)
     return report

@@ -119,17 +119,17 @@ class PromptcheckSession:
 
         settings, records = self.settings, self.records
         if settings.json or (settings.html and records):
-            from promptcheck.report.jsonio import SCHEMA_VERSION, library_versions
+            from promptcheck.report.documents import stamp
+            from promptcheck.report.jsonio import library_versions
 
             doc = {
-                "schema_version": SCHEMA_VERSION,
-                "kind": "pytest",
                 "seed": settings.seed,
                 "model_option": settings.model,
                 "adapter_option": settings.adapter,
                 "libraries": library_versions(),
                 "tests": records,
             }
+            doc = stamp("pytest", doc)
             if settings.json:
                 atomic_write_json(Path(settings.json), doc)
             if settings.html and records:
@@ -146,10 +146,12 @@ class PromptcheckSession:
         """Compare with the baseline file; True on a significant regression, "error" when it cannot."""
         assert self.settings.baseline is not None  # called only when a baseline is set
         from promptcheck.report.compare import compare_evidence, evidence_of
-        from promptcheck.report.jsonio import read_results
+        from promptcheck.report.documents import read_document
 
         try:
-            base = read_results(Path(self.settings.baseline))
+            base = read_document(
+                Path(self.settings.baseline), accept=("run", "pytest"), reader="--promptcheck-baseline"
+            )
             current = evidence_of({"tests": records})
             changes, missing = compare_evidence(
                 evidence_of(base, self.settings.baseline), current, seed=self.settings.seed
@@ -171,11 +173,11 @@ def _power_warnings(baseline: Path, items: list[pytest.Item]) -> list[str]:
     no drop 80% of the time at this size (so inconclusive, and a red CI, is the likely outcome)."""
     from promptcheck.assertions import DEFAULTS
     from promptcheck.report.compare import evidence_of
-    from promptcheck.report.jsonio import read_results
+    from promptcheck.report.documents import read_document
     from promptcheck.report.plan import plan_task
 
     try:
-        evidence = evidence_of(read_results(baseline), str(baseline))
+        evidence = evidence_of(read_document(baseline, accept=("run", "pytest")), str(baseline))
     except PromptcheckError:
         return []  # the baseline comparison at the end reports a bad file in one line
     lines = []

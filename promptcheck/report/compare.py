@@ -241,9 +241,11 @@ def compare_evidence(
 
 def compare_files(old_path: Any, new_path: Any, **options: Any) -> tuple[list[Change], list[str], dict, dict]:
     """Read two results files and compare them (see :func:`compare_evidence`)."""
-    from promptcheck.report.jsonio import read_results
+    from promptcheck.report.documents import read_document
 
-    old_doc, new_doc = read_results(old_path), read_results(new_path)
+    old_doc, new_doc = (
+        read_document(p, accept=("run", "pytest"), reader="promptcheck compare") for p in (old_path, new_path)
+    )
     changes, missing = compare_evidence(
         evidence_of(old_doc, str(old_path)), evidence_of(new_doc, str(new_path)), **options
     )

@@ -46,13 +46,10 @@ def _env() -> Any:
 
 
 def document_kind(doc: dict[str, Any]) -> str:
-    """run, pytest or fix."""
-    if "tests" in doc:
-        return "pytest"
-    tasks = doc.get("tasks") or []
-    if tasks and "before" in tasks[0]:
-        return "fix"
-    return "run"
+    """run, pytest or fix: what the document says it is (:func:`promptcheck.report.documents.kind_of`)."""
+    from promptcheck.report.documents import kind_of
+
+    return kind_of(doc)
 
 
 def _task_view(

@@ -1,7 +1,7 @@
-"""Results as JSON: the one place that writes (and reads) ``promptcheck run --json`` files.
+"""Results as JSON: the one place that writes ``promptcheck run --json`` files.
 
-The layout is documented in docs/results-schema.md; ``schema_version`` changes whenever a
-key is renamed or removed (adding keys does not change it).
+The layout is documented in docs/results-schema.md; every document promptcheck writes carries
+its ``kind`` and ``schema_version`` (:mod:`promptcheck.report.documents`, which also reads them).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 
 from promptcheck.evaluation.results import RunResult, TaskResult
 from promptcheck.fileio import atomic_write_json
+from promptcheck.report.documents import KINDS, stamp
 from promptcheck.stats.robustness import item_flips, wilson
 from promptcheck.stats.sets import compared_kinds, group_statistics, instruction_tests, item_chance, task_guessing
 from promptcheck.stats.summary import summarize_sets
@@ -23,9 +24,7 @@ from promptcheck.stats.summary import summarize_sets
 #: 2: ``robustness`` compares the reference with unobserved/generated instructions only (observed
 #: ones are their own set), ``drop_interval`` holds the verdict's one-sided bounds (their two-sided
 #: coverage in ``interval_confidence``), and instruction tests carry Holm-adjusted p-values.
-SCHEMA_VERSION = 2
-#: Versions :func:`read_results` reads (compare and report work on evidence common to both).
-READABLE_VERSIONS = (1, 2)
+SCHEMA_VERSION = KINDS["run"]
 #: What the interval statistics in a results file are judged against (same defaults as assert_robust).
 STAT_DEFAULTS = {"threshold": 0.05, "confidence": 0.95, "n_boot": 2000}
 _LIBRARIES = ("promptcheck", "torch", "transformers", "peft", "tokenizers", "numpy", "scipy")
@@ -161,7 +160,6 @@ def run_to_json(
     stats = {**STAT_DEFAULTS, **(stats or {})}
     reps = representations or {}
     doc: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
         "promptcheck_version": libs.get("promptcheck"),
         "seed": run.seed,
         "model": run.model.to_json(),
@@ -174,7 +172,7 @@ def run_to_json(
     }
     if timestamp:
         doc["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    return doc
+    return stamp("run", doc)
 
 
 def write_run_json(
@@ -191,35 +189,3 @@ def write_run_json(
         path,
         run_to_json(run, timestamp=timestamp, stats=stats, representations=representations, task_docs=task_docs),
     )
-
-
-def read_results(path: Path) -> dict[str, Any]:
-    """Read a results file (``run --json``, the plugin's ``--promptcheck-json`` or ``fix_report.json``).
-
-    Bad input is an :class:`InputError` naming the file, never a traceback.
-    """
-    import json
-
-    from promptcheck.errors import InputError
-
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("no such file", file=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", file=path) from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not JSON: {exc.msg}", file=path, line=exc.lineno) from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("tasks", doc.get("tests")), list):
-        raise InputError("not a promptcheck results file (no 'tasks' or 'tests' list)", file=path)
-    version = doc.get("schema_version")
-    if version not in READABLE_VERSIONS:
-        raise InputError(
-            f"schema_version {version!r} is not supported (this promptcheck reads "
-            f"{', '.join(map(str, READABLE_VERSIONS))})",
-            file=path,
-            field="schema_version",
-        )
-    return doc

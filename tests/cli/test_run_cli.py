@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import assert_documented
 from typer.testing import CliRunner
 
 from promptcheck.cli.main import app
@@ -36,7 +37,8 @@ def test_run_prints_a_table_per_task_and_writes_json(tiny_causal_dir, examples_d
     assert "sentiment" in res.output and "yesno" in res.output
     assert "unobserved" in res.output and "95% bounds" in res.output
     doc = json.loads(out.read_text())
-    assert doc["schema_version"] == SCHEMA_VERSION and doc["seed"] == 3
+    assert_documented(doc)
+    assert doc["kind"] == "run" and doc["schema_version"] == SCHEMA_VERSION and doc["seed"] == 3
     assert doc["model"]["weights_hash"] and doc["model"]["dtype"] == "float32"
     assert doc["libraries"]["torch"] and doc["promptcheck_version"]
     task = doc["tasks"][0]

@@ -7,7 +7,7 @@ import json
 
 import pytest
 import torch
-from conftest import assert_fix_ran, fix_cli
+from conftest import assert_documented, assert_fix_ran, fix_cli
 from typer.testing import CliRunner
 
 import promptcheck as pc
@@ -143,6 +143,7 @@ def test_cli_fix_saves_a_peft_adapter_that_loads_anywhere(tiny_causal_dir, task,
     assert_fix_ran(res)
     assert (out / "adapter_config.json").is_file() and (out / "adapter_model.safetensors").is_file()
     report = json.loads((out / "fix_report.json").read_text())
+    assert_documented(report)
     (t,) = report["tasks"]
     # NO SIGNAL is said exactly when the base model's reference accuracy is not above guessing.
     sig = t["reference_signal"]
@@ -247,6 +248,7 @@ def test_several_tasks_get_one_adapter_each_unless_joint(tiny_causal_dir, exampl
     res = _fix_yesno_and_sentiment(examples_dir, tiny_causal_dir, out)
     assert_fix_ran(res)
     report = json.loads((out / "fix_report.json").read_text())
+    assert_documented(report)
     assert report["per_task_adapters"] and [t["name"] for t in report["tasks"]] == ["yesno", "sentiment"]
     for name in ("yesno", "sentiment"):
         assert (out / name / "adapter_config.json").is_file()

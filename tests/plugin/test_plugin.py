@@ -7,7 +7,7 @@ import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, assert_documented
 
 pytest_plugins = ["pytester"]
 
@@ -125,6 +125,7 @@ def test_outputs_json_junit_markdown_and_summary_under_default_junit_family(pyte
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*promptcheck: robustness to instruction paraphrases*", "*yesno*", "model: *"])
     doc = json.loads((pytester.path / "out.json").read_text())
+    assert_documented(doc)
     (record,) = doc["tests"]
     for key in (
         "verdict",

@@ -1,0 +1,106 @@
+"""The family of results documents: every JSON promptcheck writes says its kind, and one reader reads them.
+
+Five kinds (docs/results-schema.md): ``run`` (``promptcheck run --json``), ``pytest`` (the
+plugin's ``--promptcheck-json``), ``fix`` (``fix_report.json``), ``compare``
+(``promptcheck compare --json``) and ``plan`` (``promptcheck plan --json``). Each carries a
+top-level ``"kind"`` and ``"schema_version"``; :func:`stamp` puts them on, :func:`read_document`
+reads a file, dispatches on its kind and refuses an unknown kind, a kind the reader cannot use or
+an unsupported version in one line. Files written before documents said their kind (run, gate and
+fix files of earlier versions) are recognised by their shape, as the readers did then.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from promptcheck.errors import InputError
+
+#: Each kind and the schema version this promptcheck writes. A version changes when a key of that
+#: kind is renamed or removed; adding keys does not change it.
+KINDS: dict[str, int] = {"run": 2, "pytest": 2, "fix": 2, "compare": 1, "plan": 1}
+#: Versions read, per kind (run and gate files of version 1 still read: compare and report use
+#: the evidence common to both).
+READABLE: dict[str, tuple[int, ...]] = {"run": (1, 2), "pytest": (1, 2), "fix": (2,), "compare": (1,), "plan": (1,)}
+#: The kinds that hold per-item evidence of one model (what report, compare and plan read).
+RESULTS = ("run", "pytest", "fix")
+WHAT = {
+    "run": "promptcheck run --json",
+    "pytest": "the plugin's --promptcheck-json",
+    "fix": "fix_report.json",
+    "compare": "promptcheck compare --json",
+    "plan": "promptcheck plan --json",
+}
+
+
+def stamp(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` as a document of ``kind``: ``kind`` and ``schema_version`` first, then the rest."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown document kind {kind!r}")
+    rest = {k: v for k, v in body.items() if k not in ("kind", "schema_version")}
+    return {"kind": kind, "schema_version": KINDS[kind], **rest}
+
+
+def kind_of(doc: Any, source: str | Path | None = None) -> str:
+    """The document's kind: its ``"kind"``, or for a file from before kinds were written, its shape."""
+    if not isinstance(doc, dict):
+        raise InputError("not a promptcheck results file (not a JSON object)", file=source)
+    kind = doc.get("kind")
+    if kind is not None:
+        if kind not in KINDS:
+            raise InputError(f"unknown kind {kind!r}; promptcheck writes {', '.join(KINDS)}", file=source, field="kind")
+        return str(kind)
+    if isinstance(doc.get("tests"), list):
+        return "pytest"
+    tasks = doc.get("tasks")
+    if isinstance(tasks, list):
+        if (
+            "adapter" in doc
+            or "per_task_adapters" in doc
+            or (tasks and isinstance(tasks[0], dict) and "before" in tasks[0])
+        ):
+            return "fix"
+        return "run"
+    raise InputError("not a promptcheck results file (no 'kind', 'tasks' or 'tests')", file=source)
+
+
+def read_document(path: str | Path, *, accept: Iterable[str] = RESULTS, reader: str = "") -> dict[str, Any]:
+    """Read a document, check its kind is one ``accept`` lists and its version one this promptcheck reads.
+
+    Bad input is an :class:`InputError` naming the file, never a traceback. ``reader`` names the
+    command for the refusal ("promptcheck compare reads ...").
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("no such file", file=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read: {exc}", file=path) from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not JSON: {exc.msg}", file=path, line=exc.lineno) from None
+    kind = kind_of(doc, path)
+    wanted = tuple(accept)
+    if kind not in wanted:
+        who = f"{reader} reads" if reader else "expected"
+        raise InputError(
+            f"a {kind} document ({WHAT[kind]}); {who} {' or '.join(WHAT[k] for k in wanted)}",
+            file=path,
+            field="kind",
+        )
+    if kind in ("run", "pytest") and not isinstance(doc.get("tasks" if kind == "run" else "tests"), list):
+        raise InputError(
+            f"a {kind} document without its '{'tasks' if kind == 'run' else 'tests'}' list", file=path, field="kind"
+        )
+    version = doc.get("schema_version")
+    if version not in READABLE[kind]:
+        raise InputError(
+            f"schema_version {version!r} of a {kind} document is not supported (this promptcheck reads "
+            f"{', '.join(map(str, READABLE[kind]))})",
+            file=path,
+            field="schema_version",
+        )
+    return dict(doc)

@@ -1,0 +1,65 @@
+"""The family of results documents: each says its kind and version, readers dispatch on the kind
+and refuse the wrong or an unknown one in one line, and earlier files (no kind) still read."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import assert_documented, documented_keys
+from report_fixtures import small_run  # noqa: F401
+from typer.testing import CliRunner
+
+from promptcheck.cli.main import app
+from promptcheck.errors import InputError
+from promptcheck.report.documents import KINDS, kind_of, read_document, stamp
+
+runner = CliRunner()
+
+
+def test_the_docs_table_lists_every_kind_this_promptcheck_writes_at_its_version():
+    table = documented_keys()
+    assert {k: v for k, (v, _) in table.items()} == KINDS
+    assert all({"kind", "schema_version"} <= keys for _, keys in table.values())
+
+
+def test_plan_and_compare_write_documents_that_say_their_kind(small_run):
+    run = json.loads(small_run.read_text())
+    assert_documented(run)
+    plan = runner.invoke(app, ["plan", str(small_run), "--json"])
+    assert plan.exit_code == 0, plan.output
+    assert_documented(json.loads(plan.output))
+    same = runner.invoke(app, ["compare", str(small_run), str(small_run), "--json"])
+    assert same.exit_code == 0, same.output
+    doc = json.loads(same.output)
+    assert_documented(doc)
+    assert doc["kind"] == "compare" and doc["worse"] == [] and doc["changes"][0]["verdict"] == "unchanged"
+
+
+def test_readers_refuse_a_document_of_another_kind_in_one_line(small_run, tmp_path):
+    plan = tmp_path / "plan.json"
+    plan.write_text(runner.invoke(app, ["plan", str(small_run), "--json"]).output)
+    for args in (["compare", str(plan), str(small_run)], ["plan", str(plan)], ["report", str(plan)]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, (args, res.output)
+        (line,) = res.output.strip().splitlines()
+        assert f"{plan}: kind: a plan document (promptcheck plan --json);" in line and "reads" in line, line
+    odd = tmp_path / "odd.json"
+    odd.write_text(json.dumps({"kind": "verdicts", "schema_version": 1, "tasks": []}))
+    res = runner.invoke(app, ["report", str(odd)])
+    assert res.exit_code == 2 and "kind: unknown kind 'verdicts'; promptcheck writes run, pytest, fix" in res.output
+
+
+def test_files_written_before_documents_said_their_kind_still_read(small_run, tmp_path):
+    run = json.loads(small_run.read_text())
+    old = {k: v for k, v in run.items() if k != "kind"}
+    assert kind_of(old) == "run"
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old))
+    assert read_document(path)["tasks"][0]["name"] == run["tasks"][0]["name"]
+    assert kind_of({"schema_version": 2, "tests": []}) == "pytest"
+    assert kind_of({"schema_version": 2, "tasks": [{"name": "t", "before": {}}]}) == "fix"
+    assert kind_of({"schema_version": 2, "per_task_adapters": True, "tasks": []}) == "fix"
+    with pytest.raises(InputError, match="schema_version 9 of a run document is not supported"):
+        path.write_text(json.dumps(stamp("run", {**old, "schema_version": 9}) | {"schema_version": 9}))
+        read_document(path)
