@@ -82,7 +82,7 @@ def __getattr__(name: str):  # noqa: ANN202 - the type depends on the name
 
         return getattr(options, name)
     if name == "run_suites":
-        from promptcheck.evaluation.suites import run_suites
+        from promptcheck.pipeline import run_suites
 
         return run_suites
     if name == "strategies":

@@ -330,6 +330,13 @@ class GateOptions(Options):
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class PluginSettings(GateOptions, ModelOptions):
+    """Every promptcheck setting of a pytest session, resolved once by the plugin: the model's options
+    (:class:`ModelOptions`) and the gate's own (:class:`GateOptions`). Here, not in ``plugin.py``,
+    so the gate's session reads its type without importing the plugin that imports it."""
+
+
 # -- promptcheck run --------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class RunOptions(Options):

@@ -14,7 +14,6 @@ Precedence: command line > ini (``[tool.pytest.ini_options]``) > default.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +21,7 @@ import pytest
 
 from promptcheck.errors import PromptcheckError
 from promptcheck.gate.session import RECORD_KEY, PromptcheckSession
-from promptcheck.options import GateOptions, ModelOptions, parse_text, specs
-
-
-@dataclass(frozen=True, kw_only=True)
-class PluginSettings(GateOptions, ModelOptions):
-    """Every promptcheck setting of this pytest session, resolved once: the model's options
-    (:class:`~promptcheck.options.ModelOptions`) and the gate's own (:class:`~promptcheck.options.GateOptions`)."""
-
+from promptcheck.options import PluginSettings, parse_text, specs
 
 SETTINGS_KEY = pytest.StashKey[PluginSettings]()
 
@@ -192,7 +184,7 @@ def promptcheck_model(promptcheck_settings: PluginSettings) -> Any:
             "no model to test: pass --promptcheck-model=PATH_OR_ID (or 'default'), "
             "or set promptcheck_model in the pytest ini"
         )
-    from promptcheck.evaluation.suites import open_model
+    from promptcheck.pipeline import open_model
 
     try:
         return open_model(s)  # loaded as `promptcheck run` loads it, score cache included

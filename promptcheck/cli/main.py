@@ -73,7 +73,7 @@ def run(
 
 
 def _run(suites: list[Path] | None, model_options: ModelOptions, options: RunOptions) -> None:
-    """Render :func:`promptcheck.evaluation.suites.run_suites`: a status while loading, a progress bar, tables."""
+    """Render :func:`promptcheck.pipeline.run_suites`: a status while loading, a progress bar, tables."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -83,8 +83,8 @@ def _run(suites: list[Path] | None, model_options: ModelOptions, options: RunOpt
         TimeRemainingColumn,
     )
 
-    from promptcheck.evaluation.suites import RunInterrupted, open_model, plan_run, run_suites
     from promptcheck.models.cache import CachedScorer
+    from promptcheck.pipeline import RunInterrupted, open_model, plan_run, run_suites
     from promptcheck.report.terminal import print_task
 
     out = Console(highlight=False)

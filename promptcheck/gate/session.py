@@ -17,7 +17,7 @@ from promptcheck.errors import PromptcheckError
 from promptcheck.gate.tables import markdown_summary, summary_table
 
 if TYPE_CHECKING:
-    from promptcheck.plugin import PluginSettings
+    from promptcheck.options import PluginSettings
 
 #: Exit statuses beyond pytest's own (0 ok, 1 failed, 2 interrupted, 3 internal, 4 usage, 5 no tests).
 EXIT_INCONCLUSIVE = 6

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from promptcheck.paraphrase.operators import EditResult, protected_intact
+from promptcheck.paraphrase.edits import EditResult, protected_intact
 
 #: Words SynonymAug must leave alone besides the protected ones: function words and the
 #: answer-format vocabulary ("option", "letter") that small models key on.

@@ -21,14 +21,14 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-EditResult = tuple[str, str] | None
-EditFn = Callable[[str, random.Random, frozenset[str]], EditResult]
+from promptcheck.paraphrase.edits import WORD as _WORD
+from promptcheck.paraphrase.edits import EditFn, EditResult, protected_intact, words_of
+
+__all__ = ["REGISTRY", "EditFn", "EditResult", "Operator", "operator", "operators", "protected_intact", "words_of"]
 
 FAMILIES = ("lexical", "syntactic", "framing", "formatting", "noise")
 #: Families used when none are named: every clean family (noise is opt-in).
 DEFAULT_FAMILIES = ("lexical", "syntactic", "framing", "formatting")
-
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 
 
 @dataclass(frozen=True)
@@ -76,18 +76,6 @@ def operators(families: Sequence[str] | None = None) -> list[Operator]:
                 f"unknown paraphrase family {f!r}; expected one of {', '.join(FAMILIES)}", field="families"
             )
     return [op for key, op in sorted(REGISTRY.items()) if op.family in fams]
-
-
-def words_of(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text)]
-
-
-def protected_intact(before: str, after: str, protected: frozenset[str]) -> bool:
-    """Every protected word keeps its count, as a whole word, ignoring case."""
-    if not protected:
-        return True
-    b, a = words_of(before), words_of(after)
-    return all(b.count(p) == a.count(p) for p in protected)
 
 
 def _lower_first(s: str) -> str:

@@ -9,9 +9,9 @@ import json
 from typer.testing import CliRunner
 
 from promptcheck.cli.main import app
-from promptcheck.evaluation.suites import plan_run
 from promptcheck.options import RunOptions
 from promptcheck.paraphrase.banks import load_bank
+from promptcheck.pipeline import plan_run
 
 runner = CliRunner()
 

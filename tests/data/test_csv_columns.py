@@ -236,7 +236,7 @@ def test_load_items_reads_csv_headers_by_name_too(here):
     ids=["no-answer-column", "empty-choice", "answer-names-no-choice", "duplicate-column"],
 )
 def test_cli_run_on_a_bad_csv_exits_2_with_one_line_before_loading_a_model(here, monkeypatch, text, expected):
-    import promptcheck.evaluation.suites as suites
+    import promptcheck.pipeline as suites
     from promptcheck.cli.main import app
 
     def no_model(*args: object, **kwargs: object) -> None:

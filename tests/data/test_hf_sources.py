@@ -347,8 +347,8 @@ def test_lm_eval_unreadable_local_data_is_one_line_without_the_offline_hint(tmp_
 
 def test_an_lm_eval_task_is_compared_with_generated_paraphrases_of_its_description(lm_eval_dir):
     """``--lm-eval-task NAME`` alone scored the reference only and its table judged nothing."""
-    from promptcheck.evaluation.suites import plan_run
     from promptcheck.options import RunOptions
+    from promptcheck.pipeline import plan_run
 
     options = RunOptions(lm_eval_task="pc_evens", lm_eval_include=[str(lm_eval_dir)])
     plan = plan_run([], options)
