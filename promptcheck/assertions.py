@@ -13,7 +13,6 @@ plan of :func:`promptcheck.stats.verdicts.look_plan`.
 from __future__ import annotations
 
 import contextvars
-import numbers
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -25,11 +24,11 @@ from promptcheck.errors import InputError
 from promptcheck.evaluation.results import TaskResult
 from promptcheck.evaluation.runner import evaluate
 from promptcheck.failures import task_load_options
-from promptcheck.options import CLAIMS, one_of
+from promptcheck.options import VerdictOptions
 from promptcheck.stats.robustness import Interval, bootstrap_consistency, consistency, mean_kl
 from promptcheck.stats.sets import claim_for, compared_kinds, instruction_tests, item_chance
 from promptcheck.stats.verdicts import Judgment, judge, look_plan
-from promptcheck.tasks.records import INSTRUCTION_KINDS, Instruction, Task
+from promptcheck.tasks.records import Instruction, Task
 
 #: Set by the pytest plugin around each test: marker overrides, the session seed, and where
 #: verdicts are recorded for the terminal summary, JSON, JUnit and failures.json.
@@ -37,20 +36,8 @@ CURRENT_OVERRIDES: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextV
 CURRENT_SEED: contextvars.ContextVar[int | None] = contextvars.ContextVar("promptcheck_seed", default=None)
 RECORDER: contextvars.ContextVar[list | None] = contextvars.ContextVar("promptcheck_recorder", default=None)
 
-DEFAULTS: dict[str, Any] = {
-    "max_accuracy_drop": 0.05,
-    "confidence": 0.95,
-    "relative": False,
-    "claim": "auto",
-    "kinds": None,
-    "min_consistency": None,
-    "max_worst_drop": None,
-    "on_inconclusive": "fail",
-    "sequential": False,
-    "looks": (0.25, 0.5, 1.0),
-    "n_boot": 2000,
-    "seed": None,
-}
+#: assert_robust's options and their defaults: the fields of :class:`~promptcheck.options.VerdictOptions`.
+DEFAULTS: dict[str, Any] = VerdictOptions().values()
 OPTION_NAMES = frozenset(DEFAULTS)
 
 
@@ -235,22 +222,7 @@ def check_options(values: Mapping[str, Any]) -> None:
     unknown = sorted(set(values) - OPTION_NAMES)
     if unknown:
         raise InputError(f"unknown option(s) {', '.join(unknown)}; expected {', '.join(sorted(OPTION_NAMES))}")
-    present = {k: v for k, v in values.items() if v is not None}
-    for key in ("max_accuracy_drop", "confidence", "min_consistency", "max_worst_drop"):
-        value = present.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
-            raise InputError(f"must be a number, got {value!r}", field=key)
-    if "confidence" in present and not 0 < float(present["confidence"]) < 1:
-        raise InputError(f"must be between 0 and 1, got {present['confidence']!r}", field="confidence")
-    for key, choices in (("claim", CLAIMS), ("on_inconclusive", ("fail", "pass"))):
-        problem = one_of(choices)(present[key]) if key in present else None
-        if problem:
-            raise InputError(problem, field=key)
-    kinds = present.get("kinds")
-    if kinds is not None and (isinstance(kinds, str) or any(k not in INSTRUCTION_KINDS for k in kinds)):
-        raise InputError(f"must be a list of {', '.join(INSTRUCTION_KINDS)}, got {kinds!r}", field="kinds")
-    if "n_boot" in present and int(present["n_boot"]) < 100:
-        raise InputError(f"must be at least 100, got {present['n_boot']!r}", field="n_boot")
+    VerdictOptions(**{k: v for k, v in values.items() if v is not None})  # the one check
 
 
 def _options(explicit: dict[str, Any]) -> dict[str, Any]:
@@ -474,6 +446,14 @@ def assert_robust(
     else:
         if task is None:
             raise InputError("assert_robust(model, task): the task is missing", field="task")
+        if isinstance(task, TaskResult):
+            raise InputError(
+                "got a result from evaluate() as the task: judge it as it is with assert_robust(result), "
+                "or let assert_robust score with assert_robust(model, task)",
+                field="task",
+            )
+        if not isinstance(task, Task):
+            raise InputError(f"must be a Task (promptcheck.load_task), got {type(task).__name__}", field="task")
         verdict = _drive(subject, task, _judged(_instructions_of(task, instructions), opts), opts)
     recorder = RECORDER.get()
     if recorder is not None:

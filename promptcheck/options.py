@@ -59,6 +59,35 @@ def one_of(choices: tuple[str, ...]) -> Check:
     return check
 
 
+def _number(value: Any) -> bool:
+    import math
+
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(float(value))
+
+
+def confidence_problem(value: Any) -> str | None:
+    """The one check of a verdict's confidence, whichever front end gives it: each of the two
+    one-sided tests is at this level, so it must be above 0.5 (a bound on the other side) and below 1."""
+    ok = _number(value) and 0.5 < float(value) < 1
+    return None if ok else f"must be between 0.5 and 1 (the level of each one-sided test), got {value!r}"
+
+
+def number_problem(value: Any) -> str | None:
+    return None if _number(value) else f"must be a number, got {value!r}"
+
+
+def kinds_problem(value: Any) -> str | None:
+    from promptcheck.tasks.records import INSTRUCTION_KINDS
+
+    ok = not isinstance(value, str) and all(k in INSTRUCTION_KINDS for k in value)
+    return None if ok else f"must be a list of {', '.join(INSTRUCTION_KINDS)}, got {value!r}"
+
+
+def looks_problem(value: Any) -> str | None:
+    ok = not isinstance(value, str) and len(value) > 0 and all(_number(f) and 0 < float(f) <= 1 for f in value)
+    return None if ok else f"must be fractions of the items in (0, 1], got {value!r}"
+
+
 def device_problem(value: Any) -> str | None:
     """The check of a ``device``: cpu, cuda, cuda:N, mps or auto."""
     ok = isinstance(value, str) and re.fullmatch(DEVICE_PATTERN, value)
@@ -306,6 +335,31 @@ class ModelOptions(ServedModelOptions, LocalModelOptions, ModelName):
         for name in ("model", "cache_dir", "score_cache"):
             values.pop(name)
         return {**values, "cache": self.cache_dir}
+
+
+# -- the verdict ------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class VerdictOptions(Options):
+    """How a robustness verdict is judged (:func:`promptcheck.assert_robust`, its pytest marker,
+    and the figures ``run``, ``plan``, ``compare`` and ``fix`` report): one type, checked once,
+    so every front end accepts the same values and refuses the rest with the same message."""
+
+    max_accuracy_drop: float = option(
+        0.05, help="the threshold: accuracy drop under paraphrase, 0.05 = 5 points", check=number_problem, cli=False
+    )
+    confidence: float = option(0.95, help="the level of each one-sided test", check=confidence_problem, cli=False)
+    relative: bool = option(False, help="judge the drop as a share of reference accuracy above chance", cli=False)
+    claim: str = option("auto", help="phrasings, instructions or auto", check=one_of(CLAIMS), cli=False)
+    kinds: tuple[str, ...] | None = option(help="instruction kinds compared", check=kinds_problem, cli=False)
+    min_consistency: float | None = option(help="consistency check's threshold", check=number_problem, cli=False)
+    max_worst_drop: float | None = option(help="worst instruction's threshold", check=number_problem, cli=False)
+    on_inconclusive: str = option(
+        "fail", help="what an inconclusive verdict does", check=one_of(("fail", "pass")), cli=False
+    )
+    sequential: bool = option(False, help="judge at looks and stop early", cli=False)
+    looks: tuple[float, ...] = option((0.25, 0.5, 1.0), help="fractions of the items", check=looks_problem, cli=False)
+    n_boot: int = option(2000, help="bootstrap draws (consistency)", min=100, cli=False)
+    seed: int | None = option(help="seed of item order and bootstrap", min=0, max=SEED_MAX, cli=False)
 
 
 # -- the pytest gate --------------------------------------------------------------------------

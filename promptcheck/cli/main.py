@@ -410,10 +410,11 @@ def compare(
     """Did robustness get worse between two releases? Paired test per task; exit 1 on a significant regression."""
     try:
         from promptcheck.errors import InputError
+        from promptcheck.options import confidence_problem
         from promptcheck.report.compare import changes_table, compare_files
 
-        if not 0 < confidence < 1:
-            raise InputError(f"must be between 0 and 1, got {confidence}", field="--confidence")
+        if confidence_problem(confidence):
+            raise InputError(str(confidence_problem(confidence)), field="--confidence")
         changes, missing, old_doc, new_doc = compare_files(
             old, new, confidence=confidence, seed=seed, tolerance=tolerance
         )
@@ -483,11 +484,12 @@ def plan(
 
     try:
         from promptcheck.errors import InputError
+        from promptcheck.options import confidence_problem
         from promptcheck.report.documents import read_document
         from promptcheck.report.plan import plan_results, plan_table
 
-        if not 0.5 < confidence < 1:
-            raise InputError(f"must be between 0.5 and 1, got {confidence}", field="--confidence")
+        if confidence_problem(confidence):
+            raise InputError(str(confidence_problem(confidence)), field="--confidence")
         plans = plan_results(
             read_document(results, accept=("run", "pytest"), reader="promptcheck plan"),
             str(results),

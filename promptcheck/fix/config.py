@@ -122,6 +122,7 @@ class FixConfig:
 
     def __post_init__(self) -> None:
         from promptcheck.errors import InputError
+        from promptcheck.options import confidence_problem
 
         positive = {
             "num_virtual_tokens": self.num_virtual_tokens,
@@ -148,8 +149,9 @@ class FixConfig:
         for name, value in {"val_items": self.val_items, "val_instructions": self.val_instructions}.items():
             if not 0 <= value < 1:
                 raise InputError(f"must be between 0 and 1, got {value!r}", field=name)
-        if not 0.5 < self.gate_confidence < 1:
-            raise InputError(f"must be between 0.5 and 1, got {self.gate_confidence!r}", field="gate_confidence")
+        problem = confidence_problem(self.gate_confidence)
+        if problem:
+            raise InputError(problem, field="gate_confidence")
         from promptcheck.fix.phrasings import SOURCES
 
         bad = [s for s in self.phrasings.split(",") if s.strip() not in SOURCES]

@@ -14,7 +14,7 @@ from typing import Any
 
 from promptcheck.report.compare import Evidence, compared_rows, evidence_of
 from promptcheck.stats.sets import claim_for
-from promptcheck.stats.verdicts import judge, plan_sizes
+from promptcheck.stats.verdicts import joint_sizes, judge, plan_sizes
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class TaskPlan:
     minimum_detectable_drop: float | None
     items_needed: int | None
     instructions_needed: int | None
+    #: When neither alone decides: items and instructions grown together (:func:`~promptcheck.stats.verdicts.joint_sizes`).
+    sizes_needed_together: tuple[int, int] | None = None
 
     @property
     def cheaper_lever(self) -> str | None:
@@ -57,6 +59,7 @@ class TaskPlan:
             "items_needed": self.items_needed,
             "instructions_needed": self.instructions_needed,
             "cheaper_lever": self.cheaper_lever,
+            "sizes_needed_together": list(self.sizes_needed_together) if self.sizes_needed_together else None,
         }
 
 
@@ -74,8 +77,12 @@ def plan_task(
         e.correct[0], e.correct[rows], max_accuracy_drop=threshold, confidence=confidence, claim=claim, chance=e.chance
     )
     target = j.drop if target_drop is None else float(target_drop)
-    items_needed, instr_needed = plan_sizes(
-        j.components, gap=abs(target - threshold), alpha=1 - confidence, items=j.items_used, instructions=j.instructions
+    sizing = dict(gap=abs(target - threshold), alpha=1 - confidence, items=j.items_used, instructions=j.instructions)
+    items_needed, instr_needed = plan_sizes(j.components, **sizing)  # type: ignore[arg-type]
+    together = (
+        joint_sizes(j.components, **sizing)  # type: ignore[arg-type]
+        if items_needed is None and instr_needed is None
+        else None
     )
     return TaskPlan(
         task=e.key,
@@ -89,6 +96,7 @@ def plan_task(
         minimum_detectable_drop=j.minimum_detectable_drop,
         items_needed=items_needed,
         instructions_needed=instr_needed,
+        sizes_needed_together=together,
     )
 
 
@@ -126,7 +134,9 @@ def plan_table(plans: list[TaskPlan]) -> Any:
                         else ""
                     )
                 )
-        return " or ".join(parts) if parts else "neither alone"
+        if not parts and p.sizes_needed_together is not None:
+            return "{} items with {} instructions".format(*p.sizes_needed_together)
+        return " or ".join(parts) if parts else "no affordable size"
 
     for p in plans:
         mdd = "none" if p.minimum_detectable_drop is None else f"{100 * p.minimum_detectable_drop:.1f}"

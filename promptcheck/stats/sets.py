@@ -127,6 +127,8 @@ class GroupStatistics:
             "items_needed": j.items_needed,
             "instructions_needed": j.instructions_needed,
             "decidable": j.decidable,
+            "largest_possible_drop": j.largest_possible_drop,
+            "sizes_needed_together": list(j.sizes_needed_together) if j.sizes_needed_together else None,
             "standard_error": j.standard_error,
             "spread_sd": self.spread_sd,
             "spread_range": self.spread_range,

@@ -35,7 +35,7 @@ instruction bound): same inputs, same judgment.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +45,7 @@ from scipy import stats as sps
 
 from promptcheck.errors import InputError
 from promptcheck.options import CLAIMS as OPTION_CLAIMS
+from promptcheck.options import confidence_problem
 from promptcheck.stats.robustness import Interval
 
 #: The claims a verdict can test (``auto`` of :data:`promptcheck.options.CLAIMS` is resolved before).
@@ -332,8 +333,8 @@ class Judgment:
     confidence: float
     method: str
     seed: int = 0
-    #: False when this suite cannot decide at its size: the bounds cover every drop the measured
-    #: reference accuracy allows (``interval`` is then that whole range, not a finding).
+    #: False when this suite cannot decide at its size (an inconclusive verdict at the final look):
+    #: the bounds cover every drop the reference can show, or no such drop would be detected.
     decidable: bool = True
     #: The true drop ``items_needed`` / ``instructions_needed`` are planned for: the drop observed,
     #: or, when the suite cannot decide, twice the threshold (a drop worth catching).
@@ -381,8 +382,9 @@ class Judgment:
         unit = "" if self.relative else " pts"
         if not self.decidable:
             return (
-                f"cannot decide at this size (its one-sided {100 * self.bound_confidence:.4g}% bounds cover every "
-                f"drop a reference at {100 * self.reference_accuracy:.1f}% can show)"
+                f"cannot decide at this size (one-sided {100 * self.bound_confidence:.4g}% bounds "
+                f"[{100 * self.interval.low:+.1f}, {100 * self.interval.high:+.1f}]{unit} for a reference at "
+                f"{100 * self.reference_accuracy:.1f}%: nearly every drop it can show)"
             )
         if not (math.isfinite(self.interval.low) and math.isfinite(self.interval.high)):
             return "no bounds yet (fewer than 2 items judged): score more items"
@@ -533,8 +535,9 @@ def judge(
     """
     if claim not in CLAIMS:
         raise InputError(f"must be one of {', '.join(CLAIMS)}, got {claim!r}", field="claim")
-    if not 0.5 < float(confidence) < 1:
-        raise InputError(f"must be between 0.5 and 1, got {confidence!r}", field="confidence")
+    problem = confidence_problem(confidence)
+    if problem:
+        raise InputError(problem, field="confidence")
     if not math.isfinite(float(max_accuracy_drop)):
         raise InputError(f"must be a number, got {max_accuracy_drop!r}", field="max_accuracy_drop")
     ref, para = _check_arrays(reference, paraphrases)
@@ -624,8 +627,9 @@ def judge(
         bounds = (float(np.clip(bounds[0], low_cap, high_cap)), float(np.clip(bounds[1], low_cap, high_cap)))
     covers = not finite or (bounds[0] <= low_cap and bounds[1] >= high_cap)
     final = look_index == len(plan) and used == planned
-    decidable = not (verdict == "inconclusive" and final and reached and covers)
     largest = high_cap if math.isfinite(high_cap) else math.inf
+    # Undecidable at this size: the bounds say nothing, or no drop that can happen would be detected.
+    decidable = not (verdict == "inconclusive" and final and reached and (covers or mdd > largest))
     sizes_for = drop if decidable else 2.0 * threshold
     sizing = dict(gap=abs(sizes_for - threshold) * scale, alpha=plan[-1].alpha, items=planned, instructions=m)
     items_needed, instr_needed = plan_sizes(comp, **sizing)
@@ -718,6 +722,27 @@ def _refuse_at_chance(ref: np.ndarray, chance: np.ndarray, confidence: float) ->
         )
 
 
+def decisive_variance(comp: Components, n_items: float, n_instructions: float, alpha: float) -> float:
+    """The drop's variance at a size, each part scaled by its own t quantile against the normal one.
+
+    The bounds use t(n - 1) for the item part and, under ``phrasings``, t(m - 1) for the
+    instruction part, so with 2 instructions (t(1): 6.3 against 1.6 at 95%) the instruction part
+    counts 15 times over: a planner that took normal quantiles said "about 1165 items would decide"
+    where no number of items does.
+    """
+    z = float(special.ndtri(1 - alpha))
+
+    def inflate(df: float) -> float:
+        return (_quantile(1 - alpha, max(df, 1.0)) / z) ** 2
+
+    items_part = (comp.items + comp.residual / n_instructions) / n_items * inflate(n_items - 1)
+    if comp.claim != "phrasings":
+        return items_part
+    # The instruction part of the bound is the spread of the instructions' means, item noise
+    # included (counted in both parts, as the bounds' two half-widths each carry it).
+    return items_part + (comp.instructions + comp.residual / n_items) / n_instructions * inflate(n_instructions - 1)
+
+
 def plan_sizes(
     comp: Components,
     *,
@@ -731,26 +756,29 @@ def plan_sizes(
     """Items (at ``instructions``) and instructions (at ``items``) that make a true drop ``gap`` away
     from the threshold decide with ``power``; ``None`` when unreachable or above ``limit``.
 
-    Normal quantiles: a planning figure, "about N". The instruction count is irrelevant to the
-    instruction term under ``claim="instructions"`` (those instructions are fixed).
+    A planning figure, "about N": normal quantiles for the power, the bounds' own t quantiles for
+    each part (:func:`decisive_variance`). The instruction count is irrelevant to the instruction
+    term under ``claim="instructions"`` (those instructions are fixed).
     """
     if gap <= 0 or not math.isfinite(gap):
         return None, None
     target = (gap / (special.ndtri(1 - alpha) + special.ndtri(power))) ** 2  # variance that decides
-    a, b, r = comp.items, comp.instructions if comp.claim == "phrasings" else 0.0, comp.residual
-
-    def solve(fixed_part: float, per_unit: float) -> int | None:
-        room = target - fixed_part
-        if per_unit <= 0:
-            return 2
-        if room <= 0:
-            return None
-        need = math.ceil(per_unit / room)
-        return max(2, need) if need <= limit else None
-
-    items_needed = solve(b / instructions, a + r / instructions)
-    instr_needed = solve(a / items, b + r / items)
+    items_needed = _smallest(lambda n: decisive_variance(comp, n, instructions, alpha) <= target, limit)
+    instr_needed = _smallest(lambda m: decisive_variance(comp, items, m, alpha) <= target, limit)
     return items_needed, instr_needed
+
+
+def _smallest(decides: Callable[[int], bool], limit: int) -> int | None:
+    """The smallest size >= 2 that ``decides`` (monotone: a larger size decides too), or None up to ``limit``."""
+    if not decides(limit):
+        return None
+    low, high = 1, 2
+    while not decides(high):
+        low, high = high, min(high * 2, limit)
+    while high - low > 1:  # decides(high), not decides(low)
+        mid = (low + high) // 2
+        low, high = (low, mid) if decides(mid) else (mid, high)
+    return max(high, 2)
 
 
 #: The share of a look's alpha spent on the reference accuracy's own bounds when clipping a drop's
@@ -789,12 +817,16 @@ def joint_sizes(
     if gap <= 0 or not math.isfinite(gap):
         return None
     target = (gap / (special.ndtri(1 - alpha) + special.ndtri(power))) ** 2
-    if comp.variance_at(items * 1000.0, instructions * 1000.0) > target:
+
+    def fits(k: float) -> bool:
+        return decisive_variance(comp, math.ceil(items * k), math.ceil(instructions * k), alpha) <= target
+
+    if not fits(1000.0):
         return None
     low, high = 1.0, 1000.0
     for _ in range(60):  # bisection on the factor: the variance falls as both grow
         mid = (low + high) / 2
-        low, high = (low, mid) if comp.variance_at(items * mid, instructions * mid) <= target else (mid, high)
+        low, high = (low, mid) if fits(mid) else (mid, high)
     return math.ceil(items * high), math.ceil(instructions * high)
 
 

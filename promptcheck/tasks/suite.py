@@ -595,6 +595,10 @@ def expand(path: str | os.PathLike[str], *, pool_subtasks: bool = False) -> list
     if p.suffix.lower() in SUITE_SUFFIXES or not (p.is_dir() or p.suffix.lower() == ".json"):
         return [("", p)]
     srcs = usable(bigbench_sources(p, pool=pool_subtasks), p)
+    if len(srcs) == 1 and pool_subtasks:
+        # One pooled source of several subtask folders: the parent is the task (load_task pools it
+        # again); its first subtask's folder would silently score that subtask alone.
+        return [("", p)]
     if len(srcs) == 1:
         return [
             ("", p)

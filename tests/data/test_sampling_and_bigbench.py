@@ -95,6 +95,11 @@ def test_bigbench_folder_subtasks_pooling_and_generative_skips(tmp_path):
     assert (
         pooled.name == "bb" and len(pooled.items) == 10 and {i.id.split("/")[0] for i in pooled.items} == {"one", "two"}
     )
+    # `promptcheck run FOLDER --pool-subtasks` (load_tasks) pools too: it scored only the first
+    # subtask's 6 items under the parent's name.
+    with pytest.warns(RuntimeWarning):
+        (run_pooled,) = load_tasks([parent], pool_subtasks=True)
+    assert run_pooled.name == "bb" and len(run_pooled.items) == 10 and run_pooled.items == pooled.items
     with pytest.warns(RuntimeWarning, match=r"skipped 1 of 7 examples without target_scores"):
         assert len(pc.load_task(parent / "one" / "task.json").items) == 6
 

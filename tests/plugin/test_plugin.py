@@ -74,7 +74,7 @@ def test_without_a_model_tests_skip_with_a_reason_and_require_model_errors(pytes
     [
         ("max_drop=0.1", "unknown option(s) max_drop"),
         ("0.1", "keyword options only"),
-        ("confidence=1.5", "confidence: must be between 0 and 1, got 1.5"),
+        ("confidence=1.5", "confidence: must be between 0.5 and 1 (the level of each one-sided test), got 1.5"),
         ("max_accuracy_drop='5%'", "max_accuracy_drop: must be a number, got '5%'"),
         ("claim='phrasing'", "claim: must be one of auto, instructions, phrasings, got 'phrasing'"),
         ("n_boot=10", "n_boot: must be at least 100, got 10"),

@@ -124,3 +124,36 @@ def test_a_backends_options_live_only_in_its_options_class_its_module_and_the_lo
         if any(n in path.read_text(encoding="utf-8") for n in ("served_model", "max_concurrency", "api_key_env"))
     }
     assert touching <= allowed, touching - allowed
+
+
+def test_a_confidence_out_of_range_is_refused_with_the_same_message_by_every_front_end(tmp_path, pytester):
+    """The allowed range was (0, 1) in two places and (0.5, 1) in three; now one check, one message."""
+    import numpy as np
+    from typer.testing import CliRunner
+
+    import promptcheck as pc
+    from promptcheck.cli.main import app
+    from promptcheck.fix.config import FixConfig
+    from promptcheck.options import VerdictOptions
+    from promptcheck.stats import judge
+
+    message = "must be between 0.5 and 1 (the level of each one-sided test), got 0.3"
+    seen = []
+    for call in (
+        lambda: VerdictOptions(confidence=0.3),
+        lambda: judge(np.ones(5, bool), np.ones((2, 5), bool), confidence=0.3),
+        lambda: pc.assert_robust(None, pc.Task(name="t", items=(), reference_instruction="r"), confidence=0.3),
+        lambda: FixConfig(gate_confidence=0.3),
+    ):
+        with pytest.raises(pc.InputError) as info:
+            call()
+        seen.append(info.value.message)
+    for command in (["plan", "x.json", "--confidence", "0.3"], ["compare", "a.json", "b.json", "--confidence", "0.3"]):
+        res = CliRunner().invoke(app, command)
+        assert res.exit_code == 2, res.output
+        seen.append(res.output.strip().split("--confidence: ", 1)[1])
+    pytester.makepyfile("import pytest\n\n@pytest.mark.promptcheck(confidence=0.3)\ndef test_gate():\n    pass\n")
+    out = pytester.runpytest_inprocess()
+    assert out.ret == 4
+    seen.append(message if message in out.stderr.str() + out.stdout.str() else "the marker said otherwise")
+    assert seen == [message] * len(seen), seen

@@ -14,7 +14,14 @@ from promptcheck.evaluation.results import InstructionResult, TaskResult
 from promptcheck.models.base import ModelIdentity
 from promptcheck.stats import holm, judge
 from promptcheck.stats.robustness import consistency, mcnemar_exact, mean_kl, wilson
-from promptcheck.stats.verdicts import ALPHA_SHARE, components, look_plan, possible_drops, spending
+from promptcheck.stats.verdicts import (
+    ALPHA_SHARE,
+    components,
+    decisive_variance,
+    look_plan,
+    possible_drops,
+    spending,
+)
 
 
 def test_wilson_interval_matches_the_formula():
@@ -90,15 +97,25 @@ def test_two_unobserved_instructions_cannot_decide_and_say_what_would():
     assert j.items_needed is None and j.instructions_needed is None
     n, m = j.sizes_needed_together
     assert f"about {n} items with {m} instructions" in note and n > 30 and m > 2
-    grown = j.components.variance_at(n, m)
-    assert grown <= (0.05 / (special.ndtri(0.95) + special.ndtri(0.8))) ** 2 < j.components.variance_at(n - 2, m - 1)
-    doc = j.to_json()
-    assert doc["decidable"] is False and doc["minimum_detectable_drop"] is None
-    assert all(abs(x) <= 1 for x in doc["interval"][:2])
-    # A decided verdict keeps its bounds, within what the reference can show.
-    ref = np.r_[np.ones(38, bool), np.zeros(2, bool)]
-    good = judge(ref, np.ones((6, 40), bool), max_accuracy_drop=0.05)
-    assert good.decidable and good.interval.low >= possible_drops(ref, 0.05 * ALPHA_SHARE)[0]
+    target = (0.05 / (special.ndtri(0.95) + special.ndtri(0.8))) ** 2
+    assert decisive_variance(j.components, n, m, 0.05) <= target
+    assert decisive_variance(j.components, int(n * 0.9), int(m * 0.9), 0.05) > target, "the smallest such size"
+
+
+def test_planned_sizes_count_the_t_quantile_of_two_instructions():
+    """With 2 instructions the bound's instruction part is t(1): 6.3 at 95%, not 1.6. A planner on
+    normal quantiles said "about 1165 items would decide" a 2-instruction gate; it counts them now."""
+    rng = np.random.default_rng(11)
+    ref = rng.random(60) < 0.9
+    two = np.vstack([rng.random(60) < 0.85, rng.random(60) < 0.8])
+    comp = judge(ref, two, claim="phrasings").components
+    z = float(special.ndtri(0.95))
+    naive = comp.variance_at(1000, 2)
+    assert decisive_variance(comp, 1000, 2, 0.05) > 5 * naive  # (6.31 / 1.64)^2 = 14.7 on the instruction part
+    twenty = judge(ref, np.vstack([rng.random(60) < 0.82 for _ in range(20)]), claim="phrasings").components
+    ratio = decisive_variance(twenty, 60, 20, 0.05) / twenty.variance_at(60, 20)
+    assert 1 < ratio < 1.5, ratio  # t(19) and t(59) are close to normal: about the same figure
+    assert z > 0
 
 
 def test_clipping_bounds_to_what_can_happen_keeps_their_coverage():
@@ -420,3 +437,17 @@ def test_a_gate_with_nothing_to_compare_says_so_before_scoring(examples_dir):
     with pytest.raises(pc.InputError, match="no instructions to compare with the reference: give the suite") as info:
         pc.assert_robust(model, bare)
     assert info.value.field == "instructions" and not counted, "refused before any prompt was scored"
+
+
+def test_a_result_passed_as_the_task_is_refused_in_one_line(examples_dir):
+    """A user wrote assert_robust(model, evaluate(model, task)) and got a TypeError from inside."""
+    from tiny_models import RuleModel
+
+    model = RuleModel("any", lambda ctx: True)
+    task = pc.load_task(examples_dir / "sentiment.yaml")
+    result = pc.evaluate(model, task)
+    with pytest.raises(pc.InputError, match=r"judge it as it is with assert_robust\(result\)"):
+        pc.assert_robust(model, result)
+    with pytest.raises(pc.InputError, match="must be a Task"):
+        pc.assert_robust(model, "sentiment.yaml")
+    assert pc.assert_robust(result, max_accuracy_drop=0.5, on_inconclusive="pass").task == "sentiment"
