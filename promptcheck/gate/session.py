@@ -109,10 +109,11 @@ class PromptcheckSession:
         if exitstatus == pytest.ExitCode.TESTS_FAILED:
             verdicts = {r["verdict"] for r in self.records}
             if "fail" not in verdicts and not self.other_failures:
-                if "inconclusive" in verdicts:
-                    session.exitstatus = EXIT_INCONCLUSIVE
-                elif self.errors:
+                # A crash outranks "score more items": 6 beside an errored test would hide it.
+                if self.errors:
                     session.exitstatus = EXIT_ERROR
+                elif "inconclusive" in verdicts:
+                    session.exitstatus = EXIT_INCONCLUSIVE
 
     def _write_outputs(self) -> None:
         from promptcheck.fileio import atomic_write_json, atomic_write_text

@@ -169,6 +169,9 @@ def load_lm_eval_tasks(
                 raise explained from None
             text = _one_line(exc)
             if isinstance(exc, KeyError) or "not found" in text.lower() or "unknown" in text.lower():
+                broken = _broken_yaml(include_path)
+                if broken is not None:  # lm-eval skips a YAML it cannot parse: its task is then "unknown"
+                    raise broken from None
                 raise InputError(
                     f"lm-eval has no task {name!r} ({text}); see `lm-eval ls tasks`, or pass the "
                     "folder of your own task YAML with --lm-eval-include",
@@ -523,6 +526,16 @@ def _dataset_error(exc: BaseException, name: str, config: Any, yaml: Path | None
     logged = _CAPTURED.messages if _CAPTURED is not None else []
     if logged:  # what datasets said before its generic error
         text += f"; datasets logged: {' '.join(logged[-1].split())[:200]}"
+    if path and not data_files and _is_local(path, data_files, kwargs) and not Path(path).expanduser().exists():
+        file, line = _locate(yaml, "dataset_path")
+        tried = Path(path).expanduser().absolute()
+        return InputError(
+            f"lm-eval task {name!r}: no folder {path!r} (tried {tried}); relative paths are read from the "
+            "working directory, as lm-eval reads them",
+            file=file,
+            line=line,
+            field="dataset_path",
+        )
     if _is_local(path, data_files, kwargs) and not remote:
         key = "dataset_kwargs.data_files" if data_files else "dataset_path"
         file, line = _locate(yaml, key)
@@ -537,6 +550,31 @@ def _dataset_error(exc: BaseException, name: str, config: Any, yaml: Path | None
         line=line,
         field="dataset_path",
     )
+
+
+def _broken_yaml(include_path: Sequence[str | os.PathLike[str]] | None) -> InputError | None:
+    """The first task YAML under ``include_path`` that does not parse, as a one-line error at its line."""
+    import yaml
+
+    class _AnyTags(yaml.SafeLoader):
+        """lm-eval's YAML has tags of its own (``!function utils.process``): read them as text."""
+
+    _AnyTags.add_multi_constructor("", lambda loader, suffix, node: None)
+    for folder in include_path or ():
+        for path in sorted(Path(folder).rglob("*.y*ml")):
+            try:
+                yaml.load(path.read_text(encoding="utf-8"), Loader=_AnyTags)
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+                return InputError(
+                    f"not valid YAML ({problem}), so lm-eval skips this file and knows none of its tasks",
+                    file=path,
+                    line=mark.line + 1 if mark is not None else None,
+                )
+            except (OSError, UnicodeDecodeError):
+                continue
+    return None
 
 
 def _offline(exc: BaseException) -> bool:
@@ -563,5 +601,8 @@ def _is_local(dataset_path: str, data_files: list[str], kwargs: dict[str, Any]) 
     except ImportError:  # pragma: no cover - datasets is there when lm-eval is
         builders = {}
     if dataset_path in builders:  # json, csv, parquet, ...: a builder that reads the files it is given
+        return True
+    # A path (absolute, ./, ../, ~) is local whether or not it exists: a hub id is "owner/name".
+    if dataset_path.startswith(("/", "./", "../", "~", ".\\")) or os.path.isabs(dataset_path):
         return True
     return bool(dataset_path) and Path(dataset_path).expanduser().exists()

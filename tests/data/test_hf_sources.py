@@ -357,3 +357,25 @@ def test_an_lm_eval_task_is_compared_with_generated_paraphrases_of_its_descripti
     assert {p.kind for p in chosen[1:]} == {"generated"} and plan.added_sources() == {"pc_evens": "generated"}
     off = plan_run([], dataclasses.replace(options, default_instructions=False))
     assert len(off.instruction_sets[0]) == 1
+
+
+def test_a_local_dataset_path_that_is_missing_or_a_broken_yaml_is_one_line_at_its_place(tmp_path, monkeypatch):
+    """A new user's trial: a missing local dataset_path got the hub's offline hint, and a YAML syntax
+    error in the user's own task file was reported as "lm-eval has no task" with no file or line."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # offline, as here: the hint must still not appear for a local path
+    folder = lm_eval_task_dir(
+        tmp_path,
+        "unused.jsonl",
+        ("dataset_path: json\ndataset_kwargs:\n  data_files:\n    test: unused.jsonl\n", "dataset_path: ./mydata\n"),
+    )
+    res = CliRunner().invoke(app, ["run", "--lm-eval-task", "pc_evens", "--lm-eval-include", str(folder)])
+    assert res.exit_code == 2, res.output
+    (line,) = res.stderr.strip().splitlines()
+    assert f"{folder / 'evens.yaml'}:3: dataset_path: lm-eval task 'pc_evens': no folder './mydata'" in line
+    assert "offline" not in line
+    (tmp_path / "b").mkdir()
+    broken = lm_eval_task_dir(tmp_path / "b", "unused.jsonl", ("test_split: test\n", "test_split: [test\n"))
+    res = CliRunner().invoke(app, ["run", "--lm-eval-task", "pc_evens", "--lm-eval-include", str(broken)])
+    assert res.exit_code == 2, res.output
+    (line,) = res.stderr.strip().splitlines()
+    assert line.startswith(f"promptcheck: error: {broken / 'evens.yaml'}:") and "not valid YAML" in line, line

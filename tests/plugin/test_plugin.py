@@ -163,6 +163,9 @@ def test_exit_status_tells_fail_inconclusive_and_error_apart(pytester, tiny_caus
     pytester.makepyfile(test_error="def test_error(promptcheck_model):\n    raise RuntimeError('boom')\n")
     error = pytester.runpytest(f"--promptcheck-model={tiny_causal_dir}", "test_error.py")
     assert error.ret == 7
+    # A crash beside an inconclusive gate: 7, not 6 ("score more items" would hide the crash).
+    both = pytester.runpytest(f"--promptcheck-model={tiny_causal_dir}")
+    assert both.ret == 7, both.stdout.str()[-2000:]
     pytester.makepyfile(test_plain="def test_plain():\n    assert 1 == 2\n")
     plain = pytester.runpytest(f"--promptcheck-model={tiny_causal_dir}", "test_plain.py", "test_error.py")
     assert plain.ret == 1
