@@ -52,9 +52,12 @@ class RunPlan:
 class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C during scoring; carries what finished (already saved when the run writes a file)."""
 
-    def __init__(self, done: tuple[TaskResult, ...], planned: int, saved: Path | None, cached: bool) -> None:
+    def __init__(
+        self, done: tuple[TaskResult, ...], planned: int, saved: Path | None, cached: bool, statistics: tuple = ()
+    ) -> None:
         super().__init__()
         self.done, self.planned, self.saved, self.cached = done, planned, saved, cached
+        self.statistics = statistics
 
 
 def plan_run(suites: Sequence[str | Path] | None, options: RunOptions) -> RunPlan:
@@ -178,7 +181,8 @@ def run_suites(
     """
     from promptcheck.evaluation.runner import evaluate
     from promptcheck.models.cache import CachedScorer
-    from promptcheck.report.jsonio import task_to_json, write_run_json
+    from promptcheck.report.jsonio import STAT_DEFAULTS, task_to_json, write_run_json
+    from promptcheck.stats.task import task_statistics
 
     options = options or RunOptions()
     if not isinstance(plan, RunPlan):
@@ -188,9 +192,10 @@ def run_suites(
     if plan.added_sources():
         settings["default_instructions"] = plan.added_sources()
     json_out = Path(options.json) if options.json else None
-    stats = {"threshold": options.max_accuracy_drop}
+    stats = {**STAT_DEFAULTS, "threshold": options.max_accuracy_drop}
     done: list[TaskResult] = []
-    docs: list[dict[str, Any]] = []  # each task's JSON, judged once when it finishes
+    judged: list[Any] = []  # each task's statistics, computed once when it finishes
+    docs: list[dict[str, Any]] = []  # and its part of the results file, made from them once
     reps: dict[str, dict] = {}
     phase = on_phase or (lambda _text: None)
     try:
@@ -200,6 +205,15 @@ def run_suites(
             if result.skipped_items and on_prompts is not None:  # their prompts will never come
                 on_prompts(len(result.skipped_items) * len(result.instructions))
             done.append(result)
+            judged.append(
+                task_statistics(
+                    result,
+                    threshold=float(stats["threshold"]),
+                    confidence=float(stats["confidence"]),
+                    n_boot=int(stats["n_boot"]),
+                    seed=options.seed,
+                )
+            )
             if options.representations:
                 from promptcheck.analysis.representations import representation_analysis
 
@@ -212,7 +226,15 @@ def run_suites(
                     projection=options.projection,
                 )
             if json_out is not None:  # after each task, so an interruption keeps what finished
-                docs.append(task_to_json(result, seed=options.seed, stats=stats, representations=reps.get(task.name)))
+                docs.append(
+                    task_to_json(
+                        result,
+                        seed=options.seed,
+                        stats=stats,
+                        representations=reps.get(task.name),
+                        statistics=judged[-1],
+                    )
+                )
                 write_run_json(
                     json_out,
                     RunResult(tuple(done), scorer.identity, options.seed, settings),
@@ -221,5 +243,7 @@ def run_suites(
                 )
     except KeyboardInterrupt:
         saved = json_out if json_out is not None and done else None
-        raise RunInterrupted(tuple(done), len(plan.tasks), saved, isinstance(scorer, CachedScorer)) from None
-    return RunResult(tuple(done), scorer.identity, options.seed, settings)
+        raise RunInterrupted(
+            tuple(done), len(plan.tasks), saved, isinstance(scorer, CachedScorer), tuple(judged)
+        ) from None
+    return RunResult(tuple(done), scorer.identity, options.seed, settings, tuple(judged))

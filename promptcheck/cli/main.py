@@ -101,16 +101,9 @@ def _run(suites: list[Path] | None, model_options: ModelOptions, options: RunOpt
         TimeRemainingColumn(),
     )
 
-    def show(results: tuple) -> None:
-        for result in results:
-            print_task(
-                out,
-                result,
-                verbose=options.verbose,
-                threshold=options.max_accuracy_drop,
-                seed=options.seed,
-                note=plan.added_note(result.task.name),
-            )
+    def show(results: tuple, statistics: tuple) -> None:
+        for result, judged in zip(results, statistics):
+            print_task(out, result, judged, verbose=options.verbose, note=plan.added_note(result.task.name))
 
     try:
         with Progress(*columns, console=err, transient=True) as progress:
@@ -132,7 +125,7 @@ def _run(suites: list[Path] | None, model_options: ModelOptions, options: RunOpt
                 else ""
             )
         )
-        show(stop.done)
+        show(stop.done, stop.statistics)
         raise typer.Exit(130) from None
     out.print(f"model: {scorer.identity.id}", markup=False)
     out.print(
@@ -141,7 +134,7 @@ def _run(suites: list[Path] | None, model_options: ModelOptions, options: RunOpt
         + (f", adapter {model_options.adapter}" if model_options.adapter else ""),
         markup=False,
     )
-    show(run.tasks)
+    show(run.tasks, run.statistics)
     seconds = sum(r.seconds for r in run.tasks)
     hits = scorer.stats.hits if isinstance(scorer, CachedScorer) else 0
     from_cache = f" ({hits} from the score cache)" if hits else ""

@@ -7,6 +7,7 @@ and reports are computed from the same numbers and never re-run the model.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from promptcheck.models.base import ModelIdentity
 from promptcheck.tasks.records import Instruction, Task
@@ -72,3 +73,6 @@ class RunResult:
     model: ModelIdentity
     seed: int = 0
     settings: dict = field(default_factory=dict)
+    #: Each task's statistics (``promptcheck.stats.task.TaskStatistics``), computed once when it
+    #: finished; the table and the results file render them.
+    statistics: tuple[Any, ...] = ()

@@ -12,14 +12,12 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from promptcheck.evaluation.results import RunResult, TaskResult
 from promptcheck.fileio import atomic_write_json
 from promptcheck.report.documents import KINDS, stamp
-from promptcheck.stats.robustness import item_flips, wilson
-from promptcheck.stats.sets import compared_kinds, group_statistics, instruction_tests, item_chance, task_guessing
-from promptcheck.stats.summary import summarize_sets
+from promptcheck.stats.robustness import wilson
+from promptcheck.stats.sets import task_guessing
+from promptcheck.stats.task import TaskStatistics, task_statistics
 
 #: 2: ``robustness`` compares the reference with unobserved/generated instructions only (observed
 #: ones are their own set), ``drop_interval`` holds the verdict's one-sided bounds (their two-sided
@@ -40,38 +38,15 @@ def library_versions() -> dict[str, str | None]:
     return out
 
 
-def _statistics(result: TaskResult, seed: int, stats: dict[str, Any]) -> dict[str, Any]:
-    """Interval statistics per set and over every non-reference instruction, plus per-instruction
-    drops and per-item flip counts: everything a report shows, computed here and not in the report."""
-    rows = result.instructions
-    ref_j = next((j for j, r in enumerate(rows) if r.kind == "reference"), None)
-    if ref_j is None or len(rows) < 2:
+def _statistics(st: TaskStatistics) -> dict[str, Any]:
+    """The task's statistics as the results file stores them (computed once, in :func:`task_statistics`)."""
+    if st.robustness is None:
         return {}
-    correct = np.asarray([r.correct for r in rows], dtype=bool)
-    preds = np.asarray([r.predictions for r in rows])
-    opts: dict[str, Any] = dict(
-        threshold=float(stats["threshold"]),
-        confidence=float(stats["confidence"]),
-        n_boot=int(stats["n_boot"]),
-        seed=seed,
-    )
-    chance = item_chance(result.task.items)
-
-    def group(js: list[int]) -> dict[str, Any]:
-        return group_statistics(
-            correct[ref_j], correct[js], preds[ref_j], preds[js], [rows[j].kind for j in js], chance=chance, **opts
-        ).to_json()
-
-    others = [j for j in range(len(rows)) if j != ref_j]
-    kinds = compared_kinds(rows[j].kind for j in others)
-    tests = instruction_tests(correct[ref_j], correct[others], confidence=opts["confidence"])
-    neutral = {"drop": 0.0, "mcnemar_p": 1.0, "mcnemar_p_holm": 1.0, "significant": False}
-    by_row = dict(zip(others, tests))
     return {
-        "robustness": group([j for j in others if rows[j].kind in kinds]),
-        "sets": [s.to_json() for s in summarize_sets(result, **opts)],
-        "instruction_tests": [by_row.get(j, neutral) for j in range(len(rows))],
-        "flips": item_flips(preds, ref_j).tolist(),
+        "robustness": st.robustness.to_json(),
+        "sets": [s.to_json() for s in st.sets],
+        "instruction_tests": list(st.instruction_tests),
+        "flips": list(st.flips),
     }
 
 
@@ -81,9 +56,21 @@ def task_to_json(
     seed: int = 0,
     stats: dict[str, Any] | None = None,
     representations: dict[str, Any] | None = None,
+    statistics: TaskStatistics | None = None,
 ) -> dict[str, Any]:
+    """One task of the results file. ``statistics``: its :class:`TaskStatistics`, made once when the
+    task finished (``run_suites``); computed here only for a caller that has none."""
     task = result.task
-    extra = _statistics(result, seed, {**STAT_DEFAULTS, **(stats or {})})
+    if statistics is None:
+        merged = {**STAT_DEFAULTS, **(stats or {})}
+        statistics = task_statistics(
+            result,
+            threshold=float(merged["threshold"]),
+            confidence=float(merged["confidence"]),
+            n_boot=int(merged["n_boot"]),
+            seed=seed,
+        )
+    extra = _statistics(statistics)
     tests = extra.get("instruction_tests")
     flips = extra.get("flips")
     instructions = [
@@ -122,7 +109,7 @@ def task_to_json(
         "suite_hash": task.source_hash,
         "n_items": len(task.items),
         "chance_accuracy": task.chance,
-        "guessing_accuracy": task_guessing(task),
+        "guessing_accuracy": statistics.guessing.guessing if statistics.guessing else task_guessing(task),
         **(
             {"sample": {"limit": task.limit, "seed": task.sample_seed, "population": task.population}}
             if task.limit is not None

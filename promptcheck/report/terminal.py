@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from promptcheck.evaluation.results import TaskResult
-from promptcheck.stats.sets import task_guessing
-from promptcheck.stats.summary import summarize_sets
 
 
 def _pct(x: float) -> str:
@@ -27,16 +27,19 @@ def _drop(x: float, threshold: float = 0.05) -> Text:
     return Text(f"{100 * x:+.1f}", style=style)
 
 
-def task_table(result: TaskResult, *, threshold: float = 0.05, confidence: float = 0.95, seed: int = 0) -> Table:
+def task_table(result: TaskResult, statistics: Any) -> Table:
     """Reference accuracy, then per instruction set: mean and worst accuracy, the drop with the
-    verdict's one-sided bounds and the verdict (:func:`promptcheck.stats.judge`, claim named in
-    docs/statistics.md: ``phrasings`` for two or more new phrasings)."""
+    verdict's one-sided bounds and the verdict, all from ``statistics`` (the task's
+    :class:`~promptcheck.stats.task.TaskStatistics`, made when the task finished: this renders,
+    it computes nothing; claims are named in docs/statistics.md)."""
     task = result.task
+    threshold, confidence = statistics.threshold, statistics.confidence
+    guessing = statistics.guessing
     table = Table(
         title=f"{task.name}  ({task.kind}, {task.format}, {len(task.items)} items"
         + (f" ({len(result.skipped_items)} too long, skipped)" if result.skipped_items else "")
         + (f", a sample of {task.population}" if task.limit is not None else "")
-        + f", {baselines(task.chance, task_guessing(task))})",
+        + (f", {baselines(guessing.chance, guessing.guessing)})" if guessing else ")"),
         title_justify="left",
     )
     table.add_column("instructions", no_wrap=True)  # set names: a CI log must not split them
@@ -50,7 +53,7 @@ def task_table(result: TaskResult, *, threshold: float = 0.05, confidence: float
     ref = result.reference_accuracy
     table.add_row("reference", "1", _pct(ref), _pct(ref), "", "", "", "")
     undecided: list[str] = []
-    for s in summarize_sets(result, threshold=threshold, confidence=confidence, seed=seed):
+    for s in statistics.sets:
         j = s.statistics.judgment
         bounds = (
             "n/a"
@@ -73,31 +76,24 @@ def task_table(result: TaskResult, *, threshold: float = 0.05, confidence: float
         f"drops in points vs the reference; bounds one-sided at {100 * confidence:g}% each; verdict at "
         f"{100 * threshold:g} points (docs/statistics.md)"
     )
-    notes = [*undecided, *filter(None, [guessing_note(result, confidence)])]
+    notes = [*undecided, *filter(None, [guessing_note(result, guessing)])]
     if notes:
         table.caption = Text.assemble(*[(n + "\n", "yellow") for n in notes], (table.caption, "table.caption"))
     return table
 
 
-def guessing_note(result: TaskResult, confidence: float = 0.95) -> str | None:
-    """A line when the reference is not clearly above guessing: a "pass" then says the other
-    instructions do no worse than a guess, not that the model does the task (a user's 3-topic
-    suite: reference 12/30 = 40%, both sets "pass")."""
-    import numpy as np
-
-    from promptcheck.stats.verdicts import above_chance
-
+def guessing_note(result: TaskResult, guessing: Any) -> str | None:
+    """A line when the reference is not clearly above guessing (``guessing``: the task statistics'
+    :class:`~promptcheck.stats.task.Guessing`): a "pass" then says the other instructions do no
+    worse than a guess, not that the model does the task (a user's 3-topic suite: reference
+    12/30 = 40%, both sets "pass")."""
     ref = result.reference
-    if ref is None or not ref.correct:
-        return None
-    guess = task_guessing(result.task)
-    ok, low = above_chance(np.asarray(ref.correct, dtype=bool), guess, confidence)
-    if ok:
+    if ref is None or guessing is None or guessing.above:
         return None
     return (
-        f"reference {_pct(ref.accuracy)} is not clearly above guessing {_pct(guess)} (the better of chance "
-        f"and giving the same answer every time; {100 * confidence:g}% lower bound {_pct(low)}): the model may not do "
-        "this task, and a pass says only that other instructions do no worse"
+        f"reference {_pct(ref.accuracy)} is not clearly above guessing {_pct(guessing.guessing)} (the better of chance "
+        f"and giving the same answer every time; {100 * guessing.confidence:g}% lower bound {_pct(guessing.lower_bound)}): "
+        "the model may not do this task, and a pass says only that other instructions do no worse"
     )
 
 
@@ -117,17 +113,10 @@ def instruction_table(result: TaskResult) -> Table:
 
 
 def print_task(
-    console: Console,
-    result: TaskResult,
-    *,
-    verbose: bool = False,
-    threshold: float = 0.05,
-    confidence: float = 0.95,
-    seed: int = 0,
-    note: str | None = None,
+    console: Console, result: TaskResult, statistics: Any, *, verbose: bool = False, note: str | None = None
 ) -> None:
     """The task's table; ``note``: a line under it (what promptcheck compared the task with)."""
-    console.print(task_table(result, threshold=threshold, confidence=confidence, seed=seed))
+    console.print(task_table(result, statistics))
     if note:
         console.print(Text(note, style="yellow"))
     if verbose:

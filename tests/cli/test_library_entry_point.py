@@ -85,3 +85,33 @@ def test_saving_the_results_after_each_task_judges_each_task_once(tmp_path, monk
     doc = json.loads(out.read_text())
     assert [t["name"] for t in doc["tasks"]] == [f"t{n}" for n in range(20)] and len(run.tasks) == 20
     assert all(t["robustness"]["verdict"] for t in doc["tasks"])
+
+
+def test_the_run_table_renders_the_statistics_the_results_file_stores(
+    tiny_causal_dir, examples_dir, tmp_path, monkeypatch
+):
+    """The terminal table judged every set again (cli -> report.terminal -> summarize_sets) beside the
+    results file's own judgment. Now both render one TaskStatistics: the CLI judges as often as the
+    library call, and the table's bounds are the file's."""
+    import promptcheck.stats.sets as sets
+
+    calls: list[int] = []
+    real = sets.judge
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sets, "judge", counting)
+    out = tmp_path / "r.json"
+    suite = str(examples_dir / "yesno.yaml")
+    res = CliRunner().invoke(app, ["run", suite, "--model", str(tiny_causal_dir), "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    by_cli = len(calls)
+    calls.clear()
+    pc.run_suites([suite], pc.ModelOptions(model=str(tiny_causal_dir)), pc.RunOptions(json=str(tmp_path / "s.json")))
+    assert by_cli == len(calls) > 0
+    doc = json.loads(out.read_text())
+    for s in doc["tasks"][0]["sets"]:
+        low, high = s["drop_interval"][:2]
+        assert f"[{100 * low:+.1f}, {100 * high:+.1f}]" in res.output or s["decidable"] is False

@@ -87,3 +87,15 @@ def test_no_two_modules_import_each_other_and_no_circle():
     for m in sorted(graph):
         if m not in state:
             visit(m, [])
+
+
+def test_no_renderer_imports_the_statistics():
+    """Renderers render numbers computed where results are made (stats.task.TaskStatistics, the results
+    file); one that imported promptcheck.stats could compute a second, different figure."""
+    modules = _modules()
+    renderers = ["promptcheck.report.terminal", "promptcheck.report.html", "promptcheck.report.plots"]
+    renderers += ["promptcheck.report.console", "promptcheck.gate.tables"]
+    found = {
+        m: sorted(t for t in _imports(m, modules[m], modules) if t.startswith("promptcheck.stats")) for m in renderers
+    }
+    assert not any(found.values()), found

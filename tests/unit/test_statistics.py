@@ -14,6 +14,7 @@ from promptcheck.evaluation.results import InstructionResult, TaskResult
 from promptcheck.models.base import ModelIdentity
 from promptcheck.stats import holm, judge
 from promptcheck.stats.robustness import consistency, mcnemar_exact, mean_kl, wilson
+from promptcheck.stats.task import task_statistics
 from promptcheck.stats.verdicts import (
     ALPHA_SHARE,
     components,
@@ -350,9 +351,12 @@ def test_the_run_table_says_when_the_reference_is_not_above_guessing():
         )
         return TaskResult(task=task, model=ModelIdentity(id="synthetic"), instructions=rows)
 
-    note = guessing_note(result(12))
+    def note_of(r: TaskResult) -> str | None:
+        return guessing_note(r, task_statistics(r).guessing)
+
+    note = note_of(result(12))
     assert note and note.startswith("reference 40.0% is not clearly above guessing 33.3%")
-    assert guessing_note(result(24)) is None  # 80% against a third: clearly above
+    assert note_of(result(24)) is None  # 80% against a third: clearly above
 
 
 def test_guessing_counts_the_same_answer_by_what_the_model_sees():
@@ -392,7 +396,7 @@ def test_chance_and_guessing_are_named_and_explained_the_same_way_in_table_json_
     )
     result = TaskResult(task=task, model=ModelIdentity(id="synthetic"), instructions=rows)
     console = Console(record=True, width=200)
-    console.print(task_table(result))
+    console.print(task_table(result, task_statistics(result)))
     text = " ".join(console.export_text().split())
     assert "chance 25.0%, guessing 40.0%" in text
     assert "not clearly above guessing 40.0% (the better of chance and giving the same answer every time" in text
@@ -423,7 +427,7 @@ def test_a_gate_that_cannot_decide_says_so_in_every_table_and_message():
     assert "[cannot decide]" in summary and "+100.0" not in summary
     assert "| cannot decide at this size |" in markdown_summary([record], seed=0)
     console = Console(record=True, width=200)
-    console.print(task_table(result))
+    console.print(task_table(result, task_statistics(result)))
     run_table = " ".join(console.export_text().split())
     assert "cannot decide" in run_table and "unobserved: cannot decide at this size;" in run_table
 
