@@ -47,11 +47,9 @@ def test_run_suites_checks_inputs_before_any_model_loads(tmp_path):
         pc.ModelOptions(dtype="float8")
 
 
-def test_saving_the_results_after_each_task_judges_each_task_once(tmp_path, monkeypatch):
-    """The results file is saved after every task (an interruption keeps what finished); each save
-    judged every finished task again: quadratic in tasks, 2,000 bootstrap draws each time."""
-    from tiny_models import RuleModel
-
+@pytest.fixture
+def judge_calls(monkeypatch) -> list[int]:
+    """One entry per call of judge made through stats.sets (every set and compared group is judged there)."""
     import promptcheck.stats.sets as sets
 
     calls: list[int] = []
@@ -62,6 +60,15 @@ def test_saving_the_results_after_each_task_judges_each_task_once(tmp_path, monk
         return real(*args, **kwargs)
 
     monkeypatch.setattr(sets, "judge", counting)
+    return calls
+
+
+def test_saving_the_results_after_each_task_judges_each_task_once(tmp_path, judge_calls):
+    """The results file is saved after every task (an interruption keeps what finished); each save
+    judged every finished task again: quadratic in tasks, 2,000 bootstrap draws each time."""
+    from tiny_models import RuleModel
+
+    calls = judge_calls
     items = "".join(
         json.dumps({"question": f"Is {k} even?", "choices": ["no", "yes"], "answer": int(k % 2 == 0)}) + "\n"
         for k in range(8)
@@ -93,16 +100,7 @@ def test_the_run_table_renders_the_statistics_the_results_file_stores(
     """The terminal table judged every set again (cli -> report.terminal -> summarize_sets) beside the
     results file's own judgment. Now both render one TaskStatistics: the CLI judges as often as the
     library call, and the table's bounds are the file's."""
-    import promptcheck.stats.sets as sets
-
-    calls: list[int] = []
-    real = sets.judge
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(sets, "judge", counting)
+    calls = judge_calls
     out = tmp_path / "r.json"
     suite = str(examples_dir / "yesno.yaml")
     res = CliRunner().invoke(app, ["run", suite, "--model", str(tiny_causal_dir), "--json", str(out)])
