@@ -95,7 +95,7 @@ def test_saving_the_results_after_each_task_judges_each_task_once(tmp_path, judg
 
 
 def test_the_run_table_renders_the_statistics_the_results_file_stores(
-    tiny_causal_dir, examples_dir, tmp_path, monkeypatch
+    tiny_causal_dir, examples_dir, tmp_path, judge_calls
 ):
     """The terminal table judged every set again (cli -> report.terminal -> summarize_sets) beside the
     results file's own judgment. Now both render one TaskStatistics: the CLI judges as often as the
