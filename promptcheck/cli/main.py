@@ -199,7 +199,6 @@ def fix(
             from_failures,
             out,
             model,
-            seed=options["seed"],
             device=local.device,
             dtype=local.dtype,
             resume=resume,
@@ -218,7 +217,6 @@ def _fix(
     out: Path,
     model: str | None,
     *,
-    seed: int,
     device: str,
     dtype: str,
     resume: bool,
@@ -227,41 +225,23 @@ def _fix(
     max_accuracy_drop: float | None = None,
     limit: int | None = None,
 ) -> None:
+    """Render :func:`promptcheck.fix.run.run_fix` of :func:`promptcheck.fix.entry.plan_fix`: progress, table, exit."""
     import warnings
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from promptcheck.errors import InputError
+    from promptcheck.fix.entry import plan_fix
 
     warnings.filterwarnings("ignore", category=FutureWarning)  # peft/transformers deprecation chatter
-    from promptcheck.failures import gates_from_failures, tasks_from_failures
-    from promptcheck.fix.data import split_task
-    from promptcheck.tasks.suite import load_task
-
-    if bool(suites) == bool(from_failures):
-        raise InputError(
-            "name the tasks to fix: suite files, or --from .promptcheck/failures.json (not both)", field="suites"
-        )
-    if from_failures:
-        tasks, gated_model = tasks_from_failures(from_failures, limit=limit)
-        model = model or gated_model or "default"
-        gates = gates_from_failures(from_failures)
-        if max_accuracy_drop is None and gates:
-            max_accuracy_drop = min(gates.values())  # the strictest gate that failed
-    else:
-        tasks = [load_task(p, limit=limit) for p in suites]
-    if max_accuracy_drop is not None:
-        cfg_kwargs["gate_threshold"] = max_accuracy_drop
-    cfg = FixConfig(**cfg_kwargs)
-    model = model or "default"
-    from promptcheck.models.served import is_url
-
-    if is_url(model):  # a soft prompt needs gradients through the model: only in-process
-        raise InputError("fix trains a soft prompt in-process; name a local model, not a served one", field="model")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # run_fix splits again and warns then, once
-        for t in tasks:
-            split_task(t, cfg)  # validate before loading a model
+    plan = plan_fix(
+        suites,
+        from_failures,
+        model=model,
+        config=cfg_kwargs,
+        max_accuracy_drop=max_accuracy_drop,
+        limit=limit,
+    )
+    tasks, cfg, model = list(plan.tasks), plan.config, plan.model
     out_c = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     from promptcheck.fix.run import run_fix

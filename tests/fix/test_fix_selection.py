@@ -380,3 +380,17 @@ def test_fix_asks_would_the_gate_pass_with_the_gates_own_verdict_on_the_same_mat
             gate.drop,
             (gate.interval.low, gate.interval.high),
         ), seed
+
+
+def test_plan_fix_holds_the_threshold_rule_and_refuses_before_a_model_loads(examples_dir):
+    """The fix front end held the threshold rule and input checks; the library does (plan_fix)."""
+    from promptcheck.fix.entry import plan_fix
+
+    plan = plan_fix([examples_dir / "sentiment.yaml"], max_accuracy_drop=0.1, config={"steps": 4})
+    assert plan.model == "default" and plan.config.gate_threshold == 0.1 and plan.config.steps == 4
+    assert [t.name for t in plan.tasks] == ["sentiment"]
+    assert plan_fix([examples_dir / "sentiment.yaml"]).config.gate_threshold == FixConfig().gate_threshold
+    with pytest.raises(pc.InputError, match="not a served one"):
+        plan_fix([examples_dir / "sentiment.yaml"], model="http://gpu:8000/v1")
+    with pytest.raises(pc.InputError, match="suite files, or --from"):
+        plan_fix()
