@@ -16,9 +16,6 @@ from typing import Any
 
 from promptcheck.errors import InputError
 
-SCHEMA_VERSION = 1
-
-
 #: What :func:`promptcheck.load_task` needs, besides the path, to rebuild a task the gate judged
 #: from an items file (.jsonl, MMLU .csv, BIG-bench): name -> the JSON type it must have.
 LOAD_OPTIONS: dict[str, type | tuple[type, ...]] = {
@@ -109,13 +106,10 @@ def failures_doc(records: list[dict], *, seed: int, model_option: str | None) ->
         t["verdicts"].append({k: r[k] for k in ("test", "verdict", "drop", "interval", "threshold", "claim")})
         seen = {f["text"] for f in t["failing_instructions"]}
         t["failing_instructions"] += [f for f in r["failing_instructions"] if f["text"] not in seen]
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "seed": seed,
-        "model": bad[0]["model"],
-        "model_option": model_option,
-        "tasks": list(tasks.values()),
-    }
+    from promptcheck.report.documents import stamp
+
+    body = {"seed": seed, "model": bad[0]["model"], "model_option": model_option, "tasks": list(tasks.values())}
+    return stamp("failures", body)
 
 
 def write_failures(path: Path, records: list[dict], *, seed: int, model_option: str | None) -> None:

@@ -61,8 +61,9 @@ def one_of(choices: tuple[str, ...]) -> Check:
 
 def _number(value: Any) -> bool:
     import math
+    import numbers
 
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(float(value))
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
 
 
 def confidence_problem(value: Any) -> str | None:
@@ -171,6 +172,8 @@ class Options:
             if value is None:
                 continue
             low, high = f.metadata.get("min"), f.metadata.get("max")
+            if (low is not None or high is not None) and not _number(value):
+                raise InputError(f"must be a number, got {value!r}", field=f.name)
             if low is not None and value < low or high is not None and value > high:
                 bounds = f"at least {low}" if high is None else f"between {low} and {high}"
                 raise InputError(f"must be {bounds}, got {value!r}", field=f.name)

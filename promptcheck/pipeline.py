@@ -204,7 +204,6 @@ def run_suites(
             result = evaluate(scorer, task, list(chosen), progress=on_prompts, too_long=options.too_long)
             if result.skipped_items and on_prompts is not None:  # their prompts will never come
                 on_prompts(len(result.skipped_items) * len(result.instructions))
-            done.append(result)
             judged.append(
                 task_statistics(
                     result,
@@ -214,6 +213,7 @@ def run_suites(
                     seed=options.seed,
                 )
             )
+            done.append(result)  # after its statistics: an interruption shows every task it counts
             if options.representations:
                 from promptcheck.analysis.representations import representation_analysis
 

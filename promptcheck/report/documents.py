@@ -1,8 +1,9 @@
 """The family of results documents: every JSON promptcheck writes says its kind, and one reader reads them.
 
-Five kinds (docs/results-schema.md): ``run`` (``promptcheck run --json``), ``pytest`` (the
+Six kinds (docs/results-schema.md): ``run`` (``promptcheck run --json``), ``pytest`` (the
 plugin's ``--promptcheck-json``), ``fix`` (``fix_report.json``), ``compare``
-(``promptcheck compare --json``) and ``plan`` (``promptcheck plan --json``). Each carries a
+(``promptcheck compare --json``), ``plan`` (``promptcheck plan --json``) and ``failures`` (the
+gate's ``.promptcheck/failures.json``, ``fix --from``'s input). Each carries a
 top-level ``"kind"`` and ``"schema_version"``; :func:`stamp` puts them on, :func:`read_document`
 reads a file, dispatches on its kind and refuses an unknown kind, a kind the reader cannot use or
 an unsupported version in one line. Files written before documents said their kind (run, gate and
@@ -20,10 +21,17 @@ from promptcheck.errors import InputError
 
 #: Each kind and the schema version this promptcheck writes. A version changes when a key of that
 #: kind is renamed or removed; adding keys does not change it.
-KINDS: dict[str, int] = {"run": 2, "pytest": 2, "fix": 2, "compare": 1, "plan": 1}
+KINDS: dict[str, int] = {"run": 2, "pytest": 2, "fix": 2, "compare": 1, "plan": 1, "failures": 1}
 #: Versions read, per kind (run and gate files of version 1 still read: compare and report use
 #: the evidence common to both).
-READABLE: dict[str, tuple[int, ...]] = {"run": (1, 2), "pytest": (1, 2), "fix": (2,), "compare": (1,), "plan": (1,)}
+READABLE: dict[str, tuple[int, ...]] = {
+    "run": (1, 2),
+    "pytest": (1, 2),
+    "fix": (1, 2),  # version 1: reports written before 2026-12-06, the same layout
+    "compare": (1,),
+    "plan": (1,),
+    "failures": (1,),
+}
 #: The kinds that hold per-item evidence of one model (what report, compare and plan read).
 RESULTS = ("run", "pytest", "fix")
 WHAT = {
@@ -32,6 +40,7 @@ WHAT = {
     "fix": "fix_report.json",
     "compare": "promptcheck compare --json",
     "plan": "promptcheck plan --json",
+    "failures": "the gate's failures.json, fix's input",
 }
 
 
@@ -56,6 +65,8 @@ def kind_of(doc: Any, source: str | Path | None = None) -> str:
         return "pytest"
     tasks = doc.get("tasks")
     if isinstance(tasks, list):
+        if tasks and isinstance(tasks[0], dict) and "verdicts" in tasks[0] and "instructions" not in tasks[0]:
+            return "failures"
         if (
             "adapter" in doc
             or "per_task_adapters" in doc
@@ -91,10 +102,9 @@ def read_document(path: str | Path, *, accept: Iterable[str] = RESULTS, reader: 
             file=path,
             field="kind",
         )
-    if kind in ("run", "pytest") and not isinstance(doc.get("tasks" if kind == "run" else "tests"), list):
-        raise InputError(
-            f"a {kind} document without its '{'tasks' if kind == 'run' else 'tests'}' list", file=path, field="kind"
-        )
+    listed = "tests" if kind == "pytest" else "tasks"
+    if kind in ("run", "pytest", "fix", "failures") and not isinstance(doc.get(listed), list):
+        raise InputError(f"a {kind} document without its '{listed}' list", file=path, field="kind")
     version = doc.get("schema_version")
     if version not in READABLE[kind]:
         raise InputError(

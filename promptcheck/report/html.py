@@ -201,6 +201,10 @@ def _pytest_views(doc: dict[str, Any]) -> list[dict[str, Any]]:
 def render_report(doc: dict[str, Any], *, source: str = "") -> str:
     """The HTML text for a results document (run, pytest gate or fix report)."""
     kind = document_kind(doc)
+    if kind not in ("run", "pytest", "fix"):
+        from promptcheck.errors import InputError
+
+        raise InputError(f"a {kind} document has no report; promptcheck report reads run, pytest and fix documents")
     env = _env()
     if kind == "fix":
         tasks = []

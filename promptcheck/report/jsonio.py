@@ -155,7 +155,17 @@ def run_to_json(
         "statistics": stats,
         "tasks": task_docs
         if task_docs is not None
-        else [task_to_json(t, seed=run.seed, stats=stats, representations=reps.get(t.task.name)) for t in run.tasks],
+        else [
+            task_to_json(
+                t,
+                seed=run.seed,
+                stats=stats,
+                representations=reps.get(t.task.name),
+                # the statistics run_suites made when each task finished, at the run's own threshold
+                statistics=run.statistics[n] if n < len(run.statistics) else None,
+            )
+            for n, t in enumerate(run.tasks)
+        ],
     }
     if timestamp:
         doc["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

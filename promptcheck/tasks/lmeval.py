@@ -169,7 +169,7 @@ def load_lm_eval_tasks(
                 raise explained from None
             text = _one_line(exc)
             if isinstance(exc, KeyError) or "not found" in text.lower() or "unknown" in text.lower():
-                broken = _broken_yaml(include_path)
+                broken = _broken_yaml(include_path, name)
                 if broken is not None:  # lm-eval skips a YAML it cannot parse: its task is then "unknown"
                     raise broken from None
                 raise InputError(
@@ -526,7 +526,8 @@ def _dataset_error(exc: BaseException, name: str, config: Any, yaml: Path | None
     logged = _CAPTURED.messages if _CAPTURED is not None else []
     if logged:  # what datasets said before its generic error
         text += f"; datasets logged: {' '.join(logged[-1].split())[:200]}"
-    if path and not data_files and _is_local(path, data_files, kwargs) and not Path(path).expanduser().exists():
+    path_like = path.startswith(("/", "./", "../", "~")) or os.path.isabs(path)
+    if path and not data_files and path_like and not Path(path).expanduser().exists():
         file, line = _locate(yaml, "dataset_path")
         tried = Path(path).expanduser().absolute()
         return InputError(
@@ -552,8 +553,9 @@ def _dataset_error(exc: BaseException, name: str, config: Any, yaml: Path | None
     )
 
 
-def _broken_yaml(include_path: Sequence[str | os.PathLike[str]] | None) -> InputError | None:
-    """The first task YAML under ``include_path`` that does not parse, as a one-line error at its line."""
+def _broken_yaml(include_path: Sequence[str | os.PathLike[str]] | None, name: str) -> InputError | None:
+    """A task YAML under ``include_path`` that names task ``name`` but does not parse, as a one-line
+    error at its line (an unrelated broken file is not blamed for a mistyped task name)."""
     import yaml
 
     class _AnyTags(yaml.SafeLoader):
@@ -563,7 +565,10 @@ def _broken_yaml(include_path: Sequence[str | os.PathLike[str]] | None) -> Input
     for folder in include_path or ():
         for path in sorted(Path(folder).rglob("*.y*ml")):
             try:
-                yaml.load(path.read_text(encoding="utf-8"), Loader=_AnyTags)
+                text = path.read_text(encoding="utf-8")
+                if not re.search(rf"^\s*-?\s*task:\s*['\"]?{re.escape(name)}['\"]?\s*$", text, re.MULTILINE):
+                    continue  # a file that does not name the task is not blamed for it
+                yaml.load(text, Loader=_AnyTags)
             except yaml.YAMLError as exc:
                 mark = getattr(exc, "problem_mark", None)
                 problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]

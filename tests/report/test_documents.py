@@ -63,3 +63,30 @@ def test_files_written_before_documents_said_their_kind_still_read(small_run, tm
     with pytest.raises(InputError, match="schema_version 9 of a run document is not supported"):
         path.write_text(json.dumps(stamp("run", {**old, "schema_version": 9}) | {"schema_version": 9}))
         read_document(path)
+
+
+def test_fix_reports_of_version_1_still_read_and_failures_json_is_refused_by_the_result_readers(small_run, tmp_path):
+    """A review: a fix report written before 2026-12-06 (schema 1) no longer rendered, and the gate's
+    failures.json passed the reader as a run file, then crashed compare with a KeyError."""
+    old_fix = tmp_path / "fix_report.json"
+    old_fix.write_text(json.dumps({"schema_version": 1, "adapter": {}, "tasks": [{"name": "t", "before": {}}]}))
+    assert read_document(old_fix)["tasks"][0]["name"] == "t"
+    failures = tmp_path / "failures.json"
+    failures.write_text(json.dumps({"schema_version": 1, "seed": 0, "tasks": [{"name": "t", "verdicts": []}]}))
+    assert kind_of(json.loads(failures.read_text())) == "failures"
+    for args in (["compare", str(failures), str(small_run)], ["plan", str(failures)], ["report", str(failures)]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, (args, res.output)
+        (line,) = res.output.strip().splitlines()
+        assert "kind: a failures document (the gate's failures.json, fix's input)" in line, line
+
+
+def test_verdict_options_take_numpy_numbers_as_markers_did():
+    import numpy as np
+
+    from promptcheck.options import VerdictOptions
+
+    v = VerdictOptions(max_accuracy_drop=np.float64(0.1), confidence=np.float32(0.9), n_boot=np.int64(500))
+    assert v.max_accuracy_drop == 0.1 and v.n_boot == 500
+    with pytest.raises(InputError, match="n_boot: must be a number, got '2000'"):
+        VerdictOptions(n_boot="2000")
