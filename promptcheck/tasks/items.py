@@ -218,7 +218,8 @@ def parse_answer(value: Any, choices: Sequence[str], err: Callable[[str], InputE
                 # Guessing would be a silently wrong answer key.
                 raise err(
                     f"{short(value)} is ambiguous: as a letter or index it is choice {index}, but choice "
-                    f"{as_text[0]} has that text; give the answer as a 0-based index"
+                    f"{as_text[0]} has that text; say which: a JSON integer index (JSONL), or the letter of "
+                    "the choice when the choices are not themselves letters or numbers (CSV)"
                 )
             return as_text[0]
         if index is not None:
