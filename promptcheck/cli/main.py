@@ -43,6 +43,16 @@ def _one_line_warnings() -> None:
     warnings.showwarning = show
 
 
+#: What reading a hand-edited results document can raise past its shape checks (report, compare, plan).
+MALFORMED = (KeyError, TypeError, IndexError, ValueError, AttributeError)
+
+
+def _malformed(exc: Exception, source: object) -> PromptcheckError:
+    from promptcheck.errors import InputError
+
+    return InputError(f"not a well-formed results document ({type(exc).__name__}: {exc})", file=str(source))
+
+
 def _fail(exc: PromptcheckError) -> None:
     Console(stderr=True, soft_wrap=True, highlight=False).print(f"promptcheck: error: {exc}", markup=False)
     raise typer.Exit(exc.exit_code)
@@ -358,6 +368,9 @@ def report(
     except PromptcheckError as exc:
         _fail(exc)
         return
+    except MALFORMED as exc:  # a hand-edited file the shape checks did not foresee: one line, no traceback
+        _fail(_malformed(exc, results))
+        return
     Console(highlight=False).print(f"report written to {target}", markup=False)
 
 
@@ -398,6 +411,9 @@ def compare(
             atomic_write_text(html, render_compare(changes, missing, old_doc, new_doc, old=str(old), new=str(new)))
     except PromptcheckError as exc:
         _fail(exc)
+        return
+    except MALFORMED as exc:
+        _fail(_malformed(exc, f"{old} or {new}"))
         return
     worse = [c.key for c in changes if c.verdict == "worse"]
     if as_json:
@@ -472,6 +488,9 @@ def plan(
         )
     except PromptcheckError as exc:
         _fail(exc)
+        return
+    except MALFORMED as exc:
+        _fail(_malformed(exc, results))
         return
     if as_json:
         from promptcheck.report.documents import stamp

@@ -106,11 +106,75 @@ def read_document(path: str | Path, *, accept: Iterable[str] = RESULTS, reader: 
     if kind in ("run", "pytest", "fix", "failures") and not isinstance(doc.get(listed), list):
         raise InputError(f"a {kind} document without its '{listed}' list", file=path, field="kind")
     version = doc.get("schema_version")
-    if version not in READABLE[kind]:
+    if isinstance(version, bool) or version not in READABLE[kind]:
         raise InputError(
             f"schema_version {version!r} of a {kind} document is not supported (this promptcheck reads "
             f"{', '.join(map(str, READABLE[kind]))})",
             file=path,
             field="schema_version",
         )
+    _check_shape(doc, kind, path)
     return dict(doc)
+
+
+def _check_shape(doc: dict[str, Any], kind: str, path: str | Path) -> None:
+    """What report, compare and plan read of a run or gate document, checked: a hand-edited file
+    is refused in one line naming the field, never a traceback or a number from broken evidence."""
+    import math
+
+    def bad(field: str, what: str) -> InputError:
+        return InputError(what, file=path, field=field)
+
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+    if kind == "run":
+        if not isinstance(doc.get("model"), dict):
+            raise bad("model", "must be the model's identity (an object)")
+        for i, t in enumerate(doc["tasks"]):
+            where = f"tasks[{i}]"
+            if not isinstance(t, dict):
+                raise bad(where, "must be an object")
+            if not isinstance(t.get("name"), str):
+                raise bad(f"{where}.name", "must be the task's name")
+            ins = t.get("instructions")
+            if not isinstance(ins, list) or not all(
+                isinstance(r, dict) and isinstance(r.get("index"), int) and isinstance(r.get("kind"), str) for r in ins
+            ):
+                raise bad(f"{where}.instructions", "must be a list of instructions with index and kind")
+            if "reference_accuracy" in t and not number(t["reference_accuracy"]):
+                raise bad(f"{where}.reference_accuracy", f"must be a number, got {t['reference_accuracy']!r}")
+            items = t.get("items")
+            if items is None:
+                continue
+            if not isinstance(items, list):
+                raise bad(f"{where}.items", "must be a list")
+            if isinstance(t.get("n_items"), int) and t["n_items"] != len(items):
+                raise bad(f"{where}.items", f"holds {len(items)} items where n_items says {t['n_items']}")
+            for j, it in enumerate(items):
+                at = f"{where}.items[{j}]"
+                k = it.get("n_choices") if isinstance(it, dict) else None
+                if not isinstance(k, int) or k < 2:
+                    raise bad(f"{at}.n_choices", "must be a number of choices (2 or more)")
+                answers = it.get("answers", [it.get("answer")])
+                if not isinstance(answers, list) or not all(isinstance(a, int) and 0 <= a < k for a in answers):
+                    raise bad(f"{at}.answer", f"must be a choice index 0..{k - 1}, got {it.get('answer')!r}")
+                preds = it.get("predictions")
+                if not isinstance(preds, list) or len(preds) != len(ins):
+                    raise bad(f"{at}.predictions", f"must hold one prediction per instruction ({len(ins)})")
+                if not all(isinstance(p, int) and 0 <= p < k for p in preds):
+                    raise bad(f"{at}.predictions", f"must be choice indices 0..{k - 1}")
+    elif kind == "pytest":
+        for i, r in enumerate(doc["tests"]):
+            if not isinstance(r, dict):
+                raise bad(f"tests[{i}]", "must be an object")
+            for key in ("test", "task", "claim", "verdict"):
+                if not isinstance(r.get(key), str):
+                    raise bad(f"tests[{i}].{key}", "missing or not text")
+            for key in ("drop", "threshold"):
+                if not number(r.get(key)):
+                    raise bad(f"tests[{i}].{key}", f"must be a number, got {r.get(key)!r}")
+    elif kind == "fix":
+        for i, t in enumerate(doc["tasks"]):
+            if not isinstance(t, dict) or not all(isinstance(t.get(k), dict) for k in ("before", "after")):
+                raise bad(f"tasks[{i}]", "must be an object with its before and after measurements")

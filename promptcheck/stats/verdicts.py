@@ -905,7 +905,9 @@ def judge_change(
     else:
         e = d_new.mean(axis=0) - d_old.mean(axis=0)
         mean = float(e.mean())
-        v_items = float(e.var(ddof=1)) / n if n > 1 else 0.0
+        # The same Bonett-Price floor as components(): identical item means in old and new gave
+        # [+0.0, +0.0] from 10 items, narrower than the paired comparison of a file with itself.
+        v_items = max(float(e.var(ddof=1)) / n if n > 1 else 0.0, 2.0 / (n + 2) ** 2)
         parts = [(v_items, max(n - 1, 1))]
         if claim == "phrasings":
             for d in (d_old, d_new):

@@ -130,6 +130,7 @@ def test_compare_cli_exit_codes(small_run, tmp_path):
 def test_compare_refuses_different_suites_in_one_line(small_run, tmp_path):
     doc = json.loads(small_run.read_text())
     doc["tasks"][0]["items"] = doc["tasks"][0]["items"][:-2]
+    doc["tasks"][0]["n_items"] = 8  # a consistent file of other items
     other = tmp_path / "other.json"
     other.write_text(json.dumps(doc))
     res = runner.invoke(app, ["compare", str(small_run), str(other)])
@@ -166,3 +167,15 @@ def test_plan_on_a_run_plans_for_the_threshold_the_run_judged_at(tiny_causal_dir
     assert task["threshold"] == 0.10
     (own,) = json.loads(runner.invoke(app, ["plan", str(out), "--json", "--max-accuracy-drop", "0.2"]).output)["tasks"]
     assert own["threshold"] == 0.2, "an explicit threshold still wins"
+
+
+def test_independent_instruction_sets_never_give_a_zero_width_change():
+    """A user compared a run with 12 instructions against one with 3 (every instruction at 70%, the
+    same items right): "[+0.0, +0.0]" from 10 items, narrower than the file compared with itself."""
+    ref = np.array([True] * 7 + [False] * 3)
+    old = np.tile(ref, (12, 1))
+    new = np.tile(ref, (3, 1))
+    change = judge_change(ref, old, ref, new, paired_instructions=False)
+    same = judge_change(ref, old, ref, old)
+    assert change.interval.high - change.interval.low > 0.1
+    assert change.interval.high - change.interval.low >= 0.5 * (same.interval.high - same.interval.low)

@@ -69,7 +69,9 @@ def test_fix_reports_of_version_1_still_read_and_failures_json_is_refused_by_the
     """A review: a fix report written before 2026-12-06 (schema 1) no longer rendered, and the gate's
     failures.json passed the reader as a run file, then crashed compare with a KeyError."""
     old_fix = tmp_path / "fix_report.json"
-    old_fix.write_text(json.dumps({"schema_version": 1, "adapter": {}, "tasks": [{"name": "t", "before": {}}]}))
+    old_fix.write_text(
+        json.dumps({"schema_version": 1, "adapter": {}, "tasks": [{"name": "t", "before": {}, "after": {}}]})
+    )
     assert read_document(old_fix)["tasks"][0]["name"] == "t"
     failures = tmp_path / "failures.json"
     failures.write_text(json.dumps({"schema_version": 1, "seed": 0, "tasks": [{"name": "t", "verdicts": []}]}))
@@ -90,3 +92,46 @@ def test_verdict_options_take_numpy_numbers_as_markers_did():
     assert v.max_accuracy_drop == 0.1 and v.n_boot == 500
     with pytest.raises(InputError, match="n_boot: must be a number, got '2000'"):
         VerdictOptions(n_boot="2000")
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "message"),
+    [
+        (lambda t: t.pop("instructions"), "tasks[0].instructions", "must be a list of instructions"),
+        (lambda t: t.pop("name"), "tasks[0].name", "must be the task's name"),
+        (lambda t: t.update(reference_accuracy="high"), "tasks[0].reference_accuracy", "must be a number"),
+        (lambda t: t["items"][0].update(answer=5), "tasks[0].items[0].answer", "must be a choice index"),
+        (
+            lambda t: t["items"][1].update(predictions=[9] * len(t["instructions"])),
+            "tasks[0].items[1].predictions",
+            "must be choice indices",
+        ),
+        (
+            lambda t: t["items"][2].update(predictions=[0, 1]),
+            "tasks[0].items[2].predictions",
+            "must hold one prediction per instruction",
+        ),
+        (lambda t: t.update(items=t["items"][:3]), "tasks[0].items", "holds 3 items where n_items says"),
+    ],
+    ids=[
+        "no-instructions",
+        "no-name",
+        "text-accuracy",
+        "answer-out-of-range",
+        "prediction-out-of-range",
+        "short-predictions",
+        "items-cut",
+    ],
+)
+def test_a_hand_edited_run_file_is_refused_in_one_line_by_every_reader(small_run, tmp_path, edit, field, message):
+    """A new user's edits of a run file: KeyError, TypeError and IndexError tracebacks from report,
+    plan and compare, or silently wrong figures (answers out of range, items cut)."""
+    doc = json.loads(small_run.read_text())
+    edit(doc["tasks"][0])
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(doc))
+    for args in (["report", str(path)], ["plan", str(path)], ["compare", str(small_run), str(path)]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, (args, res.output)
+        (line,) = res.output.strip().splitlines()
+        assert f"{path}: {field}: {message}" in line, line
