@@ -160,6 +160,7 @@ def load_lm_eval_tasks(
     tm = _task_manager(include_path)
     out: list[Task] = []
     for name in names:
+        _check_fields(_yaml_path(tm, name), name)
         try:
             with _capturing_dataset_errors():
                 loaded = tm.load([name])["tasks"]
@@ -551,6 +552,51 @@ def _dataset_error(exc: BaseException, name: str, config: Any, yaml: Path | None
         line=line,
         field="dataset_path",
     )
+
+
+#: lm-eval's output types (lm_eval.api.task: ALL_OUTPUT_TYPES).
+OUTPUT_TYPES = ("loglikelihood", "multiple_choice", "loglikelihood_rolling", "generate_until")
+
+
+def _check_fields(yaml_path: Path | None, name: str) -> None:
+    """Fields lm-eval would fail on with an error of its own insides (a typo'd ``output_type``, a
+    ``target_delimiter`` that is not text): one line at the field, before lm-eval loads anything."""
+    if yaml_path is None:
+        return
+    import difflib
+
+    import yaml
+
+    class _AnyTags(yaml.SafeLoader):
+        pass
+
+    _AnyTags.add_multi_constructor("", lambda loader, suffix, node: None)
+    try:
+        doc = yaml.load(yaml_path.read_text(encoding="utf-8"), Loader=_AnyTags)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return  # lm-eval reports these itself (or _broken_yaml does)
+    if not isinstance(doc, dict):
+        return
+    output_type = doc.get("output_type")
+    if "output_type" in doc and output_type not in OUTPUT_TYPES:
+        close = difflib.get_close_matches(str(output_type), OUTPUT_TYPES, n=1)
+        file, line = _locate(yaml_path, "output_type")
+        raise InputError(
+            f"lm-eval task {name!r}: unknown output_type {output_type!r}"
+            + (f" (did you mean {close[0]!r}?)" if close else f"; lm-eval knows {', '.join(OUTPUT_TYPES)}"),
+            file=file,
+            line=line,
+            field="output_type",
+        )
+    if "target_delimiter" in doc and not isinstance(doc["target_delimiter"], str):
+        file, line = _locate(yaml_path, "target_delimiter")
+        raise InputError(
+            f"lm-eval task {name!r}: target_delimiter must be text (what goes between the prompt and each "
+            f'choice, e.g. " "), got {doc["target_delimiter"]!r}',
+            file=file,
+            line=line,
+            field="target_delimiter",
+        )
 
 
 def _broken_yaml(include_path: Sequence[str | os.PathLike[str]] | None, name: str) -> InputError | None:

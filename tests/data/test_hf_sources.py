@@ -379,3 +379,33 @@ def test_a_local_dataset_path_that_is_missing_or_a_broken_yaml_is_one_line_at_it
     assert res.exit_code == 2, res.output
     (line,) = res.stderr.strip().splitlines()
     assert line.startswith(f"promptcheck: error: {broken / 'evens.yaml'}:") and "not valid YAML" in line, line
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ("output_type: {output_type}", "output_type: multiple_choise"),
+            ":8: output_type: lm-eval task 'pc_evens': unknown output_type 'multiple_choise' (did you mean 'multiple_choice'?)",
+        ),
+        (
+            ("description:", "target_delimiter:\ndescription:"),
+            ":9: target_delimiter: lm-eval task 'pc_evens': target_delimiter must be text",
+        ),
+    ],
+    ids=["output-type-typo", "target-delimiter-empty"],
+)
+def test_fields_lm_eval_fails_on_from_its_insides_are_named_at_their_line(tmp_path, change, expected):
+    """A typo'd output_type said "cannot be loaded (ValueError: Got invalid output_type ...)", an empty
+    target_delimiter "(AttributeError: 'NoneType' object has no attribute 'rstrip')", no line, no field."""
+    pytest.importorskip("lm_eval", reason="optional extra: pip install 'promptcheck[lm-eval]'")
+    data = tmp_path / "evens.jsonl"
+    write_evens(data)
+    folder = tmp_path / "lm_tasks"
+    folder.mkdir()
+    text = LM_EVAL_TASK.replace(*change).format(data=data, output_type="multiple_choice")
+    (folder / "evens.yaml").write_text(text)
+    res = CliRunner().invoke(app, ["run", "--lm-eval-task", "pc_evens", "--lm-eval-include", str(folder)])
+    assert res.exit_code == 2, res.output
+    (line,) = res.stderr.strip().splitlines()
+    assert f"{folder / 'evens.yaml'}{expected}" in line, line
