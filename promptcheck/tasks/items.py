@@ -475,8 +475,10 @@ def _csv_columns(header: Sequence[str], file: Path, line: int) -> _CsvColumns:
     for col, name in enumerate(names):
         if not name:
             raise InputError(
-                f"column {col + 1} has no name; a header row names every column "
-                "(pandas writes its index as an unnamed first column: use to_csv(index=False))",
+                f"column {col + 1} has no name; a header row names every column"
+                + (
+                    " (pandas writes its index as an unnamed first column: use to_csv(index=False))" if col == 0 else ""
+                ),
                 file=file,
                 line=line,
             )
@@ -561,6 +563,20 @@ def _headed_item(row: Sequence[str], columns: _CsvColumns, path: Path, line: int
         raise InputError(exc.message, file=exc.file, line=exc.line, field=columns.field(exc.field)) from None
 
 
+def _without_empty_trailing_columns(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
+    """Rows without the columns that are empty in every row at their end: Excel saves a sheet
+    whose rows end in "," that way, and such a column holds nothing to read (or to misread)."""
+    if not rows:
+        return rows
+    width = max(len(r) for _, r in rows)
+    cut = 0
+    while cut < width - 1 and all(len(r) < width - cut or not r[width - cut - 1].strip() for _, r in rows):
+        cut += 1
+    if cut == 0:
+        return rows
+    return [(line, r[: width - cut]) for line, r in rows]
+
+
 def _mmlu_items(path: Path) -> list[MCItem]:
     """MMLU-style CSV: one item a row, with or without a header row.
 
@@ -570,7 +586,7 @@ def _mmlu_items(path: Path) -> list[MCItem]:
     with its last choice as the answer. Without one (the original MMLU files), each row is
     ``question, choice, ..., choice, answer``: the first cell is the question, the last the answer.
     """
-    rows = _csv_rows(path)
+    rows = _without_empty_trailing_columns(_csv_rows(path))
     columns: _CsvColumns | None = None
     width: int | None = None
     if rows and _is_header(rows[0][1]):

@@ -272,3 +272,15 @@ def test_any_header_gives_items_or_one_line_error(tmp_path_factory, header, rows
         load_mmlu_csv(path)
     except InputError as exc:
         assert "\n" not in str(exc) and str(exc).startswith(str(path))
+
+
+def test_an_excel_sheet_whose_rows_end_in_a_comma_loads(tmp_path):
+    """A user's sheet saved by Excel: every row ends in "," (an empty seventh column), refused as
+    "column 7 has no name ... pandas writes its index as an unnamed first column"."""
+    path = tmp_path / "excel.csv"
+    path.write_text("question,A,B,C,D,answer,\nWhat is 1+1?,1,2,3,4,B,\nWhat is 2+2?,2,3,4,5,C,\n")
+    items = load_items(path)
+    assert [(i.choices, i.answer) for i in items] == [(("1", "2", "3", "4"), 1), (("2", "3", "4", "5"), 2)]
+    headless = tmp_path / "plain.csv"
+    headless.write_text("What is 1+1?,1,2,3,4,B,\nWhat is 2+2?,2,3,4,5,C,\n")
+    assert [i.answer for i in load_items(headless)] == [1, 2]
