@@ -419,7 +419,19 @@ def _is_header(row: Sequence[str]) -> bool:
         return True
     if {"question", "answer"} <= kinds:
         return True
-    return all(role is not None for role in roles) and bool(kinds & {"question", "answer"})
+    if all(role is not None for role in roles) and bool(kinds & {"question", "answer"}):
+        return True
+    # Choice columns "A", "B", ... with a question column, or ending the row (where an item has its
+    # answer): a header whose other names are not known ("stem,A,B,C,D"), refused at its unknown
+    # column rather than read as an item with "D" for its answer.
+    cells = [c.strip() for c in row]
+    if "A" in cells and "B" in cells:
+        start = cells.index("A")
+        run = 0
+        while start + run < len(cells) and cells[start + run] == LETTERS[run]:
+            run += 1
+        return run >= 2 and ("question" in kinds or start + run == len(cells))
+    return False
 
 
 @dataclass(frozen=True)

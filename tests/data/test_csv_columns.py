@@ -284,3 +284,20 @@ def test_an_excel_sheet_whose_rows_end_in_a_comma_loads(tmp_path):
     headless = tmp_path / "plain.csv"
     headless.write_text("What is 1+1?,1,2,3,4,B,\nWhat is 2+2?,2,3,4,5,C,\n")
     assert [i.answer for i in load_items(headless)] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("stem,A,B,C,D\nWhat is 1+1?,1,2,3,4\n", "stem.csv:1: stem: unknown column"),
+        ("A,B,C,D,question,Correct\n1,2,3,4,What is 1+1?,B\n", "stem.csv:1: Correct: unknown column"),
+    ],
+    ids=["unknown-question-name", "unknown-answer-name"],
+)
+def test_a_header_with_unknown_names_is_refused_at_them_not_read_as_an_item(tmp_path, text, expected):
+    """'stem,A,B,C,D' was read as an item and said "answer: letter 'D' is not among the 3 choices"."""
+    path = tmp_path / "stem.csv"
+    path.write_text(text)
+    with pytest.raises(InputError) as info:
+        load_items(path)
+    assert str(info.value).startswith(f"{path.parent / expected}") or expected in str(info.value), str(info.value)
