@@ -189,6 +189,15 @@ def lm_eval_task_dir(tmp_path, data: str, *changes: tuple[str, str]):
     return folder
 
 
+def lm_eval_error(folder) -> str:
+    """The one line ``promptcheck run --lm-eval-task pc_evens`` prints for the task in ``folder`` (exit 2)."""
+    res = CliRunner().invoke(app, ["run", "--lm-eval-task", "pc_evens", "--lm-eval-include", str(folder)])
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
 def write_evens(path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = [{"question": f"Is {i} an even number?", "choices": ["yes", "no"], "answer": i % 2} for i in range(10)]
@@ -285,10 +294,7 @@ def test_lm_eval_relative_data_files_are_read_from_the_working_directory(tmp_pat
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    res = CliRunner().invoke(app, ["run", "--lm-eval-task", "pc_evens", "--lm-eval-include", str(folder)])
-    assert res.exit_code == 2, res.output
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1, lines
+    lines = [lm_eval_error(folder)]
     assert (
         f"{folder / 'evens.yaml'}:5: dataset_kwargs.data_files: lm-eval task 'pc_evens': no file 'data/evens.jsonl' "
         f"(tried {elsewhere / 'data' / 'evens.jsonl'}); relative paths are read from the working directory, as "
@@ -320,10 +326,7 @@ def test_lm_eval_hub_dataset_offline_gets_the_offline_hint(tmp_path, monkeypatch
             "dataset_path: pc-no-such/ds\n",
         ),
     )
-    res = CliRunner().invoke(app, ["run", "--lm-eval-task", "pc_evens", "--lm-eval-include", str(folder)])
-    assert res.exit_code == 2, res.output
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1, lines
+    lines = [lm_eval_error(folder)]
     assert (
         f"{folder / 'evens.yaml'}:3: dataset_path: lm-eval task 'pc_evens': dataset 'pc-no-such/ds' cannot be loaded"
         in (lines[0])
@@ -334,10 +337,7 @@ def test_lm_eval_hub_dataset_offline_gets_the_offline_hint(tmp_path, monkeypatch
 def test_lm_eval_unreadable_local_data_is_one_line_without_the_offline_hint(tmp_path):
     (tmp_path / "evens.jsonl").write_text('{"question": "Is 0 even?", \n')
     folder = lm_eval_task_dir(tmp_path, str(tmp_path / "evens.jsonl"))
-    res = CliRunner().invoke(app, ["run", "--lm-eval-task", "pc_evens", "--lm-eval-include", str(folder)])
-    assert res.exit_code == 2, res.output
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1, lines
+    lines = [lm_eval_error(folder)]
     assert (
         f"{folder / 'evens.yaml'}:5: dataset_kwargs.data_files: lm-eval task 'pc_evens': the dataset cannot be "
         "loaded (DatasetGenerationError: " in lines[0]
