@@ -156,6 +156,7 @@ def run_settings(scorer: Scorer, options: RunOptions) -> dict[str, Any]:
         "batch_size": batched.batch_size if batched else None,
         "batch_tokens": batched.batch_tokens if batched else None,
         "too_long": options.too_long,
+        "add_default_instructions": options.default_instructions,
         "paraphrases": options.paraphrases,
         "families": options.family_list(),
         "min_similarity": options.min_similarity,

@@ -608,8 +608,10 @@ def _mmlu_items(path: Path) -> list[MCItem]:
     items = []
     for lineno, row in rows:
         if columns is None and len(row) < 4:
+            other = next((sep for sep in (";", "\t", "|") if any(sep in cell for cell in row)), None)
             raise InputError(
-                f"expected columns question, A, B, ..., answer; got {len(row)} column(s)",
+                f"expected columns question, A, B, ..., answer; got {len(row)} column(s)"
+                + (f" (the file looks separated by {other!r}: promptcheck reads comma-separated CSV)" if other else ""),
                 file=path,
                 line=lineno,
             )

@@ -51,6 +51,9 @@ FALLBACK = "Answer the following multiple choice question."
 
 
 def _task_manager(include_path: Sequence[str | os.PathLike[str]] | None) -> Any:
+    for folder in include_path or ():
+        if not Path(folder).is_dir():
+            raise InputError(f"no such folder {str(folder)!r} of task YAML files", field="--lm-eval-include")
     try:
         from lm_eval.tasks import TaskManager
     except ImportError:

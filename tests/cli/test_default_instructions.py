@@ -76,3 +76,22 @@ def test_run_on_a_bare_csv_judges_robustness_and_says_what_it_compared(tiny_caus
     assert task["prompts_scored"] == 6 * 13
     off = runner.invoke(app, ["run", str(items), "--model", str(tiny_causal_dir), "--no-default-instructions"])
     assert off.exit_code == 0 and "compared with" not in off.output and "unobserved" not in off.output
+
+
+def test_the_results_file_says_when_default_instructions_were_turned_off(tiny_causal_dir, tmp_path):
+    items = tmp_path / "mmlu.csv"
+    items.write_text(CSV)
+    out = tmp_path / "r.json"
+    res = runner.invoke(
+        app, ["run", str(items), "--model", str(tiny_causal_dir), "--json", str(out), "--no-default-instructions"]
+    )
+    assert res.exit_code == 0, res.output
+    settings = json.loads(out.read_text())["settings"]
+    assert settings["add_default_instructions"] is False and "default_instructions" not in settings
+
+
+def test_an_lm_eval_include_folder_that_does_not_exist_is_named(tmp_path):
+    res = runner.invoke(app, ["run", "--lm-eval-task", "pc_x", "--lm-eval-include", str(tmp_path / "nowhere")])
+    assert res.exit_code == 2
+    (line,) = res.output.strip().splitlines()
+    assert "--lm-eval-include: no such folder" in line and "nowhere" in line, line

@@ -301,3 +301,10 @@ def test_a_header_with_unknown_names_is_refused_at_them_not_read_as_an_item(tmp_
     with pytest.raises(InputError) as info:
         load_items(path)
     assert str(info.value).startswith(f"{path.parent / expected}") or expected in str(info.value), str(info.value)
+
+
+def test_a_semicolon_separated_file_is_refused_naming_its_separator(tmp_path):
+    path = tmp_path / "semi.csv"
+    path.write_text("What is 1+1?;1;2;3;4;B\n")
+    with pytest.raises(InputError, match="looks separated by ';': promptcheck reads comma-separated CSV"):
+        load_items(path)
