@@ -59,7 +59,8 @@ def one_of(choices: tuple[str, ...]) -> Check:
     return check
 
 
-def _number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """A finite real number, numpy's included, not a bool (the one check every front end uses)."""
     import math
     import numbers
 
@@ -69,12 +70,12 @@ def _number(value: Any) -> bool:
 def confidence_problem(value: Any) -> str | None:
     """The one check of a verdict's confidence, whichever front end gives it: each of the two
     one-sided tests is at this level, so it must be above 0.5 (a bound on the other side) and below 1."""
-    ok = _number(value) and 0.5 < float(value) < 1
+    ok = is_number(value) and 0.5 < float(value) < 1
     return None if ok else f"must be between 0.5 and 1 (the level of each one-sided test), got {value!r}"
 
 
 def number_problem(value: Any) -> str | None:
-    return None if _number(value) else f"must be a number, got {value!r}"
+    return None if is_number(value) else f"must be a number, got {value!r}"
 
 
 def kinds_problem(value: Any) -> str | None:
@@ -85,7 +86,7 @@ def kinds_problem(value: Any) -> str | None:
 
 
 def looks_problem(value: Any) -> str | None:
-    ok = not isinstance(value, str) and len(value) > 0 and all(_number(f) and 0 < float(f) <= 1 for f in value)
+    ok = not isinstance(value, str) and len(value) > 0 and all(is_number(f) and 0 < float(f) <= 1 for f in value)
     return None if ok else f"must be fractions of the items in (0, 1], got {value!r}"
 
 
@@ -172,7 +173,7 @@ class Options:
             if value is None:
                 continue
             low, high = f.metadata.get("min"), f.metadata.get("max")
-            if (low is not None or high is not None) and not _number(value):
+            if (low is not None or high is not None) and not is_number(value):
                 raise InputError(f"must be a number, got {value!r}", field=f.name)
             if low is not None and value < low or high is not None and value > high:
                 bounds = f"at least {low}" if high is None else f"between {low} and {high}"

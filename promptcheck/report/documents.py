@@ -120,13 +120,10 @@ def read_document(path: str | Path, *, accept: Iterable[str] = RESULTS, reader: 
 def _check_shape(doc: dict[str, Any], kind: str, path: str | Path) -> None:
     """What report, compare and plan read of a run or gate document, checked: a hand-edited file
     is refused in one line naming the field, never a traceback or a number from broken evidence."""
-    import math
+    from promptcheck.options import is_number as number
 
     def bad(field: str, what: str) -> InputError:
         return InputError(what, file=path, field=field)
-
-    def number(value: Any) -> bool:
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
     if kind == "run":
         if not isinstance(doc.get("model"), dict):

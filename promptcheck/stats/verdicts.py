@@ -41,12 +41,11 @@ from typing import Any
 
 import numpy as np
 from scipy import optimize, special
-from scipy import stats as sps
 
 from promptcheck.errors import InputError
 from promptcheck.options import CLAIMS as OPTION_CLAIMS
 from promptcheck.options import confidence_problem
-from promptcheck.stats.robustness import Interval
+from promptcheck.stats.robustness import Interval, wilson
 
 #: The claims a verdict can test (``auto`` of :data:`promptcheck.options.CLAIMS` is resolved before).
 CLAIMS = tuple(c for c in OPTION_CLAIMS if c != "auto")
@@ -393,6 +392,17 @@ class Judgment:
             f"{100 * self.interval.high:+.1f}]{unit} ({100 * self.interval.confidence:.4g}% two-sided)"
         )
 
+    def _levers(self) -> list[str]:
+        """The sizes that would decide: more items, more instructions, or (neither alone) both grown."""
+        levers = [
+            f"about {n} {what}"
+            for n, what in ((self.items_needed, "items"), (self.instructions_needed, "instructions"))
+            if n is not None
+        ]
+        if not levers and self.sizes_needed_together is not None:
+            levers = ["about {} items with {} instructions".format(*self.sizes_needed_together)]
+        return levers
+
     def power_note(self) -> str:
         """What would decide an inconclusive verdict, or how sensitive a decided one was."""
         pts = "" if self.relative else " points"
@@ -407,14 +417,8 @@ class Judgment:
                 f"at this size no drop the reference allows (at most {100 * self.largest_possible_drop:.1f}{pts}) "
                 f"would fail it 80% of the time (threshold {100 * self.threshold:.1f})"
             )
+        levers = self._levers()
         if not self.decidable:
-            levers = [
-                f"about {n} {what}"
-                for n, what in ((self.items_needed, "items"), (self.instructions_needed, "instructions"))
-                if n is not None
-            ]
-            if not levers and self.sizes_needed_together is not None:
-                levers = ["about {} items with {} instructions".format(*self.sizes_needed_together)]
             target = 100 * (self.sizes_for_drop or 0.0)
             parts.append(
                 f"{' or '.join(levers)} would detect a true drop of {target:.1f}{pts}"
@@ -422,13 +426,6 @@ class Judgment:
                 else f"no affordable size detects a true drop of {target:.1f}{pts}"
             )
         elif self.verdict == "inconclusive":
-            levers = []
-            if self.items_needed is not None:
-                levers.append(f"about {self.items_needed} items")
-            if self.instructions_needed is not None:
-                levers.append(f"about {self.instructions_needed} instructions")
-            if not levers and self.sizes_needed_together is not None:
-                levers.append("about {} items with {} instructions".format(*self.sizes_needed_together))
             if levers:
                 cheaper = (
                     " (instructions are the cheaper lever: --paraphrases N or a written bank)"
@@ -707,7 +704,7 @@ def above_chance(ref: np.ndarray, chance: float | np.ndarray, confidence: float)
     align paraphrases to (``promptcheck fix``).
     """
     k, n = int(np.sum(ref)), int(np.size(ref))
-    low = float(sps.binomtest(k, n).proportion_ci(confidence_level=2 * confidence - 1, method="wilson").low)
+    low = wilson(k, n, 2 * confidence - 1).low
     return low > float(np.mean(chance)), low
 
 
@@ -762,10 +759,15 @@ def plan_sizes(
     """
     if gap <= 0 or not math.isfinite(gap):
         return None, None
-    target = (gap / (special.ndtri(1 - alpha) + special.ndtri(power))) ** 2  # variance that decides
+    target = _deciding_variance(gap, alpha, power)
     items_needed = _smallest(lambda n: decisive_variance(comp, n, instructions, alpha) <= target, limit)
     instr_needed = _smallest(lambda m: decisive_variance(comp, items, m, alpha) <= target, limit)
     return items_needed, instr_needed
+
+
+def _deciding_variance(gap: float, alpha: float, power: float) -> float:
+    """The drop's variance at which a true drop ``gap`` from the threshold decides with ``power``."""
+    return float((gap / (special.ndtri(1 - alpha) + special.ndtri(power))) ** 2)
 
 
 def _smallest(decides: Callable[[int], bool], limit: int) -> int | None:
@@ -795,8 +797,8 @@ def possible_drops(reference: np.ndarray, alpha: float, chance: np.ndarray | Non
     k, n = int(np.sum(reference)), int(np.size(reference))
     if n == 0 or not 0 < alpha < 0.5:
         return -math.inf, math.inf
-    ci = sps.binomtest(k, n).proportion_ci(confidence_level=1 - 2 * alpha, method="wilson")
-    low, high = float(ci.low), float(ci.high)
+    ci = wilson(k, n, 1 - 2 * alpha)
+    low, high = ci.low, ci.high
     if chance is None:
         return low - 1.0, high
     c = float(np.mean(chance))
@@ -816,7 +818,7 @@ def joint_sizes(
     """
     if gap <= 0 or not math.isfinite(gap):
         return None
-    target = (gap / (special.ndtri(1 - alpha) + special.ndtri(power))) ** 2
+    target = _deciding_variance(gap, alpha, power)
 
     def fits(k: float) -> bool:
         return decisive_variance(comp, math.ceil(items * k), math.ceil(instructions * k), alpha) <= target

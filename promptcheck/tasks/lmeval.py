@@ -557,6 +557,17 @@ def _dataset_error(exc: BaseException, name: str, config: Any, yaml: Path | None
     )
 
 
+def _load_task_yaml(text: str) -> Any:
+    """A task YAML as data; lm-eval's own tags (``!function utils.process``) read as None, not refused."""
+    import yaml
+
+    class AnyTags(yaml.SafeLoader):
+        pass
+
+    AnyTags.add_multi_constructor("", lambda loader, suffix, node: None)
+    return yaml.load(text, Loader=AnyTags)  # a SafeLoader: no object is built from a tag
+
+
 #: lm-eval's output types (lm_eval.api.task: ALL_OUTPUT_TYPES).
 OUTPUT_TYPES = ("loglikelihood", "multiple_choice", "loglikelihood_rolling", "generate_until")
 
@@ -570,12 +581,8 @@ def _check_fields(yaml_path: Path | None, name: str) -> None:
 
     import yaml
 
-    class _AnyTags(yaml.SafeLoader):
-        pass
-
-    _AnyTags.add_multi_constructor("", lambda loader, suffix, node: None)
     try:
-        doc = yaml.load(yaml_path.read_text(encoding="utf-8"), Loader=_AnyTags)
+        doc = _load_task_yaml(yaml_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return  # lm-eval reports these itself (or _broken_yaml does)
     if not isinstance(doc, dict):
@@ -607,17 +614,13 @@ def _broken_yaml(include_path: Sequence[str | os.PathLike[str]] | None, name: st
     error at its line (an unrelated broken file is not blamed for a mistyped task name)."""
     import yaml
 
-    class _AnyTags(yaml.SafeLoader):
-        """lm-eval's YAML has tags of its own (``!function utils.process``): read them as text."""
-
-    _AnyTags.add_multi_constructor("", lambda loader, suffix, node: None)
     for folder in include_path or ():
         for path in sorted(Path(folder).rglob("*.y*ml")):
             try:
                 text = path.read_text(encoding="utf-8")
                 if not re.search(rf"^\s*-?\s*task:\s*['\"]?{re.escape(name)}['\"]?\s*$", text, re.MULTILINE):
                     continue  # a file that does not name the task is not blamed for it
-                yaml.load(text, Loader=_AnyTags)
+                _load_task_yaml(text)
             except yaml.YAMLError as exc:
                 mark = getattr(exc, "problem_mark", None)
                 problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
