@@ -26,7 +26,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import MISSING, Field, dataclass, field, fields
-from typing import Any, TypeVar, get_args, get_type_hints
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from promptcheck.errors import InputError
 from promptcheck.settings import DEFAULT_API_KEY_ENV
@@ -224,8 +225,14 @@ def _spec(f: Field, type_: Any, front: str) -> Iterator[OptionSpec]:
 
 def parse_text(spec: OptionSpec, text: Any) -> Any:
     """A value as written in an ini file or on a pytest command line, as the field's type."""
-    kinds = [t for t in get_args(spec.type) if t is not type(None)] or [spec.type]
+    optional = get_origin(spec.type) in (Union, UnionType)
+    kinds = [t for t in get_args(spec.type) if t is not type(None)] if optional else [spec.type]
     kind = kinds[0]
+    if get_origin(kind) is tuple:  # a comma-separated list: kinds, looks
+        item = get_args(kind)[0]
+        parts = text if isinstance(text, list | tuple) else comma_list(str(text)) or []
+        element = OptionSpec(**{**spec.__dict__, "type": item})
+        return tuple(parse_text(element, part) for part in parts)
     if kind is bool:
         return text if isinstance(text, bool) else str(text).strip().lower() in ("1", "true", "yes", "on")
     if kind in (int, float):
@@ -344,26 +351,71 @@ class ModelOptions(ServedModelOptions, LocalModelOptions, ModelName):
 # -- the verdict ------------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class VerdictOptions(Options):
-    """How a robustness verdict is judged (:func:`promptcheck.assert_robust`, its pytest marker,
-    and the figures ``run``, ``plan``, ``compare`` and ``fix`` report): one type, checked once,
-    so every front end accepts the same values and refuses the rest with the same message."""
+    """How a robustness verdict is judged (:func:`promptcheck.assert_robust`, its pytest marker and
+    ``--promptcheck-*`` options, and the figures ``run``, ``plan``, ``compare`` and ``fix`` report):
+    one type, checked once, so every front end accepts the same values and refuses the rest with
+    the same message. ``run`` offers the threshold and confidence (``--max-accuracy-drop``,
+    ``--confidence``); the plugin offers every field but the seed (the gate's own) as a session
+    default that a ``@pytest.mark.promptcheck`` marker and ``assert_robust``'s arguments override."""
 
     max_accuracy_drop: float = option(
-        0.05, help="the threshold: accuracy drop under paraphrase, 0.05 = 5 points", check=number_problem, cli=False
+        0.05,
+        help="the threshold: the accuracy drop under paraphrase a verdict allows (0.05 = 5 points)",
+        check=number_problem,
     )
-    confidence: float = option(0.95, help="the level of each one-sided test", check=confidence_problem, cli=False)
-    relative: bool = option(False, help="judge the drop as a share of reference accuracy above chance", cli=False)
-    claim: str = option("auto", help="phrasings, instructions or auto", check=one_of(CLAIMS), cli=False)
-    kinds: tuple[str, ...] | None = option(help="instruction kinds compared", check=kinds_problem, cli=False)
-    min_consistency: float | None = option(help="consistency check's threshold", check=number_problem, cli=False)
-    max_worst_drop: float | None = option(help="worst instruction's threshold", check=number_problem, cli=False)
+    confidence: float = option(
+        0.95,
+        help="the level of each of the verdict's two one-sided tests (0.95: a two-sided 90% interval)",
+        check=confidence_problem,
+    )
+    relative: bool = option(False, help="judge the drop as a share of the reference's accuracy above chance", cli=False)
+    claim: str = option(
+        "auto",
+        help="what the verdict claims: phrasings (new phrasings in general), instructions (these ones) "
+        "or auto (phrasings when two or more unobserved or generated instructions are compared)",
+        check=one_of(CLAIMS),
+        cli=False,
+    )
+    kinds: tuple[str, ...] | None = option(
+        help="instruction kinds compared with the reference, comma-separated",
+        check=kinds_problem,
+        cli=False,
+        default_text="unobserved and generated, else observed",
+    )
+    min_consistency: float | None = option(
+        help="also check that answers agree across instructions at least this often (a share of items)",
+        check=number_problem,
+        cli=False,
+    )
+    max_worst_drop: float | None = option(
+        help="also check the worst instruction's drop against this threshold", check=number_problem, cli=False
+    )
     on_inconclusive: str = option(
-        "fail", help="what an inconclusive verdict does", check=one_of(("fail", "pass")), cli=False
+        "fail",
+        help="what an inconclusive verdict does to the test: fail or pass",
+        check=one_of(("fail", "pass")),
+        cli=False,
     )
-    sequential: bool = option(False, help="judge at looks and stop early", cli=False)
-    looks: tuple[float, ...] = option((0.25, 0.5, 1.0), help="fractions of the items", check=looks_problem, cli=False)
-    n_boot: int = option(2000, help="bootstrap draws (consistency)", min=100, cli=False)
-    seed: int | None = option(help="seed of item order and bootstrap", min=0, max=SEED_MAX, cli=False)
+    sequential: bool = option(
+        False, help="score in looks and stop as soon as the verdict is decided (alpha spent per look)", cli=False
+    )
+    looks: tuple[float, ...] = option(
+        (0.25, 0.5, 1.0),
+        help="the looks of a sequential verdict: fractions of the items, comma-separated",
+        check=looks_problem,
+        cli=False,
+        default_text="0.25,0.5,1.0",
+    )
+    n_boot: int = option(2000, help="bootstrap draws of the consistency interval", min=100, cli=False)
+    seed: int | None = option(help="seed of item order and bootstrap", min=0, max=SEED_MAX, cli=False, plugin=False)
+
+    def statistics(self) -> dict[str, Any]:
+        """What a results file records as its ``statistics`` (the figures ``run`` judged at)."""
+        return {"threshold": self.max_accuracy_drop, "confidence": self.confidence, "n_boot": self.n_boot}
+
+    def overrides(self) -> dict[str, Any]:
+        """Every field but the seed, as ``assert_robust``'s per-session defaults (the plugin's)."""
+        return {k: v for k, v in self.values().items() if k != "seed"}
 
 
 # -- the pytest gate --------------------------------------------------------------------------
@@ -389,10 +441,15 @@ class GateOptions(Options):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PluginSettings(GateOptions, ModelOptions):
+class PluginSettings(GateOptions, VerdictOptions, ModelOptions):
     """Every promptcheck setting of a pytest session, resolved once by the plugin: the model's options
-    (:class:`ModelOptions`) and the gate's own (:class:`GateOptions`). Here, not in ``plugin.py``,
+    (:class:`ModelOptions`), the verdict's session defaults (:class:`VerdictOptions`; the seed is the
+    gate's) and the gate's own (:class:`GateOptions`). Here, not in ``plugin.py``,
     so the gate's session reads its type without importing the plugin that imports it."""
+
+    def verdict(self) -> VerdictOptions:
+        """The session's verdict options (``--promptcheck-max-accuracy-drop`` and the rest)."""
+        return VerdictOptions.pick(self.values())
 
 
 # -- promptcheck run --------------------------------------------------------------------------
@@ -425,9 +482,6 @@ class RunOptions(Options):
         help="a prompt longer than the model's context: 'fail' (error naming the item) or 'skip' "
         "(leave the item out under every instruction, with a count)",
         check=one_of(TOO_LONG),
-    )
-    max_accuracy_drop: float = option(
-        0.05, help="threshold for the verdicts stored in --json (0.05 = 5 points), as in assert_robust"
     )
     representations: bool = option(
         False,
@@ -474,3 +528,61 @@ def comma_list(value: str | None) -> list[str] | None:
     if not value:
         return None
     return [part.strip() for part in value.split(",") if part.strip()] or None
+
+
+# -- compare, plan, paraphrase ----------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class CompareOptions(Options):
+    """What ``promptcheck compare`` takes besides the two files and the verdict's confidence."""
+
+    tolerance: float = option(
+        0.0,
+        help="a change counts as worse only if its lower bound is above this (0.01 = 1 point)",
+        check=number_problem,
+        plugin=False,
+    )
+    seed: int = option(0, help="kept for scripts; the paired test is analytic", min=0, max=SEED_MAX, plugin=False)
+    html: str | None = option(help="also write the comparison as HTML to this file", plugin=False)
+    json: bool = option(
+        False,
+        help="print the comparison as JSON (a 'compare' document) instead of a table",
+        cli=("--json",),
+        plugin=False,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanOptions(Options):
+    """What ``promptcheck plan`` takes besides the pilot file and the verdict's threshold and confidence."""
+
+    target_drop: float | None = option(
+        help="plan for this true drop (0.0: a model that does not drop)",
+        check=number_problem,
+        default_text="the drop the pilot measured",
+        plugin=False,
+    )
+    json: bool = option(False, help="print the plan as JSON (a 'plan' document)", cli=("--json",), plugin=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParaphraseOptions(Options):
+    """What ``promptcheck paraphrase`` takes besides the instruction (:func:`promptcheck.paraphrases`'s arguments)."""
+
+    n: int = option(20, help="how many paraphrases", cli=("-n", "--n"), min=1, plugin=False)
+    seed: int = option(0, help="same seed, same list", min=0, max=SEED_MAX, plugin=False)
+    families: str | None = option(
+        help="paraphrase families, comma-separated (lexical,syntactic,framing,formatting,noise)",
+        default_text="all but noise",
+        plugin=False,
+    )
+    max_edits: int = option(2, help="most edits per paraphrase", min=1, max=3, plugin=False)
+    min_similarity: float | None = option(
+        help="reject paraphrases whose embedding cosine similarity to the reference is below this",
+        min=-1.0,
+        max=1.0,
+        plugin=False,
+    )
+    protect: str | None = option(help="extra words no edit may touch, comma-separated", plugin=False)
+    json: bool = option(
+        False, help="print the paraphrases as JSON (a list of text, edits, similarity)", cli=("--json",), plugin=False
+    )

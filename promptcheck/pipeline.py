@@ -18,7 +18,7 @@ from typing import Any
 from promptcheck.errors import InputError
 from promptcheck.evaluation.results import RunResult, TaskResult
 from promptcheck.models.base import Scorer
-from promptcheck.options import ModelOptions, RunOptions
+from promptcheck.options import ModelOptions, RunOptions, VerdictOptions
 from promptcheck.tasks.records import Task
 
 
@@ -169,12 +169,14 @@ def run_suites(
     model: Scorer | ModelOptions,
     options: RunOptions | None = None,
     *,
+    verdict: VerdictOptions | None = None,
     on_phase: Callable[[str], None] | None = None,
     on_prompts: Callable[[int], None] | None = None,
 ) -> RunResult:
     """Score every task of ``plan`` under its instructions; write ``options.json`` after each task.
 
-    ``model`` is a loaded scorer or the options to open one with. ``on_phase`` hears what is
+    ``model`` is a loaded scorer or the options to open one with; ``verdict`` the threshold and
+    confidence each task is judged at (``run --max-accuracy-drop/--confidence``). ``on_phase`` hears what is
     being done (``"scoring capitals"``), ``on_prompts`` how many prompts were just scored
     (progress bars). Ctrl-C raises :class:`RunInterrupted` with the finished tasks.
 
@@ -182,7 +184,7 @@ def run_suites(
     """
     from promptcheck.evaluation.runner import evaluate
     from promptcheck.models.cache import CachedScorer
-    from promptcheck.report.jsonio import STAT_DEFAULTS, task_to_json, write_run_json
+    from promptcheck.report.jsonio import task_to_json, write_run_json
     from promptcheck.stats.task import task_statistics
 
     options = options or RunOptions()
@@ -193,7 +195,8 @@ def run_suites(
     if plan.added_sources():
         settings["default_instructions"] = plan.added_sources()
     json_out = Path(options.json) if options.json else None
-    stats = {**STAT_DEFAULTS, "threshold": options.max_accuracy_drop}
+    verdict = verdict or VerdictOptions()
+    stats = verdict.statistics()
     done: list[TaskResult] = []
     judged: list[Any] = []  # each task's statistics, computed once when it finishes
     docs: list[dict[str, Any]] = []  # and its part of the results file, made from them once
@@ -208,9 +211,9 @@ def run_suites(
             judged.append(
                 task_statistics(
                     result,
-                    threshold=float(stats["threshold"]),
-                    confidence=float(stats["confidence"]),
-                    n_boot=int(stats["n_boot"]),
+                    threshold=verdict.max_accuracy_drop,
+                    confidence=verdict.confidence,
+                    n_boot=verdict.n_boot,
                     seed=options.seed,
                 )
             )

@@ -14,6 +14,7 @@ Precedence: command line > ini (``[tool.pytest.ini_options]``) > default.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     """``--promptcheck-*`` and the ini twins, generated from the options' fields (promptcheck.options)."""
     group = parser.getgroup("promptcheck", "promptcheck: robustness of language models to instruction paraphrases")
     for spec in specs(PluginSettings, front="plugin"):
+        spec = replace(spec, help=spec.help.replace("%", "%%"))  # argparse formats help with %
         ini = _ini_name(spec.plugin[0])
         names = [f"--promptcheck-{name}" for name in spec.plugin]
         if spec.is_flag:
@@ -93,7 +95,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(PromptcheckSession(config, settings), "promptcheck-session")
     config.addinivalue_line(
         "markers",
-        "promptcheck(**options): per-test defaults for promptcheck.assert_robust "
+        "promptcheck(**options): per-test defaults for promptcheck.assert_robust, over the --promptcheck-* ones "
         "(max_accuracy_drop, confidence, relative, claim, kinds, min_consistency, max_worst_drop, "
         "on_inconclusive, sequential, looks, n_boot, seed)",
     )
@@ -118,13 +120,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_call(item: pytest.Item) -> Any:
     from promptcheck.assertions import CURRENT_OVERRIDES, CURRENT_SEED, RECORDER
 
-    overrides: dict[str, Any] = {}
+    settings = item.config.stash[SETTINGS_KEY]
+    overrides = settings.verdict().overrides()  # --promptcheck-* and ini, then markers
     for mark in reversed(list(item.iter_markers("promptcheck"))):  # closest marker wins
         overrides.update(mark.kwargs)
     recorded: list = []
     tokens = (
         CURRENT_OVERRIDES.set(overrides),
-        CURRENT_SEED.set(item.config.stash[SETTINGS_KEY].seed),
+        CURRENT_SEED.set(settings.seed),
         RECORDER.set(recorded),
     )
     try:

@@ -13,10 +13,19 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
-from promptcheck.cli.options import with_options
+from promptcheck.cli.options import pick, with_options
 from promptcheck.errors import PromptcheckError
 from promptcheck.fix.config import FixConfig
-from promptcheck.options import LocalModelOptions, ModelOptions, RunOptions, comma_list
+from promptcheck.options import (
+    CompareOptions,
+    LocalModelOptions,
+    ModelOptions,
+    ParaphraseOptions,
+    PlanOptions,
+    RunOptions,
+    VerdictOptions,
+    comma_list,
+)
 
 if TYPE_CHECKING:
     from promptcheck.models.hf import HFScorer
@@ -59,7 +68,13 @@ def _fail(exc: PromptcheckError) -> None:
 
 
 @app.command()
-@with_options(ModelOptions, RunOptions, defaults={"model": "default"})
+@with_options(
+    ModelOptions,
+    RunOptions,
+    VerdictOptions,
+    only={VerdictOptions: ("max_accuracy_drop", "confidence")},
+    defaults={"model": "default"},
+)
 def run(
     suites: Annotated[
         list[Path] | None,
@@ -74,7 +89,7 @@ def run(
     """Score suites under every instruction and print how accuracy moves from instruction to instruction."""
     _one_line_warnings()
     try:
-        _run(suites, ModelOptions.pick(options), RunOptions.pick(options))
+        _run(suites, pick(ModelOptions, options), pick(RunOptions, options), pick(VerdictOptions, options))
     except PromptcheckError as exc:
         _fail(exc)
     except KeyboardInterrupt:
@@ -82,7 +97,7 @@ def run(
         raise typer.Exit(130) from None
 
 
-def _run(suites: list[Path] | None, model_options: ModelOptions, options: RunOptions) -> None:
+def _run(suites: list[Path] | None, model_options: ModelOptions, options: RunOptions, verdict: VerdictOptions) -> None:
     """Render :func:`promptcheck.pipeline.run_suites`: a status while loading, a progress bar, tables."""
     from rich.progress import (
         BarColumn,
@@ -122,6 +137,7 @@ def _run(suites: list[Path] | None, model_options: ModelOptions, options: RunOpt
                 plan,
                 scorer,
                 options,
+                verdict=verdict,
                 on_phase=lambda text: progress.update(bar, description=text),
                 on_prompts=lambda n: progress.advance(bar, n),
             )
@@ -202,7 +218,7 @@ def fix(
     """
     _one_line_warnings()
     try:
-        local = LocalModelOptions.pick(options)
+        local = pick(LocalModelOptions, options)
         config_names = {f.name for f in dataclass_fields(FixConfig)}
         _fix(
             suites or [],
@@ -375,40 +391,36 @@ def report(
 
 
 @app.command()
+@with_options(
+    VerdictOptions,
+    CompareOptions,
+    only={VerdictOptions: ("confidence",)},
+    help={"confidence": "each one-sided test's level; with several tasks, 'worse' is Holm-adjusted across them"},
+)
 def compare(
     old: Annotated[
         Path, typer.Argument(help="Results of the old release (run --json or --promptcheck-json).", show_default=False)
     ],
     new: Annotated[Path, typer.Argument(help="Results of the new release, on the same suites.", show_default=False)],
-    confidence: Annotated[
-        float,
-        typer.Option(help="Each one-sided test's level; with several tasks, 'worse' is Holm-adjusted across them."),
-    ] = 0.95,
-    tolerance: Annotated[
-        float, typer.Option(help="A change counts as worse only if its lower bound is above this (0.01 = 1 point).")
-    ] = 0.0,
-    seed: Annotated[int, typer.Option(help="Kept for scripts; the paired test is analytic.")] = 0,
-    html: Annotated[Path | None, typer.Option(help="Also write the comparison as HTML.")] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the comparison as JSON (a 'compare' document) instead of a table.")
-    ] = False,
+    *,
+    options: dict[str, Any],
 ) -> None:
     """Did robustness get worse between two releases? Paired test per task; exit 1 on a significant regression."""
     try:
-        from promptcheck.errors import InputError
-        from promptcheck.options import confidence_problem
         from promptcheck.report.compare import changes_table, compare_files
 
-        if confidence_problem(confidence):
-            raise InputError(str(confidence_problem(confidence)), field="--confidence")
+        confidence = pick(VerdictOptions, options).confidence
+        opts = pick(CompareOptions, options)
         changes, missing, old_doc, new_doc = compare_files(
-            old, new, confidence=confidence, seed=seed, tolerance=tolerance
+            old, new, confidence=confidence, seed=opts.seed, tolerance=opts.tolerance
         )
-        if html is not None:
+        if opts.html is not None:
             from promptcheck.fileio import atomic_write_text
             from promptcheck.report.html import render_compare
 
-            atomic_write_text(html, render_compare(changes, missing, old_doc, new_doc, old=str(old), new=str(new)))
+            atomic_write_text(
+                Path(opts.html), render_compare(changes, missing, old_doc, new_doc, old=str(old), new=str(new))
+            )
     except PromptcheckError as exc:
         _fail(exc)
         return
@@ -416,7 +428,7 @@ def compare(
         _fail(_malformed(exc, f"{old} or {new}"))
         return
     worse = [c.key for c in changes if c.verdict == "worse"]
-    if as_json:
+    if opts.json:
         import json
 
         from promptcheck.report.documents import stamp
@@ -425,7 +437,7 @@ def compare(
             "old": str(old),
             "new": str(new),
             "confidence": confidence,
-            "tolerance": tolerance,
+            "tolerance": opts.tolerance,
             "changes": [c.to_json() for c in changes],
             "missing": missing,
             "worse": worse,
@@ -444,6 +456,17 @@ def compare(
 
 
 @app.command()
+@with_options(
+    VerdictOptions,
+    PlanOptions,
+    only={VerdictOptions: ("max_accuracy_drop", "confidence")},
+    defaults={"max_accuracy_drop": None},
+    help={
+        "max_accuracy_drop": "the threshold (0.05 = 5 points) (default: the one the file's verdicts used: "
+        "each gate's own, or the run's --max-accuracy-drop)",
+        "confidence": "the gate's confidence (each one-sided test)",
+    },
+)
 def plan(
     results: Annotated[
         Path,
@@ -452,39 +475,24 @@ def plan(
             show_default=False,
         ),
     ],
-    max_accuracy_drop: Annotated[
-        float | None,
-        typer.Option(
-            help="The threshold (0.05 = 5 points) (default: the one the file's verdicts used: each gate's own, or the run's --max-accuracy-drop).",
-            show_default=False,
-        ),
-    ] = None,
-    confidence: Annotated[float, typer.Option(help="The gate's confidence (each one-sided test).")] = 0.95,
-    target_drop: Annotated[
-        float | None,
-        typer.Option(
-            help="Plan for this true drop (0.0: a model that does not drop) (default: the drop the pilot measured)."
-        ),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    *,
+    options: dict[str, Any],
 ) -> None:
     """What each task's gate detects at its size, and how many items or instructions would decide it."""
     import json
 
     try:
-        from promptcheck.errors import InputError
-        from promptcheck.options import confidence_problem
         from promptcheck.report.documents import read_document
         from promptcheck.report.plan import plan_results, plan_table
 
-        if confidence_problem(confidence):
-            raise InputError(str(confidence_problem(confidence)), field="--confidence")
+        verdict = pick(VerdictOptions, options)  # a threshold of None: the file's own, per gate
+        opts = pick(PlanOptions, options)
         plans = plan_results(
             read_document(results, accept=("run", "pytest"), reader="promptcheck plan"),
             str(results),
-            threshold=max_accuracy_drop,
-            confidence=confidence,
-            target_drop=target_drop,
+            threshold=options.get("max_accuracy_drop"),
+            confidence=verdict.confidence,
+            target_drop=opts.target_drop,
         )
     except PromptcheckError as exc:
         _fail(exc)
@@ -492,33 +500,23 @@ def plan(
     except MALFORMED as exc:
         _fail(_malformed(exc, results))
         return
-    if as_json:
+    if opts.json:
         from promptcheck.report.documents import stamp
 
-        doc = stamp("plan", {"source": str(results), "confidence": confidence, "tasks": [p.to_json() for p in plans]})
+        doc = stamp(
+            "plan", {"source": str(results), "confidence": verdict.confidence, "tasks": [p.to_json() for p in plans]}
+        )
         typer.echo(json.dumps(doc, indent=1))
         return
     Console(highlight=False).print(plan_table(plans))
 
 
 @app.command()
+@with_options(ParaphraseOptions)
 def paraphrase(
     instruction: Annotated[str, typer.Argument(help="The reference instruction to rephrase.", show_default=False)],
-    n: Annotated[int, typer.Option("-n", "--n", min=1, help="How many paraphrases.")] = 20,
-    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Same seed, same list.")] = 0,
-    families: Annotated[
-        str | None,
-        typer.Option(
-            help="Comma-separated families: lexical, syntactic, framing, formatting, noise (default: all but noise)."
-        ),
-    ] = None,
-    max_edits: Annotated[int, typer.Option(min=1, max=3, help="Most edits per paraphrase.")] = 2,
-    min_similarity: Annotated[
-        float | None,
-        typer.Option(help="Reject paraphrases whose embedding cosine similarity to the reference is below this."),
-    ] = None,
-    protect: Annotated[str | None, typer.Option(help="Comma-separated extra words no edit may touch.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of {text, edits, similarity}.")] = False,
+    *,
+    options: dict[str, Any],
 ) -> None:
     """Print paraphrases of an instruction with the edits that made them and their similarity."""
     import json
@@ -530,16 +528,17 @@ def paraphrase(
         from promptcheck.paraphrase.generate import paraphrases
         from promptcheck.paraphrase.guard import Embedder, available
 
+        opts = pick(ParaphraseOptions, options)
         items = paraphrases(
             instruction,
-            n=n,
-            seed=seed,
-            families=comma_list(families),
-            max_edits=max_edits,
-            protect=comma_list(protect) or (),
-            min_similarity=min_similarity,
+            n=opts.n,
+            seed=opts.seed,
+            families=comma_list(opts.families),
+            max_edits=opts.max_edits,
+            protect=comma_list(opts.protect) or (),
+            min_similarity=opts.min_similarity,
         )
-        if min_similarity is None and available():
+        if opts.min_similarity is None and available():
             emb = Embedder.shared()
             items = [
                 type(p)(p.text, p.edits, p.reference, similarity=emb.similarity(instruction, p.text)) for p in items
@@ -547,10 +546,10 @@ def paraphrase(
     except PromptcheckError as exc:
         _fail(exc)
         return
-    if as_json:
+    if opts.json:
         sys.stdout.write(json.dumps([p.to_json() for p in items], ensure_ascii=False, indent=2) + "\n")
         return
-    table = Table(title=f"{len(items)} paraphrases of {instruction!r} (seed {seed})", title_justify="left")
+    table = Table(title=f"{len(items)} paraphrases of {instruction!r} (seed {opts.seed})", title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("paraphrase", overflow="fold")
     table.add_column("edits", overflow="fold")

@@ -11,11 +11,15 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any
+from dataclasses import fields
+from typing import Annotated, Any, TypeVar
 
 import typer
 
-from promptcheck.options import OptionSpec, specs
+from promptcheck.errors import InputError
+from promptcheck.options import Options, OptionSpec, specs
+
+T = TypeVar("T", bound=Options)
 
 
 def sentence(text: str) -> str:
@@ -74,3 +78,22 @@ def with_options(
         return command
 
     return wrap
+
+
+def flag(cls: type[Any], name: str) -> str:
+    """The command-line spelling of field ``name`` of ``cls`` (``--max-accuracy-drop``)."""
+    for spec in specs(cls, front="cli"):
+        if spec.name == name and spec.cli:
+            return spec.cli[0].split("/", 1)[0]
+    return "--" + name.replace("_", "-")
+
+
+def pick(cls: type[T], options: Mapping[str, Any]) -> T:
+    """``cls.pick(options)`` with a refused value named by its flag, as the user typed it
+    (``--confidence: must be between 0.5 and 1 ...``), not by the field's name."""
+    try:
+        return cls.pick(options)
+    except InputError as exc:
+        if exc.field and exc.file is None and any(f.name == exc.field for f in fields(cls)):
+            raise InputError(exc.message, field=flag(cls, exc.field)) from None
+        raise

@@ -17,7 +17,7 @@ from promptcheck.errors import PromptcheckError
 from promptcheck.gate.tables import markdown_summary, summary_table
 
 if TYPE_CHECKING:
-    from promptcheck.options import PluginSettings
+    from promptcheck.options import PluginSettings, VerdictOptions
 
 #: Exit statuses beyond pytest's own (0 ok, 1 failed, 2 interrupted, 3 internal, 4 usage, 5 no tests).
 EXIT_INCONCLUSIVE = 6
@@ -52,7 +52,7 @@ class PromptcheckSession:
         if not self.settings.baseline or _is_worker(self.config):
             return
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        for line in _power_warnings(Path(self.settings.baseline), session.items):
+        for line in _power_warnings(Path(self.settings.baseline), session.items, self.settings.verdict()):
             if reporter is not None:
                 reporter.write_line(line, yellow=True)
             self.comparison_notes.append(line)
@@ -169,10 +169,9 @@ class PromptcheckSession:
         return bool(worse)
 
 
-def _power_warnings(baseline: Path, items: list[pytest.Item]) -> list[str]:
+def _power_warnings(baseline: Path, items: list[pytest.Item], verdict: VerdictOptions) -> list[str]:
     """One line per collected test whose baseline evidence says its gate cannot pass a model with
     no drop 80% of the time at this size (so inconclusive, and a red CI, is the likely outcome)."""
-    from promptcheck.assertions import DEFAULTS
     from promptcheck.report.compare import evidence_of
     from promptcheck.report.documents import read_document
     from promptcheck.report.plan import plan_task
@@ -184,8 +183,8 @@ def _power_warnings(baseline: Path, items: list[pytest.Item]) -> list[str]:
     lines = []
     for item in items:
         marks = {k: v for m in reversed(list(item.iter_markers("promptcheck"))) for k, v in m.kwargs.items()}
-        threshold = float(marks.get("max_accuracy_drop", DEFAULTS["max_accuracy_drop"]))
-        confidence = float(marks.get("confidence", DEFAULTS["confidence"]))
+        threshold = float(marks.get("max_accuracy_drop", verdict.max_accuracy_drop))
+        confidence = float(marks.get("confidence", verdict.confidence))
         for key, e in evidence.items():
             if not key.startswith(f"{item.nodeid}::"):
                 continue

@@ -14,6 +14,7 @@ from typing import Any
 
 from promptcheck.evaluation.results import RunResult, TaskResult
 from promptcheck.fileio import atomic_write_json
+from promptcheck.options import VerdictOptions
 from promptcheck.report.documents import KINDS, stamp
 from promptcheck.stats.robustness import wilson
 from promptcheck.stats.sets import task_guessing
@@ -23,8 +24,8 @@ from promptcheck.stats.task import TaskStatistics, task_statistics
 #: ones are their own set), ``drop_interval`` holds the verdict's one-sided bounds (their two-sided
 #: coverage in ``interval_confidence``), and instruction tests carry Holm-adjusted p-values.
 SCHEMA_VERSION = KINDS["run"]
-#: What the interval statistics in a results file are judged against (same defaults as assert_robust).
-STAT_DEFAULTS = {"threshold": 0.05, "confidence": 0.95, "n_boot": 2000}
+#: What the interval statistics in a results file are judged against: a verdict's defaults.
+STAT_DEFAULTS = VerdictOptions().statistics()
 _LIBRARIES = ("promptcheck", "torch", "transformers", "peft", "tokenizers", "numpy", "scipy")
 
 

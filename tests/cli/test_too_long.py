@@ -67,4 +67,4 @@ def test_skip_leaves_the_item_out_under_every_instruction_and_counts_it(
 def test_too_long_option_is_checked_before_loading(suite_with_a_long_item):
     res = CliRunner().invoke(app, ["run", str(suite_with_a_long_item), "--too-long", "truncate"])
     assert res.exit_code == 2
-    assert "too_long: must be one of fail, skip, got 'truncate'" in res.output
+    assert "--too-long: must be one of fail, skip, got 'truncate'" in res.output

@@ -148,7 +148,11 @@ def test_a_confidence_out_of_range_is_refused_with_the_same_message_by_every_fro
         with pytest.raises(pc.InputError) as info:
             call()
         seen.append(info.value.message)
-    for command in (["plan", "x.json", "--confidence", "0.3"], ["compare", "a.json", "b.json", "--confidence", "0.3"]):
+    for command in (
+        ["plan", "x.json", "--confidence", "0.3"],
+        ["compare", "a.json", "b.json", "--confidence", "0.3"],
+        ["run", "x.yaml", "--confidence", "0.3"],
+    ):
         res = CliRunner().invoke(app, command)
         assert res.exit_code == 2, res.output
         seen.append(res.output.strip().split("--confidence: ", 1)[1])
@@ -156,4 +160,40 @@ def test_a_confidence_out_of_range_is_refused_with_the_same_message_by_every_fro
     out = pytester.runpytest_inprocess()
     assert out.ret == 4
     seen.append(message if message in out.stderr.str() + out.stdout.str() else "the marker said otherwise")
+    for given in (["--promptcheck-confidence=0.3"], ["-o", "promptcheck_confidence=0.3"]):
+        out = pytester.runpytest_inprocess(*given)
+        assert out.ret == 4
+        said = out.stderr.str() + out.stdout.str()
+        seen.append(message if f"--promptcheck-confidence {message}" in said else said)
     assert seen == [message] * len(seen), seen
+
+
+def test_session_verdict_options_are_defaults_under_markers_and_arguments(pytester):
+    """--promptcheck-max-accuracy-drop (and ini) sets assert_robust's default for the session; a marker
+    overrides it for its tests and an explicit argument overrides both; lists are comma-separated."""
+    pytester.makepyfile(
+        """
+        import pytest
+        from promptcheck.assertions import _options
+
+        def test_session():
+            opts = _options({})
+            assert opts["max_accuracy_drop"] == 0.2 and opts["kinds"] == ("observed", "unobserved")
+            assert opts["looks"] == (0.5, 1.0) and opts["on_inconclusive"] == "pass"
+
+        @pytest.mark.promptcheck(max_accuracy_drop=0.1)
+        def test_marker():
+            assert _options({})["max_accuracy_drop"] == 0.1
+            assert _options({"max_accuracy_drop": 0.3})["max_accuracy_drop"] == 0.3
+        """
+    )
+    pytester.makeini("[pytest]\npromptcheck_on_inconclusive = pass\n")
+    out = pytester.runpytest_inprocess(
+        "--promptcheck-max-accuracy-drop=0.2",
+        "--promptcheck-kinds=observed, unobserved",
+        "--promptcheck-looks=0.5,1.0",
+    )
+    out.assert_outcomes(passed=2)
+    bad = pytester.runpytest_inprocess("--promptcheck-kinds=observed,paraphrased")
+    assert bad.ret == 4
+    assert "--promptcheck-kinds must be a list of" in bad.stderr.str() + bad.stdout.str()
