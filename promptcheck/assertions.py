@@ -65,19 +65,14 @@ class Check:
 class RobustnessVerdict:
     """The outcome of :func:`assert_robust` and everything it rests on."""
 
+    #: The overall verdict: the drop's judgment combined with the optional checks.
     verdict: str
     task: str
-    claim: str
-    drop: float
-    interval: Interval
-    threshold: float
-    confidence: float
-    relative: bool
-    items: int
-    instructions: int
+    #: The drop's :class:`~promptcheck.stats.verdicts.Judgment`: the one record of its drop, bounds,
+    #: threshold, claim, looks and power, which the properties below read.
+    judgment: Judgment
     prompts_scored: int
     seed: int
-    reference_accuracy: float
     mean_accuracy: float
     worst: tuple[tuple[str, str, float], ...]
     spread_sd: float
@@ -90,8 +85,6 @@ class RobustnessVerdict:
     failing_instructions: tuple[dict, ...] = ()
     #: Instructions whose point-estimate drop exceeds the threshold (no test: a descriptive list).
     over_threshold_instructions: tuple[dict, ...] = ()
-    looks_used: int = 1
-    looks_planned: int = 1
     reference_instruction: str = ""
     task_source: str = ""
     #: How ``promptcheck fix --from`` reloads the task when its source is not a suite file
@@ -100,10 +93,53 @@ class RobustnessVerdict:
     #: Per-instruction accuracies and per-item correctness/predictions, so reports (HTML) and
     #: release comparisons (a paired bootstrap over items) work from the plugin's JSON alone.
     evidence: dict = field(default_factory=dict)
-    #: The :class:`~promptcheck.stats.verdicts.Judgment` behind the verdict (interval method, power).
-    judgment: Judgment | None = None
     #: Each instruction set (observed, unobserved, generated) judged on its own, as the paper's columns.
     sets: dict = field(default_factory=dict)
+
+    # The judgment's figures, read from it (never copied into fields of their own).
+    @property
+    def claim(self) -> str:
+        return self.judgment.claim
+
+    @property
+    def drop(self) -> float:
+        return self.judgment.drop
+
+    @property
+    def interval(self) -> Interval:
+        return self.judgment.interval
+
+    @property
+    def threshold(self) -> float:
+        return self.judgment.threshold
+
+    @property
+    def confidence(self) -> float:
+        return self.judgment.confidence
+
+    @property
+    def relative(self) -> bool:
+        return self.judgment.relative
+
+    @property
+    def reference_accuracy(self) -> float:
+        return self.judgment.reference_accuracy
+
+    @property
+    def items(self) -> int:
+        return self.judgment.items_used
+
+    @property
+    def instructions(self) -> int:
+        return self.judgment.instructions
+
+    @property
+    def looks_used(self) -> int:
+        return self.judgment.looks_used
+
+    @property
+    def looks_planned(self) -> int:
+        return self.judgment.looks_planned
 
     def to_json(self) -> dict:
         return {
@@ -135,7 +171,7 @@ class RobustnessVerdict:
             "over_threshold_instructions": list(self.over_threshold_instructions),
             "looks_used": self.looks_used,
             "looks_planned": self.looks_planned,
-            **({"judgment": self.judgment.to_json()} if self.judgment is not None else {}),
+            "judgment": self.judgment.to_json(),
             "sets": self.sets,
             "evidence": self.evidence,
         }
@@ -143,11 +179,7 @@ class RobustnessVerdict:
     def message(self) -> str:
         unit = "of reference accuracy above chance" if self.relative else "points"
         pct = 100.0
-        interval = (
-            self.judgment.describe_interval()
-            if self.judgment is not None
-            else f"interval [{pct * self.interval.low:.1f}, {pct * self.interval.high:.1f}]"
-        )
+        interval = self.judgment.describe_interval()
         lines = [
             f"robustness {self.verdict.upper()} on task {self.task!r}: accuracy drop under paraphrase "
             f"{pct * self.drop:.1f} {unit}, {interval} vs threshold {pct * self.threshold:.1f} (claim: {self.claim})",
@@ -165,8 +197,7 @@ class RobustnessVerdict:
             f"({self.prompts_scored} prompts scored, {self.looks_used}/{self.looks_planned} looks), "
             f"seed {self.seed}, model {self.model.get('id', '?')}"
         )
-        if self.judgment is not None:
-            lines.append(f"  {self.judgment.power_note()}")
+        lines.append(f"  {self.judgment.power_note()}")
         if self.verdict == "inconclusive":
             lines.append(
                 "  the interval straddles the threshold: add items or instructions for a decision, "
@@ -315,17 +346,9 @@ def _judge(
     return RobustnessVerdict(
         verdict=overall,
         task=task.name,
-        claim=claim,
-        drop=main.drop,
-        interval=main.interval,
-        threshold=threshold,
-        confidence=confidence,
-        relative=relative,
-        items=int(used),
-        instructions=len(para_j),
+        judgment=main,
         prompts_scored=ev.prompts,
         seed=seed,
-        reference_accuracy=main.reference_accuracy,
         mean_accuracy=float(accs.mean()),
         worst=tuple(
             (ev.instructions[para_j[i]].text, ev.instructions[para_j[i]].kind, float(accs[i])) for i in order[:3]
@@ -338,12 +361,9 @@ def _judge(
         model=model,
         failing_instructions=tuple(r for r in rows if r["significant"]),
         over_threshold_instructions=tuple(r for r in rows if r["drop"] > threshold),
-        looks_used=main.looks_used,
-        looks_planned=main.looks_planned,
         reference_instruction=task.reference_instruction,
         task_source=task.source,
         task_load=task_load_options(task),
-        judgment=main,
         sets=sets,
         evidence=_evidence_json(ev, ref_j, para_j, used),
     )

@@ -68,7 +68,7 @@ def measure(scorer: Scorer, ft: FixTask, cfg: FixConfig) -> dict[str, Any]:
         "heldout_accuracy": float(held.mean()),
         "heldout_accuracy_interval": accuracy_interval(held, confidence=conf, seed=seed),
         "heldout_drop": gate.drop,
-        "heldout_drop_interval": list(gate.interval),
+        "heldout_drop_interval": gate.interval.to_json(),
         "heldout_gate": gate.to_json(),
         "observed_accuracy": float(obs.mean()) if obs is not None else None,
         "observed_drop": float(ref.mean() - obs.mean(axis=1).mean()) if obs is not None else None,

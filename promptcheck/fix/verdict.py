@@ -9,36 +9,12 @@ answered by the gate's own rule, in one place.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from promptcheck.stats.robustness import wilson
-
-
-@dataclass(frozen=True)
-class GateVerdict:
-    verdict: str  # pass / fail / inconclusive
-    drop: float
-    interval: tuple[float, float]
-    confidence: float
-    threshold: float
-    items: int
-    instructions: int
-    #: False when the held-out split is too small for any decision: the bounds cover every drop.
-    decidable: bool = True
-
-    def to_json(self) -> dict:
-        return {
-            "verdict": self.verdict,
-            "drop": self.drop,
-            "interval": list(self.interval),
-            "confidence": self.confidence,
-            "threshold": self.threshold,
-            "items": self.items,
-            "instructions": self.instructions,
-            "decidable": self.decidable,
-        }
+from promptcheck.stats.sets import claim_for
+from promptcheck.stats.verdicts import Judgment, judge
 
 
 def gate_verdict(
@@ -49,36 +25,22 @@ def gate_verdict(
     confidence: float = 0.95,
     seed: int = 0,
     chance: Sequence[float] | None = None,
-) -> GateVerdict:
-    """The gate's verdict on ``reference`` (items,) vs held-out ``paraphrases`` (instructions, items).
+) -> Judgment:
+    """The gate's verdict on ``reference`` (items,) vs held-out ``paraphrases`` (instructions, items):
+    the :class:`~promptcheck.stats.verdicts.Judgment` itself, the one record of a verdict.
 
     ``chance``: per item, as the gate passes it (:func:`promptcheck.stats.sets.item_chance`); it
     sets the floor of the instructions' logit scale, so leaving it out could make fix's "would the
     gate pass" differ from the gate's verdict on the same matrix.
     """
-    from promptcheck.stats.sets import claim_for
-    from promptcheck.stats.verdicts import judge
-
-    ref = np.asarray(reference, dtype=bool)
-    para = np.asarray(paraphrases, dtype=bool)
-    j = judge(
-        ref,
-        para,
+    return judge(
+        np.asarray(reference, dtype=bool),
+        np.asarray(paraphrases, dtype=bool),
         max_accuracy_drop=threshold,
         confidence=confidence,
-        claim=claim_for(["unobserved"] * para.shape[0]),
+        claim=claim_for(["unobserved"] * np.shape(paraphrases)[0]),
         seed=seed,
         chance=chance,
-    )
-    return GateVerdict(
-        verdict=j.verdict,
-        drop=float(j.drop),
-        interval=(float(j.interval.low), float(j.interval.high)),
-        confidence=confidence,
-        threshold=threshold,
-        items=int(ref.size),
-        instructions=int(para.shape[0]),
-        decidable=j.decidable,
     )
 
 

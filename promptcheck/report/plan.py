@@ -12,28 +12,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from promptcheck.options import VerdictOptions
 from promptcheck.report.compare import Evidence, compared_rows, evidence_of
 from promptcheck.stats.sets import claim_for
-from promptcheck.stats.verdicts import joint_sizes, judge, plan_sizes
+from promptcheck.stats.verdicts import Judgment, joint_sizes, judge, plan_sizes
 
 
 @dataclass(frozen=True)
 class TaskPlan:
-    """One task's pilot figures and what would decide its gate."""
+    """One task's pilot judgment and what would decide its gate (the judgment is the one record of
+    the verdict; the sizes are planned here, for ``target_drop``)."""
 
     task: str
-    items: int
-    instructions: int
-    claim: str
-    drop: float
-    verdict: str
-    threshold: float
+    judgment: Judgment
     target_drop: float
-    minimum_detectable_drop: float | None
     items_needed: int | None
     instructions_needed: int | None
     #: When neither alone decides: items and instructions grown together (:func:`~promptcheck.stats.verdicts.joint_sizes`).
     sizes_needed_together: tuple[int, int] | None = None
+
+    @property
+    def items(self) -> int:
+        return self.judgment.items_used
+
+    @property
+    def instructions(self) -> int:
+        return self.judgment.instructions
+
+    @property
+    def minimum_detectable_drop(self) -> float | None:
+        return self.judgment.minimum_detectable_drop
 
     @property
     def cheaper_lever(self) -> str | None:
@@ -46,16 +54,13 @@ class TaskPlan:
         return min(costs, key=costs.__getitem__) if costs else None
 
     def to_json(self) -> dict[str, Any]:
+        j = self.judgment
         return {
             "task": self.task,
             "items": self.items,
             "instructions": self.instructions,
-            "claim": self.claim,
-            "drop": self.drop,
-            "verdict": self.verdict,
-            "threshold": self.threshold,
+            **{k: getattr(j, k) for k in ("claim", "drop", "verdict", "threshold", "minimum_detectable_drop")},
             "target_drop": self.target_drop,
-            "minimum_detectable_drop": self.minimum_detectable_drop,
             "items_needed": self.items_needed,
             "instructions_needed": self.instructions_needed,
             "cheaper_lever": self.cheaper_lever,
@@ -72,7 +77,7 @@ def plan_task(
     rows = compared_rows(e)
     claim = e.claim or claim_for([e.kinds[j] for j in rows])
     if threshold is None:
-        threshold = e.threshold if e.threshold is not None else 0.05
+        threshold = e.threshold if e.threshold is not None else VerdictOptions().max_accuracy_drop
     j = judge(
         e.correct[0], e.correct[rows], max_accuracy_drop=threshold, confidence=confidence, claim=claim, chance=e.chance
     )
@@ -86,14 +91,8 @@ def plan_task(
     )
     return TaskPlan(
         task=e.key,
-        items=j.items_used,
-        instructions=j.instructions,
-        claim=claim,
-        drop=j.drop,
-        verdict=j.verdict,
-        threshold=threshold,
+        judgment=j,
         target_drop=target,
-        minimum_detectable_drop=j.minimum_detectable_drop,
         items_needed=items_needed,
         instructions_needed=instr_needed,
         sizes_needed_together=together,
@@ -140,8 +139,17 @@ def plan_table(plans: list[TaskPlan]) -> Any:
 
     for p in plans:
         mdd = "none" if p.minimum_detectable_drop is None else f"{100 * p.minimum_detectable_drop:.1f}"
-        table.add_row(Text(p.task), f"{p.items} x {p.instructions}", f"{100 * p.drop:+.1f}", p.verdict, mdd, lever(p))
-    targets = sorted({p.target_drop for p in plans}) if plans and plans[0].target_drop != plans[0].drop else None
+        table.add_row(
+            Text(p.task),
+            f"{p.items} x {p.instructions}",
+            f"{100 * p.judgment.drop:+.1f}",
+            p.judgment.verdict,
+            mdd,
+            lever(p),
+        )
+    targets = (
+        sorted({p.target_drop for p in plans}) if plans and plans[0].target_drop != plans[0].judgment.drop else None
+    )
     table.caption = (
         "points; detects = the true drop failed 80% of the time at this size (none: no drop the reference "
         "allows would be); would decide = items at "
