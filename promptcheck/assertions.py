@@ -25,9 +25,16 @@ from promptcheck.evaluation.results import TaskResult
 from promptcheck.evaluation.runner import evaluate
 from promptcheck.failures import task_load_options
 from promptcheck.options import VerdictOptions
-from promptcheck.stats.robustness import Interval, bootstrap_consistency, consistency, mean_kl
-from promptcheck.stats.sets import claim_for, compared_kinds, instruction_tests, item_chance
-from promptcheck.stats.verdicts import Judgment, judge, look_plan
+from promptcheck.stats.robustness import Interval, mean_kl
+from promptcheck.stats.sets import (
+    GroupStatistics,
+    claim_for,
+    compared_kinds,
+    group_statistics,
+    instruction_tests,
+    item_chance,
+)
+from promptcheck.stats.verdicts import Judgment, look_plan
 from promptcheck.tasks.records import Instruction, Task
 
 #: Set by the pytest plugin around each test: marker overrides, the session seed, and where
@@ -278,56 +285,65 @@ def _judge(
     if claim == "auto":
         claim = claim_for([ev.instructions[j].kind for j in para_j])
     ref = np.asarray(ev.correct[ref_j], dtype=bool)
-    para = np.asarray([ev.correct[j] for j in para_j], dtype=bool)
+    preds = np.asarray(ev.predictions)
     threshold = float(opts["max_accuracy_drop"])
     seed = int(opts["seed"])
-    relative = bool(opts["relative"])
-    confidence = float(opts["confidence"])
-    chance = np.asarray(ev.chance, dtype=np.float64)  # also the floor of the instructions' logit scale
+    common: dict[str, Any] = dict(
+        threshold=threshold,
+        confidence=float(opts["confidence"]),
+        n_boot=int(opts["n_boot"]),
+        seed=seed,
+        chance=ev.chance,
+        relative=bool(opts["relative"]),
+    )
 
-    def judge_rows(
-        reference: np.ndarray, rows: np.ndarray, limit: float, how: str, level: float, **plan: Any
-    ) -> Judgment:
-        return judge(
-            reference,
-            rows,
-            max_accuracy_drop=limit,
-            confidence=level,
-            claim=how,
-            seed=seed,
-            relative=relative,
-            chance=chance[: reference.size],
-            **plan,
-        )
+    def group(rows: list[int], upto: int | None = None, **how: Any) -> GroupStatistics:
+        """``rows`` judged against the reference on the first ``upto`` items (all: None)."""
+        n = slice(upto)
+        para = np.asarray([ev.correct[j][n] for j in rows], dtype=bool)
+        kinds = [ev.instructions[j].kind for j in rows]
+        settings = {**common, "chance": ev.chance[n], **how}
+        return group_statistics(ref[n], para, preds[ref_j, n], preds[rows, n], kinds, **settings)
 
-    main = judge_rows(ref, para, threshold, claim, confidence, looks=looks, planned_items=planned_items)
+    compared = group(
+        para_j,
+        claim=claim,
+        looks=looks,
+        planned_items=planned_items,
+        consistency_interval=opts["min_consistency"] is not None,
+    )
+    main = compared.judgment
     used = main.items_used
-    ref_u, para_u = ref[:used], para[:, :used]
+    ref_u = ref[:used]
+    para_u = np.asarray([ev.correct[j][:used] for j in para_j], dtype=bool)
     checks = [Check("accuracy_drop", main.drop, main.interval, threshold, main.verdict)]
     alpha = 1.0 - main.bound_confidence  # the alpha of the look that gave the verdict, per direction
-    preds = np.asarray([ev.predictions[ref_j][:used]] + [ev.predictions[j][:used] for j in para_j])
-    cons = consistency(preds)
-    if opts["min_consistency"] is not None:
-        ci = bootstrap_consistency(preds, confidence=1.0 - 2.0 * alpha, n_boot=int(opts["n_boot"]), seed=seed)
+    if opts["min_consistency"] is not None and compared.consistency_interval is not None:
+        ci = compared.consistency_interval
         # Consistency must stay *above* its threshold: mirror the drop's rule (one-sided ends).
         v = (
             "fail"
             if ci.high < opts["min_consistency"]
             else ("pass" if ci.low > opts["min_consistency"] else "inconclusive")
         )
-        checks.append(Check("consistency", cons, ci, float(opts["min_consistency"]), v))
+        checks.append(Check("consistency", compared.consistency, ci, float(opts["min_consistency"]), v))
     accs = para_u.mean(axis=1)
     order = np.argsort(accs, kind="stable")
     if opts["max_worst_drop"] is not None:
         # The worst instruction is chosen after looking: Bonferroni over all of them keeps it honest.
-        w = int(order[0])
-        worst = judge_rows(
-            ref_u, para_u[w : w + 1], float(opts["max_worst_drop"]), "instructions", 1.0 - alpha / len(para_j)
-        )
+        w = para_j[int(order[0])]
+        worst = group(
+            [w],
+            used,
+            threshold=float(opts["max_worst_drop"]),
+            confidence=1.0 - alpha / len(para_j),
+            claim="instructions",
+            consistency_interval=False,
+        ).judgment
         checks.append(Check("worst_drop", worst.drop, worst.interval, float(opts["max_worst_drop"]), worst.verdict))
     verdicts = [c.verdict for c in checks]
     overall = "fail" if "fail" in verdicts else ("inconclusive" if "inconclusive" in verdicts else "pass")
-    tests = instruction_tests(ref_u, para_u, confidence=confidence)
+    tests = instruction_tests(ref_u, para_u, confidence=float(opts["confidence"]))
     rows = [
         dict(
             text=ev.instructions[para_j[i]].text,
@@ -341,8 +357,7 @@ def _judge(
     sets = {}
     for kind in sorted({ins.kind for ins in ev.instructions if ins.kind != "reference"}):
         js = [j for j, ins in enumerate(ev.instructions) if ins.kind == kind]
-        rows_k = np.asarray([ev.correct[j][:used] for j in js], dtype=bool)
-        sets[kind] = judge_rows(ref_u, rows_k, threshold, claim_for([kind] * len(js)), confidence).to_json()
+        sets[kind] = group(js, used, consistency_interval=False).judgment.to_json()
     return RobustnessVerdict(
         verdict=overall,
         task=task.name,
@@ -353,9 +368,9 @@ def _judge(
         worst=tuple(
             (ev.instructions[para_j[i]].text, ev.instructions[para_j[i]].kind, float(accs[i])) for i in order[:3]
         ),
-        spread_sd=float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
-        spread_range=float(accs.max() - accs.min()),
-        consistency=cons,
+        spread_sd=compared.spread_sd,
+        spread_range=compared.spread_range,
+        consistency=compared.consistency,
         mean_kl=mean_kl([ev.logprobs[j][:used] for j in para_j], ev.logprobs[ref_j][:used]),
         checks=tuple(checks),
         model=model,

@@ -103,37 +103,26 @@ class GroupStatistics:
     spread_sd: float
     spread_range: float
     consistency: float
-    consistency_interval: Interval
+    #: None when not asked for (:func:`group_statistics`'s ``consistency_interval=False``).
+    consistency_interval: Interval | None
 
     @property
     def verdict(self) -> str:
         return self.judgment.verdict
 
     def to_json(self) -> dict:
-        j = self.judgment
+        """The judgment's own record (:meth:`Judgment.to_json`) with the group's figures; the run
+        schema's names ``n_instructions`` and ``drop_interval`` kept for files' readers."""
+        judged = self.judgment.to_json()
         return {
             "kinds": list(self.kinds),
-            "n_instructions": j.instructions,
-            "claim": j.claim,
-            "drop": j.drop,
-            "drop_interval": j.interval.to_json(),
-            "interval_confidence": j.interval.confidence,
-            "bound_confidence": j.bound_confidence,
-            "confidence": j.confidence,
-            "method": j.method,
-            "threshold": j.threshold,
-            "verdict": j.verdict,
-            "minimum_detectable_drop": j.minimum_detectable_drop,
-            "items_needed": j.items_needed,
-            "instructions_needed": j.instructions_needed,
-            "decidable": j.decidable,
-            "largest_possible_drop": j.largest_possible_drop,
-            "sizes_needed_together": list(j.sizes_needed_together) if j.sizes_needed_together else None,
-            "standard_error": j.standard_error,
+            "n_instructions": self.judgment.instructions,
+            **judged,
+            "drop_interval": judged["interval"],
             "spread_sd": self.spread_sd,
             "spread_range": self.spread_range,
             "consistency": self.consistency,
-            "consistency_interval": self.consistency_interval.to_json(),
+            "consistency_interval": self.consistency_interval.to_json() if self.consistency_interval else None,
         }
 
 
@@ -149,23 +138,49 @@ def group_statistics(
     n_boot: int = 2000,
     seed: int = 0,
     chance: Sequence[float] | None = None,
+    claim: str | None = None,
+    relative: bool = False,
+    looks: Sequence[float] | None = None,
+    planned_items: int | None = None,
+    consistency_interval: bool = True,
 ) -> GroupStatistics:
     """Statistics of ``para`` (instructions x items) against ``ref`` (items); ``kinds`` of the para rows;
-    ``chance`` per item (:func:`item_chance`), as :func:`promptcheck.assert_robust` passes it."""
+    ``chance`` per item (:func:`item_chance`). The one place a group of instructions is judged:
+    ``promptcheck run`` (per set and for the compared kinds) and :func:`promptcheck.assert_robust`
+    (``claim``, ``relative``, sequential ``looks`` over ``planned_items``) both call it.
+
+    Spread and consistency cover the items the judgment used (a sequential verdict may stop
+    early); the consistency interval is two-sided at the judgment's own level (``1 - 2 alpha`` of
+    the look that decided), or skipped with ``consistency_interval=False`` (its bootstrap is
+    the costly part, and a gate without a consistency check never shows it).
+    """
     ref = np.asarray(ref_correct, dtype=bool)
     para = np.asarray(para_correct, dtype=bool)
     j = judge(
-        ref, para, max_accuracy_drop=threshold, confidence=confidence, claim=claim_for(kinds), seed=seed, chance=chance
+        ref,
+        para,
+        max_accuracy_drop=threshold,
+        confidence=confidence,
+        claim=claim or claim_for(kinds),
+        seed=seed,
+        chance=chance,
+        relative=relative,
+        looks=looks,
+        planned_items=planned_items,
     )
-    accs = para.mean(axis=1)
-    preds = np.vstack([np.asarray(ref_predictions)[None, :], np.asarray(para_predictions)])
+    used = j.items_used
+    accs = para[:, :used].mean(axis=1)
+    preds = np.vstack([np.asarray(ref_predictions)[None, :used], np.asarray(para_predictions)[:, :used]])
+    interval = (
+        bootstrap_consistency(preds, confidence=1 - 2 * (1 - j.bound_confidence), n_boot=n_boot, seed=seed)
+        if consistency_interval
+        else None
+    )
     return GroupStatistics(
         kinds=tuple(sorted(set(kinds))),
         judgment=j,
         spread_sd=float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
         spread_range=float(accs.max() - accs.min()),
         consistency=consistency(preds),
-        consistency_interval=bootstrap_consistency(
-            preds, confidence=1 - 2 * (1 - confidence), n_boot=n_boot, seed=seed
-        ),
+        consistency_interval=interval,
     )

@@ -38,6 +38,7 @@ class SetSummary:
 
     def to_json(self) -> dict:
         return {
+            **self.statistics.to_json(),  # first: the set's own figures below are point figures of its rows
             "kind": self.kind,
             "n_instructions": self.n_instructions,
             "mean_accuracy": self.mean_accuracy,
@@ -45,7 +46,6 @@ class SetSummary:
             "best_accuracy": self.best_accuracy,
             "worst_drop": self.worst_drop,
             "worst_instruction": self.worst_instruction,
-            **self.statistics.to_json(),
         }
 
 
