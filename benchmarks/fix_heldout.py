@@ -86,7 +86,7 @@ def _row(mode: str, suite: Path, g: dict, f: dict) -> str:
         lo, hi = m["heldout_drop_interval"]
         return f"{m['reference_accuracy']:.3f} / {_pct(m['heldout_drop'])} [{_pct(lo)}, {_pct(hi)}]"
 
-    from promptcheck.fix.run import problem_reasons  # the fix's own summary, as the terminal table prints it
+    from promptcheck.fix.report import problem_reasons  # the fix's own summary, as the terminal table prints it
 
     reasons = problem_reasons(t.get("problems", []))
     code = EXIT.get(f["exit"], f["exit"]) + (f" ({reasons})" if reasons else "")

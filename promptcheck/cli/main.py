@@ -15,10 +15,11 @@ import typer
 
 from promptcheck.cli.options import pick, with_options
 from promptcheck.errors import PromptcheckError
-from promptcheck.fix.config import FixConfig
+from promptcheck.fix.config import FixConfig, FixOptions
 from promptcheck.options import (
     CompareOptions,
     LocalModelOptions,
+    ModelName,
     ModelOptions,
     ParaphraseOptions,
     PlanOptions,
@@ -28,6 +29,8 @@ from promptcheck.options import (
 )
 
 if TYPE_CHECKING:
+    from promptcheck.fix.entry import FixPlan
+    from promptcheck.fix.report import FixReport
     from promptcheck.models.hf import HFScorer
 from promptcheck.report.console import Console, plain_help_in_ci
 
@@ -171,42 +174,22 @@ def _run(suites: list[Path] | None, model_options: ModelOptions, options: RunOpt
 
 @app.command()
 @with_options(
+    ModelName,
     LocalModelOptions,
+    RunOptions,
+    FixOptions,
     FixConfig,
-    only={LocalModelOptions: ("device", "dtype")},
+    only={LocalModelOptions: ("device", "dtype"), RunOptions: ("limit",)},
     defaults={"gate_threshold": None},
+    help={
+        "model": "model to fix (default: the model the failing gate tested (from --from), else 'default')",
+        "limit": "use a seeded, stable sample of N items per task (as run --limit), split into training and "
+        "held-out items",
+    },
 )
 def fix(
     suites: Annotated[
         list[Path] | None, typer.Argument(help="Suite files to fix (or use --from).", show_default=False)
-    ] = None,
-    from_failures: Annotated[
-        Path | None,
-        typer.Option("--from", help="A failures.json written by the pytest plugin (.promptcheck/failures.json)."),
-    ] = None,
-    out: Annotated[Path, typer.Option(help="Where the peft adapter and fix_report.json go.")] = Path("adapters/fix"),
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model",
-            "-m",
-            help="Model to fix (default: the model the failing gate tested (from --from), else 'default')",
-        ),
-    ] = None,
-    resume: Annotated[bool, typer.Option(help="Continue from the checkpoint in --out.")] = False,
-    joint: Annotated[
-        bool,
-        typer.Option(
-            help="Several tasks: train one soft prompt shared by all (default: one adapter per task, in --out/<task>)."
-        ),
-    ] = False,
-    limit: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="Use a seeded, stable sample of N items per task "
-            "(as run --limit), split into training and held-out items.",
-        ),
     ] = None,
     *,
     options: dict[str, Any],
@@ -218,63 +201,40 @@ def fix(
     """
     _one_line_warnings()
     try:
-        local = pick(LocalModelOptions, options)
-        config_names = {f.name for f in dataclass_fields(FixConfig)}
-        _fix(
+        from promptcheck.fix.entry import plan_fix
+
+        local, opts = pick(LocalModelOptions, options), pick(FixOptions, options)
+        pick(FixConfig, options)  # each value checked, and named by its flag, before the threshold rule
+        config = {f.name: options[f.name] for f in dataclass_fields(FixConfig) if f.name in options}
+        config.pop("gate_threshold", None)  # the threshold rule is plan_fix's
+        plan = plan_fix(
             suites or [],
-            from_failures,
-            out,
-            model,
-            device=local.device,
-            dtype=local.dtype,
-            resume=resume,
-            joint=joint,
-            cfg_kwargs={k: v for k, v in options.items() if k in config_names and k != "gate_threshold"},
+            opts.from_failures,
+            model=options.get("model"),
+            config=config,
             max_accuracy_drop=options["gate_threshold"],
-            limit=limit,
+            limit=options.get("limit"),
         )
+        _fix(plan, opts, local)
     except PromptcheckError as exc:
         _fail(exc)
 
 
-def _fix(
-    suites: list[Path],
-    from_failures: Path | None,
-    out: Path,
-    model: str | None,
-    *,
-    device: str,
-    dtype: str,
-    resume: bool,
-    joint: bool,
-    cfg_kwargs: dict[str, Any],
-    max_accuracy_drop: float | None = None,
-    limit: int | None = None,
-) -> None:
-    """Render :func:`promptcheck.fix.run.run_fix` of :func:`promptcheck.fix.entry.plan_fix`: progress, table, exit."""
+def _fix(plan: FixPlan, opts: FixOptions, local: LocalModelOptions) -> None:
+    """Render :func:`promptcheck.fix.run.run_fix` of a :func:`promptcheck.fix.entry.plan_fix`: progress, table, exit."""
     import warnings
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from promptcheck.fix.entry import plan_fix
-
-    warnings.filterwarnings("ignore", category=FutureWarning)  # peft/transformers deprecation chatter
-    plan = plan_fix(
-        suites,
-        from_failures,
-        model=model,
-        config=cfg_kwargs,
-        max_accuracy_drop=max_accuracy_drop,
-        limit=limit,
-    )
-    tasks, cfg, model = list(plan.tasks), plan.config, plan.model
-    out_c = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
     from promptcheck.fix.run import run_fix
     from promptcheck.models.loading import load_model
 
-    with err.status(f"loading model {model} ..."):
-        scorer = load_model(model, device=device, dtype=dtype)
+    warnings.filterwarnings("ignore", category=FutureWarning)  # peft/transformers deprecation chatter
+    out, cfg = Path(opts.out), plan.config
+    out_c = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    with err.status(f"loading model {plan.model} ..."):
+        scorer = load_model(plan.model, device=local.device, dtype=local.dtype)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -287,78 +247,68 @@ def _fix(
             bar = progress.add_task("measuring before", total=cfg.steps, loss="")
             report = run_fix(
                 cast("HFScorer", scorer),
-                tasks,
+                list(plan.tasks),
                 cfg,
                 out,
-                resume=resume,
-                joint=joint,  # served: refused above
+                resume=opts.resume,
+                joint=opts.joint,
                 on_phase=lambda msg: progress.update(bar, description=msg),
                 on_step=lambda st, loss: progress.update(bar, completed=st.step, loss=f"loss {loss:.3f}"),
             )
     except KeyboardInterrupt:
         err.print(f"interrupted: checkpoint saved under {out}; continue with the same command plus --resume")
         raise typer.Exit(130) from None
-    _fix_table(out_c, report, cfg)
-    where = ", ".join(t["adapter"]["path"] for t in report["tasks"]) if report.get("per_task_adapters") else str(out)
+    out_c.print(_fix_table(report))
     out_c.print(
-        f"adapter(s) saved to {where} (peft format), report {out / 'fix_report.json'}; "
-        f"training {report['seconds']['train']} s, total {report['seconds']['total']} s"
+        f"adapter(s) saved to {', '.join(report.adapters)} (peft format), report {out / 'fix_report.json'}; "
+        f"training {report.train_seconds} s, total {report.total_seconds} s"
     )
-    first = report["tasks"][0]["adapter"]["path"] if report.get("per_task_adapters") else str(out)
-    if report["problems"]:  # kept for inspection and --resume; not advertised for use
+    if not report.ok:  # kept for inspection and --resume; not advertised for use
         out_c.print("not for use: fix exits 3 for the reasons on stderr (the adapter is kept to inspect or resume)")
     else:
+        first = report.adapters[0]
         out_c.print(f"use it: promptcheck run SUITE --adapter {first}   |   pytest --promptcheck-adapter={first}")
-    for problem in report["problems"]:  # one line per reason: NO SIGNAL, NO SAFE FIX, HARM, GAP NOT CLOSED / WIDENED
+    for problem in report.problems:  # one line per reason: NO SIGNAL, NO SAFE FIX, HARM, GAP NOT CLOSED / WIDENED
         err.print(f"promptcheck: {problem}", markup=False)
-    if report["problems"]:
+    if not report.ok:
         raise typer.Exit(3)
 
 
-def _fix_table(console: Console, report: dict, cfg: Any) -> None:
+def _fix_table(report: FixReport) -> Any:
     """Before and after, with intervals: reference, held-out instructions, held-out drop, the gate's verdict."""
     from rich.table import Table
 
-    from promptcheck.fix.run import problem_reasons
-
-    def pct(x: float, lohi: list[float]) -> str:
+    def pct(x: float, lohi: tuple[float, float]) -> str:
         return f"{x:.3f} [{lohi[0]:.2f}, {lohi[1]:.2f}]"
 
     table = Table(
         title=f"promptcheck fix: held-out items x held-out instructions "
-        f"(gate: drop <= {100 * cfg.gate_threshold:.0f} pts at {cfg.gate_confidence:.0%})",
+        f"(gate: drop <= {100 * report.threshold:.0f} pts at {report.confidence:.0%})",
         title_justify="left",
     )
     for col in ("task", "", "reference acc", "held-out instr. acc", "held-out drop", "gate"):
         table.add_column(col, justify="left" if col in ("task", "", "gate") else "right")
-    for t in report["tasks"]:
-        for label in ("before", "after"):
-            m = t[label]
-            lo, hi = m["heldout_drop_interval"]
+    for t in report.tasks:
+        for label, m in (("before", t.before), ("after", t.after)):
+            lo, hi = m.heldout_drop_interval
+            bounds = "[cannot decide]" if not m.gate_decidable else f"[{100 * lo:+.1f}, {100 * hi:+.1f}]"
             table.add_row(
-                t["name"] if label == "before" else "",
+                t.name if label == "before" else "",
                 label,
-                pct(m["reference_accuracy"], m["reference_accuracy_interval"]),
-                pct(m["heldout_accuracy"], m["heldout_accuracy_interval"]),
-                f"{100 * m['heldout_drop']:+.1f} "
-                + (
-                    "[cannot decide]"
-                    if m["heldout_gate"].get("decidable") is False
-                    else f"[{100 * lo:+.1f}, {100 * hi:+.1f}]"
-                ),
-                m["heldout_gate"]["verdict"],
+                pct(m.reference_accuracy, m.reference_interval),
+                pct(m.heldout_accuracy, m.heldout_interval),
+                f"{100 * m.heldout_drop:+.1f} {bounds}",
+                m.gate_verdict,
             )
-        o = t["outcome"]
-        reasons = problem_reasons(t.get("problems", []))
         said = (
             "gap closed (held-out drop at least halved, reference kept)"
-            if not reasons
-            else f"gap closed, but NOT usable: {reasons}"
-            if o["gap_closed"]
-            else f"NOT fixed: {o['label']} ({reasons})"
+            if not t.reasons
+            else f"gap closed, but NOT usable: {t.reasons}"
+            if t.gap_closed
+            else f"NOT fixed: {t.label} ({t.reasons})"
         )
         table.add_row("", "", "", "", "", said)
-    console.print(table)
+    return table
 
 
 @app.command()

@@ -152,8 +152,6 @@ def split_task(task: Task, cfg: FixConfig) -> FixTask:
     heldout_source = "task"
     if not task.unobserved:
         task, heldout_source = _bank_heldout(task), f"bank:{task.kind}"
-    if not 0 < cfg.heldout_items < 1:
-        raise InputError(f"must be between 0 and 1, got {cfg.heldout_items}", field="heldout_items")
     items = stratified_order(list(task.items), random.Random(f"{cfg.seed}:{task.name}"))
     n_held = max(1, round(len(items) * cfg.heldout_items))
     if n_held >= len(items):

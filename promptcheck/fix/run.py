@@ -22,6 +22,7 @@ from promptcheck.evaluation.runner import evaluate
 from promptcheck.fileio import atomic_write_json
 from promptcheck.fix.config import FixConfig
 from promptcheck.fix.data import FixTask, split_task
+from promptcheck.fix.report import FixReport
 from promptcheck.fix.select import baseline, candidates, validator
 from promptcheck.fix.train import (
     CHECKPOINT,
@@ -181,11 +182,6 @@ def task_problems(
     return said
 
 
-def problem_reasons(problems: list[str]) -> str:
-    """The reasons a task's ``problems`` name, once each, in order: "NO SIGNAL, HARM" ("" for none)."""
-    return ", ".join(dict.fromkeys(p.split(":")[0] for p in problems))
-
-
 def _folder_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "task"
 
@@ -200,8 +196,8 @@ def run_fix(
     joint: bool = False,
     on_phase: Callable[[str], None] | None = None,
     on_step: Callable[[TrainState, float], None] | None = None,
-) -> dict[str, Any]:
-    """The whole ``promptcheck fix``; returns the report (also written to ``out/fix_report.json``).
+) -> FixReport:
+    """The whole ``promptcheck fix``; returns the report, typed (written to ``out/fix_report.json``).
 
     Several tasks get one adapter each, in ``out/<task name>/`` (``joint=True``: one soft prompt
     shared by all, in ``out``). Per task is the default because one soft prompt for unlike tasks
@@ -228,9 +224,10 @@ def run_fix(
                 on_step=on_step,
             )
         )
-    problems = [p for r in reports for p in r["problems"]]
-    harmed = [h for r in reports for h in r["harm_check"]["harmed_tasks"]]
-    infeasible = [n for r in reports for n in r["selection"]["infeasible_tasks"]]
+    docs = [r.document for r in reports]
+    problems = [p for r in docs for p in r["problems"]]
+    harmed = [h for r in docs for h in r["harm_check"]["harmed_tasks"]]
+    infeasible = [n for r in docs for n in r["selection"]["infeasible_tasks"]]
     combined = {
         # the same per-task records as a one-task report, plus each task's adapter
         "model": scorer.identity.to_json(),
@@ -238,22 +235,22 @@ def run_fix(
         "config": cfg.to_json(),
         "ok": not problems,
         "problems": problems,
-        "tasks": [{**r["tasks"][0], "adapter": r["adapter"], "training_curve": r["training_curve"]} for r in reports],
+        "tasks": [{**r["tasks"][0], "adapter": r["adapter"], "training_curve": r["training_curve"]} for r in docs],
         "training_curve": [],
         "harm_check": {"tolerance": cfg.harm_tolerance, "harmed_tasks": harmed, "ok": not harmed},
         "selection": {
             "infeasible_tasks": infeasible,
             "ok": not infeasible,
-            "per_task": {r["tasks"][0]["name"]: r["selection"] for r in reports},
+            "per_task": {r["tasks"][0]["name"]: r["selection"] for r in docs},
         },
         "seconds": {
-            "train": round(sum(r["seconds"]["train"] for r in reports), 1),
-            "total": round(sum(r["seconds"]["total"] for r in reports), 1),
+            "train": round(sum(r["seconds"]["train"] for r in docs), 1),
+            "total": round(sum(r["seconds"]["total"] for r in docs), 1),
         },
     }
     combined = stamp("fix", combined)
     atomic_write_json(out / REPORT, combined)
-    return combined
+    return FixReport.from_document(combined)
 
 
 def _run_one(
@@ -265,7 +262,7 @@ def _run_one(
     resume: bool,
     on_phase: Callable[[str], None] | None,
     on_step: Callable[[TrainState, float], None] | None,
-) -> dict[str, Any]:
+) -> FixReport:
     started = time.perf_counter()
     splits = [split_task(t, cfg) for t in tasks]
     say = on_phase or (lambda _msg: None)
@@ -412,4 +409,4 @@ def _run_one(
     }
     report = stamp("fix", report)
     atomic_write_json(out / REPORT, report)
-    return report
+    return FixReport.from_document(report)
