@@ -11,7 +11,10 @@ noise real suites have, so a verdict's "95%" is checked where it matters:
 - **answers that flip between instructions**: an item x instruction term ``s_i z_ij`` whose size
   ``s_i`` differs between stable items and "flippy" ones (a share ``flippy_share``), so
   consistency (items answered alike under every instruction) spans what real suites show;
-- **guessing**: a wrong latent answer is still right with probability ``chance``.
+- **guessing**: a wrong latent answer is still right with probability ``chance``;
+- **incomplete designs** (``per_item``): each item is scored under ``per_item`` of the
+  instructions, dealt by :func:`promptcheck.stats.design.balanced_design` (a fresh seeded design
+  per run; the reference on every item), and judged from the cells scored (NaN elsewhere).
 
 An item is correct under instruction ``j`` when ``theta_i + beta_j + s_i z_ij > 0`` (or the guess
 lands). The accuracy of an instruction with shift ``b`` over the item population is
@@ -23,14 +26,16 @@ the drawn instructions are shifted together so that *their* drop is the true one
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from scipy import optimize
 from scipy import stats as sps
 
+from promptcheck.stats.design import balanced_design
 from promptcheck.stats.verdicts import judge
 
 
@@ -48,6 +53,13 @@ class Scenario:
     flippy_share: float = 0.4
     chance: float = 0.2
     claim: str = "phrasings"
+    #: Instructions scored per item (a balanced incomplete design); None: every instruction, every item.
+    per_item: int | None = None
+
+    def prompts(self, items: float | None = None) -> float:
+        """Prompts scored for ``items`` items (default: all): the reference and each scored cell."""
+        n = self.items if items is None else items
+        return n * (1 + (self.per_item or self.instructions))
 
     def _scales(self, extra: float = 0.0) -> np.ndarray:
         return np.sqrt(self.difficulty_sd**2 + np.square(np.asarray(self.flip_sd)) + extra)
@@ -76,8 +88,12 @@ class Scenario:
 
         Solved exactly: the paraphrase population's mean accuracy is ``reference_accuracy -
         true_drop`` and its accuracies' sd is ``instruction_sd`` (not a linearisation, which
-        overshoots near a ceiling).
+        overshoots near a ceiling). Cached: the sizes and the claim do not enter, and solving
+        takes about a second (the study's searches simulate one population at many sizes).
         """
+        return _solved_shifts(replace(self, items=1, instructions=1, claim="phrasings", per_item=None))
+
+    def _solve_shifts(self) -> tuple[float, float, float]:
         b_ref = self._solve(self.reference_accuracy)
         target = self.reference_accuracy - self.true_drop
         if not self.chance < target < 1.0:
@@ -93,6 +109,11 @@ class Scenario:
             raise ValueError(f"instruction sd {self.instruction_sd} is not reachable at mean accuracy {target:.3f}")
         tau = float(optimize.brentq(sd_at, 0.0, 50.0, xtol=1e-6))
         return b_ref, b0_for(tau), tau
+
+
+@functools.lru_cache(maxsize=512)
+def _solved_shifts(scenario: Scenario) -> tuple[float, float, float]:
+    return scenario._solve_shifts()
 
 
 @dataclass(frozen=True)
@@ -112,6 +133,8 @@ class SimulationResult:
     mean_items_used: float
     #: Share of runs where no drop the reference allows would fail the gate 80% of the time.
     undetectable_rate: float = 0.0
+    #: Prompts scored up to the look that decided (reference and scored cells), on average.
+    mean_prompts_used: float = 0.0
 
     def monte_carlo_error(self, rate: float) -> float:
         """Standard error of a rate estimated from ``trials`` runs."""
@@ -130,15 +153,33 @@ class SimulationResult:
             "mean_minimum_detectable_drop": self.mean_minimum_detectable_drop,
             "mean_items_used": self.mean_items_used,
             "undetectable_rate": self.undetectable_rate,
+            "mean_prompts_used": self.mean_prompts_used,
         }
 
 
 def generate(
     scenario: Scenario, rng: np.random.Generator, shifts: tuple[float, float, float] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One synthetic suite: (reference (items,), paraphrases (instructions, items)) correctness.
+    """One synthetic suite: (reference (items,), paraphrases (instructions, items)) correctness;
+    for an incomplete design (``per_item``) the paraphrases are floats with NaN where not scored.
 
     ``shifts``: :meth:`Scenario.shifts`, solved once per scenario by :func:`simulate`."""
+    ref, para = _answers(scenario, rng, shifts)
+    mask = _design(scenario, rng)
+    return ref, (para if mask is None else np.where(mask, para, np.nan))
+
+
+def _design(scenario: Scenario, rng: np.random.Generator) -> np.ndarray | None:
+    """The cells scored (a fresh balanced design from ``rng``), or None for the complete design."""
+    if scenario.per_item is None:
+        return None
+    return balanced_design(scenario.items, scenario.instructions, scenario.per_item, int(rng.integers(2**31)))
+
+
+def _answers(
+    scenario: Scenario, rng: np.random.Generator, shifts: tuple[float, float, float] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every answer of one synthetic suite, scored or not (the complete matrix)."""
     s = scenario
     b_ref, b0, tau = shifts if shifts is not None else s.shifts()
     n, m = s.items, s.instructions
@@ -171,12 +212,13 @@ def simulate(
     rng = np.random.default_rng(seed)
     shifts = scenario.shifts()
     counts = {"fail": 0, "pass": 0, "inconclusive": 0}
-    cons, sds, mdds, used = [], [], [], []
+    cons, sds, mdds, used, prompts = [], [], [], [], []
     for _ in range(trials):
-        ref, para = generate(scenario, rng, shifts)
+        ref, para = _answers(scenario, rng, shifts)
+        mask = _design(scenario, rng)
         j = judge(
             ref,
-            para,
+            para if mask is None else np.where(mask, para, np.nan),
             max_accuracy_drop=threshold,
             confidence=confidence,
             claim=scenario.claim,
@@ -189,6 +231,8 @@ def simulate(
         sds.append(float(np.std(para.mean(axis=1), ddof=1)))
         mdds.append(j.minimum_detectable_drop if j.minimum_detectable_drop is not None else math.nan)
         used.append(j.items_used)
+        cells = para.shape[0] * j.items_used if mask is None else int(mask[:, : j.items_used].sum())
+        prompts.append(j.items_used + cells)
     return SimulationResult(
         scenario=scenario,
         looks=tuple(looks) if looks else None,
@@ -201,4 +245,5 @@ def simulate(
         mean_minimum_detectable_drop=float(np.nanmean(mdds)) if not np.all(np.isnan(mdds)) else math.nan,
         mean_items_used=float(np.mean(used)),
         undetectable_rate=float(np.mean(np.isnan(mdds))),
+        mean_prompts_used=float(np.mean(prompts)),
     )

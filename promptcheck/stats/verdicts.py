@@ -27,6 +27,10 @@ The rule, and why:
 - **Power**: ``minimum_detectable_drop`` is the true drop at which this design fails the gate
   with 80% probability, from the same bounds; :func:`plan_sizes` turns the variance components
   into items or instructions needed.
+- **Incomplete designs** (each item scored under some instructions, NaN elsewhere): the same
+  rule on the reference accuracy minus the mean of the instructions' own accuracies, with that
+  estimate's variance estimated without bias from the cells scored
+  (:func:`incomplete_components`); :func:`design_sizes` plans items per instructions-per-item.
 
 The verdict is a function of the arrays and ``seed`` (which seeds the Monte-Carlo part of the
 instruction bound): same inputs, same judgment.
@@ -54,6 +58,10 @@ VERDICTS = ("pass", "fail", "inconclusive")
 MIN_LOOK_ITEMS = 30
 #: The power at which ``minimum_detectable_drop`` is quoted.
 POWER = 0.8
+#: In an incomplete design, a look whose instructions have fewer scored items than this on average
+#: is skipped (its alpha carried forward): most of them would have no variance of their own, only
+#: the few others' pooled, and wrong decisions reached 9-12% at one item each (docs/statistics.md).
+MIN_INSTRUCTION_ITEMS = 2
 
 
 # -- variance components --------------------------------------------------------------------------
@@ -82,10 +90,31 @@ class Components:
     logit: tuple[float, float] | None = None
     seed: int = 0
     chance: float = 0.0
+    #: Instructions scored per item, on average, in an incomplete design; 0 when every instruction
+    #: scored every item (then ``n_instructions`` is the count per item).
+    per_item: float = 0.0
+    #: The paraphrases' own item variance (an item's accuracy over the population of phrasings):
+    #: it cancels between instructions that share their items, not between those that do not.
+    paraphrase_items: float = 0.0
 
-    def variance_at(self, n_items: float, n_instructions: float) -> float:
-        v = self.items / n_items + self.residual / (n_items * n_instructions)
+    def variance_at(self, n_items: float, n_instructions: float, per_item: float | None = None) -> float:
+        """The drop's variance at ``n_items`` items and ``n_instructions`` instructions, each item
+        scored under ``per_item`` of them in a balanced design (default: this design's own count
+        per item, every instruction for a complete design).
+
+        A balanced incomplete design (every instruction on ``n k / m`` items) has
+        ``Var = s2_items/n + s2_resid/(n k) + s2_instr/m``: the complete design's formula with the
+        residual averaged over the ``k`` cells an item has instead of all ``m``.
+        """
+        k = self._per_item(n_instructions, per_item)
+        v = self.items / n_items + self.residual / (n_items * k)
         return v + (self.instructions / n_instructions if self.claim == "phrasings" else 0.0)
+
+    def _per_item(self, n_instructions: float, per_item: float | None) -> float:
+        """Instructions per item at ``n_instructions``: as given, else this design's, capped at all."""
+        if per_item is None and self.per_item <= 0:
+            return n_instructions
+        return min(self.per_item if per_item is None else per_item, n_instructions)
 
     def bounds(self, alpha: float) -> tuple[float, float]:
         """Lower and upper one-sided bounds, each at level ``1 - alpha``.
@@ -257,6 +286,213 @@ def _item_skew(col: np.ndarray, var_items: float) -> float:
     return shrink * k3 / n**2 / var_items**1.5
 
 
+# -- incomplete designs -------------------------------------------------------------------------------
+def incomplete_components(
+    reference: np.ndarray,
+    paraphrases: np.ndarray,
+    claim: str,
+    *,
+    logit_bound: bool = True,
+    seed: int = 0,
+    chance: float = 0.0,
+) -> Components:
+    """Variance components of the drop when each instruction scored only some items.
+
+    ``reference`` (items,) is scored on every item; ``paraphrases`` (instructions, items) holds NaN
+    where a cell was not scored (instructions with no cell at all are left out).
+
+    **The estimate** is the reference accuracy over all items minus the mean over instructions of
+    each one's accuracy over its own items, ``D = mean_i r_i - (1/m) sum_j pbar_j``: the
+    ``reference_accuracy - mean_accuracy`` every output shows. Each instruction counts once, as
+    the ``phrasings`` claim is about the mean over phrasings (a mean over cells would weigh an
+    instruction by the items it happened to get), and it is unbiased for the drop whatever the
+    design, as long as the design does not depend on the answers. For a complete matrix it is the
+    mean of the cells, today's estimate.
+
+    **Its variance**, ``Var(D) = E[Var(D | instructions)] + s2_instr / m``, each part without bias:
+
+    - ``D`` is ``sum_i c_i' X_i`` over the items' vectors ``X_i = (r_i, p_1i, ..., p_mi)``, iid over
+      items given the instructions, with known weights (``1/n`` on the reference,
+      ``-1/(m n_j)`` on a scored cell), so ``Var(D | instructions) = sum_ab w_a w_b N_ab S_ab``
+      (``N_ab`` items scored under both rows, ``S`` the items' covariance matrix). Each ``S_ab`` is
+      estimated from the cross products of the rows centred at their own means, over the items
+      they share, divided by their exact expectation factor
+      ``N_ab [(1 - 1/n_a)(1 - 1/n_b) + (N_ab - 1)/(n_a n_b)]``: unbiased from a single shared
+      item. With every cell scored the factor is ``n - 1`` and this is ``var(item means)/n``,
+      today's item part, to rounding.
+    - ``s2_instr`` (``phrasings``): the spread of the ``pbar_j`` minus its expectation from item
+      sampling, ``(tr C - 1'C1/m)/(m - 1)`` with ``C_jk = N_jk S_jk / (n_j n_k)`` (instructions
+      that share items share their noise); complete, this is ``(MS_instr - MS_resid)/n``.
+
+    Under ``claim="instructions"`` the first part alone is the variance (the instructions are
+    fixed), and it is conditionally unbiased: it assumes only that items are exchangeable and the
+    design does not depend on their answers. An instruction with a single item has no variance of
+    its own to estimate: its covariances are the pooled ones of the same kind (unbiased over
+    random instructions). The reported components (``items``, ``residual``,
+    ``paraphrase_items``) are pooled over instructions, the item component taken as what the item
+    part leaves after the residual, so that :meth:`Components.variance_at` reproduces this
+    design's variance and predicts others.
+
+    As in :func:`components`: the item part is never below the Bonett-Price floor, and the
+    instruction part is also bounded on the logit scale of the instructions' accuracies, each
+    over its own items (smoothed by its own count), with their whole observed spread. That spread
+    carries more item noise than a complete design's (each instruction saw ``n k / m`` items, not
+    the same ``n``), counted in the item part too: conservative where the logit bound is the wider
+    one. Taking the excess out (delta method, per instruction) narrowed the minimum detectable
+    drop by 2-5% but raised wrong passes to 7.5% near a ceiling (1000 items, 48 instructions, 1 per
+    item, reference 0.95, sd 0.08; 2.3% with the whole spread): docs/statistics.md.
+    """
+    mo = incomplete_moments(reference, paraphrases)
+    m, n = mo.sizes.size, mo.pseudo.size
+    var_items = max(mo.var_items, 0.0)
+    s2_a = max(n * (mo.var_items - mo.per_cell * mo.residual - mo.imbalance * mo.covariance), 0.0)
+    floor = 2.0 / (n + 2) ** 2  # the Bonett-Price floor of components()
+    if var_items < floor:
+        var_items, s2_a = floor, max(s2_a, floor * n)
+    phrasings = claim == "phrasings" and m > 1
+    var_instr = max(mo.instructions, 0.0) / m if phrasings else 0.0
+    df = float(max(n - 1, 1))
+    if phrasings and var_instr > 0:
+        # Satterthwaite over the parts, as components() does with its mean squares.
+        parts = ((max(mo.var_items, 0.0), n - 1), (mo.spread / m, m - 1), (mo.noise / m, mo.df_residual))
+        combo = parts[0][0] + parts[1][0] - parts[2][0]
+        den = sum(v * v / max(k, 1) for v, k in parts)
+        df = combo**2 / den if den > 0 else df
+    logit = _incomplete_logit(mo.accuracies, mo.sizes, chance) if phrasings and logit_bound else None
+    return Components(
+        mo.mean,
+        var_items + var_instr,
+        df,
+        s2_a,
+        max(mo.instructions, 0.0),
+        mo.residual,
+        claim,
+        n,
+        m,
+        var_items,
+        var_instr,
+        _item_skew(mo.pseudo, var_items),
+        logit,
+        seed,
+        chance,
+        per_item=mo.cells / n,
+        paraphrase_items=mo.covariance,
+    )
+
+
+@dataclass(frozen=True)
+class IncompleteMoments:
+    """The unbiased moments of an incomplete design (:func:`incomplete_moments`), unclipped."""
+
+    mean: float  # D
+    var_items: float  # Var(D | instructions)
+    instructions: float  # s2_instr: the variance of the instructions' population accuracies
+    spread: float  # var(pbar_j), the instructions' observed spread
+    noise: float  # its expectation from item sampling alone
+    residual: float  # item x instruction variance (pooled)
+    covariance: float  # the paraphrases' item variance (pooled covariance between instructions)
+    per_cell: float  # the residual's weight in Var(D | instructions): sum_j 1/n_j / m^2
+    imbalance: float  # the paraphrases' item variance's weight beyond 1/n: sum_i (w_i - 1/n)^2
+    cells: int
+    df_residual: int
+    accuracies: np.ndarray  # pbar_j
+    sizes: np.ndarray  # n_j
+    pseudo: np.ndarray  # the items' centred contributions: D - E = their mean
+
+
+def incomplete_moments(reference: np.ndarray, paraphrases: np.ndarray) -> IncompleteMoments:
+    """:func:`incomplete_components`' estimates before any clipping or floor (each is unbiased)."""
+    ref = np.asarray(reference, dtype=np.float64)
+    para = np.asarray(paraphrases, dtype=np.float64)
+    seen = ~np.isnan(para)
+    keep = seen.any(axis=1)
+    para, seen = para[keep], seen[keep]
+    m, n = para.shape
+    sizes = seen.sum(axis=1).astype(np.float64)  # n_j
+    acc = np.where(seen, para, 0.0).sum(axis=1) / sizes  # pbar_j, each over its own items
+    rows = np.vstack([ref - ref.mean(), np.where(seen, para - acc[:, None], 0.0)])
+    present = np.vstack([np.ones((1, n)), seen]).astype(np.float64)
+    # einsum, not @: these products are small, and a multithreaded BLAS waking its threads on a
+    # busy machine took 60 ms for each (0.1 ms when idle); einsum's own loop takes ~2 ms at 2000 x 41.
+    shared = np.einsum("ai,bi->ab", present, present)  # N_ab
+    cov = _shared_covariances(np.einsum("ai,bi->ab", rows, rows), shared, para[seen])
+    weights = np.concatenate([[1.0 / n], -1.0 / (m * sizes)])
+    diag, off = _pooled(cov[1:, 1:], shared[1:, 1:])
+    spread = noise = 0.0
+    if m > 1:
+        c = shared[1:, 1:] * cov[1:, 1:] / np.outer(sizes, sizes)  # Cov(pbar_j, pbar_k | instructions)
+        noise = float(np.trace(c) - c.sum() / m) / (m - 1)
+        spread = float(np.var(acc, ddof=1))
+    w_items = (seen / sizes[:, None]).sum(axis=0) / m  # each item's weight in the paraphrases' mean
+    cells = int(seen.sum())
+    return IncompleteMoments(
+        mean=float(ref.mean() - acc.mean()),
+        var_items=float(weights @ (shared * cov) @ weights),
+        instructions=spread - noise,
+        spread=spread,
+        noise=noise,
+        residual=max(diag - off, 0.0),  # a cell's variance no two instructions share
+        covariance=off,
+        per_cell=float(np.sum(1.0 / sizes)) / m**2,
+        imbalance=float(np.sum(np.square(w_items - 1.0 / n))),
+        cells=cells,
+        df_residual=max(cells - int(seen.any(axis=0).sum()) - m + 1, 1),
+        accuracies=acc,
+        sizes=sizes,
+        pseudo=n * (weights @ rows),
+    )
+
+
+def _shared_covariances(gram: np.ndarray, shared: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Unbiased covariances of the rows (reference first) from ``gram`` (cross products of the
+    rows centred at their own means over the items each pair shares; see
+    :func:`incomplete_components`), the pooled covariance of the same kind where a pair cannot
+    be estimated (a row with one item), and 0 where two rows share no item (weight 0 then)."""
+    size = np.diag(shared)
+    inv = 1.0 / size
+    factor = np.outer(1.0 - inv, 1.0 - inv) + (shared - 1.0) * np.outer(inv, inv)
+    ok = (shared > 0) & (factor > 1e-12)
+    cov = np.zeros_like(gram)
+    cov[ok] = gram[ok] / (shared[ok] * factor[ok])
+    lost = (shared > 0) & ~ok
+    if not lost.any():
+        return cov
+    kind = np.full(gram.shape, 2)  # 0 reference, 1 reference x paraphrase, 2 paraphrase diagonal, 3 off it
+    kind[0, :] = kind[:, 0] = 1
+    kind[0, 0] = 0
+    kind[1:, 1:][~np.eye(gram.shape[0] - 1, dtype=bool)] = 3
+    # Where no pair of a kind can be estimated: a cell's whole variance for a paraphrase's own
+    # (an upper bound), the same for two paraphrases (no larger than either's), 0 for the
+    # reference with a paraphrase (a positive covariance only narrows the drop's variance).
+    total = float(np.var(cells, ddof=1)) if cells.size > 1 else 0.25
+    fallback = {0: 0.0, 1: 0.0, 2: total, 3: total}
+    for t in (0, 1, 2, 3):
+        sel = ok & (kind == t)
+        pooled = float((shared[sel] * cov[sel]).sum() / shared[sel].sum()) if sel.any() else fallback[t]
+        cov[lost & (kind == t)] = pooled
+    return cov
+
+
+def _pooled(cov: np.ndarray, shared: np.ndarray) -> tuple[float, float]:
+    """The paraphrases' mean variance and mean covariance between instructions, each pair weighted
+    by its shared items (the complete design's equal weights); with no two instructions sharing
+    an item the covariance is unknown, and taken as the whole variance (the residual as 0, so a
+    plan never counts on more instructions per item)."""
+    eye = np.eye(cov.shape[0], dtype=bool)
+    diag = float((shared[eye] * cov[eye]).sum() / shared[eye].sum())
+    off = eye == 0
+    pairs = shared[off].sum()
+    return diag, float((shared[off] * cov[off]).sum() / pairs) if pairs > 0 else diag
+
+
+def _incomplete_logit(acc: np.ndarray, sizes: np.ndarray, chance: float) -> tuple[float, float]:
+    """Logit-scale centre and observed spread of the instructions' accuracies above chance, each
+    over its own items (smoothed by its own count), as :func:`components` takes them."""
+    p = np.clip((acc - chance) / (1.0 - chance), 0.0, 1.0)
+    ell = special.logit((p * sizes + 0.5) / (sizes + 1.0))
+    return float(ell.mean()), float(np.std(ell, ddof=1))
+
+
 # -- sequential plan ---------------------------------------------------------------------------------
 def spending(alpha: float, t: float) -> float:
     """Cumulative one-sided alpha spent by information fraction ``t`` (O'Brien-Fleming-like Lan-DeMets)."""
@@ -379,6 +615,11 @@ class Judgment:
         """E.g. ``one-sided 95% bounds [2.1, 9.8] (90% two-sided)``, in points; or that the suite
         cannot decide at its size, when the bounds would only restate every possible drop."""
         unit = "" if self.relative else " pts"
+        if not self.decidable and not math.isfinite(self.interval.low):
+            return (
+                f"cannot decide at this size (fewer than {MIN_INSTRUCTION_ITEMS} scored items per instruction "
+                "on average: no bounds)"
+            )
         if not self.decidable:
             return (
                 f"cannot decide at this size (one-sided {100 * self.bound_confidence:.4g}% bounds "
@@ -386,6 +627,8 @@ class Judgment:
                 f"{100 * self.reference_accuracy:.1f}%: nearly every drop it can show)"
             )
         if not (math.isfinite(self.interval.low) and math.isfinite(self.interval.high)):
+            if self.components.per_item > 0:  # an incomplete design: its first looks may be too sparse
+                return "no bounds yet (too few scored items per instruction): score more items"
             return "no bounds yet (fewer than 2 items judged): score more items"
         return (
             f"one-sided {100 * self.bound_confidence:.4g}% bounds [{100 * self.interval.low:+.1f}, "
@@ -447,8 +690,14 @@ class Judgment:
         return "; ".join(parts)
 
 
-def _check_arrays(reference: Any, paraphrases: Any) -> tuple[np.ndarray, np.ndarray]:
+def _check_arrays(reference: Any, paraphrases: Any, allow_missing: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(reference as bools, paraphrases as bools), or, with ``allow_missing`` and a cell not scored
+    (NaN, or masked in a numpy masked array), the paraphrases as floats with NaN there."""
+    if np.ma.isMaskedArray(reference) and np.ma.getmaskarray(reference).any():
+        reference = np.ma.filled(np.ma.asarray(reference, dtype=np.float64), np.nan)
     ref = np.asarray(reference)
+    if np.ma.isMaskedArray(paraphrases):
+        paraphrases = np.ma.filled(np.ma.asarray(paraphrases, dtype=np.float64), np.nan)
     para = np.asarray(paraphrases)
     if para.ndim == 1:
         para = para[None, :]
@@ -466,10 +715,19 @@ def _check_arrays(reference: Any, paraphrases: Any) -> tuple[np.ndarray, np.ndar
             f"{para.shape[0]} instructions",
             field="items",
         )
-    for name, a in (("reference", ref), ("paraphrases", para)):
+    if ref.dtype.kind in "fc" and np.isnan(ref).any():
+        raise InputError(
+            f"the reference must be scored on every item (not scored: item {int(np.flatnonzero(np.isnan(ref))[0])}); "
+            "only paraphrase cells may be missing",
+            field="reference",
+        )
+    missing = para.dtype.kind in "fc" and bool(np.isnan(para).any())
+    if missing and not allow_missing:
+        raise InputError("cells not scored (NaN) are not supported here: score every item", field="paraphrases")
+    for name, a in (("reference", ref), ("paraphrases", para[~np.isnan(para)] if missing else para)):
         if a.dtype != bool and not np.isin(a, (0, 1)).all():
             raise InputError("must hold booleans (correct or not per item)", field=name)
-    return ref.astype(bool), para.astype(bool)
+    return ref.astype(bool), (para.astype(np.float64) if missing else para.astype(bool))
 
 
 def _quantile(p: float, df: float) -> float:
@@ -486,18 +744,63 @@ def _relative_bound(
     ref: np.ndarray, para: np.ndarray, chance: np.ndarray, claim: str, alpha: float, upper: bool
 ) -> float:
     """Fieller bound of drop / (reference accuracy - chance): the rho where the linear test
-    ``mean(d - rho (r - c)) = q SE`` turns; found by root search over a bracketing range."""
-    d = _cells(ref, para)
-    a = (ref.astype(np.float64) - chance)[None, :] * np.ones_like(d)
+    ``mean(d - rho (r - c)) = q SE`` turns; found by root search over a bracketing range.
+    (Incomplete: the same test with the reference ``r - rho (r - c)``, as ``d - rho (r - c)``
+    is that reference minus the paraphrase.)"""
+    r = ref.astype(np.float64)
+    if para.dtype != bool:
+
+        def tested(rho: float) -> Components:
+            return incomplete_components(r - rho * (r - chance), para, claim, logit_bound=False)
+
+    else:
+        d = _cells(ref, para)
+        a = (r - chance)[None, :] * np.ones_like(d)
+
+        def tested(rho: float) -> Components:
+            return components(d - rho * a, claim)
 
     def stat(rho: float) -> float:
-        low, high = components(d - rho * a, claim).bounds(alpha)
+        low, high = tested(rho).bounds(alpha)
         return high if upper else low
 
     lo, hi = -20.0, 20.0
     if stat(lo) * stat(hi) > 0:
         return -math.inf if not upper else math.inf
     return float(optimize.brentq(stat, lo, hi, xtol=1e-9))
+
+
+def _judged_components(ref: np.ndarray, para: np.ndarray, claim: str, seed: int, floor: float) -> Components:
+    """The components of one look: the complete two-way decomposition for a bool matrix, the
+    incomplete design's (:func:`incomplete_components`) for one with cells not scored (NaN)."""
+    if para.dtype == bool:
+        return components(_cells(ref, para), claim, para.mean(axis=1), seed, floor)
+    return incomplete_components(ref, para, claim, seed=seed, chance=floor)
+
+
+def _judgeable(para: np.ndarray, claim: str) -> bool:
+    """Enough instructions for the claim and, in an incomplete design, enough items per instruction."""
+    m = para.shape[0]
+    if m < (2 if claim == "phrasings" else 1):
+        return False
+    return para.dtype == bool or np.count_nonzero(~np.isnan(para)) >= MIN_INSTRUCTION_ITEMS * m
+
+
+def _accuracies(para: np.ndarray) -> np.ndarray:
+    """Each instruction's accuracy over the items it scored (instructions with none left out)."""
+    if para.dtype == bool:
+        return para.mean(axis=1)
+    seen = ~np.isnan(para)
+    keep = seen.any(axis=1)
+    return np.where(seen, para, 0.0).sum(axis=1)[keep] / seen.sum(axis=1)[keep]
+
+
+def _drop_unscored(para: np.ndarray) -> np.ndarray:
+    """Instructions with no scored cell left out; a matrix with every remaining cell scored as bools."""
+    if para.dtype == bool:
+        return para
+    para = para[~np.isnan(para).all(axis=1)]
+    return para.astype(bool) if not np.isnan(para).any() else para
 
 
 def judge(
@@ -516,7 +819,14 @@ def judge(
     """Judge the accuracy drop of ``paraphrases`` against ``reference`` on the same items.
 
     ``reference``: bool array (items,); ``paraphrases``: bool array (instructions, items), items in
-    the order they were (or would be) scored. ``max_accuracy_drop`` is in absolute points
+    the order they were (or would be) scored. An incomplete design (each item scored under some
+    of the instructions, :func:`promptcheck.stats.design.balanced_design`) is a float array with
+    NaN, or a masked array, where a cell was not scored; the reference is scored on every item.
+    Its drop is the reference accuracy over all items minus the mean of the instructions'
+    accuracies, each over its own items, with the incomplete design's variance
+    (:func:`incomplete_components`); instructions with no scored cell are left out, and a look
+    whose items show fewer instructions than the claim needs is skipped. A complete matrix, bool
+    or float, is judged as it always was. ``max_accuracy_drop`` is in absolute points
     (0.05 = 5 points), or with ``relative=True`` a share of the reference's accuracy above
     ``chance`` (per item or one number; required then). ``claim``: ``phrasings`` (new phrasings in
     general: items and instructions are both samples) or ``instructions`` (these instructions).
@@ -537,8 +847,12 @@ def judge(
         raise InputError(problem, field="confidence")
     if not math.isfinite(float(max_accuracy_drop)):
         raise InputError(f"must be a number, got {max_accuracy_drop!r}", field="max_accuracy_drop")
-    ref, para = _check_arrays(reference, paraphrases)
+    ref, para = _check_arrays(reference, paraphrases, allow_missing=True)
+    para = _drop_unscored(para)
+    incomplete = para.dtype != bool
     m = para.shape[0]
+    if m < 1:
+        raise InputError("no paraphrase cell was scored (every cell is NaN)", field="paraphrases")
     if claim == "phrasings" and m < 2:
         raise InputError(
             "claim 'phrasings' needs at least 2 paraphrased instructions (their spread is part of "
@@ -566,10 +880,12 @@ def judge(
     bounds = (math.nan, math.nan)
     a_look = plan[0].alpha
     floor = float(np.mean(chance)) if chance is not None else 0.0
-    comp = components(_cells(ref, para), claim, para.mean(axis=1), seed, floor)
+    comp = _judged_components(ref, para, claim, seed, floor)
     for k, lk in enumerate(reached):
-        r, p = ref[: lk.items], para[:, : lk.items]
-        comp = components(_cells(r, p), claim, p.mean(axis=1), seed, floor)
+        r, p = ref[: lk.items], _drop_unscored(para[:, : lk.items])
+        if not _judgeable(p, claim):
+            continue  # an incomplete design's first items may show too few instructions, or items each
+        comp = _judged_components(r, p, claim, seed, floor)
         if relative:
             assert chance_arr is not None
             _refuse_at_chance(r, chance_arr[: lk.items], confidence)
@@ -586,7 +902,7 @@ def judge(
             break
     r, p = ref[:used], para[:, :used]
     ref_acc = float(r.mean())
-    mean_acc = float(p.mean())
+    mean_acc = float(p.mean()) if not incomplete else float(_accuracies(p).mean())
     drop = ref_acc - mean_acc
     scale = 1.0
     if relative:
@@ -623,7 +939,11 @@ def judge(
     if finite:
         bounds = (float(np.clip(bounds[0], low_cap, high_cap)), float(np.clip(bounds[1], low_cap, high_cap)))
     covers = not finite or (bounds[0] <= low_cap and bounds[1] >= high_cap)
-    final = look_index == len(plan) and used == planned
+    # An incomplete design too sparse to judge at its full planned size (no look had the items per
+    # instruction it needs) detects nothing at this size.
+    too_sparse = bool(reached) and look_index == 0 and n_given == planned
+    mdd = math.inf if too_sparse else mdd
+    final = (look_index == len(plan) or too_sparse) and used == planned
     largest = high_cap if math.isfinite(high_cap) else math.inf
     # Undecidable at this size: the bounds say nothing, or no drop that can happen would be detected.
     decidable = not (verdict == "inconclusive" and final and reached and (covers or mdd > largest))
@@ -636,6 +956,7 @@ def judge(
         f"random), t({comp.df:.3g}); two one-sided tests"
         + (f"; {len(plan)} looks, O'Brien-Fleming alpha spending" if len(plan) > 1 else "")
         + ("; relative to reference above chance (Fieller)" if relative else "")
+        + (f"; incomplete design, {comp.per_item:.3g} of {m} instructions per item" if incomplete else "")
     )
     return Judgment(
         verdict=verdict,
@@ -719,8 +1040,13 @@ def _refuse_at_chance(ref: np.ndarray, chance: np.ndarray, confidence: float) ->
         )
 
 
-def decisive_variance(comp: Components, n_items: float, n_instructions: float, alpha: float) -> float:
+def decisive_variance(
+    comp: Components, n_items: float, n_instructions: float, alpha: float, per_item: float | None = None
+) -> float:
     """The drop's variance at a size, each part scaled by its own t quantile against the normal one.
+
+    ``per_item``: instructions scored per item (default: ``comp``'s design, every instruction for
+    a complete one); the residual is then averaged over ``per_item`` cells an item has.
 
     The bounds use t(n - 1) for the item part and, under ``phrasings``, t(m - 1) for the
     instruction part, so with 2 instructions (t(1): 6.3 against 1.6 at 95%) the instruction part
@@ -732,12 +1058,27 @@ def decisive_variance(comp: Components, n_items: float, n_instructions: float, a
     def inflate(df: float) -> float:
         return (_quantile(1 - alpha, max(df, 1.0)) / z) ** 2
 
-    items_part = (comp.items + comp.residual / n_instructions) / n_items * inflate(n_items - 1)
+    k = comp._per_item(n_instructions, per_item)
+    items_part = (comp.items + comp.residual / k) / n_items * inflate(n_items - 1)
     if comp.claim != "phrasings":
         return items_part
     # The instruction part of the bound is the spread of the instructions' means, item noise
     # included (counted in both parts, as the bounds' two half-widths each carry it).
-    return items_part + (comp.instructions + comp.residual / n_items) / n_instructions * inflate(n_instructions - 1)
+    return items_part + (comp.instructions + _mean_noise(comp, n_items, n_instructions, k)) / n_instructions * inflate(
+        n_instructions - 1
+    )
+
+
+def _mean_noise(comp: Components, n_items: float, n_instructions: float, k: float) -> float:
+    """The item noise in the spread of the instructions' accuracies: ``s2_resid / n`` when they
+    share all their items; with ``k`` of ``m`` per item each has ``n k / m`` items of its own, and
+    the item variance no longer cancels between them: ``m/(n k) [s2_resid + s2_pitems (m-k)/(m-1)]``
+    (``s2_pitems``: :attr:`Components.paraphrase_items`, 0 from a complete pilot, which cannot
+    tell it from the reference's)."""
+    if k >= n_instructions:
+        return comp.residual / n_items
+    share = (n_instructions - k) / max(n_instructions - 1, 1)
+    return n_instructions / (n_items * k) * (comp.residual + comp.paraphrase_items * share)
 
 
 def plan_sizes(
@@ -830,6 +1171,46 @@ def joint_sizes(
         mid = (low + high) / 2
         low, high = (low, mid) if fits(mid) else (mid, high)
     return math.ceil(items * high), math.ceil(instructions * high)
+
+
+def design_sizes(
+    comp: Components,
+    *,
+    variance: float | None = None,
+    gap: float | None = None,
+    alpha: float | None = None,
+    instructions: int | None = None,
+    power: float = POWER,
+    limit: int = 1_000_000,
+) -> dict[int, int | None]:
+    """Items needed at each number of instructions per item, ``{k: items}`` for ``k = 1..m``
+    (``k = m``: the complete design), to bring the drop's variance down to ``variance``, or to
+    decide a true drop ``gap`` from the threshold with ``power`` at one-sided level ``alpha``.
+
+    From ``comp`` (a pilot, complete or not) for a balanced design of ``instructions`` (default:
+    the pilot's count): :meth:`Components.variance_at`, or with ``alpha`` each part counted with
+    its own t quantile (:func:`decisive_variance`, as :func:`plan_sizes` does). Prompts scored
+    are ``items * (k + 1)`` with the reference. ``None``: unreachable at any number of items up
+    to ``limit`` (the instruction part alone is above the target).
+    """
+    if (variance is None) == (gap is None):
+        raise InputError("give either a target variance or a gap from the threshold", field="design_sizes")
+    if gap is not None:
+        if alpha is None:
+            raise InputError("a gap needs the one-sided level alpha", field="alpha")
+        if gap <= 0 or not math.isfinite(gap):
+            return dict.fromkeys(range(1, (instructions or comp.n_instructions) + 1))
+        variance = _deciding_variance(gap, alpha, power)
+    assert variance is not None
+    m = int(instructions or comp.n_instructions)
+    target = float(variance)
+
+    def needed(k: int) -> int | None:
+        if alpha is None:
+            return _smallest(lambda n: comp.variance_at(n, m, k) <= target, limit)
+        return _smallest(lambda n: decisive_variance(comp, n, m, alpha, per_item=k) <= target, limit)
+
+    return {k: needed(k) for k in range(1, m + 1)}
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
