@@ -25,6 +25,7 @@ from promptcheck.evaluation.results import TaskResult
 from promptcheck.evaluation.runner import evaluate
 from promptcheck.failures import task_load_options
 from promptcheck.options import VerdictOptions
+from promptcheck.stats.outcomes import DropParts, drop_parts
 from promptcheck.stats.robustness import Interval, mean_kl
 from promptcheck.stats.sets import (
     GroupStatistics,
@@ -85,7 +86,8 @@ class RobustnessVerdict:
     spread_sd: float
     spread_range: float
     consistency: float
-    mean_kl: float
+    #: Mean KL of the answer distributions to the reference's (None: a free-form task has none).
+    mean_kl: float | None
     checks: tuple[Check, ...]
     model: dict = field(default_factory=dict)
     #: Instructions significantly worse than the reference (exact McNemar, Holm-adjusted across them).
@@ -102,6 +104,8 @@ class RobustnessVerdict:
     evidence: dict = field(default_factory=dict)
     #: Each instruction set (observed, unobserved, generated) judged on its own, as the paper's columns.
     sets: dict = field(default_factory=dict)
+    #: A free-form task: the drop split into its form part and its content part (stats.outcomes).
+    drop_parts: DropParts | None = None
 
     # The judgment's figures, read from it (never copied into fields of their own).
     @property
@@ -180,6 +184,7 @@ class RobustnessVerdict:
             "looks_planned": self.looks_planned,
             "judgment": self.judgment.to_json(),
             "sets": self.sets,
+            **({"drop_parts": self.drop_parts.to_json()} if self.drop_parts is not None else {}),
             "evidence": self.evidence,
         }
 
@@ -205,6 +210,14 @@ class RobustnessVerdict:
             f"seed {self.seed}, model {self.model.get('id', '?')}"
         )
         lines.append(f"  {self.judgment.power_note()}")
+        if self.drop_parts is not None:
+            form, content = self.drop_parts.form, self.drop_parts.content
+            lines.append(
+                f"  free-form answers: of the drop, form (misformatted or unparsed) {pct * form.drop:+.1f} "
+                f"[{pct * form.interval.low:+.1f}, {pct * form.interval.high:+.1f}], content (wrong) "
+                f"{pct * content.drop:+.1f} [{pct * content.interval.low:+.1f}, {pct * content.interval.high:+.1f}]"
+                + ("; the drop is the answers' form, not their content" if self.drop_parts.form_only else "")
+            )
         if self.verdict == "inconclusive":
             lines.append(
                 "  the interval straddles the threshold: add items or instructions for a decision, "
@@ -230,6 +243,8 @@ class _Evidence:
     correct: list[list[bool]]
     predictions: list[list[int]]
     logprobs: list[list[tuple[float, ...]]]
+    #: A free-form task's outcomes per instruction (correct, misformatted, unparsed, wrong).
+    outcomes: list[list[str]] = field(default_factory=list)
     prompts: int = 0
     item_ids: list[str] = field(default_factory=list)
     chance: list[float] = field(default_factory=list)
@@ -248,6 +263,10 @@ class _Evidence:
             self.correct[j] += list(r.correct)
             self.predictions[j] += list(r.predictions)
             self.logprobs[j] += list(r.logprobs)
+            if r.outcomes:
+                while len(self.outcomes) <= j:
+                    self.outcomes.append([])
+                self.outcomes[j] += list(r.outcomes)
         self.prompts += result.prompts_scored
 
 
@@ -371,7 +390,7 @@ def _judge(
         spread_sd=compared.spread_sd,
         spread_range=compared.spread_range,
         consistency=compared.consistency,
-        mean_kl=mean_kl([ev.logprobs[j][:used] for j in para_j], ev.logprobs[ref_j][:used]),
+        mean_kl=None if ev.outcomes else mean_kl([ev.logprobs[j][:used] for j in para_j], ev.logprobs[ref_j][:used]),
         checks=tuple(checks),
         model=model,
         failing_instructions=tuple(r for r in rows if r["significant"]),
@@ -380,6 +399,15 @@ def _judge(
         task_source=task.source,
         task_load=task_load_options(task),
         sets=sets,
+        drop_parts=drop_parts(
+            ev.outcomes[ref_j][:used],
+            [ev.outcomes[j][:used] for j in para_j],
+            claim=main.claim,
+            confidence=float(opts["confidence"]),
+            seed=seed,
+        )
+        if ev.outcomes
+        else None,
         evidence=_evidence_json(ev, ref_j, para_j, used),
     )
 
@@ -403,15 +431,23 @@ def _evidence_json(ev: _Evidence, ref_j: int, para_j: list[int], used: int) -> d
                 "accuracy": float(correct[i].mean()),
                 "n_correct": int(correct[i].sum()),
                 "accuracy_interval": wilson(int(correct[i].sum()), int(correct[i].size)).to_json(),
+                **(_rates(ev.outcomes[j][:used]) if ev.outcomes else {}),
                 **tests[i],
             }
             for i, j in enumerate(order)
         ],
         "correct": correct.astype(int).tolist(),
+        **({"outcomes": [ev.outcomes[j][:used] for j in order]} if ev.outcomes else {}),
         "chance": [float(c) for c in ev.chance[:used]],
         "predictions": preds.tolist(),
         "flips": item_flips(preds, 0).tolist(),
     }
+
+
+def _rates(outcomes: list[str]) -> dict[str, float]:
+    """A free-form instruction's share of misformatted and of unparsed answers."""
+    n = max(len(outcomes), 1)
+    return {"misformatted_rate": outcomes.count("misformatted") / n, "unparsed_rate": outcomes.count("unparsed") / n}
 
 
 def _instructions_of(task: Task, instructions: Iterable[Instruction | str | Any] | None) -> list[Instruction]:

@@ -45,6 +45,9 @@ CLAIMS = ("auto", "instructions", "phrasings")
 TOO_LONG = ("fail", "skip")
 #: 2-D projections of ``--representations``.
 PROJECTIONS = ("pca", "tsne")
+#: Where an instruction comes from (``promptcheck.tasks.records.Instruction.kind``): an option's
+#: allowed values (``kinds=``), so declared here, below the records that use them.
+INSTRUCTION_KINDS: tuple[str, ...] = ("reference", "observed", "unobserved", "generated")
 #: Seeds are 32-bit (numpy's and the score cache's range).
 SEED_MAX = 2**32 - 1
 
@@ -80,8 +83,6 @@ def number_problem(value: Any) -> str | None:
 
 
 def kinds_problem(value: Any) -> str | None:
-    from promptcheck.tasks.records import INSTRUCTION_KINDS
-
     ok = not isinstance(value, str) and all(k in INSTRUCTION_KINDS for k in value)
     return None if ok else f"must be a list of {', '.join(INSTRUCTION_KINDS)}, got {value!r}"
 
@@ -578,10 +579,8 @@ class ParaphraseOptions(Options):
     max_edits: int = option(2, help="most edits per paraphrase", min=1, max=3, plugin=False)
     min_similarity: float | None = option(
         help="reject paraphrases whose embedding cosine similarity to the reference is below this",
-        min=-1.0,
-        max=1.0,
         plugin=False,
-    )
+    )  # its range is checked where it is used (paraphrase.generate), with the same message everywhere
     protect: str | None = option(help="extra words no edit may touch, comma-separated", plugin=False)
     json: bool = option(
         False, help="print the paraphrases as JSON (a list of text, edits, similarity)", cli=("--json",), plugin=False

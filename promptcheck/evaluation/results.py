@@ -20,8 +20,15 @@ class InstructionResult:
     instruction: Instruction
     predictions: tuple[int, ...]
     correct: tuple[bool, ...]
-    #: ``logprobs[i][k]``: log-probability of item i's choice k (summed over its tokens).
+    #: ``logprobs[i][k]``: log-probability of item i's choice k (summed over its tokens); a free-form
+    #: task's items have none (empty tuples).
     logprobs: tuple[tuple[float, ...], ...]
+    #: Free-form tasks (``task.generative``), per item: the raw answer the model wrote, the answer
+    #: the task's extractor read from it (None: nothing), and its outcome (correct, misformatted,
+    #: unparsed, wrong; promptcheck.tasks.matching). Empty for a multiple-choice task.
+    outputs: tuple[str, ...] = ()
+    extracted: tuple[str | None, ...] = ()
+    outcomes: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -34,6 +41,10 @@ class InstructionResult:
     @property
     def accuracy(self) -> float:
         return sum(self.correct) / len(self.correct) if self.correct else float("nan")
+
+    def outcome_rate(self, outcome: str) -> float | None:
+        """The share of items with this outcome (a free-form task), else None."""
+        return self.outcomes.count(outcome) / len(self.outcomes) if self.outcomes else None
 
 
 @dataclass(frozen=True)

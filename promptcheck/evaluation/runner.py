@@ -10,12 +10,14 @@ import dataclasses
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
+from typing import cast
 
 from promptcheck.errors import InputError, ScoringError
 from promptcheck.evaluation.results import InstructionResult, TaskResult
-from promptcheck.models.base import ChoiceScores, CountsTokens, Scorer, capability
+from promptcheck.models.base import ChoiceScores, CountsTokens, Generates, GenerationRequest, Scorer, capability
 from promptcheck.prompts.rendering import DEFAULT_FORMAT, Prompt, PromptFormat, render
-from promptcheck.tasks.records import INSTRUCTION_KINDS, Instruction, Task
+from promptcheck.tasks.matching import Match, match
+from promptcheck.tasks.records import INSTRUCTION_KINDS, Instruction, MCItem, Task
 
 
 def as_instructions(task: Task, instructions: Iterable[Instruction | str] | None) -> list[Instruction]:
@@ -89,6 +91,16 @@ def evaluate(
     skipped: tuple[str, ...] = ()
     if too_long == "skip":
         task, skipped = _without_long_items(model, task, chosen, formatter, prompt_format)
+    if task.generative:
+        results, scored = _generate(model, task, chosen, formatter, prompt_format, progress)
+        return TaskResult(
+            task=task,
+            model=model.identity,
+            instructions=tuple(results),
+            prompts_scored=scored,
+            seconds=time.perf_counter() - started,
+            skipped_items=skipped,
+        )
     results = []
     scored = 0
     for ins in chosen:
@@ -108,7 +120,7 @@ def evaluate(
             InstructionResult(
                 instruction=ins,
                 predictions=preds,
-                correct=tuple(item.is_correct(p) for p, item in zip(preds, task.items)),
+                correct=tuple(cast(MCItem, item).is_correct(p) for p, item in zip(preds, task.items)),
                 logprobs=tuple(s.logprobs for s in scores),
             )
         )
@@ -121,6 +133,65 @@ def evaluate(
         seconds=time.perf_counter() - started,
         skipped_items=skipped,
     )
+
+
+def _generate(
+    model: Scorer,
+    task: Task,
+    chosen: list[Instruction],
+    formatter: Callable[..., str] | None,
+    prompt_format: PromptFormat,
+    progress: Callable[[int], None] | None,
+) -> tuple[list[InstructionResult], int]:
+    """A free-form task: the model writes each answer (greedy), the task's matching reads it.
+
+    The prompt is rendered exactly as a multiple-choice one would be (no choices listed, the same
+    answer cue or chat template), so scoring and generating read the same text. Each item's
+    ``predictions`` under an instruction is a code of its normalised extracted answer (-1: none
+    read), the same code for the same answer under every instruction, so consistency and flips
+    count the same answers as a multiple-choice task's choices.
+    """
+    writer = capability(model, Generates)
+    if writer is None:
+        raise InputError(
+            f"task {task.name!r} has free-form items: the model must write its answers, and this backend "
+            f"({type(model).__name__}) cannot generate",
+            field="model",
+        )
+    assert task.generation is not None
+    settings, spec = task.generation, task.match_spec()
+    written: list[list[Match]] = []
+    texts: list[list[str]] = []
+    for ins in chosen:
+        requests = [
+            GenerationRequest(
+                render(ins.text, item, task, chat_formatter=formatter, prompt_format=prompt_format).context,
+                settings.max_new_tokens,
+                settings.stop,
+            )
+            for item in task.items
+        ]
+        outputs = [g.text for g in writer.generate(requests, progress=progress)]
+        texts.append(outputs)
+        written.append([match(o, item.targets, spec) for o, item in zip(outputs, task.items)])  # type: ignore[union-attr]
+    codes: list[dict[str, int]] = [{} for _ in task.items]
+    results = []
+    for ins, outputs, matches in zip(chosen, texts, written):
+        preds = tuple(
+            -1 if m.normalised is None else seen.setdefault(m.normalised, len(seen)) for m, seen in zip(matches, codes)
+        )
+        results.append(
+            InstructionResult(
+                instruction=ins,
+                predictions=preds,
+                correct=tuple(m.outcome == "correct" for m in matches),
+                logprobs=tuple(() for _ in matches),
+                outputs=tuple(outputs),
+                extracted=tuple(m.extracted for m in matches),
+                outcomes=tuple(m.outcome for m in matches),
+            )
+        )
+    return results, len(chosen) * len(task.items)
 
 
 #: What ``evaluate(too_long=...)`` accepts.

@@ -11,6 +11,7 @@ import dataclasses
 import random
 import warnings
 from dataclasses import dataclass
+from typing import cast
 
 from promptcheck.errors import InputError
 from promptcheck.fix.config import FixConfig
@@ -152,7 +153,7 @@ def split_task(task: Task, cfg: FixConfig) -> FixTask:
     heldout_source = "task"
     if not task.unobserved:
         task, heldout_source = _bank_heldout(task), f"bank:{task.kind}"
-    items = stratified_order(list(task.items), random.Random(f"{cfg.seed}:{task.name}"))
+    items = stratified_order(cast("list[MCItem]", list(task.items)), random.Random(f"{cfg.seed}:{task.name}"))
     n_held = max(1, round(len(items) * cfg.heldout_items))
     if n_held >= len(items):
         raise InputError(

@@ -62,6 +62,13 @@ def plan_fix(
             max_accuracy_drop = min(gates.values())  # the strictest gate that failed
     else:
         tasks = [load_task(p, limit=limit) for p in suites]
+    free = [t.name for t in tasks if t.generative]
+    if free:
+        raise InputError(
+            f"task {free[0]!r} is free-form (targets, no choices): promptcheck fix trains soft prompts on "
+            "multiple-choice tasks only so far",
+            field="suites",
+        )
     if max_accuracy_drop is not None:
         kwargs["gate_threshold"] = max_accuracy_drop
     cfg = FixConfig(**kwargs)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
+from promptcheck.errors import InputError
 from promptcheck.prompts.rendering import Prompt
 
 if TYPE_CHECKING:  # numpy only for a type: importing the contract stays cheap
@@ -90,6 +91,62 @@ class Scorer(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One free-form answer to write: greedy decoding after ``context``.
+
+    ``context`` is the full prompt text, rendered exactly as a scored :class:`Prompt`'s context
+    (``promptcheck.prompts.render`` with the scorer's ``chat_formatter()``: chat template applied,
+    assistant turn opened), and a backend tokenizes it as it tokenizes that context for scoring,
+    so a prompt reads the same to the model whether it is scored or answered.
+    ``max_new_tokens`` bounds the answer; generation also ends at the model's end-of-sequence
+    token or once the text holds one of the ``stop`` strings (the text is then cut before it).
+    A bad field is an :class:`~promptcheck.errors.InputError` naming it.
+    """
+
+    context: str
+    max_new_tokens: int = 32
+    stop: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.context, str):
+            raise InputError(f"context must be text, not {type(self.context).__name__}", field="context")
+        n = self.max_new_tokens
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise InputError(f"must be a positive integer, not {n!r}", field="max_new_tokens")
+        stop = (self.stop,) if isinstance(self.stop, str) else self.stop  # "\n" means ("\n",), as in the OpenAI API
+        if not isinstance(stop, (tuple, list)) or not all(isinstance(s, str) and s for s in stop):
+            raise InputError(f"stop must be non-empty strings, not {self.stop!r}", field="stop")
+        object.__setattr__(self, "stop", tuple(stop))
+
+
+#: How a generation ended: a stop string, ``max_new_tokens``, or the model's end-of-sequence token.
+FINISH_REASONS = ("stop", "length", "eos")
+
+
+@dataclass(frozen=True)
+class Generation:
+    """The answer written for one :class:`GenerationRequest`.
+
+    ``text`` is the decoded answer, special tokens left out; with ``finish == "stop"`` it ends
+    right before the earliest stop string (which is not included). ``finish`` is one of
+    :data:`FINISH_REASONS`: "stop", "length" (``max_new_tokens`` reached) or "eos".
+    """
+
+    text: str
+    finish: str
+
+    def __post_init__(self) -> None:
+        if self.finish not in FINISH_REASONS:
+            raise ValueError(f"finish must be one of {FINISH_REASONS}, not {self.finish!r}")
+
+
+def first_stop(text: str, stop: Sequence[str]) -> int | None:
+    """Where the earliest of the ``stop`` strings starts in ``text``, or None (every backend cuts here)."""
+    found = [i for i in (text.find(s) for s in stop) if i >= 0]
+    return min(found) if found else None
+
+
 # -- Optional capabilities ---------------------------------------------------------------------
 # Like lm-evaluation-harness's LM / TemplateLM, the required part is small (above) and what some
 # backends can do besides is declared here. A caller asks ``capability(scorer, Kind)`` instead
@@ -150,6 +207,20 @@ class HasHiddenStates(Protocol):
     def hidden_states(self, contexts: Sequence[str], *, batch_size: int = 16) -> np.ndarray:
         """``(states, contexts, hidden)`` float32: every layer (0 = embeddings) at the position that
         predicts the answer's first token, with contexts tokenized as ``score`` tokenizes them."""
+        ...
+
+
+@runtime_checkable
+class Generates(Protocol):
+    """Writes free-form answers: greedy decoding, so the same requests give the same text.
+
+    A generative task asks ``capability(scorer, Generates)``; a model without it cannot answer one.
+    """
+
+    def generate(
+        self, requests: Sequence[GenerationRequest], *, progress: ProgressCallback | None = None
+    ) -> list[Generation]:
+        """One :class:`Generation` per request, in request order; ``progress(n)``: n more requests done."""
         ...
 
 

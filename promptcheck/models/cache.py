@@ -1,10 +1,12 @@
 """A score cache on disk around any :class:`~promptcheck.models.base.Scorer`.
 
 Re-running a suite after editing one instruction, re-running a CI gate on the same model, or
-resuming a run that was interrupted should cost only the prompts never scored before. Like
-lm-evaluation-harness's ``CachingLM`` this wraps a backend without knowing what it is; unlike
-it, results are keyed by a fingerprint of the model (weights, config, tokenizer, adapter,
-dtype, device), so a changed model never reads another model's numbers.
+resuming a run that was interrupted should cost only the prompts never scored before, and the
+free-form answers never generated before (a backend that generates gets its answers cached
+too, in the same file under keys of their own). Like lm-evaluation-harness's ``CachingLM``
+this wraps a backend without knowing what it is; unlike it, results are keyed by a
+fingerprint of the model (weights, config, tokenizer, adapter, dtype, device), so a changed
+model never reads another model's numbers.
 
 Storage is one SQLite file in WAL mode: pytest-xdist workers and parallel CLI runs share it
 safely (``INSERT OR IGNORE``: a prompt scored twice at the same time is stored once). Every row
@@ -24,10 +26,15 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from promptcheck.models.base import (
+    FINISH_REASONS,
     ChoiceScores,
     Fingerprinted,
+    Generates,
+    Generation,
+    GenerationRequest,
     ModelIdentity,
     ProgressCallback,
     Scorer,
@@ -37,6 +44,13 @@ from promptcheck.prompts.rendering import Prompt
 
 #: Bumped when a change to scoring would change stored numbers; old rows are then never read.
 CACHE_FORMAT = 1
+
+#: The decoding settings a stored generation was made with (greedy, no sampling, no repetition
+#: penalty; stop strings cut before). Changed when a backend's decoding changes: old rows are
+#: then never read. Generation keys start with ``gen:``, so they never meet a score's key.
+GENERATION_FORMAT = "greedy-1"
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scores (
@@ -80,6 +94,28 @@ def _prompt_key(fingerprint: str, prompt: Prompt) -> str:
         h.update(b"\x1f")
         h.update(cont.encode("utf-8", "surrogatepass"))
     return h.hexdigest()
+
+
+def _generation_key(fingerprint: str, request: GenerationRequest) -> str:
+    """Everything that decides a generation: model, decoding settings, context, limit, stop strings."""
+    # json with ensure_ascii: an unambiguous, ASCII encoding of the text and the stop list
+    what = ["generate", GENERATION_FORMAT, fingerprint, request.context, request.max_new_tokens, list(request.stop)]
+    return "gen:" + hashlib.sha256(json.dumps(what).encode()).hexdigest()
+
+
+def _encode_generation(generation: Generation) -> str:
+    return json.dumps({"text": generation.text, "finish": generation.finish}, separators=(",", ":"))
+
+
+def _decode_generation(value: str) -> Generation | None:
+    try:
+        data = json.loads(value)
+        text, finish = data["text"], data["finish"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(text, str) or finish not in FINISH_REASONS:
+        return None
+    return Generation(text=text, finish=finish)
 
 
 def _checksum(key: str, value: str) -> str:
@@ -195,10 +231,12 @@ class ScoreStore:
 
 @dataclass
 class CacheStats:
-    """Prompts answered from the cache and prompts the model scored, since the scorer was made."""
+    """Since the scorer was made: requests answered from the cache (prompts to score and
+    generations), prompts the model scored and generations it wrote."""
 
     hits: int = 0
     scored: int = 0
+    generated: int = 0
 
 
 class CachedScorer:
@@ -210,10 +248,19 @@ class CachedScorer:
 
     It is a :class:`~promptcheck.models.base.Wrapper`: the wrapped backend is ``inner``, and
     :func:`~promptcheck.models.base.capability` answers for it (a cached scorer counts tokens
-    exactly when its backend does). It forwards nothing else implicitly.
+    exactly when its backend does). It forwards nothing else implicitly. A backend that
+    generates (:class:`~promptcheck.models.base.Generates`) makes a :class:`CachedGenerator`,
+    which caches its answers as well.
 
     >>> model = CachedScorer(load_model("default"))  # doctest: +SKIP
     """
+
+    def __new__(cls, inner: Scorer | None = None, *args: Any, **kwargs: Any) -> CachedScorer:
+        # A backend that generates gets a cache that generates (and caches its answers) too.
+        # (``inner`` is None when copy or pickle rebuild an instance: its class is then already set.)
+        if cls is CachedScorer and isinstance(inner, Generates):
+            cls = CachedGenerator
+        return super().__new__(cls)
 
     def __init__(self, inner: Scorer, path: str | os.PathLike[str] | None = None, *, chunk: int | None = None) -> None:
         self.inner = inner
@@ -235,13 +282,40 @@ class CachedScorer:
         return self.inner.chat_formatter()
 
     def score(self, prompts: Sequence[Prompt], *, progress: ProgressCallback | None = None) -> list[ChoiceScores]:
-        keys = [_prompt_key(self.fingerprint_hex, p) for p in prompts]
-        results: list[ChoiceScores | None] = [None] * len(prompts)
+        def run(part: list[int]) -> list[ChoiceScores]:
+            scores = self.inner.score([prompts[i] for i in part], progress=progress)
+            self.stats.scored += len(part)
+            return scores
+
+        return self._through_store(
+            [_prompt_key(self.fingerprint_hex, p) for p in prompts],
+            lambda i, value: _decode(value, len(prompts[i].continuations)),
+            _encode,
+            run,
+            progress,
+            "scorer returned no score for prompt",
+        )
+
+    def _through_store(
+        self,
+        keys: list[str],
+        decode: Callable[[int, str], T | None],
+        encode: Callable[[T], str],
+        run: Callable[[list[int]], list[T]],
+        progress: ProgressCallback | None,
+        missing_message: str,
+    ) -> list[T]:
+        """Read what is stored; ``run`` the rest (each distinct key once) in chunks, storing each chunk.
+
+        ``decode(i, value)`` returns None for a stored value that cannot be request ``i``'s answer;
+        that row is dropped and recomputed.
+        """
+        results: list[Any] = [None] * len(keys)
         stored = self.store.get_many(sorted(set(keys)))
         bad: list[str] = []
         for i, key in enumerate(keys):
             if key in stored:
-                decoded = _decode(stored[key], len(prompts[i].continuations))
+                decoded = decode(i, stored[key])
                 if decoded is None:
                     bad.append(key)
                 else:
@@ -252,7 +326,7 @@ class CachedScorer:
         self.stats.hits += hits
         if progress is not None and hits:
             progress(hits)
-        # Each distinct missing prompt is scored once, even if the caller repeats it.
+        # Each distinct missing request is computed once, even if the caller repeats it.
         first_index: dict[str, int] = {}
         for i, key in enumerate(keys):
             if results[i] is None and key not in first_index:
@@ -261,11 +335,10 @@ class CachedScorer:
         repeats = sum(1 for r in results if r is None) - len(todo)
         for start in range(0, len(todo), self.chunk):
             part = todo[start : start + self.chunk]
-            scores = self.inner.score([prompts[i] for i in part], progress=progress)
-            self.store.put_many((keys[i], _encode(s)) for i, s in zip(part, scores))
-            self.stats.scored += len(part)
-            for i, s in zip(part, scores):
-                results[i] = s
+            answers = run(part)
+            self.store.put_many((keys[i], encode(a)) for i, a in zip(part, answers))
+            for i, a in zip(part, answers):
+                results[i] = a
         if repeats:
             for i, key in enumerate(keys):
                 if results[i] is None:
@@ -273,12 +346,42 @@ class CachedScorer:
             if progress is not None:
                 progress(repeats)
         missing = [i for i, r in enumerate(results) if r is None]
-        if missing:  # a backend that returned fewer scores than prompts
-            raise RuntimeError(f"scorer returned no score for prompt {missing[0]}")
-        return results  # type: ignore[return-value]
+        if missing:  # a backend that returned fewer answers than requests
+            raise RuntimeError(f"{missing_message} {missing[0]}")
+        return results
 
     def close(self) -> None:
         self.store.close()
+
+
+class CachedGenerator(CachedScorer):
+    """A :class:`CachedScorer` whose backend also generates: its answers are cached too.
+
+    ``CachedScorer(backend)`` makes one of these exactly when the backend has the
+    :class:`~promptcheck.models.base.Generates` capability, so ``capability(cached, Generates)``
+    answers as the backend would. A generation is keyed by the model's fingerprint, the
+    decoding settings (:data:`GENERATION_FORMAT`), the context text, ``max_new_tokens`` and the
+    stop strings; new ones are stored every ``chunk`` requests, as scores are.
+    """
+
+    inner: Any  # a Scorer that also Generates
+
+    def generate(
+        self, requests: Sequence[GenerationRequest], *, progress: ProgressCallback | None = None
+    ) -> list[Generation]:
+        def run(part: list[int]) -> list[Generation]:
+            answers = self.inner.generate([requests[i] for i in part], progress=progress)
+            self.stats.generated += len(part)
+            return list(answers)
+
+        return self._through_store(
+            [_generation_key(self.fingerprint_hex, r) for r in requests],
+            lambda i, value: _decode_generation(value),
+            _encode_generation,
+            run,
+            progress,
+            "model returned no generation for request",
+        )
 
 
 def cached(scorer: Scorer, path: str | os.PathLike[str] | None = None) -> Scorer:

@@ -1,8 +1,10 @@
-"""The transformers backend: batched log-probabilities of answer continuations.
+"""The transformers backend: batched log-probabilities of answer continuations, and greedy answers.
 
 Causal LMs score ``context + continuation`` in one sequence; seq2seq models (T5 family)
 encode the context and score the continuation on the decoder side. When every choice is a
 single token after the same context (answer letters), one forward pass gives all of them.
+Free-form answers (:meth:`HFScorer.generate`) are greedy ``model.generate`` calls on
+left-padded batches, tokenized as scoring tokenizes a context.
 
 Which sequences run in which pass (token boundaries, units, batches, context groups) is
 decided without torch in :mod:`promptcheck.models.planning`; this module runs the passes.
@@ -23,7 +25,14 @@ import torch
 
 from promptcheck.errors import ScoringError
 from promptcheck.models import planning
-from promptcheck.models.base import ChoiceScores, ModelIdentity, ProgressCallback
+from promptcheck.models.base import (
+    ChoiceScores,
+    Generation,
+    GenerationRequest,
+    ModelIdentity,
+    ProgressCallback,
+    first_stop,
+)
 from promptcheck.models.memory import DEFAULT_BUDGET, bytes_per_token, is_out_of_memory
 from promptcheck.models.planning import Group, Span, Unit
 from promptcheck.prompts.rendering import Prompt, chat_template_text
@@ -40,6 +49,34 @@ class Prefix:
 
 #: Sequences per forward pass unless the caller says otherwise (see docs/performance.md).
 AUTO_BATCH_ROWS = 16
+
+#: Seed set (in a forked RNG, the caller's state untouched) around every ``generate`` call.
+#: Greedy decoding draws no random numbers; the seed only makes that a guarantee.
+GENERATION_SEED = 0
+
+
+class _StopWhen:
+    """A transformers stopping criterion, per row: its own ``max_new_tokens`` and stop strings.
+
+    Rows of one batch may ask for different limits and stops; ``generate`` runs to the largest
+    limit and pads the rows this marks done. A row is done once its generated text (decoded as
+    the final answer is) holds one of its stop strings, or it has its ``max_new_tokens``.
+    """
+
+    def __init__(
+        self, decode: Callable[[list[int]], str], start: int, limits: list[int], stops: list[tuple[str, ...]]
+    ) -> None:
+        self.decode, self.start, self.limits, self.stops = decode, start, limits, stops
+        self.stopped = [False] * len(limits)
+
+    def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
+        made = input_ids.shape[1] - self.start
+        for row, (limit, stop) in enumerate(zip(self.limits, self.stops)):
+            if stop and not self.stopped[row] and made <= limit:
+                text = self.decode(input_ids[row, self.start :].tolist())
+                self.stopped[row] = first_stop(text, stop) is not None
+        done = [s or made >= limit for s, limit in zip(self.stopped, self.limits)]
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
 
 class HFScorer:
@@ -444,3 +481,225 @@ class HFScorer:
                     picked = [s[row, last, :] for s in out.hidden_states]
             parts.append(torch.stack(picked).float().cpu().numpy())
         return np.concatenate(parts, axis=1)
+
+    # -- generation (free-form answers) --------------------------------------------------------
+    def generate(
+        self, requests: Sequence[GenerationRequest], *, progress: ProgressCallback | None = None
+    ) -> list[Generation]:
+        """Greedy answers, one per request, in request order (the ``Generates`` capability).
+
+        Each context is tokenized as :meth:`score` tokenizes a prompt's context (no special
+        tokens after a chat template, whose text holds them; an encoder input gets them), so a
+        prompt reads the same when scored and when answered. Decoding is plain greedy
+        (``do_sample=False``, one beam; no repetition penalty, n-gram ban or minimum length, whatever
+        the model's ``generation_config`` suggests; tokens it forces or suppresses still apply, as
+        in ``model.generate``), ended by the model's end-of-sequence token(s), the request's
+        ``max_new_tokens`` or one of its stop strings.
+
+        Causal prompts are left-padded (built here: the tokenizer's ``padding_side``, and so
+        scoring's right padding, is never touched), sorted by (``max_new_tokens``, length) and
+        batched within ``batch_size`` rows and ``batch_tokens`` padded tokens counting the new
+        tokens; rows of a batch may have different stops and limits (:class:`_StopWhen`). The
+        tokens every prompt of a batch starts with (chat header + instruction, when a caller
+        sends one instruction's prompts together, as ``evaluate`` does) run once and their
+        keys/values are repeated over the batch, as scoring's shared prefix is (``share_prefix``;
+        not for seq2seq models). Under a prompt-tuning adapter each prompt runs alone (peft
+        ignores the position ids left padding needs). A batched row equals the same
+        prompt generated alone except where two tokens tie to float rounding (tests check the
+        tiny models token for token against ``model.generate``). Identical requests run once.
+        Running out of memory halves the batch, as scoring does.
+        """
+        requests = list(requests)
+        for i, r in enumerate(requests):
+            if not isinstance(r, GenerationRequest):
+                raise ScoringError(f"expected a GenerationRequest, not {type(r).__name__}", field=f"request {i}")
+        first: dict[GenerationRequest, int] = {}  # each distinct request -> its first index
+        copies: dict[GenerationRequest, int] = {}
+        for i, r in enumerate(requests):
+            first.setdefault(r, i)
+            copies[r] = copies.get(r, 0) + 1
+        distinct = list(first)
+        rows = [self._generation_ids(r, first[r]) for r in distinct]
+        answers: dict[GenerationRequest, Generation] = {}
+        with torch.inference_mode(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(GENERATION_SEED)
+            for batch in self._generation_batches(distinct, rows):
+                for done, generations in self._generate_guarded(distinct, rows, batch, first):
+                    for i, g in zip(done, generations):
+                        answers[distinct[i]] = g
+                    if progress is not None:
+                        progress(sum(copies[distinct[i]] for i in done))
+        return [answers[r] for r in requests]
+
+    def _generation_ids(self, request: GenerationRequest, index: int) -> tuple[int, ...]:
+        """The model input of a request: its context tokenized as :meth:`units` tokenizes a context."""
+        if self.is_seq2seq:
+            ids = self._encode(request.context, True)
+            need = len(ids)
+        else:
+            ids = self._encode(request.context, self._special)
+            if not ids:
+                bos = self.tokenizer.bos_token_id
+                if bos is None:
+                    raise ScoringError("empty prompt and the tokenizer has no BOS token", field=f"request {index}")
+                ids = [bos]
+            need = len(ids) + request.max_new_tokens
+        if self.max_length is not None and need > self.max_length:
+            extra = "" if self.is_seq2seq else f" with {request.max_new_tokens} new"
+            raise ScoringError(
+                f"prompt is {len(ids)} tokens{extra}, longer than the model's context ({self.max_length})",
+                field=f"request {index}",
+            )
+        return tuple(ids)
+
+    def _generation_batches(self, requests: list[GenerationRequest], rows: list[tuple[int, ...]]) -> list[list[int]]:
+        """Request indices per ``generate`` call: similar limits and lengths together, largest first.
+
+        One row per call under a prompt-tuning adapter: peft ignores position ids, so a left-padded
+        row would read its prompt at shifted positions.
+        """
+        order = sorted(range(len(rows)), key=lambda i: (requests[i].max_new_tokens, len(rows[i])), reverse=True)
+        batch_size = 1 if self._virtual_tokens else self.batch_size
+        out: list[list[int]] = []
+        current: list[int] = []
+        for i in order:
+            if current:
+                width = max(len(rows[j]) + requests[j].max_new_tokens for j in [*current, i])
+                if len(current) >= batch_size or (len(current) + 1) * width > self.batch_tokens:
+                    out.append(current)
+                    current = []
+            current.append(i)
+        if current:
+            out.append(current)
+        return out
+
+    def _generate_guarded(
+        self,
+        requests: list[GenerationRequest],
+        rows: list[tuple[int, ...]],
+        batch: list[int],
+        first: dict[GenerationRequest, int],
+    ) -> Iterator[tuple[list[int], list[Generation]]]:
+        """``(batch, its generations)``; out of memory, each half instead (and later batches smaller)."""
+        try:
+            result = self._generate_batch(requests, rows, batch)
+        except (RuntimeError, torch.OutOfMemoryError) as exc:
+            if not is_out_of_memory(exc):
+                raise
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+            if len(batch) == 1:
+                raise ScoringError(
+                    f"out of memory generating for a single prompt ({len(rows[batch[0]])} tokens); "
+                    "lower --max-memory, use --dtype bfloat16 or a larger device",
+                    field=f"request {first[requests[batch[0]]]}",
+                ) from None
+            self.oom_halvings += 1
+            self.batch_size = max(1, len(batch) // 2)
+            self.batch_tokens = max(1, self.batch_tokens // 2)
+            warnings.warn(
+                f"out of memory generating {len(batch)} sequences at once: retrying in halves and "
+                f"keeping passes to {self.batch_size} sequences / {self.batch_tokens} tokens",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            mid = len(batch) // 2
+            yield from self._generate_guarded(requests, rows, batch[:mid], first)
+            yield from self._generate_guarded(requests, rows, batch[mid:], first)
+            return
+        yield batch, result
+
+    def _eos_ids(self) -> list[int]:
+        """The token ids that end an answer: the model's generation config's, else the tokenizer's EOS."""
+        config = getattr(self._base, "generation_config", None)
+        eos = getattr(config, "eos_token_id", None)
+        ids = list(eos) if isinstance(eos, (list, tuple)) else [] if eos is None else [eos]
+        if not ids and self.tokenizer.eos_token_id is not None:
+            ids = [self.tokenizer.eos_token_id]
+        return [int(i) for i in ids]
+
+    def _decode(self, tokens: list[int]) -> str:
+        return str(self.tokenizer.decode(tokens, skip_special_tokens=True))
+
+    def _generate_batch(
+        self, requests: list[GenerationRequest], rows: list[tuple[int, ...]], batch: list[int]
+    ) -> list[Generation]:
+        from transformers import GenerationConfig
+
+        pad = self.tokenizer.pad_token_id
+        inputs = [rows[i] for i in batch]
+        extra: dict[str, Any] = {}
+        if self.is_seq2seq:
+            ids, mask = self._pad(inputs, pad, self.device)  # the encoder's input, padded as scoring pads it
+            start = 1  # the output starts with the decoder start token
+        else:
+            shared = self._generation_prefix(inputs)
+            ids, mask = self._left_pad([r[shared:] for r in inputs], pad, self.device)
+            if shared:
+                # [prefix | left padding | rest]: the padding is a hole the mask hides, and
+                # generate's position ids (the mask's running count) continue past it.
+                head = torch.tensor([inputs[0][:shared]] * len(inputs), dtype=torch.long, device=self.device)
+                ids, mask = torch.cat([head, ids], dim=1), torch.cat([torch.ones_like(head), mask], dim=1)
+                extra[self._cache_kw] = self._prefix_cache(inputs[0][:shared], len(inputs))
+            start = ids.shape[1]
+        limits = [requests[i].max_new_tokens for i in batch]
+        stops = [requests[i].stop for i in batch]
+        eos = self._eos_ids()
+        config = GenerationConfig(
+            max_new_tokens=max(limits),
+            do_sample=False,
+            num_beams=1,
+            repetition_penalty=1.0,
+            no_repeat_ngram_size=0,
+            min_new_tokens=0,  # takes precedence over a model's min_length
+            eos_token_id=eos or None,
+            pad_token_id=pad,
+            return_dict_in_generate=False,
+        )
+        out = self.model.generate(
+            input_ids=ids,
+            attention_mask=mask,
+            generation_config=config,
+            stopping_criteria=[_StopWhen(self._decode, start, limits, stops)],
+            **extra,
+        )
+        new = out[:, start:].tolist()
+        return [self._finish(tokens[:limit], stop, set(eos)) for tokens, limit, stop in zip(new, limits, stops)]
+
+    def _generation_prefix(self, inputs: list[tuple[int, ...]]) -> int:
+        """Tokens every prompt of a batch starts with (chat header + instruction), run once; 0 for none.
+
+        Every row keeps at least one token of its own, which ``generate`` runs for its first logits.
+        """
+        if len(inputs) < 2 or not self.share_prefix or self._virtual_tokens:
+            return 0
+        length = min(min(planning.common_prefix(inputs[0], r) for r in inputs[1:]), min(len(r) for r in inputs) - 1)
+        return length if length >= self.min_prefix else 0
+
+    def _prefix_cache(self, prefix: tuple[int, ...], rows: int) -> Any:
+        """Keys/values of ``prefix``, computed once and repeated for ``rows`` rows."""
+        ids = torch.tensor([prefix], dtype=torch.long, device=self.device)
+        out = self.model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=True, logits_to_keep=1)
+        cache = out["cache"] if "cache" in out else out["past_key_values"]
+        cache.batch_repeat_interleave(rows)
+        return cache
+
+    def _finish(self, tokens: list[int], stop: tuple[str, ...], eos: set[int]) -> Generation:
+        """The answer of one row: cut at its first EOS token, then before its earliest stop string."""
+        end = next((j for j, t in enumerate(tokens) if t in eos), None)
+        text = self._decode(tokens if end is None else tokens[:end])
+        cut = first_stop(text, stop)
+        if cut is not None:
+            return Generation(text[:cut], "stop")
+        return Generation(text, "length" if end is None else "eos")
+
+    @staticmethod
+    def _left_pad(rows: list[tuple[int, ...]], pad: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rows padded on the left (generation continues every row from its last column)."""
+        width = max(len(r) for r in rows)
+        ids = torch.full((len(rows), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, width - len(r) :] = torch.tensor(r, dtype=torch.long)
+            mask[i, width - len(r) :] = 1
+        return ids.to(device), mask.to(device)

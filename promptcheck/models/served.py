@@ -18,6 +18,11 @@ context's last character with the answer belongs to the answer, as in
 The chat template is rendered here, not by the server (``/v1/completions`` takes raw text):
 from a local tokenizer named by ``tokenizer`` (a folder, a hub id or ``default``), exactly
 as the in-process backend renders it. Without one, prompts are raw text.
+
+Free-form answers (:meth:`ServedScorer.generate`) go through the same endpoint: one request
+per distinct :class:`~promptcheck.models.base.GenerationRequest`, ``prompt`` = its context,
+``max_tokens``, ``stop`` and ``temperature: 0`` (greedy), on the same queue, concurrency and
+retries as scoring.
 """
 
 from __future__ import annotations
@@ -30,7 +35,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from promptcheck.errors import ModelLoadError, ScoringError
-from promptcheck.models.base import ChoiceScores, ModelIdentity, ProgressCallback
+from promptcheck.models.base import (
+    ChoiceScores,
+    Generation,
+    GenerationRequest,
+    ModelIdentity,
+    ProgressCallback,
+    first_stop,
+)
 from promptcheck.models.served_client import Endpoint, RequestFailed, RetryPolicy, get_json, run_requests, run_sync
 from promptcheck.prompts.rendering import Prompt
 
@@ -114,6 +126,35 @@ def continuation_logprob(body: dict[str, Any], context: str, continuation: str, 
             raise ScoringError(f"non-finite log-probability ({value}) from {url}: {text[-80:]!r}", field="prompt")
         total += float(value)
     return total, len(picked)
+
+
+def completion_generation(body: dict[str, Any], request: GenerationRequest, url: str) -> Generation:
+    """A ``/v1/completions`` answer as a :class:`Generation`.
+
+    ``finish_reason`` "length" is "length". "stop" means a stop string *or* the end-of-sequence
+    token in the OpenAI API; vLLM's ``stop_reason`` tells them apart (the stop string; None or a
+    token id for EOS). A server that sends no ``stop_reason`` gets "stop" when the request had
+    stop strings and "eos" otherwise. A stop string still in the text (a server that ignored
+    ``stop``) is cut here, so every backend's text ends before its earliest stop.
+    """
+    try:
+        choice = body["choices"][0]
+        text = choice["text"]
+        reason = choice.get("finish_reason")
+    except (KeyError, IndexError, TypeError, AttributeError):
+        raise ScoringError(f"{url} sent a completion without choices/text", field="model") from None
+    if not isinstance(text, str):
+        raise ScoringError(f"{url} sent a completion whose text is {type(text).__name__}", field="model")
+    cut = first_stop(text, request.stop)
+    if cut is not None:
+        return Generation(text[:cut], "stop")
+    if reason == "length":
+        return Generation(text, "length")
+    if reason == "stop":
+        if "stop_reason" in choice:
+            return Generation(text, "stop" if isinstance(choice["stop_reason"], str) else "eos")
+        return Generation(text, "stop" if request.stop else "eos")
+    raise ScoringError(f"{url} ended a completion with finish_reason {reason!r}", field="model")
 
 
 def _prompt_token_count(body: dict[str, Any], tokens: list[str], values: list, text: str) -> int | None:
@@ -297,3 +338,50 @@ class ServedScorer:
             ChoiceScores(logprobs=tuple(lp), n_tokens=tuple(nt), n_chars=tuple(len(c.strip()) for c in p.continuations))
             for lp, nt, p in zip(logprobs, ntokens, prompts)
         ]
+
+    # -- Generates capability ------------------------------------------------------------------
+    def _generation_payload(self, request: GenerationRequest) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "model": self.served_model,
+            "prompt": request.context,
+            "max_tokens": request.max_new_tokens,
+            "temperature": 0.0,
+        }
+        if request.stop:
+            payload["stop"] = list(request.stop)
+        return payload
+
+    def generate(
+        self, requests: Sequence[GenerationRequest], *, progress: ProgressCallback | None = None
+    ) -> list[Generation]:
+        """Greedy answers through ``/v1/completions``, in request order; each distinct request is sent once."""
+        requests = list(requests)
+        first: dict[GenerationRequest, int] = {}
+        copies: dict[GenerationRequest, int] = {}
+        for i, r in enumerate(requests):
+            if not isinstance(r, GenerationRequest):
+                raise ScoringError(f"expected a GenerationRequest, not {type(r).__name__}", field=f"request {i}")
+            first.setdefault(r, i)
+            copies[r] = copies.get(r, 0) + 1
+        distinct = list(first)
+        answers: dict[GenerationRequest, Generation] = {}
+
+        def on_result(i: int, body: dict[str, Any], url: str) -> None:
+            request = distinct[i]
+            answers[request] = completion_generation(body, request, url)
+            if progress is not None:
+                progress(copies[request])
+
+        payloads = [self._generation_payload(r) for r in distinct]
+        run_sync(
+            lambda: run_requests(
+                payloads,
+                self.endpoints,
+                path="completions",
+                on_result=on_result,
+                max_concurrency=self.max_concurrency,
+                policy=self.policy,
+                transport=self._transport,
+            )
+        )
+        return [answers[r] for r in requests]

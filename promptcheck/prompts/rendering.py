@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from promptcheck.tasks.records import INPUT_SLOT, LETTERS, MCItem, PromptLayout, Task
+from promptcheck.tasks.records import INPUT_SLOT, LETTERS, Item, PromptLayout, Task
 
 #: Turns the user's message into the model's full prompt text (e.g. a tokenizer's chat
 #: template with the assistant turn opened), or ``None`` to use the raw text. Called as
@@ -51,7 +51,7 @@ class Prompt:
 
 def user_message(
     instruction: str,
-    item: MCItem,
+    item: Item,
     *,
     format: str,
     show_choices: bool = False,
@@ -75,7 +75,7 @@ def user_message(
     return instruction + prompt_format.separator + body
 
 
-def continuations(item: MCItem, *, format: str, chat: bool) -> tuple[str, ...]:
+def continuations(item: Item, *, format: str, chat: bool) -> tuple[str, ...]:
     """The answer strings to score.
 
     After a chat template the assistant turn starts on a fresh line, so the answer has no
@@ -90,7 +90,7 @@ def continuations(item: MCItem, *, format: str, chat: bool) -> tuple[str, ...]:
 
 def render(
     instruction: str,
-    item: MCItem,
+    item: Item,
     task: Task,
     *,
     chat_formatter: ChatFormatter | None = None,
@@ -124,7 +124,7 @@ def render(
 
 
 def render_layout(
-    instruction: str, item: MCItem, layout: PromptLayout, *, chat_formatter: ChatFormatter | None = None
+    instruction: str, item: Item, layout: PromptLayout, *, chat_formatter: ChatFormatter | None = None
 ) -> Prompt:
     """A prompt laid out by a task's own layout: nothing stripped, no answer cue added.
 
@@ -136,7 +136,8 @@ def render_layout(
 
     Whitespace ending the context moves to the start of every continuation, as lm-eval's
     ``TemplateLM._encode_pair`` moves it: the "\\n" a chat template ends its assistant header with
-    is then scored with each choice, and the log-probabilities equal lm-eval's.
+    is then scored with each choice, and the log-probabilities equal lm-eval's. A free-form item
+    (no choices) keeps its context whole: lm-eval's ``generate_until`` generates after it as it is.
     """
     if INPUT_SLOT in instruction:
         head, text = "", layout.before + instruction.replace(INPUT_SLOT, item.question)
@@ -148,6 +149,8 @@ def render_layout(
         context, lead = chat_formatter(text, system=head), layout.chat_delimiter
     else:
         context, lead = chat_formatter(head + text), layout.chat_delimiter
+    if not item.choices:  # a free-form item: the model writes from the context as lm-eval gives it
+        return Prompt(context=context, continuations=())
     kept = context.rstrip()
     if kept:
         lead, context = context[len(kept) :] + lead, kept

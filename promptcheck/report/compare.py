@@ -116,7 +116,7 @@ def evidence_of(doc: dict[str, Any], source: str = "") -> dict[str, Evidence]:
             )
         order = [ref] + [i["index"] for i in ins if i["index"] != ref]
         correct = np.asarray(
-            [[it["predictions"][j] in it.get("answers", [it["answer"]]) for it in t["items"]] for j in order],
+            [[_is_correct(it, j) for it in t["items"]] for j in order],
             dtype=bool,
         )
         out[t["name"]] = Evidence(
@@ -133,6 +133,15 @@ def evidence_of(doc: dict[str, Any], source: str = "") -> dict[str, Evidence]:
             threshold=_recorded_threshold(t, doc),
         )
     return out
+
+
+def _is_correct(item: dict[str, Any], j: int) -> bool:
+    """Whether an item's answer under instruction ``j`` is right: a free-form item says so (its
+    ``correct``; its predictions are codes of answers, not choices), a multiple-choice item's
+    prediction is one of its answers."""
+    if "correct" in item:
+        return bool(item["correct"][j])
+    return item["predictions"][j] in item.get("answers", [item["answer"]])
 
 
 def _recorded_threshold(task: dict[str, Any], doc: dict[str, Any]) -> float | None:

@@ -122,7 +122,7 @@ def _run_views(doc: dict[str, Any]) -> list[dict[str, Any]]:
                 [it["id"] for it in t["items"]],
                 [it.get("flips", 0) for it in t["items"]],
                 compared,
-                [it.get("answers", it["answer"]) for it in t["items"]],
+                [it.get("answers", it.get("answer", it.get("targets"))) for it in t["items"]],
             )
             if t.get("items") and "flips" in t["items"][0]
             else []

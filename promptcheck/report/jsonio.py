@@ -10,7 +10,7 @@ import platform
 import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from promptcheck.evaluation.results import RunResult, TaskResult
 from promptcheck.fileio import atomic_write_json
@@ -19,6 +19,7 @@ from promptcheck.report.documents import KINDS, stamp
 from promptcheck.stats.robustness import wilson
 from promptcheck.stats.sets import task_guessing
 from promptcheck.stats.task import TaskStatistics, task_statistics
+from promptcheck.tasks.records import MCItem
 
 #: 2: ``robustness`` compares the reference with unobserved/generated instructions only (observed
 #: ones are their own set), ``drop_interval`` holds the verdict's one-sided bounds (their two-sided
@@ -44,10 +45,31 @@ def _statistics(st: TaskStatistics) -> dict[str, Any]:
     if st.robustness is None:
         return {}
     return {
-        "robustness": st.robustness.to_json(),
+        "robustness": {
+            **st.robustness.to_json(),
+            **({"drop_parts": st.parts.to_json()} if st.parts is not None else {}),
+        },
         "sets": [s.to_json() for s in st.sets],
         "instruction_tests": list(st.instruction_tests),
         "flips": list(st.flips),
+    }
+
+
+def _free_form_item(result: TaskResult, n: int, flips: list[int] | None) -> dict[str, Any]:
+    """A free-form item: its accepted answers, and per instruction (in ``instructions`` order) what the
+    model wrote, what was read from it, the outcome and whether it is correct. ``predictions`` are
+    codes of the answers read (the same answer, the same code; -1: none), for flips and consistency."""
+    item = result.task.items[n]
+    rows = result.instructions
+    return {
+        "id": item.id,
+        "targets": list(getattr(item, "targets", ())),
+        "correct": [bool(r.correct[n]) for r in rows],
+        "outputs": [r.outputs[n] for r in rows],
+        "extracted": [r.extracted[n] for r in rows],
+        "outcomes": [r.outcomes[n] for r in rows],
+        "predictions": [r.predictions[n] for r in rows],
+        **({"flips": flips[n]} if flips else {}),
     }
 
 
@@ -84,27 +106,45 @@ def task_to_json(
             "n_correct": sum(r.correct),
             "accuracy_interval": wilson(sum(r.correct), len(r.correct)).to_json(),
             **(tests[i] if tests else {}),
+            **(
+                {
+                    "misformatted_rate": r.outcome_rate("misformatted"),
+                    "unparsed_rate": r.outcome_rate("unparsed"),
+                    "form_only": bool(statistics.form_only[i]) if statistics.form_only else False,
+                }
+                if task.generative
+                else {}
+            ),
         }
         for i, r in enumerate(result.instructions)
     ]
-    items = [
-        {
-            "id": item.id,
-            "answer": item.answer,
-            # Several correct choices (BIG-bench ties): all of them; "answer" is the first.
-            **({"answers": list(item.answers)} if len(item.answers) > 1 else {}),
-            "n_choices": len(item.choices),
-            # predictions[j] / logprobs[j] belong to instructions[j].
-            "predictions": [r.predictions[n] for r in result.instructions],
-            "logprobs": [list(r.logprobs[n]) for r in result.instructions],
-            **({"flips": flips[n]} if flips else {}),
-        }
-        for n, item in enumerate(task.items)
-    ]
+    items = (
+        [_free_form_item(result, n, flips) for n in range(len(task.items))]
+        if task.generative
+        else [
+            {
+                "id": item.id,
+                "answer": item.answer,
+                # Several correct choices (BIG-bench ties): all of them; "answer" is the first.
+                **({"answers": list(item.answers)} if len(item.answers) > 1 else {}),
+                "n_choices": len(item.choices),
+                # predictions[j] / logprobs[j] belong to instructions[j].
+                "predictions": [r.predictions[n] for r in result.instructions],
+                "logprobs": [list(r.logprobs[n]) for r in result.instructions],
+                **({"flips": flips[n]} if flips else {}),
+            }
+            for n, item in enumerate(cast("tuple[MCItem, ...]", task.items))
+        ]
+    )
     return {
         "name": task.name,
         "kind": task.kind,
         "format": task.format,
+        **(
+            {"generation": task.generation.to_json(), "matching": task.match_spec().describe()}
+            if task.generation
+            else {}
+        ),
         "length_norm": task.length_norm,
         "source": task.source,
         "suite_hash": task.source_hash,

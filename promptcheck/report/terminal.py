@@ -36,7 +36,7 @@ def task_table(result: TaskResult, statistics: Any) -> Table:
     threshold, confidence = statistics.threshold, statistics.confidence
     guessing = statistics.guessing
     table = Table(
-        title=f"{task.name}  ({task.kind}, {task.format}, {len(task.items)} items"
+        title=f"{task.name}  ({'free-form' if task.generative else f'{task.kind}, {task.format}'}, {len(task.items)} items"
         + (f" ({len(result.skipped_items)} too long, skipped)" if result.skipped_items else "")
         + (f", a sample of {task.population}" if task.limit is not None else "")
         + (f", {baselines(guessing.chance, guessing.guessing)})" if guessing else ")"),
@@ -76,7 +76,7 @@ def task_table(result: TaskResult, statistics: Any) -> Table:
         f"drops in points vs the reference; bounds one-sided at {100 * confidence:g}% each; verdict at "
         f"{100 * threshold:g} points (docs/statistics.md)"
     )
-    notes = [*undecided, *filter(None, [guessing_note(result, guessing)])]
+    notes = [*undecided, *filter(None, [guessing_note(result, guessing), form_note(result, statistics)])]
     if notes:
         table.caption = Text.assemble(*[(n + "\n", "yellow") for n in notes], (table.caption, "table.caption"))
     return table
@@ -97,18 +97,43 @@ def guessing_note(result: TaskResult, guessing: Any) -> str | None:
     )
 
 
+def form_note(result: TaskResult, statistics: Any) -> str | None:
+    """A free-form task: the compared instructions' drop split into form and content, with bounds,
+    and the instructions whose drop is the form's alone (statistics made in ``stats.outcomes``)."""
+    parts = statistics.parts
+    if parts is None:
+        return None
+
+    def part(j: Any) -> str:
+        return f"{100 * j.drop:+.1f} [{100 * j.interval.low:+.1f}, {100 * j.interval.high:+.1f}]"
+
+    text = (
+        f"free-form answers: of the drop, form (misformatted or unparsed) {part(parts.form)}, "
+        f"content (wrong) {part(parts.content)} points"
+    )
+    only = [r for r, flag in zip(result.instructions, statistics.form_only) if flag]
+    if only:
+        text += f"; {len(only)} instruction(s) break only the answer's form (run -v lists them)"
+    return text
+
+
 _VERDICT_STYLE = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
 
 
 def instruction_table(result: TaskResult) -> Table:
     """Every instruction with its kind and accuracy (``promptcheck run --verbose``)."""
+    free = result.task.generative
     table = Table(title=f"{result.task.name}: accuracy per instruction", title_justify="left")
     table.add_column("kind", no_wrap=True)
     table.add_column("accuracy", justify="right")
+    if free:
+        table.add_column("misformatted", justify="right")
+        table.add_column("unparsed", justify="right")
     table.add_column("instruction", overflow="fold")
     for r in result.instructions:
         # Text(), not markup: instructions are user data and may contain "[...]".
-        table.add_row(r.kind, _pct(r.accuracy), Text(r.text))
+        rates = [_pct(r.outcome_rate("misformatted") or 0.0), _pct(r.outcome_rate("unparsed") or 0.0)] if free else []
+        table.add_row(r.kind, _pct(r.accuracy), *rates, Text(r.text))
     return table
 
 

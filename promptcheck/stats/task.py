@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from promptcheck.evaluation.results import TaskResult
+from promptcheck.stats.outcomes import DropParts, drop_parts, form_only_instructions
 from promptcheck.stats.robustness import item_flips
 from promptcheck.stats.sets import (
     GroupStatistics,
@@ -54,6 +55,10 @@ class TaskStatistics:
     guessing: Guessing | None
     threshold: float
     confidence: float
+    #: A free-form task: the compared group's drop split into form and content (else None).
+    parts: DropParts | None = None
+    #: A free-form task, per instruction row: its drop is the form's alone (else empty).
+    form_only: tuple[bool, ...] = ()
 
 
 def task_statistics(
@@ -85,6 +90,19 @@ def task_statistics(
         **opts,
     )
     tests = dict(zip(others, instruction_tests(correct[ref_j], correct[others], confidence=confidence)))
+    parts: DropParts | None = None
+    form_only: tuple[bool, ...] = ()
+    if result.task.generative:
+        outcomes = [r.outcomes for r in rows]
+        parts = drop_parts(
+            outcomes[ref_j],
+            [outcomes[j] for j in compared],
+            claim=robustness.judgment.claim,
+            confidence=confidence,
+            seed=seed,
+        )
+        flags = dict(zip(others, form_only_instructions(outcomes[ref_j], [outcomes[j] for j in others])))
+        form_only = tuple(flags.get(j, False) for j in range(len(rows)))
     return TaskStatistics(
         sets=tuple(summarize_sets(result, **opts)),
         robustness=robustness,
@@ -93,4 +111,6 @@ def task_statistics(
         guessing=guessing,
         threshold=threshold,
         confidence=confidence,
+        parts=parts,
+        form_only=form_only,
     )

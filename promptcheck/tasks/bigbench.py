@@ -10,13 +10,12 @@ a sub-folder with its own ``task.json``. Each subtask is its own task (named
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from pathlib import Path
 from typing import Any
 
 from promptcheck.errors import InputError
 from promptcheck.tasks.items import load_bigbench_json, loads_strict, read_text
-from promptcheck.tasks.records import MCItem
+from promptcheck.tasks.records import Item
 from promptcheck.tasks.sampling import collect
 
 TASK_FILE = "task.json"
@@ -81,61 +80,38 @@ def sources(path: Path, *, pool: bool = False) -> list[BigbenchSource]:
 
 
 def usable(srcs: list[BigbenchSource], path: Path) -> list[BigbenchSource]:
-    """Subtasks with multiple-choice examples; generative-only ones are left out with one warning.
-
-    A task none of whose subtasks can be scored raises :class:`GenerativeOnly` naming the task.
-    """
-    if len(srcs) < 2 or len(srcs[0].files) > 1:
-        return srcs
-    from promptcheck.tasks.items import GenerativeOnly
-
-    kept, left = [], []
-    for src in srcs:
-        data = _quick_json(src.files[0])
-        examples = data.get("examples") if isinstance(data, dict) else None
-        if (
-            isinstance(examples, list)
-            and examples
-            and all(isinstance(e, dict) and "target_scores" not in e and "target" in e for e in examples)
-        ):
-            left.append(src.name.split("/", 1)[-1])
-        else:
-            kept.append(src)
-    if not kept:
-        raise GenerativeOnly(
-            f"generative-only task: none of its {len(srcs)} subtasks has examples with "
-            "'target_scores'; promptcheck scores multiple-choice tasks only",
-            file=path,
-        )
-    if left:
-        warnings.warn(
-            f"{path}: skipped {len(left)} generative-only subtask(s): {', '.join(left)}", RuntimeWarning, stacklevel=2
-        )
-    return kept
+    """The subtasks to load: every one (free-form subtasks are tasks too, since free-form items are
+    scored by generation). Kept as the one place a future filter would go."""
+    return srcs
 
 
-def load_source(src: BigbenchSource, *, limit: int | None = None, seed: int = 0) -> tuple[list[MCItem], dict[str, Any]]:
-    """Items and metadata of a source; pooled subtasks are sampled as one pool."""
+def load_source(src: BigbenchSource, *, limit: int | None = None, seed: int = 0) -> tuple[list[Item], dict[str, Any]]:
+    """Items and metadata of a source; pooled subtasks are sampled as one pool (of one kind of item:
+    a parent mixing free-form and multiple-choice subtasks is loaded one subtask at a time)."""
     if len(src.files) == 1:
         return load_bigbench_json(src.files[0], limit=limit, seed=seed)
-    pooled: list[MCItem] = []
+    pooled: list[Item] = []
     metas = []
     skipped = 0
-    from promptcheck.tasks.items import GenerativeOnly
-
+    kinds: dict[bool, str] = {}
     for f in src.files:
-        try:
-            items, meta = load_bigbench_json(f)
-        except GenerativeOnly:
-            continue
+        items, meta = load_bigbench_json(f)
+        kinds.setdefault(bool(items) and not items[0].choices, f.parent.name)
+        if len(kinds) > 1:
+            free, choice = kinds[True], kinds[False]
+            raise InputError(
+                f"pools free-form subtasks ({free}) with multiple-choice ones ({choice}); a task's items are "
+                "of one kind: load the folder without pooling (each subtask its own task: promptcheck run "
+                "without --pool-subtasks), or a subtask's folder in a suite",
+                file=src.root,
+                field="examples",
+            )
         metas.append(meta)
         skipped += meta["promptcheck"]["generative_skipped"]
         sub = f.parent.name
         pooled += [dataclasses.replace(it, id=f"{sub}/{it.id}") for it in items]
     if not pooled:
-        raise InputError(
-            "no subtask has multiple-choice examples (generative-only task)", file=src.root, field="examples"
-        )
+        raise InputError("no subtask has examples", file=src.root, field="examples")
     got = collect(pooled, src.root, limit=limit, seed=seed)
     parent = src.root / TASK_FILE
     meta = dict(_quick_json(parent) or {}) if parent.is_file() else {}
@@ -145,5 +121,9 @@ def load_source(src: BigbenchSource, *, limit: int | None = None, seed: int = 0)
     shows = {m.get("append_choices_to_input", True) for m in metas}
     if "append_choices_to_input" not in meta and len(shows) == 1:
         meta["append_choices_to_input"] = shows.pop()
+    for key in ("stop_string", "output_regex"):  # free-form settings the subtasks agree on
+        values = {m.get(key) for m in metas}
+        if key not in meta and len(values) == 1 and None not in values:
+            meta[key] = values.pop()
     meta["promptcheck"] = {"population": got.population, "generative_skipped": skipped}
     return got.items, meta

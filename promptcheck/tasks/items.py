@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from promptcheck.errors import InputError
-from promptcheck.tasks.records import LETTERS, MCItem, stable_item_id
+from promptcheck.tasks.records import LETTERS, GenItem, Item, MCItem, stable_item_id
 from promptcheck.tasks.sampling import Collected, collect, duplicate_id_error
 
 ITEM_SUFFIXES = (".jsonl", ".csv", ".json")
@@ -318,7 +318,90 @@ def make_item(
     )
 
 
-def check_unique_ids(items: Sequence[MCItem], file: Path) -> None:
+def make_gen_item(
+    raw_id: Any,
+    question: Any,
+    targets: Any,
+    *,
+    file: Path | str,
+    line: int | None,
+    prefix: str = "",
+    field: str = "targets",
+) -> GenItem:
+    """Validate a free-form item's fields (its input and accepted answers) and build the record.
+
+    ``targets`` is one accepted answer (a string; a number is read as its text) or a list of
+    them; any matches (BIG-bench's ``target``). ``field`` names them as the file does
+    (``targets``, ``target``, ``answer``).
+    """
+
+    def err(name: str) -> Callable[[str], InputError]:
+        return lambda msg: InputError(msg, file=file, line=line, field=prefix + name)
+
+    if not isinstance(question, str):
+        raise err("question")("missing" if question is None else f"must be a string, got {type_name(question)}")
+    if not question.strip():
+        raise err("question")("is empty")
+    check_text(question, err("question"))
+    values = targets if isinstance(targets, (list, tuple)) else [targets]
+    if not values:
+        raise err(field)("is an empty list; give at least one accepted answer")
+    clean: list[str] = []
+    for i, value in enumerate(values):
+        at = field if values is not targets else f"{field}[{i}]"
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            value = str(value)
+        if not isinstance(value, str):
+            raise err(at)(f"must be a string, got {type_name(value)}{yaml_hint(value)}")
+        check_text(value, err(at))
+        if not value.strip():
+            raise err(at)("is empty; an accepted answer needs text")
+        if value not in clean:
+            clean.append(value)
+    if raw_id is None:
+        item_id = stable_item_id(question, tuple(clean))
+    elif isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) and str(raw_id).strip():
+        item_id = check_text(str(raw_id), err("id"))
+    else:
+        raise err("id")("must be a non-empty string or integer")
+    source = f"{file}:{line}" if line else str(file)
+    return GenItem(id=item_id, question=question, targets=tuple(clean), source=source)
+
+
+#: Where a free-form item's accepted answers may be, in the order they are looked for.
+TARGET_FIELDS = ("targets", "target")
+
+
+def item_from_mapping(obj: dict[str, Any], *, file: Path | str, line: int | None, prefix: str = "") -> Item:
+    """A multiple-choice item when ``obj`` has ``choices``; else a free-form one, its accepted answers
+    in ``targets``, ``target`` or a text ``answer``. A number ``answer`` with no choices is a
+    multiple-choice item missing its choices, and is refused as one."""
+    if obj.get("choices") is None:
+        answer = obj.get("answer")
+        # A text answer with no choices is an accepted answer; a number is an index into choices
+        # the item forgot (said as "choices: missing", never read as a free-form target "0").
+        text_answer = isinstance(answer, str) or (
+            isinstance(answer, list) and bool(answer) and all(isinstance(a, str) for a in answer)
+        )
+        for name in (*TARGET_FIELDS, *(("answer",) if text_answer else ())):
+            if obj.get(name) is not None:
+                return make_gen_item(
+                    obj.get("id"), obj.get("question"), obj[name], file=file, line=line, prefix=prefix, field=name
+                )
+    for name in TARGET_FIELDS:
+        if name in obj:
+            raise InputError(
+                "an item has choices and an answer, or targets and no choices, not both",
+                file=file,
+                line=line,
+                field=prefix + name,
+            )
+    return make_item(
+        obj.get("id"), obj.get("question"), obj.get("choices"), obj.get("answer"), file=file, line=line, prefix=prefix
+    )
+
+
+def check_unique_ids(items: Sequence[Item], file: Path) -> None:
     seen: dict[str, str] = {}
     for item in items:
         if item.id in seen:
@@ -326,7 +409,7 @@ def check_unique_ids(items: Sequence[MCItem], file: Path) -> None:
         seen[item.id] = item.source
 
 
-def load_jsonl_items(path: Path, *, limit: int | None = None, seed: int = 0) -> list[MCItem]:
+def load_jsonl_items(path: Path, *, limit: int | None = None, seed: int = 0) -> list[Item]:
     """One JSON object per line: ``{"question", "choices", "answer", "id"?}``; blank lines skipped.
 
     ``answer`` may be a list of several correct choices. With ``limit``, a seeded sample
@@ -335,7 +418,7 @@ def load_jsonl_items(path: Path, *, limit: int | None = None, seed: int = 0) -> 
     return collect(_jsonl_items(path), path, limit=limit, seed=seed).items
 
 
-def _jsonl_items(path: Path) -> Iterator[MCItem]:
+def _jsonl_items(path: Path) -> Iterator[Item]:
     for lineno, line in iter_lines(path):
         if not line.strip():
             continue
@@ -345,12 +428,10 @@ def _jsonl_items(path: Path) -> Iterator[MCItem]:
             raise json_error(exc, file=path, line=lineno) from None
         if not isinstance(obj, dict):
             raise InputError(f"each line must be a JSON object, got {type_name(obj)}", file=path, line=lineno)
-        yield make_item(
-            obj.get("id"), obj.get("question"), obj.get("choices"), obj.get("answer"), file=path, line=lineno
-        )
+        yield item_from_mapping(obj, file=path, line=lineno)
 
 
-def load_mmlu_csv(path: Path, *, limit: int | None = None, seed: int = 0) -> list[MCItem]:
+def load_mmlu_csv(path: Path, *, limit: int | None = None, seed: int = 0) -> list[Item]:
     """MMLU-style CSV (see :func:`_mmlu_items`); ``limit``: a seeded sample."""
     return collect(_mmlu_items(path), path, limit=limit, seed=seed).items
 
@@ -674,19 +755,17 @@ def _conflicting_examples(examples: list[Any]) -> set[int]:
     return {i for group in seen.values() if len({v for _, v in group}) > 1 for i, _ in group}
 
 
-class GenerativeOnly(InputError):
-    """A BIG-bench task whose examples have only a free-text ``target``: nothing to score as choices."""
-
-
-def load_bigbench_json(path: Path, *, limit: int | None = None, seed: int = 0) -> tuple[list[MCItem], dict[str, Any]]:
-    """A BIG-bench JSON task: ``examples`` with ``input`` and ``target_scores``.
+def load_bigbench_json(path: Path, *, limit: int | None = None, seed: int = 0) -> tuple[list[Item], dict[str, Any]]:
+    """A BIG-bench JSON task: ``examples`` with ``input`` and ``target_scores`` or ``target``.
 
     The correct choices are those with the highest (positive) target score; several tied at the
-    top are all correct, as BIG-bench's multiple-choice grade counts them. Examples with only a
-    free-text ``target`` (generative) are skipped with one counted warning; a task with none
-    left raises :class:`GenerativeOnly`. Returns the items and the task's top-level metadata
-    (``name``, ``description``, ``task_prefix``...) plus ``"promptcheck"``: ``{"population",
-    "generative_skipped"}``.
+    top are all correct, as BIG-bench's multiple-choice grade counts them. A task whose examples
+    all have only a free-text ``target`` (a string or a list: any is accepted, BIG-bench's
+    ``exact_str_match``) is free-form: its items are :class:`GenItem` records. In a task with
+    both kinds the free-text-only examples are skipped with one counted warning (a task's items
+    are of one kind). Returns the items and the task's top-level metadata (``name``,
+    ``description``, ``task_prefix``, ``stop_string``, ``output_regex``...) plus
+    ``"promptcheck"``: ``{"population", "generative_skipped"}``.
     """
     text = read_text(path)
     try:
@@ -710,8 +789,9 @@ def load_bigbench_json(path: Path, *, limit: int | None = None, seed: int = 0) -
     skipped = 0
     conflicts = _conflicting_examples(examples)
     dropped: list[int] = []
+    free = not any(isinstance(ex, dict) and ex.get("target_scores") is not None for ex in examples)
 
-    def items() -> Iterator[MCItem]:
+    def items() -> Iterator[Item]:
         nonlocal skipped
         for i, ex in enumerate(examples):
             line = lines[i] if i < len(lines) else None
@@ -723,7 +803,12 @@ def load_bigbench_json(path: Path, *, limit: int | None = None, seed: int = 0) -
                 continue
             scores = ex.get("target_scores")
             if scores is None and "target" in ex:
-                skipped += 1  # generative: a free-text target, no choices to score
+                if free:  # every example is free-form: the task is
+                    yield make_gen_item(
+                        ex.get("id"), ex.get("input"), ex["target"], file=path, line=line, prefix=prefix, field="target"
+                    )
+                else:
+                    skipped += 1  # free-form among multiple-choice examples: one kind per task
                 continue
             if not isinstance(scores, dict) or not scores:
                 raise InputError(
@@ -773,13 +858,6 @@ def load_bigbench_json(path: Path, *, limit: int | None = None, seed: int = 0) -
 
     got = collect(items(), path, limit=limit, seed=seed, drop_repeats=True)
     if not got.items:
-        if skipped:
-            raise GenerativeOnly(
-                f"generative-only task: its {skipped} examples have a free-text 'target' and no 'target_scores'; "
-                "promptcheck scores multiple-choice tasks only",
-                file=path,
-                field="examples",
-            )
         raise InputError("has no examples", file=path, field="examples")
     if skipped:
         warnings.warn(
@@ -820,7 +898,7 @@ def collect_items(path: Path, *, limit: int | None = None, seed: int = 0) -> Col
     raise InputError(f"unknown items file type {suffix!r}; expected one of {', '.join(ITEM_SUFFIXES)}", file=path)
 
 
-def load_items(path: Path, *, limit: int | None = None, seed: int = 0) -> list[MCItem]:
+def load_items(path: Path, *, limit: int | None = None, seed: int = 0) -> list[Item]:
     """Load items from a file, picking the reader by its suffix; ``limit``: a seeded sample of that many."""
     suffix = path.suffix.lower()
     if suffix == ".jsonl":

@@ -3,7 +3,8 @@
 lm-eval's ``TaskManager`` finds the task config (its built-in tasks, or YAML files under an
 ``include_path``), loads its dataset, and its ``doc_to_text`` / ``doc_to_choice`` /
 ``doc_to_target`` turn each document into the item; nothing of a config is re-implemented here.
-Only ``output_type: multiple_choice`` tasks can be scored as choices; others are refused in one line.
+``output_type: multiple_choice`` tasks are scored as choices, ``generate_until`` tasks are
+free-form (generated and matched as lm-eval does, :func:`_free_form`); others are refused in one line.
 
 Prompts are lm-eval's own (zero-shot, chat template off): ``ConfigurableTask.fewshot_context``
 gives ``description + doc_to_text`` (and a ``gen_prefix``), and each choice is scored as
@@ -42,8 +43,9 @@ from types import FrameType
 from typing import Any
 
 from promptcheck.errors import InputError
-from promptcheck.tasks.items import make_item
-from promptcheck.tasks.records import MCItem, PromptLayout, Task
+from promptcheck.tasks.items import make_gen_item, make_item
+from promptcheck.tasks.matching import MatchSpec, from_lm_eval_filters
+from promptcheck.tasks.records import GenerationSettings, Item, PromptLayout, Task
 from promptcheck.tasks.sampling import collect
 
 INSTALL = "pip install 'promptcheck[lm-eval]'"
@@ -231,9 +233,10 @@ def _convert(name: str, lm_task: Any, *, limit: int | None, sample_seed: int, ya
         return InputError(message, file=file, line=line, field=key if file else "--lm-eval-task")
 
     output_type = getattr(lm_task, "OUTPUT_TYPE", None) or getattr(lm_task.config, "output_type", None)
-    if output_type != "multiple_choice":
+    if output_type not in ("multiple_choice", "generate_until"):
         raise refuse(
-            f"lm-eval task {name!r} has output_type {output_type!r}; promptcheck scores multiple_choice tasks only",
+            f"lm-eval task {name!r} has output_type {output_type!r}; promptcheck scores multiple_choice and "
+            "generate_until tasks",
             "output_type",
         )
     if getattr(lm_task, "multiple_input", 0):
@@ -255,17 +258,26 @@ def _convert(name: str, lm_task: Any, *, limit: int | None, sample_seed: int, ya
         str(d or "") for d in _each(docs, lambda d: lm_task.resolve_field(d, lm_task.config.description), "description")
     ]
     contexts = _each(docs, lambda d: lm_task.fewshot_context(doc=d, num_fewshot=0, gen_prefix=lm_task.doc_to_prefix(d)))
-    choices = _each(docs, lm_task.doc_to_choice)
+    free = output_type == "generate_until"
+    has_choices = getattr(lm_task.config, "doc_to_choice", None) is not None
+    choices = _each(docs, lm_task.doc_to_choice) if has_choices else [None] * len(docs)
     targets = _each(docs, lm_task.doc_to_target)
+    if free and has_choices:  # lm-eval's process_results: an index target names a choice's text
+        targets = [c[t] if isinstance(t, int) and c and 0 <= t < len(c) else t for c, t in zip(choices, targets)]
     reference, prefix, is_description = _instruction(descriptions, contexts)
     if not all(c.startswith(prefix) for c in contexts):  # lm-eval's layout is not description + text
         raise refuse(f"lm-eval task {name!r}: its prompt does not start with its description", "description")
     layout = _layout(prefix, lm_task.config, system=is_description)
     where = f"lm-eval:{name}"
 
-    def items() -> Iterator[MCItem]:
+    def items() -> Iterator[Item]:
         for n, (context, options, target) in enumerate(zip(contexts, choices, targets)):
             try:
+                if free:
+                    yield make_gen_item(
+                        None, context[len(prefix) :] or " ", target, file=where, line=None, field="answer"
+                    )
+                    continue
                 yield make_item(
                     None,
                     context[len(prefix) :],
@@ -299,7 +311,66 @@ def _convert(name: str, lm_task: Any, *, limit: int | None, sample_seed: int, ya
         sample_seed=sample_seed,
         population=got.population,
         layout=layout,
+        **(_free_form(lm_task.config, refuse, name) if free else {}),
     )
+
+
+#: lm-eval's exact_match options promptcheck's normalisers mirror (HF evaluate's exact_match).
+_EXACT_MATCH_OPTIONS = {"ignore_case": "case", "ignore_punctuation": "punctuation"}
+
+
+def _free_form(config: Any, refuse: Any, name: str) -> dict[str, Any]:
+    """A generate_until task's generation and matching, as lm-eval generates and scores it.
+
+    Generation: greedy, ``generation_kwargs.until`` as stop strings, ``max_gen_toks`` (lm-eval's
+    default 256) as the token budget. Matching: the first of the task's ``filter_list`` pipelines
+    (lm-eval reports each; promptcheck judges one: a task such as gsm8k's first is
+    ``strict-match``), its ``exact_match`` metric with the ``ignore_case`` /
+    ``ignore_punctuation`` it sets and nothing else (lm-eval compares the strings as they are).
+    What is not mirrored is refused in one line: another metric, ``regexes_to_ignore``,
+    ``ignore_numbers``, sampling.
+    """
+    kwargs = dict(getattr(config, "generation_kwargs", None) or {})
+    if kwargs.get("do_sample"):
+        raise refuse(
+            f"lm-eval task {name!r} samples (do_sample); promptcheck generates greedily (same inputs, same answers)",
+            "generation_kwargs",
+        )
+    until = kwargs.get("until") or []
+    until = [until] if isinstance(until, str) else list(until)
+    try:
+        generation = GenerationSettings(max_new_tokens=int(kwargs.get("max_gen_toks", 256)), stop=tuple(until))
+    except InputError as exc:
+        raise refuse(f"lm-eval task {name!r}: {exc.field}: {exc.message}", "generation_kwargs") from None
+    metrics = list(getattr(config, "metric_list", None) or [{"metric": "exact_match"}])
+    scored = [m for m in metrics if isinstance(m, dict) and m.get("metric") == "exact_match"]
+    if not scored:
+        names = ", ".join(str(m.get("metric")) if isinstance(m, dict) else str(m) for m in metrics)
+        raise refuse(
+            f"lm-eval task {name!r} scores {names}; promptcheck judges a generate_until task by exact_match "
+            "(the others are not mirrored)",
+            "metric_list",
+        )
+    options = scored[0]
+    for key in ("regexes_to_ignore", "ignore_numbers"):
+        if options.get(key):
+            raise refuse(
+                f"lm-eval task {name!r}: exact_match's {key} is not mirrored; promptcheck refuses rather than "
+                "score otherwise",
+                "metric_list",
+            )
+    normalisers = tuple(ours for theirs, ours in _EXACT_MATCH_OPTIONS.items() if options.get(theirs))
+    filters = getattr(config, "filter_list", None) or []
+    try:
+        first = filters[0].get("name") if filters and isinstance(filters[0], dict) else None
+        matching = (
+            from_lm_eval_filters(filters, name=first, normalisers=normalisers)
+            if filters
+            else MatchSpec(normalisers=normalisers, extractor="whole")
+        )
+    except InputError as exc:
+        raise refuse(f"lm-eval task {name!r}: {exc}", "filter_list") from None
+    return {"generation": generation, "matching": matching}
 
 
 # -- load errors that say where ----------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Records for multiple-choice tasks: items, instructions and the task that binds them.
+"""Records for tasks: items (multiple-choice and free-form), instructions and the task that binds them.
 
 They are frozen dataclasses so a task can be hashed, shared between threads and never
 changed behind a result's back. They know nothing about models or prompts.
@@ -11,8 +11,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Literal
 
+from promptcheck.errors import InputError
+from promptcheck.options import INSTRUCTION_KINDS
+from promptcheck.tasks.matching import MatchSpec
+
 InstructionKind = Literal["reference", "observed", "unobserved", "generated"]
-INSTRUCTION_KINDS: tuple[str, ...] = ("reference", "observed", "unobserved", "generated")
+__all__ = ["INSTRUCTION_KINDS"]  # re-exported: where the records are, users look for it
 
 AnswerFormat = Literal["letters", "texts"]
 ANSWER_FORMATS: tuple[str, ...] = ("letters", "texts")
@@ -78,6 +82,59 @@ class MCItem:
         return len(self.answers) / len(self.choices)
 
 
+@dataclass(frozen=True)
+class GenItem:
+    """One free-form item: an input the model answers in its own words, and the answers accepted.
+
+    ``targets`` are every accepted answer (BIG-bench's ``target`` string or list; an answer
+    matching any of them is right, BIG-bench's ``exact_str_match``). There are no choices to
+    pick from, so nothing is scored by log-probability and guessing is worth nothing (``chance``
+    0); the task's :class:`~promptcheck.tasks.matching.MatchSpec` says how an answer is matched.
+    """
+
+    id: str
+    question: str
+    targets: tuple[str, ...]
+    source: str = field(default="", compare=False)
+
+    #: No choices: prompts list none and scorers score none.
+    choices: tuple[str, ...] = field(default=(), init=False, repr=False)
+    answers: tuple[int, ...] = field(default=(), init=False, repr=False)
+
+    @property
+    def chance(self) -> float:
+        """A free-form answer is not picked from a list: guessing gets nothing."""
+        return 0.0
+
+
+#: Any item a task holds: every item of a task is of one kind.
+Item = MCItem | GenItem
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """How a free-form answer is written: greedy decoding, at most ``max_new_tokens``, cut at a ``stop``.
+
+    The default reads 32 tokens with no stop string: the default matching reads the first
+    non-empty line, so a stop at a newline would cut an answer that starts with one.
+    """
+
+    max_new_tokens: int = 32
+    stop: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        n = self.max_new_tokens
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise InputError(f"must be a positive integer, got {n!r}", field="max_new_tokens")
+        stop = (self.stop,) if isinstance(self.stop, str) else self.stop
+        if not isinstance(stop, (tuple, list)) or not all(isinstance(s, str) and s for s in stop):
+            raise InputError(f"must be a list of non-empty strings, got {self.stop!r}", field="stop")
+        object.__setattr__(self, "stop", tuple(stop))
+
+    def to_json(self) -> dict[str, object]:
+        return {"max_new_tokens": self.max_new_tokens, "stop": list(self.stop)}
+
+
 #: Where the item goes in an instruction that is not simply put before it: "{input}\n\nIs the
 #: review above negative or positive?" puts the instruction after the input. Without the slot
 #: the instruction comes first, then the item (``prompts.rendering.user_message``).
@@ -122,16 +179,18 @@ class PromptLayout:
 
 @dataclass(frozen=True)
 class Task:
-    """A multiple-choice task with its reference instruction and its instruction sets.
+    """A task with its reference instruction and its instruction sets.
 
     ``observed`` are phrasings a model was tuned on (the paper's "observed" instructions),
-    ``unobserved`` new but equivalent ones. ``format`` says how answers are scored:
-    ``letters`` scores the answer letters A/B/C.. after listing the choices, ``texts`` scores
-    each choice's own text as the continuation.
+    ``unobserved`` new but equivalent ones. A multiple-choice task's ``format`` says how answers
+    are scored: ``letters`` scores the answer letters A/B/C.. after listing the choices,
+    ``texts`` scores each choice's own text as the continuation. A generative task
+    (``generation`` set, every item a :class:`GenItem`) has the model write its answer, which
+    ``matching`` matches against the item's targets.
     """
 
     name: str
-    items: tuple[MCItem, ...]
+    items: tuple[Item, ...]
     reference_instruction: str
     observed: tuple[str, ...] = ()
     unobserved: tuple[str, ...] = ()
@@ -153,6 +212,21 @@ class Task:
     #: The task's own prompt layout (lm-eval tasks: as lm-eval lays its prompts out); ``None``:
     #: promptcheck's (``prompts.rendering``), for every task read from a suite or items file.
     layout: PromptLayout | None = None
+    #: How answers are written (a generative task); ``None``: a multiple-choice task.
+    generation: GenerationSettings | None = None
+    #: How a written answer is matched against the targets (a generative task; the default rule when None).
+    matching: MatchSpec | None = None
+
+    @property
+    def generative(self) -> bool:
+        """Whether the model writes its answers (free-form items) instead of picking a choice."""
+        return self.generation is not None
+
+    def match_spec(self) -> MatchSpec:
+        """The task's matching, or the default rule (first non-empty line, exact after normalising)."""
+        from promptcheck.tasks.matching import DEFAULT_SPEC
+
+        return self.matching or DEFAULT_SPEC
 
     def instructions(self) -> list[Instruction]:
         """The reference instruction, then every observed and unobserved one, in file order."""
@@ -163,7 +237,8 @@ class Task:
 
     @property
     def n_choices(self) -> int:
-        return max(len(i.choices) for i in self.items)
+        """Most choices of an item (0 for a generative task: there are none)."""
+        return max((len(i.choices) for i in self.items), default=0)
 
     @property
     def chance(self) -> float:

@@ -15,12 +15,13 @@ import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from promptcheck.errors import InputError
-from promptcheck.tasks.records import MCItem, stable_item_id
+from promptcheck.tasks.records import Item, stable_item_id
 
 
-def duplicate_id_error(item: MCItem, first: str, file: str | Path) -> InputError:
+def duplicate_id_error(item: Item, first: str, file: str | Path) -> InputError:
     """The one-line error for an item whose id (given, or derived from its text) came before at ``first``."""
     line = item.source.rsplit(":", 1)[-1]
     derived = item.id == stable_item_id(item.question, item.choices)
@@ -43,7 +44,7 @@ def item_rank(item_id: str, seed: int) -> bytes:
 class Collected:
     """The items kept and how many the source held."""
 
-    items: list[MCItem]
+    items: list[Item]
     population: int
     #: Items dropped as exact repeats of an earlier one (``drop_repeats=True``).
     repeats: int = 0
@@ -61,7 +62,7 @@ def check_limit(
 
 
 def collect(
-    items: Iterable[MCItem], file: str | Path, *, limit: int | None = None, seed: int = 0, drop_repeats: bool = False
+    items: Iterable[Item], file: str | Path, *, limit: int | None = None, seed: int = 0, drop_repeats: bool = False
 ) -> Collected:
     """Check ids are unique over *every* item, and keep all of them (file order) or a sample of ``limit``.
 
@@ -73,10 +74,15 @@ def collect(
     seen: dict[str, str] = {}
     answers: dict[str, tuple[tuple[int, ...], str, tuple[str, ...]]] = {}
     repeats = 0
-    kept: list[MCItem] = []
-    heap: list[tuple[bytes, int, MCItem]] = []
+    kept: list[Item] = []
+    heap: list[tuple[bytes, int, Item]] = []
     n = 0
+    first: Any = None
     for item in items:
+        if first is None:
+            first = item
+        elif type(item) is not type(first):
+            raise _mixed_kinds(item, first)
         if drop_repeats and item.id in seen and answers.get(item.id) == (item.answers, item.question, item.choices):
             repeats += 1
             continue
@@ -100,7 +106,24 @@ def collect(
     return Collected(kept, n, repeats)
 
 
-def sample(items: Iterable[MCItem], limit: int | None, seed: int = 0) -> list[MCItem]:
+def _mixed_kinds(item: Any, first: Any) -> InputError:
+    """One task, one kind of item: a free-form item among multiple-choice ones is a mistake in the data."""
+
+    def kind(it: Any) -> str:
+        return "multiple-choice (it has choices)" if it.choices else "free-form (targets, no choices)"
+
+    file, _, line = item.source.rpartition(":")
+    at = int(line) if line.isdigit() else None
+    return InputError(
+        f"this item is {kind(item)}, but the first item ({first.source}) is {kind(first)}; "
+        "a task's items are all of one kind: put each kind in its own file",
+        file=file if at is not None else item.source,
+        line=at,
+        field="choices",
+    )
+
+
+def sample(items: Iterable[Item], limit: int | None, seed: int = 0) -> list[Item]:
     """The ``limit`` items of lowest rank, in rank order (all items, in their order, for ``None``)."""
     items = list(items)
     if limit is None:

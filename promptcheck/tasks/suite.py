@@ -24,18 +24,21 @@ from promptcheck.tasks.items import (
     check_unique_ids,
     collect_items,
     file_bytes,
-    make_item,
+    item_from_mapping,
     read_text,
     short,
     type_name,
     yaml_hint,
 )
+from promptcheck.tasks.matching import MatchSpec
 from promptcheck.tasks.records import (
     ANSWER_FORMATS,
     INPUT_SLOT,
     LENGTH_NORMS,
     TASK_KINDS,
-    MCItem,
+    GenerationSettings,
+    GenItem,
+    Item,
     Task,
 )
 from promptcheck.tasks.sampling import check_limit, collect
@@ -51,6 +54,9 @@ DEFAULT_REFERENCE = {
     "nli": "Does the premise entail the hypothesis?",
 }
 
+#: The reference instruction of a free-form items file loaded without a suite.
+FREE_FORM_REFERENCE = "Answer the following question."
+
 SUITE_KEYS = {
     "name": "task name (required)",
     "items": "items file or BIG-bench task folder, relative to the suite file, a list of items, or a dataset "
@@ -61,6 +67,8 @@ SUITE_KEYS = {
     "kind": "mcqa, classification, yesno or nli",
     "length_norm": "none, tokens or chars",
     "show_choices": "list the choices in the prompt (texts format)",
+    "generation": "free-form items: how answers are written (max_new_tokens, stop)",
+    "matching": "free-form items: how answers are matched (normalisers, extractor, pattern, metric; docs/matching.md)",
     "limit": "score a seeded sample of this many items",
     "lm_eval_task": "an lm-evaluation-harness task whose items to use (instead of items)",
     "lm_eval_include": "folder of your own lm-eval task YAML files, relative to the suite file",
@@ -213,22 +221,12 @@ def _check_duplicates(texts: list[tuple[str, str]], file: Path, doc: LineDict) -
         seen[key] = field
 
 
-def _inline_items(value: LineList, file: Path) -> list[MCItem]:
-    items = []
+def _inline_items(value: LineList, file: Path) -> list[Item]:
+    items: list[Item] = []
     for i, (obj, line) in enumerate(zip(value, value.lines)):
         if not isinstance(obj, dict):
             raise InputError("each item must be a mapping", file=file, line=line, field=f"items[{i}]")
-        items.append(
-            make_item(
-                obj.get("id"),
-                obj.get("question"),
-                obj.get("choices"),
-                obj.get("answer"),
-                file=file,
-                line=line,
-                prefix=f"items[{i}].",
-            )
-        )
+        items.append(item_from_mapping(obj, file=file, line=line, prefix=f"items[{i}]."))
     check_unique_ids(items, file)
     return items
 
@@ -287,6 +285,7 @@ def load_suite(path: Path, *, allow_outside: bool = False, limit: int | None = N
 
     items_value = doc["items"]
     items_line = doc.lines["items"]
+    meta: dict[str, Any] = {}  # a BIG-bench task's own metadata
     hashed = [text.encode("utf-8")]
     if isinstance(items_value, LineList):  # every YAML list loads as one
         got = collect(_inline_items(items_value, path), path, limit=limit, seed=sample_seed)
@@ -344,6 +343,18 @@ def load_suite(path: Path, *, allow_outside: bool = False, limit: int | None = N
             hashed.append(file_bytes(items_path))
     if not items:
         raise InputError("the suite has no items", file=path, line=items_line, field="items")
+    generation, matching = free_form_settings(doc, path, items)
+    if generation is not None and meta:  # a BIG-bench task's stop_string / output_regex, unless the suite says
+        own_generation, own_matching = free_form_defaults(meta)
+        generation = generation if "generation" in doc else own_generation
+        matching = matching if "matching" in doc else own_matching
+    if generation is not None and "format" in doc and fmt != "texts":
+        raise InputError(
+            "free-form items have no choices to letter; leave format out",
+            file=path,
+            line=doc.lines["format"],
+            field="format",
+        )
     return Task(
         name=name,
         items=tuple(items),
@@ -359,7 +370,67 @@ def load_suite(path: Path, *, allow_outside: bool = False, limit: int | None = N
         limit=limit,
         sample_seed=sample_seed,
         population=population,
+        generation=generation,
+        matching=matching,
     )
+
+
+def free_form_settings(
+    doc: LineDict, path: Path, items: Sequence[Item]
+) -> tuple[GenerationSettings | None, MatchSpec | None]:
+    """A suite's ``generation:`` and ``matching:`` blocks: checked, and only for free-form items.
+
+    Free-form items with neither get the defaults (32 tokens, no stop; the default matching
+    rule). Either block over multiple-choice items is refused: it would silently do nothing.
+    """
+    free = bool(items) and isinstance(items[0], GenItem)
+    out: list[Any] = []
+    for key in ("generation", "matching"):
+        value, line = doc.get(key), doc.lines.get(key)
+        if value is None:
+            out.append(None)
+            continue
+        if not free:
+            raise InputError(
+                "applies to free-form items (targets, no choices); this suite's items are multiple-choice",
+                file=path,
+                line=line,
+                field=key,
+            )
+        if not isinstance(value, dict):
+            raise InputError(f"must be a mapping, got {type_name(value)}", file=path, line=line, field=key)
+        try:
+            if key == "generation":
+                unknown = sorted(set(value) - {"max_new_tokens", "stop"})
+                if unknown:
+                    raise InputError(f"unknown key {unknown[0]!r}; expected max_new_tokens, stop", field=unknown[0])
+                out.append(GenerationSettings(**value))
+            else:
+                out.append(MatchSpec.from_mapping(value, source=str(path), line=line))
+        except InputError as exc:
+            at = value.lines.get(exc.field) if isinstance(value, LineDict) and exc.field else None
+            raise InputError(
+                exc.message, file=path, line=at or exc.line or line, field=f"{key}.{exc.field}" if exc.field else key
+            ) from None
+    generation, matching = out
+    if free and generation is None:
+        generation = GenerationSettings()
+    return generation, matching
+
+
+def free_form_defaults(meta: dict[str, Any]) -> tuple[GenerationSettings, MatchSpec | None]:
+    """A free-form BIG-bench task's own settings: ``stop_string`` ends an answer, ``output_regex``
+    reads it (BIG-bench's json_task post-processing; a pattern without a group is read whole)."""
+    stop = meta.get("stop_string")
+    generation = GenerationSettings(stop=(stop,)) if isinstance(stop, str) and stop else GenerationSettings()
+    pattern = meta.get("output_regex")
+    if not isinstance(pattern, str) or not pattern:
+        return generation, None
+    try:
+        grouped = pattern if re.compile(pattern).groups else f"({pattern})"
+    except re.error as exc:
+        raise InputError(f"does not compile: {exc}", field="output_regex") from None
+    return generation, MatchSpec.from_mapping({"pattern": grouped})
 
 
 def _lm_eval_suite(path: Path, doc: LineDict, *, allow_outside: bool, limit: int | None, sample_seed: int) -> Task:
@@ -540,11 +611,12 @@ def _items_task(
         raise InputError(f"must be one of {', '.join(ANSWER_FORMATS)}, got {fmt!r}", field="format")
     if length_norm not in LENGTH_NORMS:
         raise InputError(f"must be one of {', '.join(LENGTH_NORMS)}, got {length_norm!r}", field="length_norm")
+    free = isinstance(items[0], GenItem)
     prefix = meta.get("task_prefix")
     reference = (
         reference_instruction
         or (prefix.strip() if isinstance(prefix, str) and prefix.strip() else None)
-        or DEFAULT_REFERENCE[kind]
+        or (FREE_FORM_REFERENCE if free else DEFAULT_REFERENCE[kind])
     )
     dup = LineDict()
     dup.lines = {}
@@ -572,6 +644,8 @@ def _items_task(
         limit=limit,
         sample_seed=sample_seed,
         population=population,
+        generation=free_form_defaults(meta)[0] if free else None,
+        matching=free_form_defaults(meta)[1] if free else None,
     )
 
 

@@ -164,16 +164,25 @@ def test_lm_eval_task_runs_end_to_end_with_its_description_as_reference(lm_eval_
     assert task.items[3].question == "Question: Is 3 an even number?\nAnswer:" and task.items[3].answer == 1
 
 
-def test_lm_eval_non_multiple_choice_task_is_refused_in_one_line(lm_eval_dir):
+def test_lm_eval_generate_until_task_scored_by_another_metric_is_refused_in_one_line(lm_eval_dir):
+    """A generate_until task loads as a free-form one (its index target named by doc_to_choice, as
+    lm-eval's process_results does), but one scored by acc is refused: promptcheck judges exact_match."""
     res = CliRunner().invoke(app, ["run", "--lm-eval-task", "pc_evens_gen", "--lm-eval-include", str(lm_eval_dir)])
     assert res.exit_code == 2
     lines = res.stderr.strip().splitlines()
     assert (
         len(lines) == 1
-        and f"{lm_eval_dir / 'gen.yaml'}:8: output_type: lm-eval task 'pc_evens_gen' has output_type "
-        "'generate_until'; promptcheck scores multiple_choice tasks only"
+        and f"{lm_eval_dir / 'gen.yaml'}:13: metric_list: lm-eval task 'pc_evens_gen' scores acc; promptcheck "
+        "judges a generate_until task by exact_match"
         in lines[0]
     ), lines
+    text = (lm_eval_dir / "gen.yaml").read_text().replace("metric: acc", "metric: exact_match")
+    (lm_eval_dir / "gen.yaml").write_text(text)
+    (task,) = load_lm_eval_tasks(["pc_evens_gen"], include_path=[lm_eval_dir])
+    assert task.generative and {item.targets for item in task.items} == {("yes",), ("no",)}
+    (lm_eval_dir / "gen.yaml").write_text(text.replace("output_type: generate_until", "output_type: loglikelihood"))
+    with pytest.raises(pc.InputError, match="has output_type .loglikelihood.; promptcheck scores multiple_choice and"):
+        load_lm_eval_tasks(["pc_evens_gen"], include_path=[lm_eval_dir])
 
 
 def lm_eval_task_dir(tmp_path, data: str, *changes: tuple[str, str]):

@@ -75,21 +75,27 @@ MC = [{"input": f"q{i}", "target_scores": {"a": int(i % 2 == 0), "b": int(i % 2 
 GEN = [{"input": "say hi", "target": "hi"}]
 
 
-def test_bigbench_folder_subtasks_pooling_and_generative_skips(tmp_path):
+def test_bigbench_folder_subtasks_pooling_and_free_form_subtasks(tmp_path):
     parent = tmp_path / "bb"
     task_json(parent, None)
     (parent / "task.json").write_text(json.dumps({"name": "bb", "description": "parent"}))
     task_json(parent / "one", MC + GEN, task_prefix="Pick one.\n", append_choices_to_input=False)
     task_json(parent / "two", MC[:4])
-    task_json(parent / "gen", GEN * 1)
-    with pytest.warns(RuntimeWarning, match="skipped 1 generative-only subtask"):
+    task_json(parent / "gen", GEN * 1, stop_string="\n", output_regex="[a-z]+")
+    with pytest.warns(RuntimeWarning, match="skipped 1 of 7 examples"):  # one's free-form example, not gen's
         tasks = load_tasks([parent])
-    assert [t.name for t in tasks] == ["bb/one", "bb/two"]
-    one, two = tasks
+    assert [t.name for t in tasks] == ["bb/gen", "bb/one", "bb/two"]
+    gen, one, two = tasks
+    assert gen.generative and gen.items[0].targets == ("hi",) and gen.generation.stop == ("\n",)
+    assert gen.match_spec().pattern == "([a-z]+)"  # BIG-bench's output_regex reads the answer
     assert one.reference_instruction == "Pick one." and one.show_choices is False  # task_prefix, append_choices
     assert two.show_choices is True and len(two.items) == 4  # BIG-bench's default
-    with pytest.raises(InputError, match="is a BIG-bench task with 2 subtasks"):
+    with pytest.raises(InputError, match="is a BIG-bench task with 3 subtasks"):
         pc.load_task(parent)
+    with pytest.raises(InputError, match=r"pools free-form subtasks \(gen\) with multiple-choice ones \(one\)"):
+        pc.load_task(parent, pool_subtasks=True)
+    (parent / "gen" / "task.json").unlink()
+    (parent / "gen").rmdir()
     with pytest.warns(RuntimeWarning):
         pooled = pc.load_task(parent, pool_subtasks=True)
     assert (
@@ -152,11 +158,9 @@ def test_cli_runs_a_bigbench_folder_with_limit_and_refuses_generative_in_one_lin
         ],
     )
     assert [it["id"] for it in json.loads(out.read_text())["tasks"][0]["items"]] == first
-    gen = task_json(tmp_path / "gen", GEN * 3)
-    res = CliRunner().invoke(app, ["run", str(gen), "--limit", "5"])
-    assert res.exit_code == 2
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and "generative-only task: its 3 examples have a free-text 'target'" in lines[0]
+    gen = task_json(tmp_path / "gen", [{"input": f"say {w}", "target": [w, w.upper()]} for w in ("hi", "yo", "ok")])
+    task = pc.load_task(gen, limit=2)
+    assert task.generative and len(task.items) == 2 and all(len(i.targets) == 2 for i in task.items)
 
 
 def test_plugin_suite_fixture_takes_a_limit(pytester, tiny_causal_dir):

@@ -1,4 +1,4 @@
-"""Free-form answer matching (promptcheck.evaluation.matching): normalisers, extractors, metrics,
+"""Free-form answer matching (promptcheck.tasks.matching): normalisers, extractors, metrics,
 the four outcomes, bad inputs, lm-evaluation-harness filter parity, determinism. Model-free, fast."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from promptcheck.errors import InputError
-from promptcheck.evaluation.matching import (
+from promptcheck.tasks.matching import (
     DEFAULT_NORMALISERS,
     DEFAULT_SPEC,
     EXTRACTORS,
@@ -562,7 +562,7 @@ def test_answers_that_only_articles_make_empty_are_refused_with_a_hint():
 # --- determinism -----------------------------------------------------------------------------
 
 _CORPUS = """
-from promptcheck.evaluation.matching import MatchSpec, match
+from promptcheck.tasks.matching import MatchSpec, match
 specs = [MatchSpec(), MatchSpec(metric="contains"), MatchSpec(metric="f1", normalisers=("case", "articles", "punctuation", "whitespace")),
          MatchSpec(normalisers=("strip", "case", "numbers", "punctuation", "whitespace"), extractor="last_match", pattern=r"(-?[$0-9.,]{2,})|(-?[0-9]+)")]
 cells = [("Tokyo", ["Tokyo"]), ("The capital is Tokyo.", ["tokyo", "Tokyo-to"]), ("", ["x"]), ("The total is $1,200.00.", ["1200", "1,200"]),
