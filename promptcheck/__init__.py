@@ -11,9 +11,9 @@ from typing import Any as _Any
 
 from promptcheck.errors import InputError, ModelLoadError, PromptcheckError, ScoringError
 from promptcheck.evaluation import InstructionResult, RunResult, TaskResult, evaluate
-from promptcheck.models.base import ChoiceScores, ModelIdentity, Scorer
+from promptcheck.models.base import ChoiceScores, Generation, GenerationRequest, ModelIdentity, Scorer
 from promptcheck.prompts import Prompt, render
-from promptcheck.tasks import Instruction, MCItem, Task, load_task
+from promptcheck.tasks import GenerationSettings, GenItem, Instruction, Match, MatchSpec, MCItem, Task, load_task, match
 
 
 def _version() -> str:
@@ -30,11 +30,17 @@ __version__ = _version()
 __all__ = [
     "CachedScorer",
     "ChoiceScores",
+    "GenItem",
+    "Generation",
+    "GenerationRequest",
+    "GenerationSettings",
     "InputError",
     "Instruction",
     "InstructionResult",
     "Paraphrase",
     "MCItem",
+    "Match",
+    "MatchSpec",
     "ModelIdentity",
     "ModelLoadError",
     "ModelOptions",
@@ -55,6 +61,7 @@ __all__ = [
     "load_bank",
     "load_model",
     "load_task",
+    "match",
     "paraphrases",
     "render",
     "run_suites",
