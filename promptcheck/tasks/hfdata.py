@@ -9,6 +9,7 @@
       choices: choices            # a field holding the list, or a list of fields: [A, B, C, D]
       answer: answer              # index, letter, choice text, or a list of several correct ones
       id: id                      # optional; default: a hash of question and choices
+      # or, for a free-form task: targets: FIELD (the accepted answer, or a list of them), no choices/answer
 
 ``datasets`` is an optional extra (``pip install 'promptcheck[datasets]'``); it is imported only
 when a suite names a dataset. Rows are read through ``datasets`` (memory-mapped Arrow), and with a
@@ -23,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from promptcheck.errors import InputError
-from promptcheck.tasks.items import make_item, short, type_name
-from promptcheck.tasks.records import MCItem
+from promptcheck.tasks.items import make_gen_item, make_item, short, type_name
+from promptcheck.tasks.records import Item
 from promptcheck.tasks.sampling import Collected, collect
 
-KEYS = ("dataset", "files", "config", "split", "question", "choices", "answer", "id")
+KEYS = ("dataset", "files", "config", "split", "question", "choices", "answer", "targets", "id")
 BUILDERS = {".parquet": "parquet", ".json": "json", ".jsonl": "json", ".csv": "csv"}
 INSTALL = "pip install 'promptcheck[datasets]'"
 
@@ -62,7 +63,7 @@ def check_spec(spec: dict, *, file: Path, line: int | None) -> dict[str, Any]:
             field="items",
         )
     out: dict[str, Any] = {}
-    for key in ("dataset", "config", "split", "question", "answer", "id"):
+    for key in ("dataset", "config", "split", "question", "answer", "targets", "id"):
         if key in spec and spec[key] is not None:
             if not isinstance(spec[key], str) or not spec[key].strip():
                 raise InputError(
@@ -72,13 +73,24 @@ def check_spec(spec: dict, *, file: Path, line: int | None) -> dict[str, Any]:
                     field=f"items.{key}",
                 )
             out[key] = spec[key]
-    for key in ("question", "choices", "answer"):
+    free = "targets" in spec
+    for key in ("choices", "answer"):
+        if free and key in spec:
+            raise InputError(
+                "a free-form dataset names its targets field; choices and answer are for multiple-choice ones",
+                file=file,
+                line=lines.get(key, line),
+                field=f"items.{key}",
+            )
+    for key in ("question",) if free else ("question", "choices", "answer"):
         if key not in spec:
             raise InputError(
                 "missing: name the dataset field that holds it", file=file, line=line, field=f"items.{key}"
             )
-    choices = spec["choices"]
-    if isinstance(choices, str) and choices.strip():
+    choices = spec.get("choices") if not free else ["-", "-"]
+    if free:
+        pass  # no choices: the model writes its answer
+    elif isinstance(choices, str) and choices.strip():
         out["choices"] = choices
     elif isinstance(choices, list) and len(choices) >= 2 and all(isinstance(c, str) and c for c in choices):
         out["choices"] = list(choices)
@@ -168,13 +180,18 @@ def dataset_items(
 ) -> Collected:
     """Items from the rows of ``ds``, fields mapped as the spec says; sampled with ``limit``."""
     columns = list(getattr(ds, "column_names", None) or [])
-    wanted = [
-        spec["question"],
-        *(spec["choices"] if isinstance(spec["choices"], list) else [spec["choices"]]),
-        spec["answer"],
-        *([spec["id"]] if "id" in spec else []),
-    ]
-    for key, name in zip(["question", *(["choices"] * (len(wanted) - 2 - ("id" in spec))), "answer", "id"], wanted):
+    free = "targets" in spec
+    roles = (
+        [("question", spec["question"]), ("targets", spec["targets"])]
+        if free
+        else [
+            ("question", spec["question"]),
+            *(("choices", c) for c in (spec["choices"] if isinstance(spec["choices"], list) else [spec["choices"]])),
+            ("answer", spec["answer"]),
+        ]
+    )
+    roles += [("id", spec["id"])] if "id" in spec else []
+    for key, name in roles:
         if columns and name not in columns:
             raise InputError(
                 f"the dataset has no field {name!r} (fields: {', '.join(columns)})",
@@ -183,21 +200,18 @@ def dataset_items(
                 field=f"items.{key}",
             )
 
-    def rows() -> Iterator[MCItem]:
+    def rows() -> Iterator[Item]:
         for n, row in enumerate(ds):
+            raw_id = row[spec["id"]] if "id" in spec else None
+            where = dict(file=file, line=line, prefix=f"items: row {n}: ")
+            if free:
+                yield make_gen_item(raw_id, row[spec["question"]], row[spec["targets"]], **where)  # type: ignore[arg-type]
+                continue
             if isinstance(spec["choices"], list):
                 choices = [row[c] for c in spec["choices"]]
             else:
                 choices = row[spec["choices"]]
-            yield make_item(
-                row[spec["id"]] if "id" in spec else None,
-                row[spec["question"]],
-                choices,
-                row[spec["answer"]],
-                file=file,
-                line=line,
-                prefix=f"items: row {n}: ",
-            )
+            yield make_item(raw_id, row[spec["question"]], choices, row[spec["answer"]], **where)  # type: ignore[arg-type]
 
     return collect(rows(), file, limit=limit, seed=seed)
 

@@ -362,3 +362,15 @@ def test_fix_on_a_free_form_task_is_refused_before_a_model_loads(tmp_path):
     assert (
         len(lines) == 1 and "task 'capitals-free' is free-form" in lines[0] and "multiple-choice tasks only" in lines[0]
     )
+
+
+def test_a_dataset_with_a_targets_field_is_a_free_form_task(tmp_path):
+    pytest.importorskip("datasets", reason="optional extra: pip install 'promptcheck[datasets]'")
+    data = tmp_path / "caps.jsonl"
+    data.write_text("".join(json.dumps({"q": c, "a": [t]}) + "\n" for c, t in CAPITALS.items()))
+    items = "\n  files: [caps.jsonl]\n  question: q\n  targets: a"
+    task = pc.load_task(_suite(tmp_path, items=items))
+    assert task.generative and task.items[0].targets == ("Paris",) and len(task.items) == len(CAPITALS)
+    with pytest.raises(pc.InputError) as info:
+        pc.load_task(_suite(tmp_path, items=items + "\n  answer: a"))
+    assert "items.answer: a free-form dataset names its targets field" in str(info.value)

@@ -180,3 +180,18 @@ def test_cli_run_scores_a_suite_through_the_server(vllm_server, examples_dir, tm
     doc = json.loads(out.read_text())
     assert doc["model"]["architecture"] == "served:vllm" and len(doc["model"]["weights_hash"]) == 64
     assert len(doc["tasks"][0]["items"]) == 6
+
+
+def test_served_free_form_answers_match_in_process_greedy_answers(vllm_server, default_model, examples_dir):
+    """A free-form task through a real vLLM server: /v1/completions at temperature 0 writes the answers
+    the in-process backend writes (greedy on the same float32 weights; kernel arithmetic may break a
+    rare near-tie, so at most one answer of 16 may differ), and every cell gets an outcome."""
+    served = pc.load_model(vllm_server.url, tokenizer="default", max_concurrency=4)
+    task = _small(load_task(examples_dir / "capitals_free.yaml"), 8)
+    instructions = [task.reference_instruction, task.unobserved[0]]
+    a = evaluate(served, task, instructions)
+    b = evaluate(default_model, task, instructions)
+    theirs = [o for r in a.instructions for o in r.outputs]
+    ours = [o for r in b.instructions for o in r.outputs]
+    assert len(theirs) == 16 and sum(x != y for x, y in zip(theirs, ours)) <= 1, list(zip(theirs, ours))
+    assert all(o in ("correct", "misformatted", "unparsed", "wrong") for r in a.instructions for o in r.outcomes)
