@@ -16,7 +16,7 @@ import contextvars
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -25,17 +25,20 @@ from promptcheck.evaluation.results import TaskResult
 from promptcheck.evaluation.runner import evaluate
 from promptcheck.failures import task_load_options
 from promptcheck.options import VerdictOptions
-from promptcheck.stats.outcomes import DropParts, drop_parts
+from promptcheck.stats.design import Design
+from promptcheck.stats.outcomes import DropParts
 from promptcheck.stats.robustness import Interval, mean_kl
 from promptcheck.stats.sets import (
     GroupStatistics,
+    cells,
     claim_for,
     compared_kinds,
     group_statistics,
     instruction_tests,
     item_chance,
 )
-from promptcheck.stats.verdicts import Judgment, look_plan
+from promptcheck.stats.task import outcome_parts
+from promptcheck.stats.verdicts import Judgment, _accuracies, look_plan
 from promptcheck.tasks.records import Instruction, Task
 
 #: Set by the pytest plugin around each test: marker overrides, the session seed, and where
@@ -106,6 +109,9 @@ class RobustnessVerdict:
     sets: dict = field(default_factory=dict)
     #: A free-form task: the drop split into its form part and its content part (stats.outcomes).
     drop_parts: DropParts | None = None
+    #: The incomplete design the gate scored (``instructions_per_item``, ``seed``,
+    #: ``compared_instructions``, ``kinds``), or None: every item under every compared instruction.
+    design: dict | None = None
 
     # The judgment's figures, read from it (never copied into fields of their own).
     @property
@@ -185,6 +191,7 @@ class RobustnessVerdict:
             "judgment": self.judgment.to_json(),
             "sets": self.sets,
             **({"drop_parts": self.drop_parts.to_json()} if self.drop_parts is not None else {}),
+            **({"design": self.design} if self.design is not None else {}),
             "evidence": self.evidence,
         }
 
@@ -204,8 +211,11 @@ class RobustnessVerdict:
                 f"  {c.name}: {c.value:.3f}, interval [{c.interval.low:.3f}, {c.interval.high:.3f}], "
                 f"threshold {c.threshold:.3f} -> {c.verdict}"
             )
+        per_item = (
+            f", {self.design['instructions_per_item']} of them per item (incomplete design)" if self.design else ""
+        )
         lines.append(
-            f"  rests on {self.items} items x {self.instructions} paraphrased instructions "
+            f"  rests on {self.items} items x {self.instructions} paraphrased instructions{per_item} "
             f"({self.prompts_scored} prompts scored, {self.looks_used}/{self.looks_planned} looks), "
             f"seed {self.seed}, model {self.model.get('id', '?')}"
         )
@@ -237,17 +247,30 @@ class RobustnessError(AssertionError):
 # -- evidence -----------------------------------------------------------------------------------
 @dataclass
 class _Evidence:
-    """Per-instruction correctness, predictions and log-probabilities over the items seen so far."""
+    """Per-instruction correctness, predictions and log-probabilities over the items seen so far
+    (``None``: a cell an incomplete design did not score)."""
 
     instructions: list[Instruction]
-    correct: list[list[bool]]
-    predictions: list[list[int]]
-    logprobs: list[list[tuple[float, ...]]]
+    correct: list[list[bool | None]]
+    predictions: list[list[int | None]]
+    logprobs: list[list[tuple[float, ...] | None]]
     #: A free-form task's outcomes per instruction (correct, misformatted, unparsed, wrong).
-    outcomes: list[list[str]] = field(default_factory=list)
+    outcomes: list[list[str | None]] = field(default_factory=list)
     prompts: int = 0
     item_ids: list[str] = field(default_factory=list)
     chance: list[float] = field(default_factory=list)
+    #: The design the cells were scored under (``TaskResult.design``), or None.
+    design: dict | None = None
+
+    def correct_rows(self, rows: Sequence[int], upto: int | None = None) -> np.ndarray:
+        """Correctness of ``rows`` over the first ``upto`` items: bool, or float with NaN where not scored."""
+        return cells([[np.nan if c is None else float(c) for c in self.correct[j][:upto]] for j in rows])
+
+    def prediction_rows(self, rows: Sequence[int], upto: int | None = None) -> np.ndarray:
+        """Predictions of ``rows`` over the first ``upto`` items: ints, or float with NaN where not scored."""
+        values = [[np.nan if p is None else float(p) for p in self.predictions[j][:upto]] for j in rows]
+        arr = np.asarray(values, dtype=np.float64)
+        return arr if np.isnan(arr).any() else np.asarray([self.predictions[j][:upto] for j in rows])
 
     @classmethod
     def empty(cls, instructions: list[Instruction]) -> _Evidence:
@@ -268,6 +291,7 @@ class _Evidence:
                     self.outcomes.append([])
                 self.outcomes[j] += list(r.outcomes)
         self.prompts += result.prompts_scored
+        self.design = self.design or result.design
 
 
 def check_options(values: Mapping[str, Any]) -> None:
@@ -303,8 +327,7 @@ def _judge(
     claim = opts["claim"]
     if claim == "auto":
         claim = claim_for([ev.instructions[j].kind for j in para_j])
-    ref = np.asarray(ev.correct[ref_j], dtype=bool)
-    preds = np.asarray(ev.predictions)
+    ref = np.asarray(ev.correct[ref_j], dtype=bool)  # the reference is scored on every item
     threshold = float(opts["max_accuracy_drop"])
     seed = int(opts["seed"])
     common: dict[str, Any] = dict(
@@ -319,10 +342,16 @@ def _judge(
     def group(rows: list[int], upto: int | None = None, **how: Any) -> GroupStatistics:
         """``rows`` judged against the reference on the first ``upto`` items (all: None)."""
         n = slice(upto)
-        para = np.asarray([ev.correct[j][n] for j in rows], dtype=bool)
         kinds = [ev.instructions[j].kind for j in rows]
         settings = {**common, "chance": ev.chance[n], **how}
-        return group_statistics(ref[n], para, preds[ref_j, n], preds[rows, n], kinds, **settings)
+        return group_statistics(
+            ref[n],
+            ev.correct_rows(rows, upto),
+            ev.prediction_rows([ref_j], upto)[0],
+            ev.prediction_rows(rows, upto),
+            kinds,
+            **settings,
+        )
 
     compared = group(
         para_j,
@@ -334,7 +363,7 @@ def _judge(
     main = compared.judgment
     used = main.items_used
     ref_u = ref[:used]
-    para_u = np.asarray([ev.correct[j][:used] for j in para_j], dtype=bool)
+    para_u = ev.correct_rows(para_j, used)
     checks = [Check("accuracy_drop", main.drop, main.interval, threshold, main.verdict)]
     alpha = 1.0 - main.bound_confidence  # the alpha of the look that gave the verdict, per direction
     if opts["min_consistency"] is not None and compared.consistency_interval is not None:
@@ -346,7 +375,7 @@ def _judge(
             else ("pass" if ci.low > opts["min_consistency"] else "inconclusive")
         )
         checks.append(Check("consistency", compared.consistency, ci, float(opts["min_consistency"]), v))
-    accs = para_u.mean(axis=1)
+    accs = _own_accuracies(para_u)
     order = np.argsort(accs, kind="stable")
     if opts["max_worst_drop"] is not None:
         # The worst instruction is chosen after looking: Bonferroni over all of them keeps it honest.
@@ -376,21 +405,27 @@ def _judge(
     sets = {}
     for kind in sorted({ins.kind for ins in ev.instructions if ins.kind != "reference"}):
         js = [j for j, ins in enumerate(ev.instructions) if ins.kind == kind]
-        sets[kind] = group(js, used, consistency_interval=False).judgment.to_json()
+        js = [j for j in js if any(c is not None for c in ev.correct[j][:used])]  # a design may leave one out
+        if js:
+            sets[kind] = group(js, used, consistency_interval=False).judgment.to_json()
     return RobustnessVerdict(
         verdict=overall,
         task=task.name,
         judgment=main,
         prompts_scored=ev.prompts,
         seed=seed,
-        mean_accuracy=float(accs.mean()),
+        mean_accuracy=float(np.nanmean(accs)),
         worst=tuple(
             (ev.instructions[para_j[i]].text, ev.instructions[para_j[i]].kind, float(accs[i])) for i in order[:3]
         ),
         spread_sd=compared.spread_sd,
         spread_range=compared.spread_range,
         consistency=compared.consistency,
-        mean_kl=None if ev.outcomes else mean_kl([ev.logprobs[j][:used] for j in para_j], ev.logprobs[ref_j][:used]),
+        mean_kl=None
+        if ev.outcomes
+        else mean_kl(
+            [ev.logprobs[j][:used] for j in para_j], cast("list[tuple[float, ...]]", ev.logprobs[ref_j][:used])
+        ),
         checks=tuple(checks),
         model=model,
         failing_instructions=tuple(r for r in rows if r["significant"]),
@@ -399,7 +434,7 @@ def _judge(
         task_source=task.source,
         task_load=task_load_options(task),
         sets=sets,
-        drop_parts=drop_parts(
+        drop_parts=outcome_parts(
             ev.outcomes[ref_j][:used],
             [ev.outcomes[j][:used] for j in para_j],
             claim=main.claim,
@@ -409,7 +444,19 @@ def _judge(
         if ev.outcomes
         else None,
         evidence=_evidence_json(ev, ref_j, para_j, used),
+        design=ev.design,
     )
+
+
+def _own_accuracies(para: np.ndarray) -> np.ndarray:
+    """Each row's accuracy over the items it scored (NaN: none), rows kept in place."""
+    if para.dtype == bool:
+        return para.mean(axis=1)
+    seen = ~np.isnan(para)
+    out = np.full(para.shape[0], np.nan)
+    has = seen.any(axis=1)
+    out[has] = _accuracies(para)
+    return out
 
 
 def _evidence_json(ev: _Evidence, ref_j: int, para_j: list[int], used: int) -> dict:
@@ -417,9 +464,11 @@ def _evidence_json(ev: _Evidence, ref_j: int, para_j: list[int], used: int) -> d
     from promptcheck.stats.robustness import item_flips, wilson
 
     order = [ref_j] + para_j
-    correct = np.asarray([ev.correct[j][:used] for j in order], dtype=bool)
-    preds = np.asarray([ev.predictions[j][:used] for j in order])
-    tests = [{}] + instruction_tests(correct[0], correct[1:])
+    correct = ev.correct_rows(order, used)
+    preds = ev.prediction_rows(order, used)
+    tests = [{}] + instruction_tests(correct[0].astype(bool), correct[1:])
+    seen = ~np.isnan(correct) if correct.dtype.kind == "f" else np.ones(correct.shape, dtype=bool)
+    hits = np.where(seen, correct, 0).sum(axis=1).astype(int)
     return {
         "item_ids": list(ev.item_ids[:used]),
         "instructions": [
@@ -428,26 +477,29 @@ def _evidence_json(ev: _Evidence, ref_j: int, para_j: list[int], used: int) -> d
                 "text": ev.instructions[j].text,
                 "kind": ev.instructions[j].kind,
                 "edits": list(ev.instructions[j].edits),
-                "accuracy": float(correct[i].mean()),
-                "n_correct": int(correct[i].sum()),
-                "accuracy_interval": wilson(int(correct[i].sum()), int(correct[i].size)).to_json(),
+                "accuracy": float(hits[i] / seen[i].sum()) if seen[i].any() else float("nan"),
+                "n_correct": int(hits[i]),
+                **({"n_scored": int(seen[i].sum())} if ev.design is not None else {}),
+                "accuracy_interval": wilson(int(hits[i]), int(seen[i].sum())).to_json(),
                 **(_rates(ev.outcomes[j][:used]) if ev.outcomes else {}),
                 **tests[i],
             }
             for i, j in enumerate(order)
         ],
-        "correct": correct.astype(int).tolist(),
+        # 0/1 per item (null: a cell an incomplete design did not score)
+        "correct": [[int(c) if ok else None for c, ok in zip(row, keep)] for row, keep in zip(correct, seen)],
         **({"outcomes": [ev.outcomes[j][:used] for j in order]} if ev.outcomes else {}),
         "chance": [float(c) for c in ev.chance[:used]],
-        "predictions": preds.tolist(),
+        "predictions": [[int(p) if ok else None for p, ok in zip(row, keep)] for row, keep in zip(preds, seen)],
         "flips": item_flips(preds, 0).tolist(),
     }
 
 
-def _rates(outcomes: list[str]) -> dict[str, float]:
-    """A free-form instruction's share of misformatted and of unparsed answers."""
-    n = max(len(outcomes), 1)
-    return {"misformatted_rate": outcomes.count("misformatted") / n, "unparsed_rate": outcomes.count("unparsed") / n}
+def _rates(outcomes: list[str | None]) -> dict[str, float]:
+    """A free-form instruction's share of misformatted and of unparsed answers (over its scored items)."""
+    seen = [o for o in outcomes if o is not None]
+    n = max(len(seen), 1)
+    return {"misformatted_rate": seen.count("misformatted") / n, "unparsed_rate": seen.count("unparsed") / n}
 
 
 def _instructions_of(task: Task, instructions: Iterable[Instruction | str | Any] | None) -> list[Instruction]:
@@ -471,6 +523,7 @@ def assert_robust(
     on_inconclusive: str | None = None,
     sequential: bool | None = None,
     looks: Sequence[float] | None = None,
+    instructions_per_item: int | None = None,
     n_boot: int | None = None,
     seed: int | None = None,
 ) -> RobustnessVerdict:
@@ -487,6 +540,12 @@ def assert_robust(
     "inconclusive" unless ``on_inconclusive="pass"``. Defaults can be overridden per test with
     ``@pytest.mark.promptcheck(...)``.
 
+    ``instructions_per_item=K`` (with a model and a task; default: the suite's
+    ``instructions_per_item:``, else every compared instruction): an incomplete design, each item
+    scored under the reference and K of the compared instructions, dealt evenly over the seeded
+    item order (:class:`promptcheck.stats.design.Design`), sequential looks included. A result
+    from :func:`evaluate` is judged on the cells it holds (``evaluate(..., design=...)``).
+
     >>> verdict = assert_robust(evaluate(model, task), max_accuracy_drop=0.05)  # doctest: +SKIP
     """
     __tracebackhide__ = True  # pytest shows the verdict, not this function's insides
@@ -502,6 +561,7 @@ def assert_robust(
             on_inconclusive=on_inconclusive,
             sequential=sequential,
             looks=looks,
+            instructions_per_item=instructions_per_item,
             n_boot=n_boot,
             seed=seed,
         )
@@ -509,6 +569,12 @@ def assert_robust(
     if isinstance(subject, TaskResult):
         if task is not None and task is not subject.task:
             raise InputError("pass either a result or a model and a task, not a result and another task", field="task")
+        if instructions_per_item is not None:
+            raise InputError(
+                "a result is judged on the cells it was scored on: give instructions_per_item with a model and "
+                "a task, or score the result with evaluate(..., design=Design(K))",
+                field="instructions_per_item",
+            )
         ev = _Evidence.empty(list(r.instruction for r in subject.instructions))
         ev.add(subject)
         verdict = _judge(
@@ -548,6 +614,29 @@ def _judged(instructions: list[Instruction], opts: dict[str, Any]) -> list[Instr
     return judged
 
 
+def _design(task: Task, instructions: list[Instruction], opts: dict[str, Any]) -> Design | None:
+    """The gate's incomplete design: ``instructions_per_item`` (argument, marker, ``--promptcheck-*``
+    option), else the suite's ``instructions_per_item:``; None for every compared instruction on every
+    item. K of the instructions the gate compares (all but the reference), checked before a prompt is scored."""
+    from promptcheck.tasks.suite import suite_instructions_per_item
+
+    k = opts.get("instructions_per_item")
+    where: dict[str, Any] = {}
+    if k is None and task.source:
+        own = suite_instructions_per_item(task.source)
+        if own is not None:
+            k, where = own[0], {"file": task.source, "line": own[1]}
+    if k is None:
+        return None
+    kinds = tuple(sorted({ins.kind for ins in instructions if ins.kind != "reference"}))
+    design = Design(int(k), seed=int(opts["seed"]), kinds=kinds)
+    try:
+        design.check([ins.kind for ins in instructions])
+    except InputError as exc:
+        raise InputError(f"task {task.name!r}: {exc.message}", field="instructions_per_item", **where) from None
+    return design
+
+
 def _nothing_to_compare(kinds: Sequence[str]) -> str:
     return (
         f"no instructions of kind {', '.join(kinds)} to compare with the reference"
@@ -563,13 +652,15 @@ def _drive(model: Any, task: Task, instructions: list[Instruction], opts: dict[s
     random.Random(int(opts["seed"])).shuffle(items)
     looks = tuple(float(f) for f in opts["looks"]) if opts["sequential"] else None
     plan = look_plan(len(items), looks, 1.0 - float(opts["confidence"]))
+    design = _design(task, instructions, opts)
     ev = _Evidence.empty(instructions)
     done = 0
     verdict: RobustnessVerdict | None = None
     model_json = model.identity.to_json()
     for look in plan:
         chunk = replace(task, items=tuple(items[done : look.items]))
-        ev.add(evaluate(model, chunk, instructions))
+        # The design's columns follow the seeded item order, so each look scores the next ones.
+        ev.add(evaluate(model, chunk, instructions, design=replace(design, start=done) if design else None))
         done = look.items
         verdict = _judge(ev, task=task, opts=opts, model=model_json, looks=looks, planned_items=len(items))
         if verdict.verdict != "inconclusive":

@@ -92,6 +92,26 @@ def looks_problem(value: Any) -> str | None:
     return None if ok else f"must be fractions of the items in (0, 1], got {value!r}"
 
 
+def instructions_per_item_problem(value: Any) -> str | None:
+    """The one check of an incomplete design's ``instructions_per_item`` (a positive whole number),
+    whichever front end gives it (whether it exceeds the compared instructions is checked with the task)."""
+    import numbers
+
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 1
+    return None if ok else f"must be a positive whole number of instructions, got {value!r}"
+
+
+def _per_item(**where: Any) -> Any:
+    """The ``instructions_per_item`` option, declared once for ``run`` and for the verdict's front ends."""
+    return option(
+        help="an incomplete design: score each item under the reference and this many of the compared "
+        "instructions, dealt evenly and seeded (docs/statistics.md, 'Incomplete designs')",
+        check=instructions_per_item_problem,
+        default_text="every compared instruction (a suite's instructions_per_item: when it has one)",
+        **where,
+    )
+
+
 def device_problem(value: Any) -> str | None:
     """The check of a ``device``: cpu, cuda, cuda:N, mps or auto."""
     ok = isinstance(value, str) and re.fullmatch(DEVICE_PATTERN, value)
@@ -407,6 +427,7 @@ class VerdictOptions(Options):
         cli=False,
         default_text="0.25,0.5,1.0",
     )
+    instructions_per_item: int | None = _per_item(cli=False)
     n_boot: int = option(2000, help="bootstrap draws of the consistency interval", min=100, cli=False)
     seed: int | None = option(help="seed of item order and bootstrap", min=0, max=SEED_MAX, cli=False, plugin=False)
 
@@ -503,6 +524,7 @@ class RunOptions(Options):
         min=1,
     )
     limit_seed: int = _seed("seed of the --limit sample")
+    instructions_per_item: int | None = _per_item(plugin=False)
     lm_eval_task: str | None = option(
         help="lm-evaluation-harness task(s), comma-separated (e.g. mmlu_astronomy): items from lm-eval's own "
         "task configs (docs/suite-format.md)"

@@ -31,6 +31,9 @@ class RunPlan:
     #: Per task, the instructions promptcheck added because the task brought none
     #: (:mod:`promptcheck.paraphrase.defaults`), or None.
     added: tuple[Any, ...] = ()
+    #: Per task, its incomplete design (:class:`promptcheck.stats.design.Design`), or None: every
+    #: item under every instruction (``--instructions-per-item``, else the suite's key).
+    designs: tuple[Any, ...] = ()
 
     def added_note(self, name: str) -> str | None:
         """The run table's line on what a task was compared with, when promptcheck chose it."""
@@ -43,10 +46,15 @@ class RunPlan:
         """Task name -> where its added instructions came from (``settings.default_instructions``)."""
         return {t.name: a.source for t, a in zip(self.tasks, self.added) if a is not None}
 
+    def prompts_per_item(self, n: int) -> int:
+        """Prompts task ``n`` scores per item: its instructions, or the reference and K under a design."""
+        design = self.designs[n] if n < len(self.designs) else None
+        return 1 + design.instructions_per_item if design is not None else len(self.instruction_sets[n])
+
     @property
     def prompts(self) -> int:
-        """Prompts to score (items x instructions, over every task)."""
-        return sum(len(t.items) * len(ins) for t, ins in zip(self.tasks, self.instruction_sets))
+        """Prompts to score (items x instructions, or items x (1 + K) under a design, over every task)."""
+        return sum(len(t.items) * self.prompts_per_item(n) for n, t in enumerate(self.tasks))
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -97,6 +105,7 @@ def plan_run(suites: Sequence[str | Path] | None, options: RunOptions) -> RunPla
         )
     sets = []
     added: list[Any] = []
+    designs: list[Any] = []
     for task in tasks:
         chosen: list[Any] = list(task.instructions())
         defaults = None
@@ -119,8 +128,49 @@ def plan_run(suites: Sequence[str | Path] | None, options: RunOptions) -> RunPla
                 families=options.family_list(),
                 min_similarity=options.min_similarity,
             )
+        design = _design(task, options)
+        if design is not None:
+            chosen = _designed(task, chosen, design, options)
+        designs.append(design)
         sets.append(tuple(chosen))
-    return RunPlan(tuple(tasks), tuple(sets), tuple(added))
+    return RunPlan(tuple(tasks), tuple(sets), tuple(added), tuple(designs))
+
+
+def _design(task: Task, options: RunOptions) -> Any:
+    """The task's incomplete design: ``--instructions-per-item``, else its suite's ``instructions_per_item:``."""
+    from promptcheck.stats.design import Design
+    from promptcheck.tasks.suite import suite_instructions_per_item
+
+    if options.instructions_per_item is not None:
+        return Design(options.instructions_per_item, seed=options.seed)
+    own = suite_instructions_per_item(task.source) if task.source else None
+    return Design(own[0], seed=options.seed) if own is not None else None
+
+
+def _designed(task: Task, chosen: list[Any], design: Any, options: RunOptions) -> list[Any]:
+    """The reference and the compared instructions, the only ones a design scores, checked against K.
+
+    Instructions of the kinds a verdict does not compare (the observed ones, when there are
+    unobserved or generated ones) are not scored, as the pytest gate scores none of them: the
+    design's prompts go to the instructions the verdict judges (docs/statistics.md).
+    """
+    from promptcheck.errors import InputError
+    from promptcheck.stats.sets import compared_kinds
+    from promptcheck.tasks.suite import suite_instructions_per_item
+
+    kinds = compared_kinds(getattr(ins, "kind", "generated") for ins in chosen)
+    kept = [ins for ins in chosen if getattr(ins, "kind", "generated") in ("reference", *kinds)]
+    try:
+        design.check([getattr(ins, "kind", "generated") for ins in kept])
+    except InputError as exc:
+        message = f"task {task.name!r}: {exc.message}"
+        if options.instructions_per_item is not None:
+            raise InputError(message, field="--instructions-per-item") from None
+        own = suite_instructions_per_item(task.source)
+        raise InputError(
+            message, file=task.source, line=own[1] if own else None, field="instructions_per_item"
+        ) from None
+    return kept
 
 
 def open_model(options: ModelOptions, *, seed: int | None = None) -> Scorer:
@@ -161,6 +211,11 @@ def run_settings(scorer: Scorer, options: RunOptions) -> dict[str, Any]:
         "families": options.family_list(),
         "min_similarity": options.min_similarity,
         **({"limit": options.limit, "limit_seed": options.limit_seed} if options.limit is not None else {}),
+        **(
+            {"instructions_per_item": options.instructions_per_item}
+            if options.instructions_per_item is not None
+            else {}
+        ),
     }
 
 
@@ -203,11 +258,12 @@ def run_suites(
     reps: dict[str, dict] = {}
     phase = on_phase or (lambda _text: None)
     try:
-        for task, chosen in zip(plan.tasks, plan.instruction_sets):
+        for n, (task, chosen) in enumerate(zip(plan.tasks, plan.instruction_sets)):
             phase(f"scoring {task.name}")
-            result = evaluate(scorer, task, list(chosen), progress=on_prompts, too_long=options.too_long)
+            design = plan.designs[n] if n < len(plan.designs) else None
+            result = evaluate(scorer, task, list(chosen), progress=on_prompts, too_long=options.too_long, design=design)
             if result.skipped_items and on_prompts is not None:  # their prompts will never come
-                on_prompts(len(result.skipped_items) * len(result.instructions))
+                on_prompts(len(result.skipped_items) * plan.prompts_per_item(n))
             judged.append(
                 task_statistics(
                     result,

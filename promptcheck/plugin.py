@@ -154,7 +154,35 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
             ):
                 item.user_properties.append((f"promptcheck.{key}", json.dumps(record[key])))
             item.user_properties.append(("promptcheck.model", json.dumps(record["model"])))
+            if record.get("drop_parts"):  # a free-form task: the drop's form part and content part
+                record = _with_form_only(record)
+                for part in ("form", "content"):
+                    p = record["drop_parts"][part]
+                    value = json.dumps({"drop": p["drop"], "interval": p["interval"]})
+                    item.user_properties.append((f"promptcheck.drop_{part}", value))
             item.user_properties.append((RECORD_KEY, json.dumps(record)))
+
+
+def _with_form_only(record: dict) -> dict:
+    """A free-form gate's record with each evidence instruction flagged ``form_only`` (its drop is the
+    answers' form alone: more form failures than the reference, no more wrong answers), as a run
+    file's instructions are: the same rule (``stats.outcomes.form_only_instructions``) on the
+    record's own outcomes, so the summary, the Markdown and the HTML report can name them. Each
+    instruction is compared on the items it was scored on (an incomplete design leaves ``None``
+    cells); flags the record already carries are kept."""
+    ev = record.get("evidence") or {}
+    rows, instructions = ev.get("outcomes"), ev.get("instructions")
+    if not rows or not instructions or all("form_only" in i for i in instructions):
+        return record
+    from promptcheck.stats.outcomes import form_only_instructions
+
+    flags = [False]  # rows[0]: the reference
+    for row in rows[1:]:
+        kept = [n for n, o in enumerate(row) if o is not None and rows[0][n] is not None]
+        ref = [rows[0][n] for n in kept]
+        flags += form_only_instructions(ref, [[row[n] for n in kept]]) if kept else [False]
+    marked = [{**i, "form_only": i.get("form_only", bool(f))} for i, f in zip(instructions, flags)]
+    return {**record, "evidence": {**ev, "instructions": marked}}
 
 
 @pytest.hookimpl(wrapper=True)

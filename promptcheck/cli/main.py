@@ -428,12 +428,12 @@ def plan(
     *,
     options: dict[str, Any],
 ) -> None:
-    """What each task's gate detects at its size, and how many items or instructions would decide it."""
+    """What each task's gate detects at its size, what would decide it, and the prompts each design needs."""
     import json
 
     try:
         from promptcheck.report.documents import read_document
-        from promptcheck.report.plan import plan_results, plan_table
+        from promptcheck.report.plan import designs_table, plan_results, plan_table
 
         verdict = pick(VerdictOptions, options)  # a threshold of None: the file's own, per gate
         opts = pick(PlanOptions, options)
@@ -458,7 +458,9 @@ def plan(
         )
         typer.echo(json.dumps(doc, indent=1))
         return
-    Console(highlight=False).print(plan_table(plans))
+    console = Console(highlight=False)
+    console.print(plan_table(plans))
+    console.print(designs_table(plans))
 
 
 @app.command()

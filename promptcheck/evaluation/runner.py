@@ -10,7 +10,9 @@ import dataclasses
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from typing import cast
+from typing import Any, Protocol, cast
+
+import numpy as np
 
 from promptcheck.errors import InputError, ScoringError
 from promptcheck.evaluation.results import InstructionResult, TaskResult
@@ -55,6 +57,16 @@ def as_instructions(task: Task, instructions: Iterable[Instruction | str] | None
     return unique
 
 
+class Assignment(Protocol):
+    """Which cells an incomplete design scores (:class:`promptcheck.stats.design.Design` is one):
+    ``mask`` gives bool (instructions, items) for instructions of these kinds, ``describe`` the
+    record the results file keeps."""
+
+    def mask(self, kinds: Sequence[str], n_items: int) -> Any: ...
+
+    def describe(self, kinds: Sequence[str]) -> dict[str, Any]: ...
+
+
 def _predict(scores: ChoiceScores, how: str, n_choices: int) -> int:
     values = scores.normalised(how)[:n_choices]
     best = max(values)
@@ -69,12 +81,18 @@ def evaluate(
     progress: Callable[[int], None] | None = None,
     prompt_format: PromptFormat = DEFAULT_FORMAT,
     too_long: str = "fail",
+    design: Assignment | None = None,
 ) -> TaskResult:
     """Score ``task`` under each instruction and return per-instruction accuracies and evidence.
 
     ``instructions`` defaults to the task's reference plus its observed and unobserved sets;
     plain strings are taken as generated instructions. The reference instruction is always
     included, since every drop is measured against it.
+
+    ``design``: an incomplete design (:class:`promptcheck.stats.design.Design`): the reference
+    scores every item, each compared instruction only the items the design deals it (over the
+    items in task order, after ``too_long="skip"``); a cell not scored is ``None``
+    (:mod:`promptcheck.evaluation.results`). ``None``: every item under every instruction.
 
     ``too_long``: a prompt longer than the model's context either stops the evaluation with
     an error naming the item (``"fail"``, the default) or drops that item under *every*
@@ -91,8 +109,12 @@ def evaluate(
     skipped: tuple[str, ...] = ()
     if too_long == "skip":
         task, skipped = _without_long_items(model, task, chosen, formatter, prompt_format)
+    kinds = [ins.kind for ins in chosen]
+    n = len(task.items)
+    mask = np.ones((len(chosen), n), dtype=bool) if design is None else np.asarray(design.mask(kinds, n), dtype=bool)
+    described = None if design is None else dict(design.describe(kinds))
     if task.generative:
-        results, scored = _generate(model, task, chosen, formatter, prompt_format, progress)
+        results, scored = _generate(model, task, chosen, formatter, prompt_format, progress, mask)
         return TaskResult(
             task=task,
             model=model.identity,
@@ -100,28 +122,34 @@ def evaluate(
             prompts_scored=scored,
             seconds=time.perf_counter() - started,
             skipped_items=skipped,
+            design=described,
         )
     results = []
     scored = 0
-    for ins in chosen:
+    for ins, row in zip(chosen, mask):
+        cells = [int(i) for i in np.flatnonzero(row)]  # the items this instruction scores
         prompts: Sequence[Prompt] = [
-            render(ins.text, item, task, chat_formatter=formatter, prompt_format=prompt_format) for item in task.items
+            render(ins.text, task.items[i], task, chat_formatter=formatter, prompt_format=prompt_format) for i in cells
         ]
         try:
-            scores = model.score(prompts, progress=progress)
+            scores = model.score(prompts, progress=progress) if prompts else []
         except ScoringError as exc:
             if exc.field and exc.field.startswith("prompt "):
-                index = int(exc.field.split()[1])
+                index = cells[int(exc.field.split()[1])]
                 item = task.items[index]
                 exc.file, exc.line, exc.field = task.source or task.name, None, f"item {item.id} ({item.source})"
             raise
-        preds = tuple(_predict(s, task.length_norm, len(item.choices)) for s, item in zip(scores, task.items))
+        preds: list[int | None] = [None] * n
+        correct: list[bool | None] = [None] * n
+        logprobs: list[tuple[float, ...] | None] = [None] * n
+        for i, s in zip(cells, scores):
+            item = cast(MCItem, task.items[i])
+            preds[i] = p = _predict(s, task.length_norm, len(item.choices))
+            correct[i] = item.is_correct(p)
+            logprobs[i] = s.logprobs
         results.append(
             InstructionResult(
-                instruction=ins,
-                predictions=preds,
-                correct=tuple(cast(MCItem, item).is_correct(p) for p, item in zip(preds, task.items)),
-                logprobs=tuple(s.logprobs for s in scores),
+                instruction=ins, predictions=tuple(preds), correct=tuple(correct), logprobs=tuple(logprobs)
             )
         )
         scored += len(prompts)
@@ -132,6 +160,7 @@ def evaluate(
         prompts_scored=scored,
         seconds=time.perf_counter() - started,
         skipped_items=skipped,
+        design=described,
     )
 
 
@@ -142,6 +171,7 @@ def _generate(
     formatter: Callable[..., str] | None,
     prompt_format: PromptFormat,
     progress: Callable[[int], None] | None,
+    mask: np.ndarray,
 ) -> tuple[list[InstructionResult], int]:
     """A free-form task: the model writes each answer (greedy), the task's matching reads it.
 
@@ -149,7 +179,8 @@ def _generate(
     answer cue or chat template), so scoring and generating read the same text. Each item's
     ``predictions`` under an instruction is a code of its normalised extracted answer (-1: none
     read), the same code for the same answer under every instruction, so consistency and flips
-    count the same answers as a multiple-choice task's choices.
+    count the same answers as a multiple-choice task's choices. Cells ``mask`` leaves out are
+    not written (``None`` everywhere).
     """
     writer = capability(model, Generates)
     if writer is None:
@@ -160,38 +191,46 @@ def _generate(
         )
     assert task.generation is not None
     settings, spec = task.generation, task.match_spec()
-    written: list[list[Match]] = []
-    texts: list[list[str]] = []
-    for ins in chosen:
+    written: list[list[Match | None]] = []
+    texts: list[list[str | None]] = []
+    n = len(task.items)
+    for ins, row in zip(chosen, mask):
+        cells = [int(i) for i in np.flatnonzero(row)]
         requests = [
             GenerationRequest(
-                render(ins.text, item, task, chat_formatter=formatter, prompt_format=prompt_format).context,
+                render(ins.text, task.items[i], task, chat_formatter=formatter, prompt_format=prompt_format).context,
                 settings.max_new_tokens,
                 settings.stop,
             )
-            for item in task.items
+            for i in cells
         ]
-        outputs = [g.text for g in writer.generate(requests, progress=progress)]
+        got = [g.text for g in writer.generate(requests, progress=progress)] if requests else []
+        outputs: list[str | None] = [None] * n
+        matches: list[Match | None] = [None] * n
+        for i, text in zip(cells, got):
+            outputs[i] = text
+            matches[i] = match(text, task.items[i].targets, spec)  # type: ignore[union-attr]
         texts.append(outputs)
-        written.append([match(o, item.targets, spec) for o, item in zip(outputs, task.items)])  # type: ignore[union-attr]
+        written.append(matches)
     codes: list[dict[str, int]] = [{} for _ in task.items]
     results = []
-    for ins, outputs, matches in zip(chosen, texts, written):
+    for ins, outputs, found in zip(chosen, texts, written):
         preds = tuple(
-            -1 if m.normalised is None else seen.setdefault(m.normalised, len(seen)) for m, seen in zip(matches, codes)
+            None if m is None else (-1 if m.normalised is None else seen.setdefault(m.normalised, len(seen)))
+            for m, seen in zip(found, codes)
         )
         results.append(
             InstructionResult(
                 instruction=ins,
                 predictions=preds,
-                correct=tuple(m.outcome == "correct" for m in matches),
-                logprobs=tuple(() for _ in matches),
+                correct=tuple(None if m is None else m.outcome == "correct" for m in found),
+                logprobs=tuple(None if m is None else () for m in found),
                 outputs=tuple(outputs),
-                extracted=tuple(m.extracted for m in matches),
-                outcomes=tuple(m.outcome for m in matches),
+                extracted=tuple(None if m is None else m.extracted for m in found),
+                outcomes=tuple(None if m is None else m.outcome for m in found),
             )
         )
-    return results, len(chosen) * len(task.items)
+    return results, int(mask.sum())
 
 
 #: What ``evaluate(too_long=...)`` accepts.

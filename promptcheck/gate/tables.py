@@ -60,6 +60,9 @@ def summary_table(records: list[dict], *, width: int = 120) -> str:
         console.width = width
         for n, r in enumerate(records, 1):
             console.print(f"[{n}] {r['test']}", markup=False, highlight=False, soft_wrap=True)
+            note = form_note(r)
+            if note:  # a free-form gate: its drop's form part and content part, under its test id
+                console.print(f"    {note}", markup=False, highlight=False, soft_wrap=True)
         models = {json.dumps(r["model"], sort_keys=True) for r in records}
         for m in sorted(models):
             d = json.loads(m)
@@ -101,6 +104,44 @@ def drop_and_bounds(record: dict) -> str:
     return f"{100 * record['drop']:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
 
 
+def form_note(record: dict) -> str | None:
+    """A free-form gate (its record has ``drop_parts``): the drop split into its form part
+    (misformatted or unparsed answers) and its content part (wrong answers), each with its one-sided
+    bounds, and how many compared instructions break only the answer's form (when the record says)."""
+    parts = record.get("drop_parts")
+    if not parts:
+        return None
+
+    def part(p: dict) -> str:
+        lo, hi = p["interval"][:2]
+        return f"{100 * p['drop']:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
+
+    text = (
+        f"free-form answers: of the drop, form (misformatted or unparsed) {part(parts['form'])}, "
+        f"content (wrong) {part(parts['content'])} points"
+    )
+    compared = [i for i in (record.get("evidence") or {}).get("instructions", []) if i.get("kind") != "reference"]
+    if compared and all("form_only" in i for i in compared):
+        n = sum(bool(i["form_only"]) for i in compared)
+        text += (
+            f"; {n} of {len(compared)} instructions break only the answer's form"
+            if n
+            else "; no instruction breaks only the answer's form"
+        )
+    return text
+
+
+def _rates(record: dict, text: str, kind: str) -> str:
+    """`` (misformatted 40.0%, unparsed 5.0%; breaks only the form)`` for a free-form gate's instruction, else ""."""
+    for i in (record.get("evidence") or {}).get("instructions", []):
+        if i.get("text") == text and i.get("kind") == kind and "misformatted_rate" in i:
+            only = "; breaks only the form" if i.get("form_only") else ""
+            return (
+                f" (misformatted {100 * i['misformatted_rate']:.1f}%, unparsed {100 * i['unparsed_rate']:.1f}%{only})"
+            )
+    return ""
+
+
 def markdown_summary(records: list[dict], *, seed: int) -> str:
     """A pull-request comment: the table and, for every verdict but pass, the worst instructions."""
     icon = {"pass": "✅ pass", "fail": "❌ fail", "inconclusive": "⚠️ inconclusive"}
@@ -124,8 +165,15 @@ def markdown_summary(records: list[dict], *, seed: int) -> str:
             f"{100 * r['threshold']:.1f} | {detects(r)} | {r['items']} × {r['instructions']} | "
             f"{icon.get(r['verdict'], r['verdict'])} |"
         )
+    for r in records:
+        note = form_note(r)
+        if note:
+            lines += ["", f"**{r['task']}** (`{r['test']}`) {note}"]
     worst = [r for r in records if r["verdict"] != "pass"]
     for r in worst:
         lines += ["", f"**{r['task']}** worst instructions:"]
-        lines += [f"- {w['accuracy']:.3f} [{w['kind']}] {w['text']!r}" for w in r["worst_instructions"]]
+        lines += [
+            f"- {w['accuracy']:.3f} [{w['kind']}] {w['text']!r}{_rates(r, w['text'], w['kind'])}"
+            for w in r["worst_instructions"]
+        ]
     return "\n".join(lines) + "\n"

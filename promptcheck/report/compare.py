@@ -9,6 +9,11 @@ files up and renders the answer. The change test is :func:`promptcheck.stats.ver
 matched by text (paired when both runs compared the same instructions, independent samples when
 not, and the table says which); with several tasks, "worse" and "better" are Holm-adjusted
 across them, so a 20-task comparison does not go red by chance.
+
+A file scored under an incomplete design (a ``design`` block, null cells) is read with NaN
+where a cell was not scored (:attr:`Evidence.correct`); ``plan`` and the report use it as it is,
+``compare`` refuses it in one line naming ``design``: the paired change test needs every item
+under every compared instruction in both files.
 """
 
 from __future__ import annotations
@@ -32,13 +37,24 @@ class Evidence:
     item_ids: tuple[str, ...]
     texts: tuple[str, ...]
     kinds: tuple[str, ...]
-    correct: np.ndarray  # (n_instructions, n_items) bool, row 0 = reference
+    #: (n_instructions, n_items), row 0 = reference: bool, or float with NaN where an incomplete
+    #: design did not score a cell (what :func:`promptcheck.stats.judge` takes).
+    correct: np.ndarray
     chance: tuple[float, ...] | None = None  # per item, when the file records it
     #: A gate's record (plugin JSON): its rows are exactly what the gate compared, under this
     #: claim. None for run JSON, whose rows are every instruction of the task.
     claim: str | None = None
     #: The threshold the file's verdicts were judged at (the gate's, or run's --max-accuracy-drop).
     threshold: float | None = None
+    #: The file's ``design`` block (an incomplete design), or None.
+    design: dict | None = None
+    #: The file it was read from (for messages), when known.
+    source: str = ""
+
+    @property
+    def complete(self) -> bool:
+        """Every item scored under every instruction."""
+        return self.correct.dtype == bool
 
 
 @dataclass(frozen=True)
@@ -99,10 +115,12 @@ def evidence_of(doc: dict[str, Any], source: str = "") -> dict[str, Evidence]:
                 item_ids=tuple(ev["item_ids"]),
                 texts=tuple(i["text"] for i in ev["instructions"]),
                 kinds=tuple(i["kind"] for i in ev["instructions"]),
-                correct=np.asarray(ev["correct"], dtype=bool),
+                correct=_matrix(ev["correct"]),
                 chance=tuple(ev["chance"]) if ev.get("chance") else None,
                 claim=r.get("claim"),
                 threshold=r.get("threshold"),
+                design=r.get("design"),
+                source=source,
             )
             out[e.key] = e
             out.setdefault(e.task, e)
@@ -115,10 +133,7 @@ def evidence_of(doc: dict[str, Any], source: str = "") -> dict[str, Evidence]:
                 f"task {t.get('name')!r} has no reference instruction or items", file=source or None, field="tasks"
             )
         order = [ref] + [i["index"] for i in ins if i["index"] != ref]
-        correct = np.asarray(
-            [[_is_correct(it, j) for it in t["items"]] for j in order],
-            dtype=bool,
-        )
+        correct = _matrix([[_is_correct(it, j) for it in t["items"]] for j in order])
         out[t["name"]] = Evidence(
             key=t["name"],
             task=t["name"],
@@ -131,16 +146,27 @@ def evidence_of(doc: dict[str, Any], source: str = "") -> dict[str, Evidence]:
             else None,
             # The threshold the run judged at (--max-accuracy-drop), so plan plans for it, not 0.05.
             threshold=_recorded_threshold(t, doc),
+            design=t.get("design"),
+            source=source,
         )
     return out
 
 
-def _is_correct(item: dict[str, Any], j: int) -> bool:
+def _matrix(rows: Any) -> np.ndarray:
+    """Rows of cells (true/false or 0/1; null: not scored) as bool, or float with NaN when a cell is null."""
+    if any(c is None for row in rows for c in row):
+        return np.asarray([[np.nan if c is None else float(bool(c)) for c in row] for row in rows], dtype=np.float64)
+    return np.asarray(rows, dtype=bool)
+
+
+def _is_correct(item: dict[str, Any], j: int) -> bool | None:
     """Whether an item's answer under instruction ``j`` is right: a free-form item says so (its
     ``correct``; its predictions are codes of answers, not choices), a multiple-choice item's
-    prediction is one of its answers."""
+    prediction is one of its answers; None: an incomplete design did not score the cell."""
     if "correct" in item:
-        return bool(item["correct"][j])
+        return None if item["correct"][j] is None else bool(item["correct"][j])
+    if item["predictions"][j] is None:
+        return None
     return item["predictions"][j] in item.get("answers", [item["answer"]])
 
 
@@ -200,6 +226,16 @@ def compare_evidence(
         if o is None:
             missing.append(n.key)
             continue
+        for which, e in (("old", o), ("new", n)):
+            if not e.complete:
+                k = (e.design or {}).get("instructions_per_item", "some")
+                raise InputError(
+                    f"task {e.task!r}: the {which} run scored an incomplete design ({k} instructions per item, "
+                    "cells not scored); compare pairs every item under every instruction: compare runs scored "
+                    "without --instructions-per-item",
+                    file=e.source or None,
+                    field="design",
+                )
         oc, nc = _align(o, n)
         o_rows, n_rows = compared_rows(o), compared_rows(n)
         if not o_rows or not n_rows:

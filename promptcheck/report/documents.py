@@ -148,8 +148,19 @@ def _check_shape(doc: dict[str, Any], kind: str, path: str | Path) -> None:
                 raise bad(f"{where}.items", "must be a list")
             if isinstance(t.get("n_items"), int) and t["n_items"] != len(items):
                 raise bad(f"{where}.items", f"holds {len(items)} items where n_items says {t['n_items']}")
+            designed = isinstance(t.get("design"), dict)  # #24: cells the design did not score are null
+            ref = next((r["index"] for r in ins if r["kind"] == "reference"), None)
             for j, it in enumerate(items):
                 at = f"{where}.items[{j}]"
+                if isinstance(it, dict) and "targets" in it:  # a free-form item: correctness is recorded
+                    flags = it.get("correct")
+                    if not isinstance(flags, list) or len(flags) != len(ins):
+                        raise bad(f"{at}.correct", f"must hold one true/false per instruction ({len(ins)})")
+                    if not all(
+                        isinstance(c, bool) or (c is None and designed and n != ref) for n, c in enumerate(flags)
+                    ):
+                        raise bad(f"{at}.correct", "must be true or false" + (" or null" if designed else ""))
+                    continue
                 k = it.get("n_choices") if isinstance(it, dict) else None
                 if not isinstance(k, int) or k < 2:
                     raise bad(f"{at}.n_choices", "must be a number of choices (2 or more)")
@@ -159,8 +170,16 @@ def _check_shape(doc: dict[str, Any], kind: str, path: str | Path) -> None:
                 preds = it.get("predictions")
                 if not isinstance(preds, list) or len(preds) != len(ins):
                     raise bad(f"{at}.predictions", f"must hold one prediction per instruction ({len(ins)})")
-                if not all(isinstance(p, int) and 0 <= p < k for p in preds):
-                    raise bad(f"{at}.predictions", f"must be choice indices 0..{k - 1}")
+                if not all(
+                    (p is None and designed and n != ref)
+                    or (isinstance(p, int) and not isinstance(p, bool) and 0 <= p < k)
+                    for n, p in enumerate(preds)
+                ):
+                    raise bad(
+                        f"{at}.predictions",
+                        f"must be choice indices 0..{k - 1}"
+                        + (" or null (a cell the design did not score)" if designed else ""),
+                    )
     elif kind == "pytest":
         for i, r in enumerate(doc["tests"]):
             if not isinstance(r, dict):

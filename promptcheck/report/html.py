@@ -19,6 +19,9 @@ from promptcheck.report.terminal import baselines
 GROUP_LABELS = {"all": "all compared", "observed": "observed", "unobserved": "unobserved", "generated": "generated"}
 N_WORST = 5
 N_FLIPS = 8
+#: Free-form tasks: how many items are shown with every instruction's answer.
+N_EXAMPLES = 3
+PART_LABELS = {"form": "form (misformatted or unparsed)", "content": "content (wrong answers)"}
 
 
 def _pts(x: float) -> str:
@@ -65,6 +68,7 @@ def _task_view(
     headline: dict | None,
     representations: dict | None,
     model_id: str = "",
+    free_form: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     compared = [i for i in instructions if i["kind"] != "reference"]
     worst = sorted(compared, key=lambda i: (i["accuracy"], i["index"]))[:N_WORST]
@@ -83,11 +87,14 @@ def _task_view(
         "representations": representations,
         "n_compared": len(compared),
         "model_id": model_id,
+        "free_form": free_form,
     }
     view["accuracy_png"] = plots.accuracy_plot(
         instructions, reference_accuracy, f"{name}: accuracy per instruction ({n_items} items)"
     )
     view["drop_png"] = plots.drop_plot(groups, threshold, f"{name}: drop under paraphrase") if groups else None
+    if free_form:
+        view["outcome_png"] = plots.outcome_plot(instructions, f"{name}: answers per instruction ({n_items} items)")
     if representations:
         layer = representations.get("layer")
         view["projection_png"] = plots.projection_plot(representations, f"{name}: instructions at layer {layer}")
@@ -105,6 +112,66 @@ def _top_flips(ids: list[str], counts: list[int], n_compared: int, answers: list
     return rows[:N_FLIPS]
 
 
+def _is_free_form(instructions: list[dict]) -> bool:
+    """A free-form task's document gives every instruction its misformatted and unparsed rates."""
+    return any("misformatted_rate" in i for i in instructions)
+
+
+def _free_form_view(
+    instructions: list[dict],
+    parts: dict | None,
+    examples: list[dict],
+    *,
+    has_outputs: bool,
+    matching: str | None = None,
+) -> dict[str, Any] | None:
+    """What a free-form task adds to its section, as the document holds it (None: multiple-choice).
+
+    ``parts``: the drop's ``drop_parts`` ({form, content}, each with drop, interval and
+    bound_confidence); ``examples``: items as :func:`_examples` arranges them."""
+    if not _is_free_form(instructions):
+        return None
+    return {
+        "parts": [{"label": PART_LABELS[k], **parts[k]} for k in ("form", "content") if k in parts] if parts else [],
+        "form_only": [i for i in instructions if i.get("form_only")],
+        # Whether the document says which instructions break only the form (a gate record written
+        # before the plugin added the flags does not): "none does" is said only when it does.
+        "form_only_known": any("form_only" in i for i in instructions),
+        "examples": examples,
+        "has_outputs": has_outputs,
+        "matching": matching,
+    }
+
+
+def _examples(
+    ids: list[str],
+    instructions: list[dict],
+    outcomes: list[list[str]],
+    targets: list[list[str]] | None = None,
+    outputs: list[list[str | None]] | None = None,
+    extracted: list[list[str | None]] | None = None,
+) -> list[dict[str, Any]]:
+    """A few items to read, with every instruction's outcome (and, from a run document, the target,
+    what the model wrote and what was read from it). ``outcomes[n][j]``: item n under instructions[j].
+
+    Picked, not computed: the items whose instructions reach the most different outcomes, in file order."""
+    order = sorted(range(len(ids)), key=lambda n: (-len(set(outcomes[n])), n))[:N_EXAMPLES]
+    out = []
+    for n in order:
+        rows = [
+            {
+                "index": ins["index"],
+                "kind": ins["kind"],
+                "outcome": outcome,
+                "output": outputs[n][j] if outputs else None,
+                "extracted": extracted[n][j] if extracted else None,
+            }
+            for j, (ins, outcome) in enumerate(zip(instructions, outcomes[n]))
+        ]
+        out.append({"id": ids[n], "targets": targets[n] if targets else None, "rows": rows})
+    return out
+
+
 def _run_views(doc: dict[str, Any]) -> list[dict[str, Any]]:
     views = []
     model_id = (doc.get("model") or {}).get("id", "")
@@ -117,12 +184,33 @@ def _run_views(doc: dict[str, Any]) -> list[dict[str, Any]]:
             if "drop_interval" in s:
                 groups.append({**s, "label": GROUP_LABELS.get(s["kind"], s["kind"])})
         compared = sum(1 for i in t["instructions"] if i["kind"] != "reference")
+        items = t.get("items") or []
+        has_outputs = bool(items) and all(k in items[0] for k in ("outputs", "extracted", "targets"))
+        free_form = _free_form_view(
+            t["instructions"],
+            (rob or {}).get("drop_parts"),
+            _examples(
+                [it["id"] for it in items],
+                t["instructions"],
+                [it["outcomes"] for it in items],
+                [it["targets"] for it in items] if has_outputs else None,
+                [it["outputs"] for it in items] if has_outputs else None,
+                [it["extracted"] for it in items] if has_outputs else None,
+            )
+            if items and "outcomes" in items[0]
+            else [],
+            has_outputs=has_outputs,
+            matching=t.get("matching"),
+        )
         flips = (
             _top_flips(
                 [it["id"] for it in t["items"]],
                 [it.get("flips", 0) for it in t["items"]],
                 compared,
-                [it.get("answers", it.get("answer", it.get("targets"))) for it in t["items"]],
+                [
+                    " | ".join(it.get("targets", [])) if free_form else it.get("answers", it.get("answer"))
+                    for it in t["items"]
+                ],
             )
             if t.get("items") and "flips" in t["items"][0]
             else []
@@ -151,6 +239,7 @@ def _run_views(doc: dict[str, Any]) -> list[dict[str, Any]]:
                 rob,
                 t.get("representations"),
                 model_id,
+                free_form,
             )
         )
     return views
@@ -179,6 +268,16 @@ def _pytest_views(doc: dict[str, Any]) -> list[dict[str, Any]]:
             "n_instructions": r["instructions"],
         }
         flips = _top_flips(ev.get("item_ids", []), ev.get("flips", []), r["instructions"])
+        # The gate's record keeps each cell's outcome, not what the model wrote (promptcheck run --json does).
+        rows = ev.get("outcomes") or []
+        free_form = _free_form_view(
+            instructions,
+            r.get("drop_parts"),
+            _examples(ev.get("item_ids", []), instructions, [list(cells) for cells in zip(*rows)])
+            if rows and ev.get("item_ids")
+            else [],
+            has_outputs=False,
+        )
         views.append(
             _task_view(
                 r["task"],
@@ -193,6 +292,7 @@ def _pytest_views(doc: dict[str, Any]) -> list[dict[str, Any]]:
                 headline,
                 None,
                 (r.get("model") or {}).get("id", ""),
+                free_form,
             )
         )
     return views

@@ -55,16 +55,21 @@ def _statistics(st: TaskStatistics) -> dict[str, Any]:
     }
 
 
+def _maybe_list(cell: Any) -> list | None:
+    return None if cell is None else list(cell)
+
+
 def _free_form_item(result: TaskResult, n: int, flips: list[int] | None) -> dict[str, Any]:
     """A free-form item: its accepted answers, and per instruction (in ``instructions`` order) what the
     model wrote, what was read from it, the outcome and whether it is correct. ``predictions`` are
-    codes of the answers read (the same answer, the same code; -1: none), for flips and consistency."""
+    codes of the answers read (the same answer, the same code; -1: none), for flips and consistency.
+    A cell an incomplete design did not score is null in each list."""
     item = result.task.items[n]
     rows = result.instructions
     return {
         "id": item.id,
         "targets": list(getattr(item, "targets", ())),
-        "correct": [bool(r.correct[n]) for r in rows],
+        "correct": [None if r.correct[n] is None else bool(r.correct[n]) for r in rows],
         "outputs": [r.outputs[n] for r in rows],
         "extracted": [r.extracted[n] for r in rows],
         "outcomes": [r.outcomes[n] for r in rows],
@@ -96,15 +101,17 @@ def task_to_json(
     extra = _statistics(statistics)
     tests = extra.get("instruction_tests")
     flips = extra.get("flips")
+    designed = result.design is not None
     instructions = [
         {
             "index": i,
             "text": r.text,
             "kind": r.kind,
             "edits": list(r.instruction.edits),
-            "accuracy": r.accuracy,
-            "n_correct": sum(r.correct),
-            "accuracy_interval": wilson(sum(r.correct), len(r.correct)).to_json(),
+            "accuracy": r.accuracy,  # over the items it scored (its own items, in an incomplete design)
+            "n_correct": r.n_correct,
+            **({"n_scored": r.n_scored} if designed else {}),
+            "accuracy_interval": wilson(r.n_correct, r.n_scored).to_json(),
             **(tests[i] if tests else {}),
             **(
                 {
@@ -128,9 +135,9 @@ def task_to_json(
                 # Several correct choices (BIG-bench ties): all of them; "answer" is the first.
                 **({"answers": list(item.answers)} if len(item.answers) > 1 else {}),
                 "n_choices": len(item.choices),
-                # predictions[j] / logprobs[j] belong to instructions[j].
+                # predictions[j] / logprobs[j] belong to instructions[j] (null: not scored, a design).
                 "predictions": [r.predictions[n] for r in result.instructions],
-                "logprobs": [list(r.logprobs[n]) for r in result.instructions],
+                "logprobs": [_maybe_list(r.logprobs[n]) for r in result.instructions],
                 **({"flips": flips[n]} if flips else {}),
             }
             for n, item in enumerate(cast("tuple[MCItem, ...]", task.items))
@@ -157,6 +164,7 @@ def task_to_json(
             else {}
         ),
         "skipped_items": list(result.skipped_items),
+        **({"design": dict(result.design or {})} if designed else {}),
         "reference_instruction": task.reference_instruction,
         "reference_accuracy": result.reference_accuracy,
         "sets": extra.get("sets", []),

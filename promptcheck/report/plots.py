@@ -71,6 +71,42 @@ def accuracy_plot(instructions: Sequence[dict], reference_accuracy: float, title
     return _png(fig)
 
 
+#: A free-form answer's outcome (docs/matching.md) and its colour.
+OUTCOME_COLOURS = {"correct": "#2CA02C", "misformatted": "#E6A700", "unparsed": "#8A8F98", "wrong": "#D62728"}
+
+
+def outcome_plot(instructions: Sequence[dict], title: str) -> str:
+    """A free-form task: per instruction (in the accuracy plot's order), the shares of its answers
+    that are correct, misformatted and unparsed, stacked from the left; the rest of the bar, up
+    to 1, is the wrong answers (drawn underneath, so no share is worked out here)."""
+    rows = sorted(instructions, key=lambda r: (r["accuracy"], -r["index"]))
+    fig = _figure(7.5, max(2.2, 0.28 * len(rows) + 1.2))
+    ax = fig.add_subplot()
+    ys = range(len(rows))
+    ax.barh(ys, [1.0] * len(rows), color=OUTCOME_COLOURS["wrong"], height=0.7, label="wrong")
+    left = [0.0] * len(rows)
+    for outcome, key in (("correct", "accuracy"), ("misformatted", "misformatted_rate"), ("unparsed", "unparsed_rate")):
+        widths = [r.get(key) or 0.0 for r in rows]
+        ax.barh(ys, widths, left=left, color=OUTCOME_COLOURS[outcome], height=0.7, label=outcome)
+        left = [a + b for a, b in zip(left, widths)]
+    labels = [f"#{r['index']} {r['kind']}" + (" (form only)" if r.get("form_only") else "") for r in rows]
+    ax.set_yticks(list(ys), labels, fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of the items' answers")
+    ax.set_title(title, fontsize=10, loc="left")
+    handles, names = ax.get_legend_handles_labels()
+    order = [names.index(n) for n in ("correct", "misformatted", "unparsed", "wrong")]
+    fig.legend(
+        [handles[i] for i in order],
+        [names[i] for i in order],
+        loc="outside lower center",
+        ncol=4,
+        fontsize=8,
+        frameon=False,
+    )
+    return _png(fig)
+
+
 def drop_plot(groups: Sequence[dict], threshold: float | None, title: str) -> str:
     """Each group's drop (points) with its interval, against the threshold (dashed)."""
     fig = _figure(7.5, max(1.8, 0.45 * len(groups) + 1.1))

@@ -76,10 +76,28 @@ def task_table(result: TaskResult, statistics: Any) -> Table:
         f"drops in points vs the reference; bounds one-sided at {100 * confidence:g}% each; verdict at "
         f"{100 * threshold:g} points (docs/statistics.md)"
     )
-    notes = [*undecided, *filter(None, [guessing_note(result, guessing), form_note(result, statistics)])]
+    notes = [
+        *undecided,
+        *filter(None, [design_note(result), guessing_note(result, guessing), form_note(result, statistics)]),
+    ]
     if notes:
         table.caption = Text.assemble(*[(n + "\n", "yellow") for n in notes], (table.caption, "table.caption"))
     return table
+
+
+def design_note(result: TaskResult) -> str | None:
+    """A line when the task was scored under an incomplete design (``run --instructions-per-item``)."""
+    design = result.design
+    if not design:
+        return None
+    scored = {r.kind for r in result.instructions}
+    left = sorted({i.kind for i in result.task.instructions()} - scored)
+    return (
+        f"incomplete design: each item under the reference and {design['instructions_per_item']} of the "
+        f"{design['compared_instructions']} compared instructions (seed {design['seed']}), {result.prompts_scored} "
+        "prompts; each instruction's accuracy is over its own items"
+        + (f"; {', '.join(left)} instructions not scored" if left else "")
+    )
 
 
 def guessing_note(result: TaskResult, guessing: Any) -> str | None:

@@ -15,11 +15,14 @@ the design for n items is the first n items of the design for more.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from promptcheck.errors import InputError
+from promptcheck.options import instructions_per_item_problem
 
 
 def _count(value: Any, field: str, what: str, *, least: int) -> int:
@@ -98,3 +101,70 @@ def mask_matrix(paraphrases: Any, mask: Any) -> np.ndarray:
             field="mask",
         )
     return np.where(keep, para.astype(np.float64), np.nan)
+
+
+@dataclass(frozen=True)
+class Design:
+    """An incomplete design as :func:`promptcheck.evaluate` applies it: every item is scored under
+    the reference and ``instructions_per_item`` of the compared instructions, dealt by
+    :func:`balanced_design` (seeded with ``seed``) over the items in the order they are given (a
+    ``--limit`` sample's order, so a sample of 20 gets the first 20 columns of a sample of 40's).
+
+    The compared instructions are those of ``kinds`` (default: :func:`promptcheck.stats.sets.compared_kinds`,
+    the unobserved and generated ones, else the observed ones, as every verdict compares); any
+    other instruction given to ``evaluate`` is scored on every item. ``start``: the design's
+    columns from this item on (a later look of a sequential gate scores items ``start..``).
+
+    >>> Design(3, seed=0).mask(["reference", "unobserved", "unobserved", "unobserved", "unobserved"], 4).sum(axis=0).tolist()
+    [4, 4, 4, 4]
+    """
+
+    instructions_per_item: int
+    seed: int = 0
+    kinds: tuple[str, ...] | None = None
+    start: int = 0
+
+    def __post_init__(self) -> None:
+        problem = instructions_per_item_problem(self.instructions_per_item)
+        if problem:
+            raise InputError(problem, field="instructions_per_item")
+        _count(self.seed, "seed", "the seed", least=0)
+        _count(self.start, "start", "the first item", least=0)
+
+    def dealt(self, kinds: Sequence[str]) -> list[int]:
+        """The rows (of instructions of these ``kinds``) the design deals to items: the compared ones."""
+        from promptcheck.stats.sets import compared_kinds
+
+        chosen = set(self.kinds) if self.kinds is not None else set(compared_kinds(kinds))
+        return [j for j, kind in enumerate(kinds) if kind != "reference" and kind in chosen]
+
+    def check(self, kinds: Sequence[str]) -> int:
+        """The number of compared instructions, or a one-line error when it is below ``instructions_per_item``."""
+        m = len(self.dealt(kinds))
+        if self.instructions_per_item > m:
+            raise InputError(
+                f"{self.instructions_per_item} instructions per item, but only {m} compared instructions "
+                f"({', '.join(sorted({k for k in kinds if k != 'reference'})) or 'none'} given)",
+                field="instructions_per_item",
+            )
+        return m
+
+    def mask(self, kinds: Sequence[str], n_items: int) -> np.ndarray:
+        """Bool (instructions, items): which cells are scored. The reference and instructions that are
+        not compared are scored on every item; the compared ones as :func:`balanced_design` deals them."""
+        m = self.check(kinds)
+        rows = self.dealt(kinds)
+        out = np.ones((len(kinds), int(n_items)), dtype=bool)
+        dealt = balanced_design(self.start + int(n_items), m, self.instructions_per_item, self.seed)
+        out[rows] = dealt[:, self.start :]
+        return out
+
+    def describe(self, kinds: Sequence[str]) -> dict[str, Any]:
+        """The results file's ``design`` block for instructions of these ``kinds``."""
+        rows = self.dealt(kinds)
+        return {
+            "instructions_per_item": self.instructions_per_item,
+            "seed": self.seed,
+            "compared_instructions": len(rows),
+            "kinds": sorted({kinds[j] for j in rows}),
+        }

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from promptcheck.stats.robustness import Interval, bootstrap_consistency, consistency, mcnemar_exact
-from promptcheck.stats.verdicts import Judgment, holm, judge
+from promptcheck.stats.robustness import Interval, bootstrap_consistency, consistency, mcnemar_exact, scored_cells
+from promptcheck.stats.verdicts import Judgment, _accuracies, holm, judge
 
 #: Instruction kinds that stand for new phrasings (never trained on, never seen when tuning).
 NEW_PHRASINGS = ("unobserved", "generated")
@@ -78,14 +78,30 @@ def task_guessing(task: Any) -> float:
     return guessing_accuracy(task.items, by=by)
 
 
+def cells(correct: Any) -> np.ndarray:
+    """Correctness as :func:`promptcheck.stats.judge` takes it: bool, or float with NaN where an
+    incomplete design did not score a cell (kept as floats only when some cell is NaN)."""
+    arr = np.asarray(correct)
+    if arr.dtype.kind in "fc" and np.isnan(arr).any():
+        return arr.astype(np.float64)
+    return arr.astype(bool)
+
+
 def instruction_tests(ref_correct: np.ndarray, rows: np.ndarray, *, confidence: float = 0.95) -> list[dict]:
     """Per compared instruction: its drop, the exact McNemar p-value (paired items), that p-value
     Holm-adjusted across the instructions, and ``significant``: adjusted p below ``1 - confidence``
     with accuracy below the reference (a 12-instruction suite otherwise shows a "significant"
-    instruction about half the time when nothing changed)."""
+    instruction about half the time when nothing changed).
+
+    In an incomplete design (``rows`` with NaN where a cell was not scored) each instruction is
+    tested on its own items: its drop is the reference's accuracy on those items minus its own, and
+    McNemar pairs them (an instruction with no scored item: drop 0, p 1)."""
     ref = np.asarray(ref_correct, dtype=bool)
-    rows = np.asarray(rows, dtype=bool)
-    drops = [float(ref.mean() - row.mean()) for row in rows]
+    rows = cells(rows)
+    seen = scored_cells(rows)
+    drops = [
+        float(ref[keep].mean() - row[keep].astype(bool).mean()) if keep.any() else 0.0 for row, keep in zip(rows, seen)
+    ]
     pvals = [mcnemar_exact(ref, row) for row in rows]
     adjusted = holm(pvals)
     return [
@@ -147,7 +163,10 @@ def group_statistics(
     """Statistics of ``para`` (instructions x items) against ``ref`` (items); ``kinds`` of the para rows;
     ``chance`` per item (:func:`item_chance`). The one place a group of instructions is judged:
     ``promptcheck run`` (per set and for the compared kinds) and :func:`promptcheck.assert_robust`
-    (``claim``, ``relative``, sequential ``looks`` over ``planned_items``) both call it.
+    (``claim``, ``relative``, sequential ``looks`` over ``planned_items``) both call it. An
+    incomplete design's ``para_correct`` and ``para_predictions`` are floats with NaN where a
+    cell was not scored: the judgment is the incomplete design's, each instruction's accuracy (and
+    so the spread) is over its own items, consistency over each item's scored cells.
 
     Spread and consistency cover the items the judgment used (a sequential verdict may stop
     early); the consistency interval is two-sided at the judgment's own level (``1 - 2 alpha`` of
@@ -155,7 +174,7 @@ def group_statistics(
     the costly part, and a gate without a consistency check never shows it).
     """
     ref = np.asarray(ref_correct, dtype=bool)
-    para = np.asarray(para_correct, dtype=bool)
+    para = cells(para_correct)
     j = judge(
         ref,
         para,
@@ -169,7 +188,7 @@ def group_statistics(
         planned_items=planned_items,
     )
     used = j.items_used
-    accs = para[:, :used].mean(axis=1)
+    accs = _accuracies(para[:, :used])
     preds = np.vstack([np.asarray(ref_predictions)[None, :used], np.asarray(para_predictions)[:, :used]])
     interval = (
         bootstrap_consistency(preds, confidence=1 - 2 * (1 - j.bound_confidence), n_boot=n_boot, seed=seed)
@@ -180,7 +199,7 @@ def group_statistics(
         kinds=tuple(sorted(set(kinds))),
         judgment=j,
         spread_sd=float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
-        spread_range=float(accs.max() - accs.min()),
+        spread_range=float(accs.max() - accs.min()) if accs.size else 0.0,
         consistency=consistency(preds),
         consistency_interval=interval,
     )

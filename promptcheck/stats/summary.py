@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from promptcheck.evaluation.results import TaskResult
+from promptcheck.evaluation.results import TaskResult, correct_matrix, prediction_matrix
 from promptcheck.stats.sets import GroupStatistics, group_statistics, item_chance
 
 
@@ -58,22 +58,23 @@ def summarize_sets(
     n_boot: int = 2000,
     seed: int = 0,
 ) -> list[SetSummary]:
-    """One :class:`SetSummary` per non-empty instruction set, in ``kinds`` order."""
+    """One :class:`SetSummary` per non-empty instruction set, in ``kinds`` order (in an incomplete
+    design each instruction's accuracy is over its own items, and a set with no scored cell is left out)."""
     ref_row = next((r for r in result.instructions if r.kind == "reference"), None)
     if ref_row is None:
         return []
     out = []
     for kind in kinds:
-        rows = result.of_kind(kind)
+        rows = [r for r in result.of_kind(kind) if r.n_scored]
         if not rows:
             continue
         accs = [r.accuracy for r in rows]
         worst = min(rows, key=lambda r: r.accuracy)
         stats = group_statistics(
             np.asarray(ref_row.correct, dtype=bool),
-            np.asarray([r.correct for r in rows], dtype=bool),
+            correct_matrix(rows),
             np.asarray(ref_row.predictions),
-            np.asarray([r.predictions for r in rows]),
+            prediction_matrix(rows),
             [kind] * len(rows),
             threshold=threshold,
             confidence=confidence,

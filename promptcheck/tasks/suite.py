@@ -70,6 +70,8 @@ SUITE_KEYS = {
     "generation": "free-form items: how answers are written (max_new_tokens, stop)",
     "matching": "free-form items: how answers are matched (normalisers, extractor, pattern, metric; docs/matching.md)",
     "limit": "score a seeded sample of this many items",
+    "instructions_per_item": "an incomplete design: score each item under the reference and this many of the "
+    "compared instructions (docs/statistics.md, 'Incomplete designs')",
     "lm_eval_task": "an lm-evaluation-harness task whose items to use (instead of items)",
     "lm_eval_include": "folder of your own lm-eval task YAML files, relative to the suite file",
     "description": "free text, for people",
@@ -231,6 +233,36 @@ def _inline_items(value: LineList, file: Path) -> list[Item]:
     return items
 
 
+def _instructions_per_item(doc: LineDict, path: Path) -> int | None:
+    """The suite's ``instructions_per_item:`` (None: not given), or a one-line error at its line."""
+    from promptcheck.options import instructions_per_item_problem
+
+    value = doc.get("instructions_per_item")
+    if value is None:
+        return None
+    problem = instructions_per_item_problem(value)
+    if problem:
+        raise InputError(problem, file=path, line=doc.lines.get("instructions_per_item"), field="instructions_per_item")
+    return int(value)
+
+
+def suite_instructions_per_item(source: str | os.PathLike[str]) -> tuple[int, int | None] | None:
+    """A suite file's ``instructions_per_item:`` and its line, or None (not a suite file, or no key).
+
+    The key belongs to the suite, not to its :class:`Task` record: ``promptcheck run`` and
+    :func:`promptcheck.assert_robust` read it here, from the file the task was loaded from
+    (checked when it loaded), when no option gives the design.
+    """
+    path = Path(source)
+    if path.suffix.lower() not in SUITE_SUFFIXES or not path.is_file():
+        return None
+    doc = load_yaml(path, read_text(path))
+    if not isinstance(doc, LineDict):
+        return None
+    value = _instructions_per_item(doc, path)
+    return None if value is None else (value, doc.lines.get("instructions_per_item"))
+
+
 def load_suite(path: Path, *, allow_outside: bool = False, limit: int | None = None, sample_seed: int = 0) -> Task:
     """Read a suite YAML file and the items it names into a validated :class:`Task`.
 
@@ -254,6 +286,7 @@ def load_suite(path: Path, *, allow_outside: bool = False, limit: int | None = N
                 line=doc.lines.get(key),
                 field=str(key),
             )
+    _instructions_per_item(doc, path)  # checked with the rest of the file; read by suite_instructions_per_item
     if doc.get("lm_eval_task") is not None:
         return _lm_eval_suite(path, doc, allow_outside=allow_outside, limit=limit, sample_seed=sample_seed)
     for key in ("name", "items", "reference_instruction"):

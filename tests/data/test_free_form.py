@@ -374,3 +374,21 @@ def test_a_dataset_with_a_targets_field_is_a_free_form_task(tmp_path):
     with pytest.raises(pc.InputError) as info:
         pc.load_task(_suite(tmp_path, items=items + "\n  answer: a"))
     assert "items.answer: a free-form dataset names its targets field" in str(info.value)
+
+
+def test_plan_report_and_compare_read_a_free_form_run_file(tmp_path, tiny_causal_dir):
+    """The results-document shape check knows free-form items (targets and correct flags, no choices)."""
+    from promptcheck.cli.main import app
+
+    suite = _suite(tmp_path, "generation:\n  max_new_tokens: 3\n")
+    out = tmp_path / "run.json"
+    base = ["--model", str(tiny_causal_dir), "--cache-dir", str(tmp_path)]
+    assert CliRunner().invoke(app, ["run", str(suite), "--json", str(out), *base]).exit_code == 0
+    for command in (["plan", str(out)], ["report", str(out)], ["compare", str(out), str(out)]):
+        res = CliRunner().invoke(app, command)
+        assert res.exit_code == 0, (command, res.output)
+    doc = json.loads(out.read_text())
+    doc["tasks"][0]["items"][0]["correct"][1] = "yes"
+    out.write_text(json.dumps(doc))
+    res = CliRunner().invoke(app, ["plan", str(out)])
+    assert res.exit_code == 2 and "items[0].correct: must be true or false" in res.output
