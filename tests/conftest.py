@@ -13,6 +13,8 @@ pytest_plugins = ["pytester"]
 
 # pytester points HOME at a temp folder; keep its subprocesses on the real cache (converted
 # default model, WordNet data) instead of re-converting the model in every test.
+from schema_check import assert_documented, documented_keys  # noqa: E402,F401 - re-exported for tests
+
 from promptcheck.settings import cache_dir  # noqa: E402
 
 CACHE = str(cache_dir())
@@ -72,24 +74,3 @@ def assert_fix_ran(res) -> None:
     expected = res.exit_code == 3 and lines and all(any(r in ln for r in reasons) for ln in lines)
     assert res.exit_code == 0 or expected, res.output
     assert "Traceback" not in res.output
-
-
-def documented_keys() -> dict[str, tuple[int, set[str]]]:
-    """docs/results-schema.md's table of documents: kind -> (schema_version, top-level keys)."""
-    import re
-
-    out = {}
-    for line in (ROOT / "docs" / "results-schema.md").read_text(encoding="utf-8").splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 4 and re.fullmatch(r"`\w+`", cells[0]) and cells[2].isdigit():
-            out[cells[0].strip("`")] = (int(cells[2]), set(re.findall(r"`(\w+)`", cells[3])))
-    return out
-
-
-def assert_documented(doc: dict) -> None:
-    """A document a command wrote says its kind and version, and has only keys the docs list for it."""
-    table = documented_keys()
-    kind = doc["kind"]
-    version, keys = table[kind]
-    assert doc["schema_version"] == version, (kind, doc["schema_version"])
-    assert set(doc) <= keys, f"{kind}: undocumented keys {sorted(set(doc) - keys)}"

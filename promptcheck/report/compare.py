@@ -18,6 +18,7 @@ under every compared instruction in both files.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,9 @@ class Evidence:
     design: dict | None = None
     #: The file it was read from (for messages), when known.
     source: str = ""
+    #: A free-form task's generation and matching settings, as the run file records them: two runs
+    #: graded by different rules are not paired (a change would be the rule's, not the model's).
+    grading: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -147,6 +151,7 @@ def evidence_of(doc: dict[str, Any], source: str = "") -> dict[str, Evidence]:
             # The threshold the run judged at (--max-accuracy-drop), so plan plans for it, not 0.05.
             threshold=_recorded_threshold(t, doc),
             design=t.get("design"),
+            grading=json.dumps([t.get("generation"), t.get("matching")]) if "generation" in t else None,
             source=source,
         )
     return out
@@ -186,7 +191,7 @@ def _align(old: Evidence, new: Evidence) -> tuple[np.ndarray, np.ndarray]:
         raise InputError(
             f"task {old.task!r}: the two runs scored different items ({len(only_old)} only in old, "
             f"e.g. {only_old[:3]}; {len(only_new)} only in new, e.g. {only_new[:3]}); a paired "
-            "comparison needs the same suite",
+            "comparison needs the same items: the same suite, and the same --limit if either run used one",
             field="items",
         )
     pos = {item: n for n, item in enumerate(new.item_ids)}
@@ -236,6 +241,14 @@ def compare_evidence(
                     file=e.source or None,
                     field="design",
                 )
+        if o.grading != n.grading:
+            raise InputError(
+                f"task {n.task!r}: the two runs wrote or matched free-form answers differently (generation and "
+                f"matching: {o.grading} in old, {n.grading} in new); a change would be the grading rule's, not "
+                "the model's: compare runs of the same suite settings",
+                file=n.source or None,
+                field="matching",
+            )
         oc, nc = _align(o, n)
         o_rows, n_rows = compared_rows(o), compared_rows(n)
         if not o_rows or not n_rows:

@@ -147,6 +147,7 @@ def task_to_json(
         "name": task.name,
         "kind": task.kind,
         "format": task.format,
+        "free_form": task.generative,  # the model writes its answers (generation, matching below)
         **(
             {"generation": task.generation.to_json(), "matching": task.match_spec().describe()}
             if task.generation

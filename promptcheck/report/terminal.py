@@ -131,26 +131,33 @@ def form_note(result: TaskResult, statistics: Any) -> str | None:
     )
     only = [r for r, flag in zip(result.instructions, statistics.form_only) if flag]
     if only:
-        text += f"; {len(only)} instruction(s) break only the answer's form (run -v lists them)"
+        text += f"; {len(only)} instruction(s) break only the answer's form (marked in run -v)"
     return text
 
 
 _VERDICT_STYLE = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
 
 
-def instruction_table(result: TaskResult) -> Table:
+def instruction_table(result: TaskResult, statistics: Any = None) -> Table:
     """Every instruction with its kind and accuracy (``promptcheck run --verbose``)."""
     free = result.task.generative
     table = Table(title=f"{result.task.name}: accuracy per instruction", title_justify="left")
     table.add_column("kind", no_wrap=True)
     table.add_column("accuracy", justify="right")
+    form_only = tuple(getattr(statistics, "form_only", ()) or ())
     if free:
         table.add_column("misformatted", justify="right")
         table.add_column("unparsed", justify="right")
+        table.add_column("breaks", no_wrap=True)
     table.add_column("instruction", overflow="fold")
-    for r in result.instructions:
+    for j, r in enumerate(result.instructions):
         # Text(), not markup: instructions are user data and may contain "[...]".
-        rates = [_pct(r.outcome_rate("misformatted") or 0.0), _pct(r.outcome_rate("unparsed") or 0.0)] if free else []
+        breaks = "form only" if j < len(form_only) and form_only[j] else ""
+        rates = (
+            [_pct(r.outcome_rate("misformatted") or 0.0), _pct(r.outcome_rate("unparsed") or 0.0), breaks]
+            if free
+            else []
+        )
         table.add_row(r.kind, _pct(r.accuracy), *rates, Text(r.text))
     return table
 
@@ -163,4 +170,4 @@ def print_task(
     if note:
         console.print(Text(note, style="yellow"))
     if verbose:
-        console.print(instruction_table(result))
+        console.print(instruction_table(result, statistics))

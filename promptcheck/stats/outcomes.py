@@ -37,8 +37,8 @@ class DropParts:
 
     @property
     def form_only(self) -> bool:
-        """The drop is the form's: form failures rose, wrong answers did not (point estimates)."""
-        return self.form.drop > 0 and self.content.drop <= 0
+        """The drop is the form's: accuracy fell, form failures rose, wrong answers did not (point estimates)."""
+        return self.form.drop + self.content.drop > 0 and self.form.drop > 0 and self.content.drop <= 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -64,11 +64,12 @@ def drop_parts(
 
 
 def form_only_instructions(reference: Sequence[str], paraphrases: Sequence[Sequence[str]]) -> list[bool]:
-    """Per instruction: its drop is the form's alone (more form failures, no more wrong answers)."""
+    """Per instruction: its drop is the form's alone (accuracy fell; more form failures, no more wrong
+    answers). An instruction as accurate as the reference breaks nothing, whatever its answers' mix."""
     ref = np.asarray(reference)
     out = []
     for row in np.asarray(paraphrases):
         form = float(np.mean(np.isin(row, FORM_OUTCOMES)) - np.mean(np.isin(ref, FORM_OUTCOMES)))
         wrong = float(np.mean(row == "wrong") - np.mean(ref == "wrong"))
-        out.append(form > 0 and wrong <= 0)
+        out.append(form + wrong > 0 and form > 0 and wrong <= 0)
     return out

@@ -350,7 +350,8 @@ def make_gen_item(
     for i, value in enumerate(values):
         at = field if values is not targets else f"{field}[{i}]"
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            value = str(value)
+            # 5.0 -> "5": a YAML or JSON number written as a float is read as the answer a model writes
+            value = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
         if not isinstance(value, str):
             raise err(at)(f"must be a string, got {type_name(value)}{yaml_hint(value)}")
         check_text(value, err(at))
@@ -376,26 +377,32 @@ def item_from_mapping(obj: dict[str, Any], *, file: Path | str, line: int | None
     """A multiple-choice item when ``obj`` has ``choices``; else a free-form one, its accepted answers
     in ``targets``, ``target`` or a text ``answer``. A number ``answer`` with no choices is a
     multiple-choice item missing its choices, and is refused as one."""
-    if obj.get("choices") is None:
-        answer = obj.get("answer")
-        # A text answer with no choices is an accepted answer; a number is an index into choices
-        # the item forgot (said as "choices: missing", never read as a free-form target "0").
-        text_answer = isinstance(answer, str) or (
-            isinstance(answer, list) and bool(answer) and all(isinstance(a, str) for a in answer)
+    given = [name for name in TARGET_FIELDS if name in obj]
+
+    def err(name: str, message: str) -> InputError:
+        return InputError(message, file=file, line=line, field=prefix + name)
+
+    if len(given) > 1:  # one would be dropped without a word
+        raise err(given[1], f"an item gives {' and '.join(given)}: put every accepted answer in targets")
+    if given and obj.get("choices") is not None:
+        raise err(given[0], "an item has choices and an answer, or targets and no choices, not both")
+    if given:
+        name = given[0]
+        if obj[name] is None:
+            raise err(name, "missing: give the accepted answer (or a list of them)")
+        return make_gen_item(
+            obj.get("id"), obj.get("question"), obj[name], file=file, line=line, prefix=prefix, field=name
         )
-        for name in (*TARGET_FIELDS, *(("answer",) if text_answer else ())):
-            if obj.get(name) is not None:
-                return make_gen_item(
-                    obj.get("id"), obj.get("question"), obj[name], file=file, line=line, prefix=prefix, field=name
-                )
-    for name in TARGET_FIELDS:
-        if name in obj:
-            raise InputError(
-                "an item has choices and an answer, or targets and no choices, not both",
-                file=file,
-                line=line,
-                field=prefix + name,
-            )
+    answer = obj.get("answer")
+    # A text answer with no choices is an accepted answer; a number is an index into choices the
+    # item forgot (said as "choices: missing", never read as a free-form target "0").
+    text_answer = isinstance(answer, str) or (
+        isinstance(answer, list) and bool(answer) and all(isinstance(a, str) for a in answer)
+    )
+    if obj.get("choices") is None and text_answer:
+        return make_gen_item(
+            obj.get("id"), obj.get("question"), answer, file=file, line=line, prefix=prefix, field="answer"
+        )
     return make_item(
         obj.get("id"), obj.get("question"), obj.get("choices"), obj.get("answer"), file=file, line=line, prefix=prefix
     )

@@ -47,6 +47,7 @@ from promptcheck.tasks.items import make_gen_item, make_item
 from promptcheck.tasks.matching import MatchSpec, from_lm_eval_filters
 from promptcheck.tasks.records import GenerationSettings, Item, PromptLayout, Task
 from promptcheck.tasks.sampling import collect
+from promptcheck.tasks.targets import check_targets
 
 INSTALL = "pip install 'promptcheck[lm-eval]'"
 FALLBACK = "Answer the following multiple choice question."
@@ -300,7 +301,7 @@ def _convert(name: str, lm_task: Any, *, limit: int | None, sample_seed: int, ya
     digest = hashlib.sha256(
         json.dumps([config, [it.id for it in got.items]], sort_keys=True, default=str).encode()
     ).hexdigest()
-    return Task(
+    task = Task(
         name=name,
         items=tuple(got.items),
         reference_instruction=reference,
@@ -313,6 +314,7 @@ def _convert(name: str, lm_task: Any, *, limit: int | None, sample_seed: int, ya
         layout=layout,
         **(_free_form(lm_task.config, refuse, name) if free else {}),
     )
+    return check_targets(task)
 
 
 #: lm-eval's exact_match options promptcheck's normalisers mirror (HF evaluate's exact_match).

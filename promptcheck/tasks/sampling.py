@@ -119,7 +119,7 @@ def _mixed_kinds(item: Any, first: Any) -> InputError:
         "a task's items are all of one kind: put each kind in its own file",
         file=file if at is not None else item.source,
         line=at,
-        field="choices",
+        field="choices" if item.choices else "targets",
     )
 
 

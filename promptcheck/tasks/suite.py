@@ -42,6 +42,7 @@ from promptcheck.tasks.records import (
     Task,
 )
 from promptcheck.tasks.sampling import check_limit, collect
+from promptcheck.tasks.targets import check_targets
 from promptcheck.tasks.yamlio import LineDict, LineList, load_yaml
 
 SUITE_SUFFIXES = (".yaml", ".yml")
@@ -381,6 +382,14 @@ def load_suite(path: Path, *, allow_outside: bool = False, limit: int | None = N
         own_generation, own_matching = free_form_defaults(meta)
         generation = generation if "generation" in doc else own_generation
         matching = matching if "matching" in doc else own_matching
+    for key in ("show_choices", "length_norm"):
+        if generation is not None and key in doc:
+            raise InputError(
+                "applies to choices; free-form items have none (the model writes its answer): leave it out",
+                file=path,
+                line=doc.lines[key],
+                field=key,
+            )
     if generation is not None and "format" in doc and fmt != "texts":
         raise InputError(
             "free-form items have no choices to letter; leave format out",
@@ -388,7 +397,7 @@ def load_suite(path: Path, *, allow_outside: bool = False, limit: int | None = N
             line=doc.lines["format"],
             field="format",
         )
-    return Task(
+    task = Task(
         name=name,
         items=tuple(items),
         reference_instruction=reference,
@@ -406,6 +415,7 @@ def load_suite(path: Path, *, allow_outside: bool = False, limit: int | None = N
         generation=generation,
         matching=matching,
     )
+    return check_targets(task)
 
 
 def free_form_settings(
@@ -662,7 +672,7 @@ def _items_task(
     )
     # BIG-bench lists the choices after the input unless the task says not to (append_choices_to_input).
     show = meta.get("append_choices_to_input", True) is not False if src is not None else False
-    return Task(
+    task = Task(
         name=name or _bigbench_name(src, meta) or p.stem,
         items=tuple(items),
         reference_instruction=reference,
@@ -680,6 +690,7 @@ def _items_task(
         generation=free_form_defaults(meta)[0] if free else None,
         matching=free_form_defaults(meta)[1] if free else None,
     )
+    return check_targets(task)
 
 
 def _bigbench_name(src: BigbenchSource | None, meta: dict[str, Any]) -> str | None:

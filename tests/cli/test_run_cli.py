@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import assert_documented
+from schema_check import assert_documented
 from typer.testing import CliRunner
 
 from promptcheck.cli.main import app

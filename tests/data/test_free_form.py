@@ -392,3 +392,63 @@ def test_plan_report_and_compare_read_a_free_form_run_file(tmp_path, tiny_causal
     out.write_text(json.dumps(doc))
     res = CliRunner().invoke(app, ["plan", str(out)])
     assert res.exit_code == 2 and "items[0].correct: must be true or false" in res.output
+
+
+@pytest.mark.parametrize(
+    ("items", "body", "said"),
+    [
+        (
+            '  - {question: "France", target: "Paris", targets: ["Lyon"]}',
+            "",
+            "free.yaml:9: items[0].target: an item gives targets and target",
+        ),
+        (
+            '  - {question: "France", target: null}',
+            "",
+            "free.yaml:9: items[0].target: missing: give the accepted answer",
+        ),
+        (None, "show_choices: true\n", "free.yaml:8: show_choices: applies to choices; free-form items have none"),
+        (None, "length_norm: tokens\n", "free.yaml:8: length_norm: applies to choices"),
+        (
+            '  - {question: "France", targets: ["..."]}',
+            "",
+            "free.yaml:9: targets: accepted answer '...' is empty after the normalisers",
+        ),
+    ],
+)
+def test_more_bad_free_form_input_is_refused_at_its_line_before_a_model_loads(tmp_path, items, body, said):
+    with pytest.raises(pc.InputError) as info:
+        pc.load_task(_suite(tmp_path, body, items))
+    assert said in str(info.value).replace(str(tmp_path) + "/", ""), str(info.value)
+
+
+def test_a_float_target_is_read_as_a_model_writes_it(tmp_path):
+    task = pc.load_task(
+        _suite(tmp_path, items='  - {question: "2 + 3", target: 5.0}\n  - {question: "pi", target: 3.14}')
+    )
+    assert [i.targets for i in task.items] == [("5",), ("3.14",)]
+
+
+def test_an_instruction_as_accurate_as_the_reference_breaks_nothing(tmp_path):
+    """Answers moved from wrong to misformatted, accuracy unchanged: no form-only flag, no form-only drop."""
+    task = pc.load_task(_suite(tmp_path))
+
+    def writer(context: str) -> str:
+        city = CAPITALS[_country(context)]
+        return "London" if context.startswith("What") else f"The capital is {city}."
+
+    stats = task_statistics(pc.evaluate(WriterModel(writer), task))
+    assert not any(stats.form_only) and not stats.parts.form_only
+
+
+def test_compare_refuses_runs_graded_by_different_rules(tmp_path):
+    from promptcheck.report.compare import compare_evidence, evidence_of
+    from promptcheck.report.jsonio import task_to_json
+
+    task = pc.load_task(_suite(tmp_path))
+    strict = pc.load_task(_suite(tmp_path, "matching:\n  normalisers: [strip]\n"))
+    old = evidence_of({"tasks": [task_to_json(pc.evaluate(WriterModel(_writer), task))]})
+    new = evidence_of({"tasks": [task_to_json(pc.evaluate(WriterModel(_writer), strict))]})
+    with pytest.raises(pc.InputError, match="wrote or matched free-form answers differently") as info:
+        compare_evidence(old, new)
+    assert info.value.field == "matching"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import assert_documented, documented_keys
 from report_fixtures import small_run  # noqa: F401
+from schema_check import assert_documented, documented_keys
 from typer.testing import CliRunner
 
 from promptcheck.cli.main import app

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import assert_documented
+from schema_check import assert_documented
 from tiny_models import RuleModel
 from typer.testing import CliRunner
 
