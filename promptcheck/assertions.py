@@ -38,7 +38,7 @@ from promptcheck.stats.sets import (
     item_chance,
 )
 from promptcheck.stats.task import outcome_parts
-from promptcheck.stats.verdicts import Judgment, _accuracies, look_plan
+from promptcheck.stats.verdicts import Judged, Judgment, _accuracies, look_plan
 from promptcheck.tasks.records import Instruction, Task
 
 #: Set by the pytest plugin around each test: marker overrides, the session seed, and where
@@ -73,7 +73,7 @@ class Check:
 
 
 @dataclass(frozen=True)
-class RobustnessVerdict:
+class RobustnessVerdict(Judged):
     """The outcome of :func:`assert_robust` and everything it rests on."""
 
     #: The overall verdict: the drop's judgment combined with the optional checks.
@@ -112,51 +112,6 @@ class RobustnessVerdict:
     #: The incomplete design the gate scored (``instructions_per_item``, ``seed``,
     #: ``compared_instructions``, ``kinds``), or None: every item under every compared instruction.
     design: dict | None = None
-
-    # The judgment's figures, read from it (never copied into fields of their own).
-    @property
-    def claim(self) -> str:
-        return self.judgment.claim
-
-    @property
-    def drop(self) -> float:
-        return self.judgment.drop
-
-    @property
-    def interval(self) -> Interval:
-        return self.judgment.interval
-
-    @property
-    def threshold(self) -> float:
-        return self.judgment.threshold
-
-    @property
-    def confidence(self) -> float:
-        return self.judgment.confidence
-
-    @property
-    def relative(self) -> bool:
-        return self.judgment.relative
-
-    @property
-    def reference_accuracy(self) -> float:
-        return self.judgment.reference_accuracy
-
-    @property
-    def items(self) -> int:
-        return self.judgment.items_used
-
-    @property
-    def instructions(self) -> int:
-        return self.judgment.instructions
-
-    @property
-    def looks_used(self) -> int:
-        return self.judgment.looks_used
-
-    @property
-    def looks_planned(self) -> int:
-        return self.judgment.looks_planned
 
     def to_json(self) -> dict:
         return {

@@ -97,7 +97,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "promptcheck(**options): per-test defaults for promptcheck.assert_robust, over the --promptcheck-* ones "
         "(max_accuracy_drop, confidence, relative, claim, kinds, min_consistency, max_worst_drop, "
-        "on_inconclusive, sequential, looks, n_boot, seed)",
+        "on_inconclusive, sequential, looks, n_boot, seed, instructions_per_item)",
     )
 
 

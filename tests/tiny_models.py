@@ -133,3 +133,26 @@ class RuleModel:
             best = 0 if self.prefers_first(p.context) else k - 1
             out.append(ChoiceScores(tuple(-0.1 if i == best else -2.0 for i in range(k)), (1,) * k, (1,) * k))
         return out
+
+
+class WriterModel:
+    """A model that writes ``answer(context)`` for every prompt (greedy: the same text every time)."""
+
+    def __init__(self, answer) -> None:
+        from promptcheck.models.base import ModelIdentity
+
+        self.identity = ModelIdentity(id="writer")
+        self.answer = answer
+        self.requests: list = []
+
+    def chat_formatter(self):
+        return None
+
+    def score(self, prompts, *, progress=None):  # a free-form task never scores
+        raise AssertionError("a free-form task must not be scored by log-probability")
+
+    def generate(self, requests, *, progress=None):
+        from promptcheck.models.base import Generation
+
+        self.requests += list(requests)
+        return [Generation(self.answer(r.context), "eos") for r in requests]

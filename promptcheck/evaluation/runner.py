@@ -113,17 +113,31 @@ def evaluate(
     n = len(task.items)
     mask = np.ones((len(chosen), n), dtype=bool) if design is None else np.asarray(design.mask(kinds, n), dtype=bool)
     described = None if design is None else dict(design.describe(kinds))
-    if task.generative:
-        results, scored = _generate(model, task, chosen, formatter, prompt_format, progress, mask)
-        return TaskResult(
-            task=task,
-            model=model.identity,
-            instructions=tuple(results),
-            prompts_scored=scored,
-            seconds=time.perf_counter() - started,
-            skipped_items=skipped,
-            design=described,
-        )
+    write = _generate if task.generative else _score
+    results, scored = write(model, task, chosen, formatter, prompt_format, progress, mask)
+    return TaskResult(
+        task=task,
+        model=model.identity,
+        instructions=tuple(results),
+        prompts_scored=scored,
+        seconds=time.perf_counter() - started,
+        skipped_items=skipped,
+        design=described,
+    )
+
+
+def _score(
+    model: Scorer,
+    task: Task,
+    chosen: list[Instruction],
+    formatter: Callable[..., str] | None,
+    prompt_format: PromptFormat,
+    progress: Callable[[int], None] | None,
+    mask: np.ndarray,
+) -> tuple[list[InstructionResult], int]:
+    """A multiple-choice task: each instruction's prompts (the items its row of ``mask`` holds) in
+    one ``score`` call, so the backend batches by length across items."""
+    n = len(task.items)
     results = []
     scored = 0
     for ins, row in zip(chosen, mask):
@@ -153,15 +167,7 @@ def evaluate(
             )
         )
         scored += len(prompts)
-    return TaskResult(
-        task=task,
-        model=model.identity,
-        instructions=tuple(results),
-        prompts_scored=scored,
-        seconds=time.perf_counter() - started,
-        skipped_items=skipped,
-        design=described,
-    )
+    return results, scored
 
 
 def _generate(

@@ -15,7 +15,8 @@ from typing import cast
 
 from promptcheck.errors import InputError
 from promptcheck.fix.config import FixConfig
-from promptcheck.tasks.records import MCItem, Task
+from promptcheck.models.base import Generation
+from promptcheck.tasks.records import GenItem, Item, MCItem, Task
 
 #: At most this many training phrasings score the validation split when none can be held out.
 IN_SAMPLE_INSTRUCTIONS = 6
@@ -26,15 +27,18 @@ MAX_ITEMS = 500
 @dataclass(frozen=True)
 class FixTask:
     task: Task
-    train_items: tuple[MCItem, ...]  # items the soft prompt trains on
-    heldout_items: tuple[MCItem, ...]  # the report's items: never trained on, never used for selection
+    train_items: tuple[Item, ...]  # items the soft prompt trains on
+    heldout_items: tuple[Item, ...]  # the report's items: never trained on, never used for selection
     train_instructions: tuple[str, ...]  # the phrasing pool minus the validation ones
     heldout_instructions: tuple[str, ...]  # unobserved: never trained on, never used for selection
-    val_items: tuple[MCItem, ...] = ()  # model selection: checkpoint and hyper-parameters
+    val_items: tuple[Item, ...] = ()  # model selection: checkpoint and hyper-parameters
     val_instructions: tuple[str, ...] = ()
     train_sources: tuple[str, ...] = ()  # where each training instruction came from (phrasings.SOURCES)
     in_sample: tuple[str, ...] = ()  # "items" / "instructions": validation reuses training ones (too few to split)
     heldout_source: str = "task"  # "task": its own unobserved instructions; "bank:<kind>": the written bank's
+    #: A free-form task: per training item (same order), the base model's greedy answer under the
+    #: reference instruction, the path the KL term reads (fix.train.with_reference_answers); empty before.
+    reference_answers: tuple[Generation, ...] = ()
 
 
 def stratified_order(items: list[MCItem], rng: random.Random) -> list[MCItem]:
@@ -98,6 +102,14 @@ def _bank_heldout(task: Task) -> Task:
     from promptcheck.fix.phrasings import norm
     from promptcheck.paraphrase.banks import labels_fit, load_bank
 
+    if task.generative:
+        raise InputError(
+            "has no unobserved instructions to check the fix on, and the written banks ask to pick among "
+            "options, which a free-form task has none of: give it some (a suite's instructions.unobserved, "
+            "docs/suite-format.md; or load_task(unobserved=...))",
+            file=task.source or None,
+            field="instructions.unobserved",
+        )
     bank = load_bank(task.kind)
     own = {norm(task.reference_instruction)} | {norm(t) for t in task.observed}
     held = tuple(t for t in bank.unobserved if norm(t) not in own)
@@ -124,10 +136,40 @@ def _bank_heldout(task: Task) -> Task:
     return dataclasses.replace(task, unobserved=held)
 
 
+def trained_answer(item: GenItem, task: Task) -> str | None:
+    """The accepted answer the cross-entropy teaches for a free-form ``item``: the first one the task's
+    own matching reads as correct when written bare, else None.
+
+    Usually the first accepted answer. A task whose extractor needs a frame around the answer (a
+    regex such as ``#### (\\d+)``) reads a bare "42" as unparsed: teaching it would teach the
+    model a form its own grader refuses (:func:`check_targets`).
+    """
+    from promptcheck.tasks.matching import match
+
+    spec = task.match_spec()
+    return next((t for t in item.targets if match(t, item.targets, spec).outcome == "correct"), None)
+
+
+def check_targets(task: Task) -> None:
+    """Refuse, in one line, a free-form task whose matching reads no accepted answer written bare as correct."""
+    for item in task.items:
+        if trained_answer(cast(GenItem, item), task) is None:
+            raise InputError(
+                f"item {item.id}: no accepted answer, written bare, is read as correct by the task's matching "
+                f"(extractor {task.match_spec().extractor!r}), so the cross-entropy would teach a form its grader "
+                "refuses; fix it with --mode kl (alignment to the reference's own answers only)",
+                file=task.source or None,
+                field="matching",
+            )
+
+
 def split_task(task: Task, cfg: FixConfig) -> FixTask:
     """Seeded splits: held-out items (report), validation items and instructions (selection), training.
 
-    The item splits are stratified by answer (:func:`stratified_order`). A task without
+    The item splits are stratified by answer (:func:`stratified_order`); a free-form task's items,
+    which have no answer classes, are split in a seeded order, and with the cross-entropy on
+    (``mode`` not ``kl``) every item needs an accepted answer its matching reads as correct when
+    written bare (:func:`check_targets`). A task without
     unobserved instructions is checked on the written bank's (:func:`_bank_heldout`).
     Held-out items and unobserved instructions are the report's check only. Validation
     instructions come from the *written* phrasings (observed and bank), since held-out ones are
@@ -153,7 +195,14 @@ def split_task(task: Task, cfg: FixConfig) -> FixTask:
     heldout_source = "task"
     if not task.unobserved:
         task, heldout_source = _bank_heldout(task), f"bank:{task.kind}"
-    items = stratified_order(cast("list[MCItem]", list(task.items)), random.Random(f"{cfg.seed}:{task.name}"))
+    if task.generative:
+        if cfg.mode != "kl":
+            check_targets(task)
+        # Free-form items have no answer classes to stratify by (each has its own accepted texts).
+        items: list[Item] = list(task.items)
+        random.Random(f"{cfg.seed}:{task.name}").shuffle(items)
+    else:
+        items = list(stratified_order(cast("list[MCItem]", list(task.items)), random.Random(f"{cfg.seed}:{task.name}")))
     n_held = max(1, round(len(items) * cfg.heldout_items))
     if n_held >= len(items):
         raise InputError(
@@ -163,8 +212,11 @@ def split_task(task: Task, cfg: FixConfig) -> FixTask:
     n_val_items = _share(len(rest), cfg.val_items, keep=2)
     pool = phrasing_pool(task, sources=sources, generated=cfg.generated, seed=cfg.seed)
     if not pool:
+        reason = "every one equals the reference or a held-out instruction"
+        if task.generative and "bank" in sources:
+            reason += "; the written banks ask to pick among options and do not train a free-form task"
         raise InputError(
-            "has no training phrasings left (every one equals the reference or a held-out instruction)",
+            f"has no training phrasings left ({reason})",
             file=task.source or None,
             field="instructions.observed",
         )

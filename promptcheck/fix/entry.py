@@ -42,7 +42,10 @@ def plan_fix(
     The threshold the fix must meet, in order: ``max_accuracy_drop`` (the user's), else the
     strictest gate that failed in ``from_failures``, else :class:`FixConfig`'s default. The model:
     ``model``, else the one the failing gate tested, else ``default``; a served model is refused
-    (a soft prompt needs gradients through the model, in this process).
+    (a soft prompt needs gradients through the model, in this process). Each task is split as
+    ``run_fix`` will split it, so what cannot be fixed is refused here in one line (a free-form task
+    without unobserved instructions of its own, or whose matching reads no bare accepted answer as
+    correct unless ``mode`` is ``kl``: :func:`promptcheck.fix.data.split_task`).
     """
     from promptcheck.failures import gates_from_failures, tasks_from_failures
     from promptcheck.fix.data import split_task
@@ -62,13 +65,6 @@ def plan_fix(
             max_accuracy_drop = min(gates.values())  # the strictest gate that failed
     else:
         tasks = [load_task(p, limit=limit) for p in suites]
-    free = [t.name for t in tasks if t.generative]
-    if free:
-        raise InputError(
-            f"task {free[0]!r} is free-form (targets, no choices): promptcheck fix trains soft prompts on "
-            "multiple-choice tasks only so far",
-            field="suites",
-        )
     if max_accuracy_drop is not None:
         kwargs["gate_threshold"] = max_accuracy_drop
     cfg = FixConfig(**kwargs)

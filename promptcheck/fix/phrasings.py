@@ -6,7 +6,8 @@ mixes, besides the suite's observed instructions:
 
 - ``bank``: the written instruction bank of the task's kind (promptcheck/paraphrase/banks), used
   only when the label words the bank names are the task's answer choices (a sentiment bank must
-  not teach "negative or positive" to a task answered with "yes"/"no", or with "neutral" too);
+  not teach "negative or positive" to a task answered with "yes"/"no", or with "neutral" too),
+  and never for a free-form task (every bank asks to pick among options or labels);
 - ``generated``: paraphrases of the reference and of each observed instruction from every clean
   operator family, behind the semantic-equivalence guard when its embedding model is installed;
 - ``structural``: the reference recast as a question, a polite request, under a role framing,
@@ -40,6 +41,12 @@ _LONG = (
     "Here is an example to work on. {ref} Keep your reply short.",
 )
 _PREAMBLE = "Read the text below carefully before you respond."
+#: A free-form task's answer-format sentences: it has no options to name.
+_FREE_ANSWER_FORMATS = (
+    "Reply with just the answer.",
+    "Give the answer and nothing else.",
+    "Answer in as few words as possible.",
+)
 
 
 @dataclass(frozen=True)
@@ -53,17 +60,19 @@ def norm(text: str) -> str:
     return re.sub(r"[\s.?!:]+$", "", re.sub(r"\s+", " ", text.strip().lower()))
 
 
-def structural(reference: str, seed: int) -> list[str]:
+def structural(reference: str, seed: int, *, free_form: bool = False) -> list[str]:
     """The reference as a question, a polite request, in a role, with an answer-format sentence, at length.
 
     A reference that already places the input (``Headline: {input}\nTopic:``) is a template
     whose end may be the answer cue: text after it, or a second ``{input}``, would break it (a
     user's suite did: ``{input}\n\nHeadline: {input}\nTopic:`` and ``...Topic: Reply with just
     the answer.``). It gets only what goes in front: roles, answer-format sentences, a preamble.
+    A free-form task's answer-format sentences name no options (``free_form``).
     """
     ref = reference.strip()
+    formats = _FREE_ANSWER_FORMATS if free_form else _ANSWER_FORMATS
     if INPUT_SLOT in ref:
-        return [f"{pre} {ref}" for pre in (*_ROLES, *_ANSWER_FORMATS, _PREAMBLE)]
+        return [f"{pre} {ref}" for pre in (*_ROLES, *formats, _PREAMBLE)]
     from promptcheck.paraphrase.generate import protected_words
     from promptcheck.paraphrase.operators import imperative_to_polite, imperative_to_question
 
@@ -72,7 +81,7 @@ def structural(reference: str, seed: int) -> list[str]:
     recast = {op: op(reference, rng, protected) for op in (imperative_to_question, imperative_to_polite)}
     out = [res[0] for res in recast.values() if res is not None]
     out += [f"{role} {ref}" for role in _ROLES]
-    out += [f"{ref} {fmt}" for fmt in _ANSWER_FORMATS]
+    out += [f"{ref} {fmt}" for fmt in formats]
     out += [t.format(ref=ref) for t in _LONG]
     # After the input: the reference itself, and its question form when there is one.
     question = recast[imperative_to_question]
@@ -97,7 +106,7 @@ def phrasing_pool(
     if "observed" in sources:
         for t in task.observed:
             add(t, "observed")
-    if "bank" in sources:
+    if "bank" in sources and not task.generative:  # every bank asks to pick among options or labels
         from promptcheck.paraphrase.banks import load_bank
 
         bank = load_bank(task.kind)
@@ -105,7 +114,7 @@ def phrasing_pool(
             for t in bank.instructions("all"):
                 add(t, "bank")
     if "structural" in sources:
-        for t in structural(task.reference_instruction, seed):
+        for t in structural(task.reference_instruction, seed, free_form=task.generative):
             add(t, "structural")
     if "generated" in sources and generated:
         from promptcheck.paraphrase.generate import paraphrases

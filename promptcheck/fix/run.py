@@ -2,7 +2,9 @@
 
 Before/after figures come from :func:`promptcheck.evaluate` (the same code path as every
 other number promptcheck reports), on held-out items under the reference, the training
-(observed) instructions and the held-out (unobserved) instructions.
+(observed) instructions and the held-out (unobserved) instructions. A free-form task is
+generated and matched there as the gate does it (accuracy: correct outcomes), and its figures
+add the misformatted and unparsed rates and the held-out drop's form and content parts.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from promptcheck.fix.train import (
     reference_anchors,
     soft_prompt,
     train,
+    with_reference_answers,
 )
 from promptcheck.fix.verdict import accuracy_interval, gate_verdict
 from promptcheck.models.base import Scorer
@@ -63,6 +66,7 @@ def measure(scorer: Scorer, ft: FixTask, cfg: FixConfig) -> dict[str, Any]:
     gate = gate_verdict(
         ref, held, threshold=cfg.gate_threshold, confidence=conf, seed=seed, chance=item_chance(task.items)
     )
+    free = _outcome_figures(result, conf, seed) if task.generative else {}
     return {
         "reference_accuracy": float(ref.mean()),
         "reference_accuracy_interval": accuracy_interval(ref, confidence=conf, seed=seed),
@@ -75,6 +79,32 @@ def measure(scorer: Scorer, ft: FixTask, cfg: FixConfig) -> dict[str, Any]:
         "observed_drop": float(ref.mean() - obs.mean(axis=1).mean()) if obs is not None else None,
         "items": int(ref.size),
         "heldout_instructions": int(held.shape[0]),
+        **free,
+    }
+
+
+def _outcome_figures(result: Any, confidence: float, seed: int) -> dict[str, Any]:
+    """A free-form task's form figures on one side: misformatted and unparsed rates under the
+    reference and over the held-out instructions, and the held-out drop split into its form and
+    content parts with their bounds (:func:`promptcheck.stats.outcomes.drop_parts`, the split the
+    run table shows)."""
+    from promptcheck.stats.outcomes import drop_parts
+    from promptcheck.stats.sets import claim_for
+
+    ref = next(r for r in result.instructions if r.kind == "reference").outcomes
+    held = [r.outcomes for r in result.instructions if r.kind == "unobserved"]
+    cells = [o for row in held for o in row]
+
+    def rate(outcomes: Any, name: str) -> float:
+        return sum(o == name for o in outcomes) / len(outcomes) if outcomes else float("nan")
+
+    parts = drop_parts(ref, held, claim=claim_for(["unobserved"] * len(held)), confidence=confidence, seed=seed)
+    return {
+        "reference_misformatted_rate": rate(ref, "misformatted"),
+        "reference_unparsed_rate": rate(ref, "unparsed"),
+        "heldout_misformatted_rate": rate(cells, "misformatted"),
+        "heldout_unparsed_rate": rate(cells, "unparsed"),
+        "heldout_drop_parts": parts.to_json(),
     }
 
 
@@ -288,8 +318,10 @@ def _run_one(
     checksum = base_checksum(scorer.model)
     base = baseline(untuned, fitted)
     validate = validator(fitted, base, cfg)
-    # Before any soft prompt wraps the model: the base model's reference answers on training items.
+    # Before any soft prompt wraps the model: the base model's reference answers on training items
+    # (free-form: its greedy answers, the KL term's path, through the score cache).
     anchors = reference_anchors(scorer, fitted) if cfg.anchor_weight > 0 else None
+    fitted = with_reference_answers(untuned, fitted)
     t0 = time.perf_counter()
     tried, best = [], None
     cands = candidates(cfg)

@@ -9,7 +9,9 @@ instructions. A checkpoint's key sorts feasible before infeasible:
 - objective (lower is better): the validation gap, ``max(0, drop)`` (reference accuracy minus
   mean accuracy under the validation instructions), minus a small weight on that mean
   accuracy, plus a smaller weight on the mean KL between the answer distributions under the
-  validation instructions and the reference (ties that accuracy on a few items leaves).
+  validation instructions and the reference (ties that accuracy on a few items leaves); for a
+  free-form task, generated and matched as the gate does, that tie term is the share of answers
+  that differ from the reference's on the same item.
   A negative drop is a closed gap, not a better one: ranking by the raw drop preferred
   checkpoints that lowered the reference below the other instructions (sentiment, 2026-12-06:
   the chosen step had a validation drop of -0.11 at reference 0.625, over one with -0.03 at
@@ -49,13 +51,39 @@ class Baseline:
     reference_accuracy: tuple[float, ...]
 
 
+def _val_generated(scorer: Scorer, ft: FixTask) -> tuple[np.ndarray, np.ndarray, float]:
+    """A free-form task's validation: (reference correct, validation-instruction correct, disagreement).
+
+    Generated and matched by :func:`promptcheck.evaluate`, as the gate generates and matches, so
+    validation accuracy is what the gate would count (correct outcomes only). The tie term is the
+    share of cells whose extracted answer (normalised) differs from the reference's on the same
+    item, the free-form counterpart of the choice distributions' KL (0: every paraphrase answers
+    as the reference does).
+    """
+    from promptcheck.evaluation.runner import evaluate
+    from promptcheck.tasks.records import Instruction
+
+    texts = [ft.task.reference_instruction, *ft.val_instructions]
+    chosen = [Instruction(texts[0], "reference"), *(Instruction(t, "observed") for t in texts[1:])]
+    result = evaluate(scorer, replace(ft.task, items=ft.val_items), chosen)
+    by_text = {r.text: r for r in result.instructions}
+    rows = [by_text[t] for t in texts]
+    correct = np.asarray([r.correct for r in rows], dtype=bool)
+    codes = np.asarray([r.predictions for r in rows])
+    disagree = float((codes[1:] != codes[0]).mean()) if len(rows) > 1 else 0.0
+    return correct[0], correct[1:], disagree
+
+
 def _val_scores(scorer: Scorer, ft: FixTask) -> tuple[np.ndarray, np.ndarray, float]:
     """(reference correct (items,), validation-instruction correct (instr, items), mean KL para || ref).
 
     Scored through :meth:`HFScorer.score`, the evaluation path (shared-prefix reuse, batching,
     the task's length normalisation for the argmax), so validation accuracy is what an
-    evaluation of the adapter would report.
+    evaluation of the adapter would report. A free-form task is generated and matched instead,
+    its tie term the answers' disagreement with the reference (:func:`_val_generated`).
     """
+    if ft.task.generative:
+        return _val_generated(scorer, ft)
     fmt = scorer.chat_formatter()
     texts = [ft.task.reference_instruction, *ft.val_instructions]
     prompts = [render(t, item, ft.task, chat_formatter=fmt) for t in texts for item in ft.val_items]
@@ -98,7 +126,7 @@ def validator(splits: list[FixTask], base: Baseline, cfg: FixConfig) -> Callable
         fall = max(falls)
         feasible = fall <= cfg.harm_tolerance + 1e-12
         key = [0, round(objective, 9)] if feasible else [1, round(fall, 9), round(objective, 9)]
-        return {
+        row = {
             "key": key,
             "feasible": feasible,
             "objective": objective,
@@ -107,6 +135,11 @@ def validator(splits: list[FixTask], base: Baseline, cfg: FixConfig) -> Callable
             "drop": drops,
             "kl": kls,
         }
+        free = [ft.task.generative for ft in splits]
+        if any(free):  # a free-form task's tie term is the answers' disagreement, not a KL
+            row["kl"] = [None if f else v for f, v in zip(free, kls)]
+            row["disagreement"] = [v if f else None for f, v in zip(free, kls)]
+        return row
 
     return validate
 

@@ -198,6 +198,14 @@ def _power_warnings(baseline: Path, items: list[pytest.Item], verdict: VerdictOp
             if p.instructions_needed is not None:
                 need += f", or about {p.instructions_needed} instructions"
             mdd = p.minimum_detectable_drop
+            # An incomplete design (#24) that decides within the prompts this gate spends today.
+            d = p.design_within()
+            if d is not None and not d.complete:
+                need += (
+                    f"; or, at today's {p.pilot_prompts} prompts, {d.per_item} of {d.instructions} instructions per "
+                    f"item over {d.items} items ({d.prompts} prompts: --promptcheck-instructions-per-item "
+                    f"{d.per_item})"
+                )
             lines.append(
                 f"promptcheck: {key}: at {p.items} items x {p.instructions} instructions (baseline) this gate "
                 f"passes a model with no drop less than 80% of the time and fails only drops above "

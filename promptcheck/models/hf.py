@@ -656,14 +656,29 @@ class HFScorer:
             pad_token_id=pad,
             return_dict_in_generate=False,
         )
-        out = self.model.generate(
-            input_ids=ids,
-            attention_mask=mask,
-            generation_config=config,
-            stopping_criteria=[_StopWhen(self._decode, start, limits, stops)],
-            **extra,
-        )
-        new = out[:, start:].tolist()
+        if self._virtual_tokens and not self.is_seq2seq:
+            # A prompt-tuning adapter: peft's generate reads every token after the first at shifted
+            # positions. The soft prompt goes in front of the prompt's embeddings instead, and the
+            # base model generates from those (its output then holds only the new tokens).
+            emb = self._base.get_input_embeddings()(ids)
+            soft = self.model.get_prompt(batch_size=len(batch)).to(emb.dtype)
+            virtual = torch.ones((len(batch), self._virtual_tokens), dtype=mask.dtype, device=self.device)
+            out = self._base.generate(
+                inputs_embeds=torch.cat([soft, emb], dim=1),
+                attention_mask=torch.cat([virtual, mask], dim=1),
+                generation_config=config,
+                stopping_criteria=[_StopWhen(self._decode, 0, limits, stops)],
+            )
+            new = out.tolist()
+        else:
+            out = self.model.generate(
+                input_ids=ids,
+                attention_mask=mask,
+                generation_config=config,
+                stopping_criteria=[_StopWhen(self._decode, start, limits, stops)],
+                **extra,
+            )
+            new = out[:, start:].tolist()
         return [self._finish(tokens[:limit], stop, set(eos)) for tokens, limit, stop in zip(new, limits, stops)]
 
     def _generation_prefix(self, inputs: list[tuple[int, ...]]) -> int:

@@ -155,7 +155,8 @@ def _examples(
     what the model wrote and what was read from it). ``outcomes[n][j]``: item n under instructions[j].
 
     Picked, not computed: the items whose instructions reach the most different outcomes, in file order."""
-    order = sorted(range(len(ids)), key=lambda n: (-len(set(outcomes[n])), n))[:N_EXAMPLES]
+    # Cells an incomplete design did not score (null) are neither shown nor counted.
+    order = sorted(range(len(ids)), key=lambda n: (-len({o for o in outcomes[n] if o is not None}), n))[:N_EXAMPLES]
     out = []
     for n in order:
         rows = [
@@ -167,6 +168,7 @@ def _examples(
                 "extracted": extracted[n][j] if extracted else None,
             }
             for j, (ins, outcome) in enumerate(zip(instructions, outcomes[n]))
+            if outcome is not None
         ]
         out.append({"id": ids[n], "targets": targets[n] if targets else None, "rows": rows})
     return out
@@ -206,7 +208,8 @@ def _run_views(doc: dict[str, Any]) -> list[dict[str, Any]]:
             _top_flips(
                 [it["id"] for it in t["items"]],
                 [it.get("flips", 0) for it in t["items"]],
-                compared,
+                # an incomplete design scores K compared instructions per item: flips are out of K
+                (t.get("design") or {}).get("instructions_per_item") or compared,
                 [
                     " | ".join(it.get("targets", [])) if free_form else it.get("answers", it.get("answer"))
                     for it in t["items"]
@@ -267,7 +270,11 @@ def _pytest_views(doc: dict[str, Any]) -> list[dict[str, Any]]:
             "consistency": r.get("consistency"),
             "n_instructions": r["instructions"],
         }
-        flips = _top_flips(ev.get("item_ids", []), ev.get("flips", []), r["instructions"])
+        flips = _top_flips(
+            ev.get("item_ids", []),
+            ev.get("flips", []),
+            (r.get("design") or {}).get("instructions_per_item") or r["instructions"],
+        )
         # The gate's record keeps each cell's outcome, not what the model wrote (promptcheck run --json does).
         rows = ev.get("outcomes") or []
         free_form = _free_form_view(

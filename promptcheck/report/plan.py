@@ -20,7 +20,7 @@ from typing import Any
 from promptcheck.options import VerdictOptions
 from promptcheck.report.compare import Evidence, compared_rows, evidence_of
 from promptcheck.stats.sets import claim_for
-from promptcheck.stats.verdicts import Judgment, design_sizes, joint_sizes, judge, plan_sizes
+from promptcheck.stats.verdicts import Judged, Judgment, design_sizes, joint_sizes, judge, plan_sizes
 
 #: The instruction counts a design is planned at, as multiples of the pilot's (``phrasings`` claims:
 #: more phrasings at a few per item is the cheap way to a decisive gate; ``instructions`` claims are
@@ -82,7 +82,7 @@ def design_plans(j: Judgment, *, target_drop: float, confidence: float) -> tuple
 
 
 @dataclass(frozen=True)
-class TaskPlan:
+class TaskPlan(Judged):
     """One task's pilot judgment and what would decide its gate (the judgment is the one record of
     the verdict; the sizes are planned here, for ``target_drop``)."""
 
@@ -135,18 +135,6 @@ class TaskPlan:
     def cheapest_complete(self) -> DesignPlan | None:
         """The complete design at the pilot's instruction count (what the gate scores without a design)."""
         return next((d for d in self.designs if d.complete and d.instructions == self.instructions), None)
-
-    @property
-    def items(self) -> int:
-        return self.judgment.items_used
-
-    @property
-    def instructions(self) -> int:
-        return self.judgment.instructions
-
-    @property
-    def minimum_detectable_drop(self) -> float | None:
-        return self.judgment.minimum_detectable_drop
 
     @property
     def cheaper_lever(self) -> str | None:

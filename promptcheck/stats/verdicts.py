@@ -690,6 +690,65 @@ class Judgment:
         return "; ".join(parts)
 
 
+class Judged:
+    """A record that holds a :class:`Judgment` as ``judgment`` and reads its figures from it.
+
+    ``assert_robust``'s verdict and ``plan``'s task plan carry more than the judgment (checks,
+    evidence; planned sizes), but its drop, bounds, threshold, claim, size and looks are the
+    judgment's own: read here, never copied into fields of their own that could disagree.
+    """
+
+    judgment: Judgment
+
+    @property
+    def claim(self) -> str:
+        return self.judgment.claim
+
+    @property
+    def drop(self) -> float:
+        return self.judgment.drop
+
+    @property
+    def interval(self) -> Interval:
+        return self.judgment.interval
+
+    @property
+    def threshold(self) -> float:
+        return self.judgment.threshold
+
+    @property
+    def confidence(self) -> float:
+        return self.judgment.confidence
+
+    @property
+    def relative(self) -> bool:
+        return self.judgment.relative
+
+    @property
+    def reference_accuracy(self) -> float:
+        return self.judgment.reference_accuracy
+
+    @property
+    def items(self) -> int:
+        return self.judgment.items_used
+
+    @property
+    def instructions(self) -> int:
+        return self.judgment.instructions
+
+    @property
+    def looks_used(self) -> int:
+        return self.judgment.looks_used
+
+    @property
+    def looks_planned(self) -> int:
+        return self.judgment.looks_planned
+
+    @property
+    def minimum_detectable_drop(self) -> float | None:
+        return self.judgment.minimum_detectable_drop
+
+
 def _check_arrays(reference: Any, paraphrases: Any, allow_missing: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(reference as bools, paraphrases as bools), or, with ``allow_missing`` and a cell not scored
     (NaN, or masked in a numpy masked array), the paraphrases as floats with NaN there."""

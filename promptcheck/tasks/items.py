@@ -260,6 +260,19 @@ def parse_answers(
     return tuple(sorted(out))
 
 
+def _identity(
+    raw_id: Any, question: str, parts: list[str], err: Callable[[str], InputError], file: Path | str, line: int | None
+) -> tuple[str, str]:
+    """An item's id (its own, checked, else a hash of its content) and where it was read ("file:line")."""
+    if raw_id is None:
+        item_id = stable_item_id(question, tuple(parts))
+    elif isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) and str(raw_id).strip():
+        item_id = check_text(str(raw_id), err)
+    else:
+        raise err("must be a non-empty string or integer")
+    return item_id, f"{file}:{line}" if line else str(file)
+
+
 def make_item(
     raw_id: Any,
     question: Any,
@@ -306,13 +319,7 @@ def make_item(
     if answer is None:
         raise err("answer")("missing")
     answers = parse_answers(answer, clean, err("answer"), lambda i: err(f"answer[{i}]"))
-    if raw_id is None:
-        item_id = stable_item_id(question, tuple(clean))
-    elif isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) and str(raw_id).strip():
-        item_id = check_text(str(raw_id), err("id"))
-    else:
-        raise err("id")("must be a non-empty string or integer")
-    source = f"{file}:{line}" if line else str(file)
+    item_id, source = _identity(raw_id, question, clean, err("id"), file, line)
     return MCItem(
         id=item_id, question=question, choices=tuple(clean), answer=answers[0], source=source, answers=answers
     )
@@ -359,13 +366,7 @@ def make_gen_item(
             raise err(at)("is empty; an accepted answer needs text")
         if value not in clean:
             clean.append(value)
-    if raw_id is None:
-        item_id = stable_item_id(question, tuple(clean))
-    elif isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) and str(raw_id).strip():
-        item_id = check_text(str(raw_id), err("id"))
-    else:
-        raise err("id")("must be a non-empty string or integer")
-    source = f"{file}:{line}" if line else str(file)
+    item_id, source = _identity(raw_id, question, clean, err("id"), file, line)
     return GenItem(id=item_id, question=question, targets=tuple(clean), source=source)
 
 

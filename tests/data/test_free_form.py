@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_models import WriterModel
 from typer.testing import CliRunner
 
 import promptcheck as pc
-from promptcheck.models.base import Generation, ModelIdentity
 from promptcheck.stats.task import task_statistics
 from promptcheck.tasks.records import GenItem
 
@@ -27,25 +27,6 @@ CAPITALS = {
     "Peru": "Lima",
     "Chad": "N'Djamena",
 }
-
-
-class WriterModel:
-    """A model that writes ``answer(context)`` for every prompt (greedy: the same text every time)."""
-
-    def __init__(self, answer) -> None:
-        self.identity = ModelIdentity(id="writer")
-        self.answer = answer
-        self.requests: list = []
-
-    def chat_formatter(self):
-        return None
-
-    def score(self, prompts, *, progress=None):  # a free-form task never scores
-        raise AssertionError("a free-form task must not be scored by log-probability")
-
-    def generate(self, requests, *, progress=None):
-        self.requests += list(requests)
-        return [Generation(self.answer(r.context), "eos") for r in requests]
 
 
 def _country(context: str) -> str:
@@ -351,17 +332,6 @@ def test_lm_eval_scoring_promptcheck_does_not_mirror_is_refused_in_one_line(tmp_
         _sums_task(tmp_path, metric_list)
     text = str(info.value)
     assert said in text and "sums.yaml" in text and "\n" not in text
-
-
-def test_fix_on_a_free_form_task_is_refused_before_a_model_loads(tmp_path):
-    from promptcheck.cli.main import app
-
-    res = CliRunner().invoke(app, ["fix", str(_suite(tmp_path)), "--model", str(tmp_path / "never-loaded")])
-    assert res.exit_code == 2
-    lines = res.stderr.strip().splitlines()
-    assert (
-        len(lines) == 1 and "task 'capitals-free' is free-form" in lines[0] and "multiple-choice tasks only" in lines[0]
-    )
 
 
 def test_a_dataset_with_a_targets_field_is_a_free_form_task(tmp_path):

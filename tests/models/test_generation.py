@@ -166,21 +166,6 @@ def test_a_shared_instruction_prefix_runs_once_and_changes_no_answer():
         assert (answer.text, answer.finish) == _reference(scorer, request.context, 10)[1:]
 
 
-@pytest.mark.filterwarnings("ignore:Position ids are not supported:UserWarning")  # peft's, on every generate
-def test_a_prompt_tuning_adapter_generates_each_prompt_as_it_would_alone(contexts):
-    from peft import PromptTuningConfig, get_peft_model
-    from tiny_models import tiny_causal
-
-    model, tok = tiny_causal(0)
-    torch.manual_seed(1)
-    tuned = get_peft_model(_lively(model), PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=5)).eval()
-    scorer = HFScorer(tuned, tok, ModelIdentity(id="tiny-tuned"), batch_size=8)
-    requests = [GenerationRequest(c, 8) for c in contexts]
-    got = scorer.generate(requests)
-    for request, answer in zip(requests, got):
-        assert (answer.text, answer.finish) == _reference(scorer, request.context, 8)[1:]
-
-
 def test_answers_come_back_in_request_order_and_repeats_are_answered(causal, contexts):
     requests = [GenerationRequest(c, 6) for c in contexts]
     forward = causal.generate(requests)

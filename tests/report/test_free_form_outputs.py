@@ -22,11 +22,12 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES
 from report_fixtures import PNG_SIGNATURE, SCRIPT, data_pngs
+from tiny_models import WriterModel
 
 import promptcheck as pc
 from promptcheck.evaluation.results import RunResult
 from promptcheck.gate.tables import form_note, markdown_summary, summary_table
-from promptcheck.models.base import Generation, ModelIdentity
+from promptcheck.models.base import ModelIdentity
 from promptcheck.report.documents import stamp
 from promptcheck.report.html import render_report
 from promptcheck.report.jsonio import run_to_json
@@ -35,23 +36,6 @@ pytest_plugins = ["pytester"]
 
 CAPITALS = {"France": "Paris", "Japan": "Tokyo", "Italy": "Rome", "Spain": "Madrid", "Peru": "Lima", "Chad": "Ndjamena"}
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
-
-
-class WriterModel:
-    """A model that writes ``answer(context)`` for every prompt (as tests/data/test_free_form.py's)."""
-
-    def __init__(self, answer) -> None:
-        self.identity = ModelIdentity(id="writer")
-        self.answer = answer
-
-    def chat_formatter(self):
-        return None
-
-    def score(self, prompts, *, progress=None):
-        raise AssertionError("a free-form task must not be scored by log-probability")
-
-    def generate(self, requests, *, progress=None):
-        return [Generation(self.answer(r.context), "eos") for r in requests]
 
 
 def write(context: str) -> str:
