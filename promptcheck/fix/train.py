@@ -291,16 +291,6 @@ def _virtual_tokens(model: Any, seq2seq: bool) -> int:
     return int(cfg.num_virtual_tokens) if getattr(cfg, "is_prompt_learning", False) else 0
 
 
-def _right_pad(rows: Sequence[tuple[int, ...]], pad: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, r in enumerate(rows):
-        ids[i, : len(r)] = torch.tensor(r, dtype=torch.long)
-        mask[i, : len(r)] = 1
-    return ids.to(device), mask.to(device)
-
-
 def path_logprobs(scorer: HFScorer, rows: Sequence[PathRow], *, model: Any = None) -> list[torch.Tensor]:
     """Per row, the log-distribution over the vocabulary at every position that predicts a path
     token, teacher-forced: ``(max(1, len(path)), vocab)`` float32, differentiable.
@@ -324,8 +314,8 @@ def path_logprobs(scorer: HFScorer, rows: Sequence[PathRow], *, model: Any = Non
         if seq2seq:
             start = model.config.decoder_start_token_id
             start = pad if start is None else start
-            ids, mask = _right_pad([ctx for ctx, _ in chunk], pad, scorer.device)
-            dec, dec_mask = _right_pad(
+            ids, mask = HFScorer._pad([ctx for ctx, _ in chunk], pad, scorer.device)
+            dec, dec_mask = HFScorer._pad(
                 [(start, *path[: n - 1]) for (_, path), n in zip(chunk, reads)], pad, scorer.device
             )
             logits = model(
@@ -338,7 +328,7 @@ def path_logprobs(scorer: HFScorer, rows: Sequence[PathRow], *, model: Any = Non
             positions = [list(range(n)) for n in reads]
             column = {p: p for p in range(logits.shape[1])}
         else:
-            ids, mask = _right_pad([ctx + path[: n - 1] for (ctx, path), n in zip(chunk, reads)], pad, scorer.device)
+            ids, mask = HFScorer._pad([ctx + path[: n - 1] for (ctx, path), n in zip(chunk, reads)], pad, scorer.device)
             positions = [[virtual + len(ctx) - 1 + i for i in range(n)] for (ctx, _), n in zip(chunk, reads)]
             if keeps:
                 needed = sorted({p for row in positions for p in row})
