@@ -13,7 +13,6 @@ plan of :func:`promptcheck.stats.verdicts.look_plan`.
 from __future__ import annotations
 
 import contextvars
-import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
@@ -22,9 +21,9 @@ import numpy as np
 
 from promptcheck.errors import InputError
 from promptcheck.evaluation.results import TaskResult
-from promptcheck.evaluation.runner import evaluate
 from promptcheck.failures import task_load_options
 from promptcheck.options import VerdictOptions
+from promptcheck.stats.budget import BudgetOutcome
 from promptcheck.stats.design import Design
 from promptcheck.stats.outcomes import DropParts
 from promptcheck.stats.robustness import Interval, mean_kl
@@ -112,6 +111,8 @@ class RobustnessVerdict(Judged):
     #: The incomplete design the gate scored (``instructions_per_item``, ``seed``,
     #: ``compared_instructions``, ``kinds``), or None: every item under every compared instruction.
     design: dict | None = None
+    #: Under a prompt budget: what it bought and why scoring stopped (:mod:`promptcheck.stats.budget`).
+    budget: BudgetOutcome | None = None
 
     def to_json(self) -> dict:
         return {
@@ -147,6 +148,7 @@ class RobustnessVerdict(Judged):
             "sets": self.sets,
             **({"drop_parts": self.drop_parts.to_json()} if self.drop_parts is not None else {}),
             **({"design": self.design} if self.design is not None else {}),
+            **({"budget": self.budget.to_json()} if self.budget is not None else {}),
             "evidence": self.evidence,
         }
 
@@ -174,6 +176,8 @@ class RobustnessVerdict(Judged):
             f"({self.prompts_scored} prompts scored, {self.looks_used}/{self.looks_planned} looks), "
             f"seed {self.seed}, model {self.model.get('id', '?')}"
         )
+        if self.budget is not None:
+            lines.append(f"  {self.budget.describe()}")
         lines.append(f"  {self.judgment.power_note()}")
         if self.drop_parts is not None:
             form, content = self.drop_parts.form, self.drop_parts.content
@@ -479,6 +483,7 @@ def assert_robust(
     sequential: bool | None = None,
     looks: Sequence[float] | None = None,
     instructions_per_item: int | None = None,
+    budget: int | None = None,
     n_boot: int | None = None,
     seed: int | None = None,
 ) -> RobustnessVerdict:
@@ -517,6 +522,7 @@ def assert_robust(
             sequential=sequential,
             looks=looks,
             instructions_per_item=instructions_per_item,
+            budget=budget,
             n_boot=n_boot,
             seed=seed,
         )
@@ -529,6 +535,11 @@ def assert_robust(
                 "a result is judged on the cells it was scored on: give instructions_per_item with a model and "
                 "a task, or score the result with evaluate(..., design=Design(K))",
                 field="instructions_per_item",
+            )
+        if budget is not None:
+            raise InputError(
+                "a result is judged on the cells it was scored on: give a budget with a model and a task",
+                field="budget",
             )
         ev = _Evidence.empty(list(r.instruction for r in subject.instructions))
         ev.add(subject)
@@ -602,23 +613,44 @@ def _nothing_to_compare(kinds: Sequence[str]) -> str:
 
 
 def _drive(model: Any, task: Task, instructions: list[Instruction], opts: dict[str, Any]) -> RobustnessVerdict:
-    """Score in a seeded item order, judging at each planned look (all at once unless sequential)."""
-    items = list(task.items)
-    random.Random(int(opts["seed"])).shuffle(items)
-    looks = tuple(float(f) for f in opts["looks"]) if opts["sequential"] else None
-    plan = look_plan(len(items), looks, 1.0 - float(opts["confidence"]))
+    """Score in a seeded item order, judging after each round (one round unless sequential or
+    under a budget: the looks of :func:`look_plan`, over the items the budget buys)."""
+    from promptcheck.evaluation.rounds import score_rounds, seeded_order
+    from promptcheck.stats.budget import budget_outcome, plan_budget
+
+    ordered = seeded_order(task, int(opts["seed"]))
+    alpha = 1.0 - float(opts["confidence"])
     design = _design(task, instructions, opts)
-    ev = _Evidence.empty(instructions)
-    done = 0
-    verdict: RobustnessVerdict | None = None
+    budget = None
+    if opts.get("budget") is not None:
+        budget = plan_budget(
+            opts["budget"],
+            items=len(ordered.items),
+            compared=len(instructions) - 1,  # the reference and the compared instructions only
+            per_item=design.instructions_per_item if design else None,
+            looks=tuple(opts["looks"]),
+            alpha=alpha,
+        )
+        if design is None and budget.instructions_per_item is not None:
+            kinds = tuple(sorted({ins.kind for ins in instructions if ins.kind != "reference"}))
+            design = Design(budget.instructions_per_item, seed=int(opts["seed"]), kinds=kinds)
+    looks = tuple(float(f) for f in opts["looks"]) if opts["sequential"] or budget else None
+    planned = budget.items if budget else len(ordered.items)
     model_json = model.identity.to_json()
-    for look in plan:
-        chunk = replace(task, items=tuple(items[done : look.items]))
-        # The design's columns follow the seeded item order, so each look scores the next ones.
-        ev.add(evaluate(model, chunk, instructions, design=replace(design, start=done) if design else None))
-        done = look.items
-        verdict = _judge(ev, task=task, opts=opts, model=model_json, looks=looks, planned_items=len(items))
-        if verdict.verdict != "inconclusive":
-            break
-    assert verdict is not None
-    return verdict
+    verdicts: list[RobustnessVerdict] = []
+
+    def decided(result: TaskResult) -> bool:
+        ev = _Evidence.empty(instructions)
+        ev.add(result)
+        verdicts.append(_judge(ev, task=task, opts=opts, model=model_json, looks=looks, planned_items=planned))
+        return verdicts[-1].verdict != "inconclusive"
+
+    rounds = budget.rounds if budget else tuple(lk.items for lk in look_plan(planned, looks, alpha))
+    result, n_rounds = score_rounds(model, ordered, instructions, rounds=rounds, decided=decided, design=design)
+    verdict = verdicts[-1]
+    if budget is None:
+        return verdict
+    spent = budget_outcome(
+        budget, verdict=verdict.verdict, rounds=n_rounds, prompts=result.prompts_scored, items=len(result.task.items)
+    )
+    return replace(verdict, budget=spent)

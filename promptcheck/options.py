@@ -112,6 +112,26 @@ def _per_item(**where: Any) -> Any:
     )
 
 
+def budget_problem(value: Any) -> str | None:
+    """The one check of a prompt ``budget`` (a whole number of prompts, 2 or more; whether it buys
+    one round is checked with the task, :func:`promptcheck.stats.budget.plan_budget`)."""
+    import numbers
+
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 2
+    return None if ok else f"must be a whole number of prompts (2 or more), got {value!r}"
+
+
+def _budget(**where: Any) -> Any:
+    """The ``budget`` option, declared once for ``run`` and for the verdict's front ends."""
+    return option(
+        help="spend at most this many prompts per task: score in rounds over a seeded item order, judge after "
+        "each (alpha spent per round) and stop when the verdict is decided or the budget is spent "
+        "(docs/statistics.md, 'A budget instead of a size')",
+        check=budget_problem,
+        **where,
+    )
+
+
 def device_problem(value: Any) -> str | None:
     """The check of a ``device``: cpu, cuda, cuda:N, mps or auto."""
     ok = isinstance(value, str) and re.fullmatch(DEVICE_PATTERN, value)
@@ -428,6 +448,7 @@ class VerdictOptions(Options):
         default_text="0.25,0.5,1.0",
     )
     instructions_per_item: int | None = _per_item(cli=False)
+    budget: int | None = _budget(cli=False)
     n_boot: int = option(2000, help="bootstrap draws of the consistency interval", min=100, cli=False)
     seed: int | None = option(help="seed of item order and bootstrap", min=0, max=SEED_MAX, cli=False, plugin=False)
 
@@ -525,6 +546,7 @@ class RunOptions(Options):
     )
     limit_seed: int = _seed("seed of the --limit sample")
     instructions_per_item: int | None = _per_item(plugin=False)
+    budget: int | None = _budget(plugin=False)
     lm_eval_task: str | None = option(
         help="lm-evaluation-harness task(s), comma-separated (e.g. mmlu_astronomy): items from lm-eval's own "
         "task configs (docs/suite-format.md)"

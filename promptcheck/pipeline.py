@@ -34,6 +34,8 @@ class RunPlan:
     #: Per task, its incomplete design (:class:`promptcheck.stats.design.Design`), or None: every
     #: item under every instruction (``--instructions-per-item``, else the suite's key).
     designs: tuple[Any, ...] = ()
+    #: Per task, what ``--budget`` buys (:class:`promptcheck.stats.budget.BudgetPlan`), or None.
+    budgets: tuple[Any, ...] = ()
 
     def added_note(self, name: str) -> str | None:
         """The run table's line on what a task was compared with, when promptcheck chose it."""
@@ -51,10 +53,20 @@ class RunPlan:
         design = self.designs[n] if n < len(self.designs) else None
         return 1 + design.instructions_per_item if design is not None else len(self.instruction_sets[n])
 
+    def budget(self, n: int) -> Any:
+        """Task ``n``'s :class:`~promptcheck.stats.budget.BudgetPlan`, or None (every item scored)."""
+        return self.budgets[n] if n < len(self.budgets) else None
+
+    def task_prompts(self, n: int) -> int:
+        """Prompts task ``n`` plans to score (at most: a budget may stop early)."""
+        budget = self.budget(n)
+        return budget.prompts if budget is not None else len(self.tasks[n].items) * self.prompts_per_item(n)
+
     @property
     def prompts(self) -> int:
-        """Prompts to score (items x instructions, or items x (1 + K) under a design, over every task)."""
-        return sum(len(t.items) * self.prompts_per_item(n) for n, t in enumerate(self.tasks))
+        """Prompts to score (items x instructions, or items x (1 + K) under a design, or what each
+        task's budget buys, over every task)."""
+        return sum(self.task_prompts(n) for n in range(len(self.tasks)))
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -68,8 +80,12 @@ class RunInterrupted(KeyboardInterrupt):
         self.statistics = statistics
 
 
-def plan_run(suites: Sequence[str | Path] | None, options: RunOptions) -> RunPlan:
-    """Load every task (suites, items files, lm-eval tasks) and its instructions, checking outputs too."""
+def plan_run(
+    suites: Sequence[str | Path] | None, options: RunOptions, verdict: VerdictOptions | None = None
+) -> RunPlan:
+    """Load every task (suites, items files, lm-eval tasks) and its instructions, checking outputs too.
+
+    ``verdict``: the confidence and looks a ``--budget``'s rounds are judged at (default: the defaults)."""
     from promptcheck.tasks.suite import load_tasks
 
     paths = [Path(p) for p in suites or []]
@@ -106,6 +122,7 @@ def plan_run(suites: Sequence[str | Path] | None, options: RunOptions) -> RunPla
     sets = []
     added: list[Any] = []
     designs: list[Any] = []
+    budgets: list[Any] = []
     for task in tasks:
         chosen: list[Any] = list(task.instructions())
         defaults = None
@@ -129,11 +146,36 @@ def plan_run(suites: Sequence[str | Path] | None, options: RunOptions) -> RunPla
                 min_similarity=options.min_similarity,
             )
         design = _design(task, options)
-        if design is not None:
+        if design is not None or options.budget is not None:
             chosen = _designed(task, chosen, design, options)
+        budget = None
+        if options.budget is not None:
+            budget, design = _budgeted(task, chosen, design, options, verdict or VerdictOptions())
         designs.append(design)
+        budgets.append(budget)
         sets.append(tuple(chosen))
-    return RunPlan(tuple(tasks), tuple(sets), tuple(added), tuple(designs))
+    return RunPlan(tuple(tasks), tuple(sets), tuple(added), tuple(designs), tuple(budgets))
+
+
+def _budgeted(task: Task, chosen: list[Any], design: Any, options: RunOptions, verdict: VerdictOptions) -> Any:
+    """What ``--budget`` buys on ``task`` (checked before a model loads) and the design it scores."""
+    from promptcheck.stats.budget import plan_budget
+    from promptcheck.stats.design import Design
+
+    try:
+        budget = plan_budget(
+            int(options.budget or 0),
+            items=len(task.items),
+            compared=len(chosen) - 1,
+            per_item=design.instructions_per_item if design is not None else None,
+            looks=verdict.looks,
+            alpha=1.0 - verdict.confidence,
+        )
+    except InputError as exc:
+        raise InputError(f"task {task.name!r}: {exc.message}", field="--budget") from None
+    if design is None and budget.instructions_per_item is not None:
+        design = Design(budget.instructions_per_item, seed=options.seed)
+    return budget, design
 
 
 def _design(task: Task, options: RunOptions) -> Any:
@@ -148,7 +190,8 @@ def _design(task: Task, options: RunOptions) -> Any:
 
 
 def _designed(task: Task, chosen: list[Any], design: Any, options: RunOptions) -> list[Any]:
-    """The reference and the compared instructions, the only ones a design scores, checked against K.
+    """The reference and the compared instructions, the only ones a design (or a budget) scores,
+    checked against K.
 
     Instructions of the kinds a verdict does not compare (the observed ones, when there are
     unobserved or generated ones) are not scored, as the pytest gate scores none of them: the
@@ -160,6 +203,8 @@ def _designed(task: Task, chosen: list[Any], design: Any, options: RunOptions) -
 
     kinds = compared_kinds(getattr(ins, "kind", "generated") for ins in chosen)
     kept = [ins for ins in chosen if getattr(ins, "kind", "generated") in ("reference", *kinds)]
+    if design is None:  # a budget without a design: the compared instructions on every item
+        return kept
     try:
         design.check([getattr(ins, "kind", "generated") for ins in kept])
     except InputError as exc:
@@ -216,6 +261,7 @@ def run_settings(scorer: Scorer, options: RunOptions) -> dict[str, Any]:
             if options.instructions_per_item is not None
             else {}
         ),
+        **({"budget": options.budget} if options.budget is not None else {}),
     }
 
 
@@ -229,6 +275,9 @@ def run_suites(
     on_prompts: Callable[[int], None] | None = None,
 ) -> RunResult:
     """Score every task of ``plan`` under its instructions; write ``options.json`` after each task.
+
+    A task under a budget (``options.budget``) is scored in rounds over a seeded item order and
+    judged after each, stopping when its verdict is decided (:mod:`promptcheck.stats.budget`).
 
     ``model`` is a loaded scorer or the options to open one with; ``verdict`` the threshold and
     confidence each task is judged at (``run --max-accuracy-drop/--confidence``). ``on_phase`` hears what is
@@ -244,7 +293,7 @@ def run_suites(
 
     options = options or RunOptions()
     if not isinstance(plan, RunPlan):
-        plan = plan_run(plan, options)
+        plan = plan_run(plan, options, verdict)
     scorer = open_model(model, seed=options.seed) if isinstance(model, ModelOptions) else model
     settings = run_settings(scorer, options)
     if plan.added_sources():
@@ -252,6 +301,9 @@ def run_suites(
     json_out = Path(options.json) if options.json else None
     verdict = verdict or VerdictOptions()
     stats = verdict.statistics()
+    judging: dict[str, Any] = dict(
+        threshold=verdict.max_accuracy_drop, confidence=verdict.confidence, n_boot=verdict.n_boot, seed=options.seed
+    )
     done: list[TaskResult] = []
     judged: list[Any] = []  # each task's statistics, computed once when it finishes
     docs: list[dict[str, Any]] = []  # and its part of the results file, made from them once
@@ -261,18 +313,20 @@ def run_suites(
         for n, (task, chosen) in enumerate(zip(plan.tasks, plan.instruction_sets)):
             phase(f"scoring {task.name}")
             design = plan.designs[n] if n < len(plan.designs) else None
-            result = evaluate(scorer, task, list(chosen), progress=on_prompts, too_long=options.too_long, design=design)
-            if result.skipped_items and on_prompts is not None:  # their prompts will never come
-                on_prompts(len(result.skipped_items) * plan.prompts_per_item(n))
-            judged.append(
-                task_statistics(
-                    result,
-                    threshold=verdict.max_accuracy_drop,
-                    confidence=verdict.confidence,
-                    n_boot=verdict.n_boot,
-                    seed=options.seed,
+            budget = plan.budget(n)
+            if budget is None:
+                result = evaluate(
+                    scorer, task, list(chosen), progress=on_prompts, too_long=options.too_long, design=design
                 )
-            )
+                judged.append(task_statistics(result, **judging))
+            else:
+                result, statistics = _score_budget(
+                    scorer, task, chosen, budget, design, options, judging, verdict.looks, on_prompts
+                )
+                judged.append(statistics)
+            if on_prompts is not None:  # prompts that will never come: skipped items, a budget's unspent rounds
+                planned_items = budget.items if budget is not None else len(task.items)
+                on_prompts(max(planned_items - len(result.task.items), 0) * plan.prompts_per_item(n))
             done.append(result)  # after its statistics: an interruption shows every task it counts
             if options.representations:
                 from promptcheck.analysis.representations import representation_analysis
@@ -307,3 +361,46 @@ def run_suites(
             tuple(done), len(plan.tasks), saved, isinstance(scorer, CachedScorer), tuple(judged)
         ) from None
     return RunResult(tuple(done), scorer.identity, options.seed, settings, tuple(judged))
+
+
+def _score_budget(
+    scorer: Scorer,
+    task: Task,
+    chosen: Sequence[Any],
+    budget: Any,
+    design: Any,
+    options: RunOptions,
+    judging: dict[str, Any],
+    looks: Sequence[float],
+    on_prompts: Callable[[int], None] | None,
+) -> tuple[TaskResult, Any]:
+    """Score ``task`` round by round within ``budget``, judging after each; its result and statistics
+    (with the budget's outcome: what was spent and why scoring stopped)."""
+    from dataclasses import replace
+
+    from promptcheck.evaluation.rounds import score_rounds, seeded_order
+    from promptcheck.stats.budget import budget_outcome
+    from promptcheck.stats.task import task_statistics
+
+    seen: list[Any] = []
+
+    def decided(result: TaskResult) -> bool:
+        seen.append(task_statistics(result, looks=looks, planned_items=budget.items, **judging))
+        return seen[-1].robustness is not None and seen[-1].robustness.judgment.verdict != "inconclusive"
+
+    result, rounds = score_rounds(
+        scorer,
+        seeded_order(task, options.seed),
+        chosen,
+        rounds=budget.rounds,
+        decided=decided,
+        design=design,
+        progress=on_prompts,
+        too_long=options.too_long,
+    )
+    last = seen[-1]
+    verdict = last.robustness.judgment.verdict if last.robustness is not None else "inconclusive"
+    spent = budget_outcome(
+        budget, verdict=verdict, rounds=rounds, prompts=result.prompts_scored, items=len(result.task.items)
+    )
+    return result, replace(last, budget=spent)

@@ -117,7 +117,7 @@ def _run(suites: list[Path] | None, model_options: ModelOptions, options: RunOpt
 
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    plan = plan_run(suites, options)  # every input read and checked before a model loads
+    plan = plan_run(suites, options, verdict)  # every input read and checked before a model loads
     with err.status(f"loading model {model_options.model or 'default'} ..."):
         scorer = open_model(model_options, seed=options.seed)
     columns = (

@@ -166,6 +166,7 @@ def task_to_json(
         ),
         "skipped_items": list(result.skipped_items),
         **({"design": dict(result.design or {})} if designed else {}),
+        **({"budget": statistics.budget.to_json()} if statistics.budget is not None else {}),
         "reference_instruction": task.reference_instruction,
         "reference_accuracy": result.reference_accuracy,
         "sets": extra.get("sets", []),

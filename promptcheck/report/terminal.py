@@ -169,5 +169,7 @@ def print_task(
     console.print(task_table(result, statistics))
     if note:
         console.print(Text(note, style="yellow"))
+    if getattr(statistics, "budget", None) is not None:
+        console.print(Text(statistics.budget.describe()))
     if verbose:
         console.print(instruction_table(result, statistics))

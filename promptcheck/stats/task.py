@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from promptcheck.evaluation.results import TaskResult, correct_matrix, prediction_matrix
+from promptcheck.stats.budget import BudgetOutcome
 from promptcheck.stats.outcomes import FORM_OUTCOMES, DropParts, drop_parts, form_only_instructions
 from promptcheck.stats.robustness import item_flips
 from promptcheck.stats.sets import (
@@ -60,12 +61,24 @@ class TaskStatistics:
     parts: DropParts | None = None
     #: A free-form task, per instruction row: its drop is the form's alone (else empty).
     form_only: tuple[bool, ...] = ()
+    #: Scored under a prompt budget: what it bought and why scoring stopped (else None).
+    budget: BudgetOutcome | None = None
 
 
 def task_statistics(
-    result: TaskResult, *, threshold: float = 0.05, confidence: float = 0.95, n_boot: int = 2000, seed: int = 0
+    result: TaskResult,
+    *,
+    threshold: float = 0.05,
+    confidence: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+    looks: Sequence[float] | None = None,
+    planned_items: int | None = None,
 ) -> TaskStatistics:
-    """The statistics of ``result`` at a verdict's threshold and confidence (computed once)."""
+    """The statistics of ``result`` at a verdict's threshold and confidence (computed once).
+
+    ``looks`` over ``planned_items``: the compared instructions' verdict is a sequential one
+    (a budget's rounds, :mod:`promptcheck.stats.budget`), judged at the last look ``result`` reaches."""
     rows = result.instructions
     ref_j = next((j for j, r in enumerate(rows) if r.kind == "reference"), None)
     guessing = None
@@ -88,6 +101,8 @@ def task_statistics(
         preds[compared],
         [rows[j].kind for j in compared],
         chance=item_chance(result.task.items),
+        looks=looks,
+        planned_items=planned_items,
         **opts,
     )
     tests = dict(zip(others, instruction_tests(correct[ref_j].astype(bool), correct[others], confidence=confidence)))
