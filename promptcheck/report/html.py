@@ -15,6 +15,7 @@ from typing import Any
 
 from promptcheck.report import plots
 from promptcheck.report.terminal import baselines
+from promptcheck.stats.budget import describe_budget
 
 GROUP_LABELS = {"all": "all compared", "observed": "observed", "unobserved": "unobserved", "generated": "generated"}
 N_WORST = 5
@@ -229,6 +230,7 @@ def _run_views(doc: dict[str, Any]) -> list[dict[str, Any]]:
                             baselines(t["chance_accuracy"], t.get("guessing_accuracy", t["chance_accuracy"]))
                             if isinstance(t.get("chance_accuracy"), (int, float))
                             else "",
+                            describe_budget(t["budget"]) if t.get("budget") else "",
                         ],
                     )
                 ),
@@ -288,7 +290,7 @@ def _pytest_views(doc: dict[str, Any]) -> list[dict[str, Any]]:
         views.append(
             _task_view(
                 r["task"],
-                r["test"],
+                " · ".join(filter(None, [r["test"], describe_budget(r["budget"]) if r.get("budget") else ""])),
                 instructions,
                 r["reference_accuracy"],
                 r["items"],

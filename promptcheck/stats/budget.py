@@ -144,22 +144,23 @@ class BudgetOutcome:
         }
 
     def describe(self) -> str:
-        """One line: ``budget 1,200 prompts: decided after round 2 of 3 (540 prompts, 135 items)``."""
-        p = self.plan
-        design = (
-            f"{p.instructions_per_item} of {p.compared} instructions per item"
-            if p.instructions_per_item
-            else f"all {p.compared} instructions per item"
-        )
-        why = {
-            "decided": "decided",
-            "budget spent": "budget spent, undecided",
-            "items exhausted": "every item scored, undecided (the task has no more items)",
-        }[self.stopped]
-        return (
-            f"budget {p.budget:,} prompts: {why} after round {self.rounds_used} of {len(p.looks)} "
-            f"({self.prompts:,} prompts, {self.items} of {p.items_available} items, {design})"
-        )
+        """One line: ``budget 1,200 prompts: decided after round 2 of 3 (600 prompts, 200 of 400 items, ...)``."""
+        return describe_budget(self.to_json())
+
+
+def describe_budget(block: dict[str, Any]) -> str:
+    """The one line every output prints of a results file's ``budget`` block (table, message, HTML)."""
+    k, m = block["instructions_per_item"], block["compared_instructions"]
+    design = f"{k} of {m} instructions per item" if k else f"all {m} instructions per item"
+    why = {
+        "decided": "decided",
+        "budget spent": "budget spent, undecided",
+        "items exhausted": "every item scored, undecided (the task has no more items)",
+    }.get(block["stopped"], block["stopped"])
+    return (
+        f"budget {block['budget']:,} prompts: {why} after round {block['rounds_used']} of {block['rounds_planned']} "
+        f"({block['prompts']:,} prompts, {block['items']} of {block['items_available']} items, {design})"
+    )
 
 
 def budget_outcome(plan: BudgetPlan, *, verdict: str, rounds: int, prompts: int, items: int) -> BudgetOutcome:

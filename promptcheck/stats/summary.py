@@ -7,6 +7,7 @@ judgment (via :func:`promptcheck.stats.sets.group_statistics`), never a second c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,9 +58,13 @@ def summarize_sets(
     confidence: float = 0.95,
     n_boot: int = 2000,
     seed: int = 0,
+    looks: Sequence[float] | None = None,
+    planned_items: int | None = None,
 ) -> list[SetSummary]:
     """One :class:`SetSummary` per non-empty instruction set, in ``kinds`` order (in an incomplete
-    design each instruction's accuracy is over its own items, and a set with no scored cell is left out)."""
+    design each instruction's accuracy is over its own items, and a set with no scored cell is left out).
+    ``looks`` over ``planned_items``: judged as a sequential verdict (a budget's rounds), at the last
+    look the items reach, as the compared instructions' verdict is."""
     ref_row = next((r for r in result.instructions if r.kind == "reference"), None)
     if ref_row is None:
         return []
@@ -81,6 +86,8 @@ def summarize_sets(
             n_boot=n_boot,
             seed=seed,
             chance=item_chance(result.task.items),
+            looks=looks,
+            planned_items=planned_items,
         )
         out.append(
             SetSummary(

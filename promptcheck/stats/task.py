@@ -120,7 +120,7 @@ def task_statistics(
         flags = dict(zip(others, form_only_rows(outcomes[ref_j], [outcomes[j] for j in others])))
         form_only = tuple(flags.get(j, False) for j in range(len(rows)))
     return TaskStatistics(
-        sets=tuple(summarize_sets(result, **opts)),
+        sets=tuple(summarize_sets(result, looks=looks, planned_items=planned_items, **opts)),
         robustness=robustness,
         instruction_tests=tuple(tests.get(j, _NEUTRAL) for j in range(len(rows))),
         flips=tuple(int(x) for x in item_flips(preds, ref_j)),

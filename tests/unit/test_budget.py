@@ -197,7 +197,14 @@ def test_run_with_a_budget_scores_in_rounds_and_records_why_it_stopped(tmp_path)
     assert task["prompts_scored"] == 300 and task["n_items"] == 100
     assert task["robustness"]["verdict"] == "pass" and task["robustness"]["looks_used"] == 2
     assert doc["settings"]["budget"] == 600
+    # The table's set row is judged as the budget's verdict is (the same looks), so the two agree.
+    (row,) = [s for s in task["sets"] if s["kind"] == "unobserved"]
+    same = ("verdict", "interval", "looks_used", "looks_planned", "items_planned", "minimum_detectable_drop")
+    assert {k: row[k] for k in same} == {k: task["robustness"][k] for k in same}
     assert run.statistics[0].budget.stopped == "decided"
+    html = tmp_path / "r.html"
+    assert runner.invoke(app, ["report", str(out), "-o", str(html)]).exit_code == 0
+    assert "budget 600 prompts: decided after round 2 of 3 (300 prompts, 100 of 300 items" in html.read_text()
 
 
 def test_run_budget_on_the_command_line_prints_what_it_bought_and_refuses_too_small_a_budget(tmp_path, monkeypatch):
