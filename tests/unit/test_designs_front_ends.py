@@ -433,3 +433,48 @@ def test_failures_json_takes_a_gate_record_scored_under_a_design(tmp_path):
     read_failures(out)
     (task,), _ = tasks_from_failures(out)
     assert task.name == "sentiment" and len(task.items) == 40
+
+
+# -- the plugin's start-of-session power warning ------------------------------------------------------
+def _parity_rule(context: str) -> bool:
+    """Right on even items, wrong on every seventh and on one prompt in nine by its length: no
+    systematic drop, but item x instruction noise a complete 100 x 24 gate cannot decide on."""
+    number = int(context.split("Is ", 1)[1].split(" ", 1)[0])
+    wrong = number % 7 == 0 or (number * 31 + len(context) * 17) % 9 == 0
+    return (number % 2 == 0) != wrong
+
+
+class _Collected:
+    """What the warning reads of a collected test: its node id and markers."""
+
+    def __init__(self, nodeid: str) -> None:
+        self.nodeid = nodeid
+
+    def iter_markers(self, name: str):
+        return iter(())
+
+
+def test_the_power_warning_names_an_incomplete_design_that_decides_at_todays_prompts(tmp_path):
+    from promptcheck.gate.session import _power_warnings
+    from promptcheck.options import VerdictOptions
+    from promptcheck.report.documents import stamp
+
+    items = tuple(MCItem(id=f"i{i}", question=f"Is {i} even?", choices=("yes", "no"), answer=i % 2) for i in range(100))
+    task = Task(
+        name="parity",
+        items=items,
+        reference_instruction="Answer the question.",
+        unobserved=tuple(f"Reply to the question, version {k}." for k in range(24)),
+    )
+    verdict = pc.assert_robust(RuleModel("noisy", _parity_rule), task, on_inconclusive="pass")
+    assert verdict.verdict == "inconclusive" and verdict.prompts_scored == 100 * 25
+    baseline = tmp_path / "old.json"
+    doc = stamp("pytest", {"seed": 0, "tests": [dict(verdict.to_json(), test="t.py::test_x")]})  # as the gate writes
+    baseline.write_text(json.dumps(doc))
+    (line,) = _power_warnings(baseline, [_Collected("t.py::test_x")], VerdictOptions())
+    assert line.startswith("promptcheck: t.py::test_x::parity: at 100 items x 24 instructions (baseline)")
+    # The complete design needs more items; an incomplete one decides within today's 2,500 prompts.
+    assert "; or, at today's 2500 prompts, 1 of 24 instructions per item over" in line
+    assert "--promptcheck-instructions-per-item 1) would decide" in line
+    prompts = int(line.split("instructions per item over ")[1].split(" items (")[1].split(" prompts")[0])
+    assert prompts <= 2500
