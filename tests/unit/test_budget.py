@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from gate_options import assert_refused_in_one_line, run_with_session_option
 from schema_check import assert_documented
 from tiny_models import RuleModel
 from typer.testing import CliRunner
@@ -269,19 +270,12 @@ def test_argument_wins():
 
 @pytest.mark.parametrize(("how", "expected"), [("option", 1200), ("ini", 600), ("none", None)])
 def test_the_plugin_option_ini_and_marker_set_the_budget(pytester, how, expected):
-    pytester.makepyfile(f"EXPECTED = {expected}\n" + _PLUGIN_TEST)
-    args = []
-    if how == "option":
-        args = ["--promptcheck-budget=1200"]
-    elif how == "ini":
-        pytester.makeini("[pytest]\npromptcheck_budget = 600\n")
-    pytester.runpytest(*args).assert_outcomes(passed=3)
+    source = f"EXPECTED = {expected}\n" + _PLUGIN_TEST
+    run_with_session_option(
+        pytester, source, how=how, option="--promptcheck-budget=1200", ini="promptcheck_budget = 600"
+    )
 
 
 @pytest.mark.parametrize("value", ["1", "2.5", "x"])
 def test_the_plugin_refuses_a_bad_budget_in_one_line(pytester, value):
-    pytester.makepyfile("def test_nothing():\n    pass\n")
-    result = pytester.runpytest(f"--promptcheck-budget={value}")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    lines = [ln for ln in result.stderr.lines if "promptcheck" in ln]
-    assert len(lines) == 1 and "--promptcheck-budget" in lines[0], result.stderr.lines
+    assert_refused_in_one_line(pytester, "--promptcheck-budget", value)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gate_options import assert_refused_in_one_line, run_with_session_option
 from schema_check import assert_documented
 from tiny_models import RuleModel
 from typer.testing import CliRunner
@@ -290,22 +291,14 @@ def test_argument_wins():
 
 @pytest.mark.parametrize(("how", "expected"), [("option", 3), ("ini", 2), ("none", 6)])
 def test_the_plugin_option_ini_and_marker_set_the_design(pytester, how, expected):
-    pytester.makepyfile(f"import pytest\nEXPECTED = {expected}\n" + _PLUGIN_TEST)
-    args = []
-    if how == "option":
-        args = ["--promptcheck-instructions-per-item=3"]
-    elif how == "ini":
-        pytester.makeini("[pytest]\npromptcheck_instructions_per_item = 2\n")
-    pytester.runpytest(*args).assert_outcomes(passed=3)
+    source = f"import pytest\nEXPECTED = {expected}\n" + _PLUGIN_TEST
+    option, ini = "--promptcheck-instructions-per-item=3", "promptcheck_instructions_per_item = 2"
+    run_with_session_option(pytester, source, how=how, option=option, ini=ini)
 
 
 @pytest.mark.parametrize("value", ["0", "2.5", "x"])
 def test_the_plugin_refuses_a_bad_option_in_one_line(pytester, value):
-    pytester.makepyfile("def test_nothing():\n    pass\n")
-    result = pytester.runpytest(f"--promptcheck-instructions-per-item={value}")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    lines = [ln for ln in result.stderr.lines if "promptcheck" in ln]
-    assert len(lines) == 1 and "--promptcheck-instructions-per-item" in lines[0], result.stderr.lines
+    assert_refused_in_one_line(pytester, "--promptcheck-instructions-per-item", value)
 
 
 def test_the_plugin_refuses_a_bad_marker_in_one_line(pytester):
