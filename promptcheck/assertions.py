@@ -177,7 +177,9 @@ class RobustnessVerdict(Judged):
             f"seed {self.seed}, model {self.model.get('id', '?')}"
         )
         if self.budget is not None:
-            lines.append(f"  {self.budget.describe()}")
+            from promptcheck.report.terminal import describe_budget
+
+            lines.append(f"  {describe_budget(self.budget.to_json())}")
         lines.append(f"  {self.judgment.power_note()}")
         if self.drop_parts is not None:
             form, content = self.drop_parts.form, self.drop_parts.content
@@ -366,7 +368,10 @@ def _judge(
         js = [j for j, ins in enumerate(ev.instructions) if ins.kind == kind]
         js = [j for j in js if any(c is not None for c in ev.correct[j][:used])]  # a design may leave one out
         if js:
-            sets[kind] = group(js, used, consistency_interval=False).judgment.to_json()
+            # at the verdict's looks, so a set that is the compared group reads as the verdict does
+            sets[kind] = group(
+                js, used, looks=looks, planned_items=planned_items, consistency_interval=False
+            ).judgment.to_json()
     return RobustnessVerdict(
         verdict=overall,
         task=task.name,

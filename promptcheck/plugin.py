@@ -192,6 +192,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
         # Tell a failed assertion from an error (a crash, a bad model) across xdist's wire.
         kind = "assertion" if call.excinfo.errisinstance(AssertionError) else "error"
         report.user_properties.append(("promptcheck.outcome", kind))
+        if call.excinfo.errisinstance(PromptcheckError):
+            # Bad input found while the test ran (a budget that buys no round, K above the compared
+            # instructions: checks that need the task): its one line, not a traceback into promptcheck.
+            report.longrepr = f"promptcheck: error: {call.excinfo.value}"
     return report
 
 

@@ -52,7 +52,7 @@ class PromptcheckSession:
         if not self.settings.baseline or _is_worker(self.config):
             return
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        for line in _power_warnings(Path(self.settings.baseline), session.items, self.settings.verdict()):
+        for line in power_warnings(Path(self.settings.baseline), session.items, self.settings.verdict()):
             if reporter is not None:
                 reporter.write_line(line, yellow=True)
             self.comparison_notes.append(line)
@@ -169,7 +169,7 @@ class PromptcheckSession:
         return bool(worse)
 
 
-def _power_warnings(baseline: Path, items: list[pytest.Item], verdict: VerdictOptions) -> list[str]:
+def power_warnings(baseline: Path, items: list[pytest.Item], verdict: VerdictOptions) -> list[str]:
     """One line per collected test whose baseline evidence says its gate cannot pass a model with
     no drop 80% of the time at this size (so inconclusive, and a red CI, is the likely outcome)."""
     from promptcheck.report.compare import evidence_of

@@ -49,7 +49,8 @@ def summary_table(records: list[dict], *, width: int = 120) -> str:
             Text(drop_and_bounds(r)),
             f"{100 * r['threshold']:.1f}",
             detects(r),
-            f"{r['items']}x{r['instructions']}",
+            f"{r['items']}x{r['instructions']}"
+            + (f" ({r['design']['instructions_per_item']}/item)" if r.get("design") else ""),
             Text(r["verdict"], style=colour.get(r["verdict"], "")),
         )
     # No cell ever breaks: a table wider than the terminal (very long task names) is printed at
@@ -72,14 +73,15 @@ def summary_table(records: list[dict], *, width: int = 120) -> str:
                 markup=False,
                 highlight=False,
             )
-        confidences = sorted({r["confidence"] for r in records})
+        # each bound's one-sided level: the confidence, or a sequential look's (a budget's rounds)
+        confidences = sorted({(r.get("judgment") or {}).get("bound_confidence", r["confidence"]) for r in records})
         console.print(
             f"drop and bounds in accuracy points (reference minus paraphrases); bounds are one-sided at "
-            f"{', '.join(f'{100 * c:g}%' for c in confidences)} each (the verdict's two one-sided tests); "
+            f"{', '.join(f'{100 * c:.4g}%' for c in confidences)} each (the verdict's two one-sided tests); "
             "thr = the claim's threshold; fail = lower bound above threshold, pass = upper bound below; "
             "detects = the true drop this suite fails 80% of the time (docs/statistics.md), none when no drop "
             "the reference allows would; cannot decide = the bounds cover every drop the reference allows; "
-            f"size = items x instructions; {sum(r['prompts_scored'] for r in records)} prompts scored",
+            f"size = items x instructions (k/item: an incomplete design, k of them per item); {sum(r['prompts_scored'] for r in records)} prompts scored",
             markup=False,
             highlight=False,
         )

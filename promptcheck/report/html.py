@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from promptcheck.report import plots
-from promptcheck.report.terminal import baselines
-from promptcheck.stats.budget import describe_budget
+from promptcheck.report.terminal import baselines, describe_budget
 
 GROUP_LABELS = {"all": "all compared", "observed": "observed", "unobserved": "unobserved", "generated": "generated"}
 N_WORST = 5
@@ -70,6 +69,7 @@ def _task_view(
     representations: dict | None,
     model_id: str = "",
     free_form: dict[str, Any] | None = None,
+    per_item: int | None = None,
 ) -> dict[str, Any]:
     compared = [i for i in instructions if i["kind"] != "reference"]
     worst = sorted(compared, key=lambda i: (i["accuracy"], i["index"]))[:N_WORST]
@@ -89,6 +89,8 @@ def _task_view(
         "n_compared": len(compared),
         "model_id": model_id,
         "free_form": free_form,
+        # an incomplete design: compared instructions per item (the size column says "n × m (k/item)")
+        "per_item": per_item,
     }
     view["accuracy_png"] = plots.accuracy_plot(
         instructions, reference_accuracy, f"{name}: accuracy per instruction ({n_items} items)"
@@ -245,6 +247,7 @@ def _run_views(doc: dict[str, Any]) -> list[dict[str, Any]]:
                 t.get("representations"),
                 model_id,
                 free_form,
+                per_item=(t.get("design") or {}).get("instructions_per_item"),
             )
         )
     return views
@@ -267,6 +270,8 @@ def _pytest_views(doc: dict[str, Any]) -> list[dict[str, Any]]:
             "threshold": r["threshold"],
             "claim": r["claim"],
             "confidence": r["confidence"],
+            # the one-sided level of the look that gave the verdict (sequential, a budget's rounds)
+            "bound_confidence": (r.get("judgment") or {}).get("bound_confidence", r["confidence"]),
             "spread_sd": r.get("spread_sd"),
             "spread_range": r.get("spread_range"),
             "consistency": r.get("consistency"),
@@ -302,6 +307,7 @@ def _pytest_views(doc: dict[str, Any]) -> list[dict[str, Any]]:
                 None,
                 (r.get("model") or {}).get("id", ""),
                 free_form,
+                per_item=(r.get("design") or {}).get("instructions_per_item"),
             )
         )
     return views

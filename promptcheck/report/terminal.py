@@ -47,7 +47,9 @@ def task_table(result: TaskResult, statistics: Any) -> Table:
     table.add_column("mean acc", justify="right")
     table.add_column("worst acc", justify="right")
     table.add_column("drop", justify="right", no_wrap=True)
-    table.add_column(f"{100 * confidence:g}% bounds", justify="right", no_wrap=True)
+    # A sequential verdict (a budget's rounds) bounds at the level of the look that decided it.
+    level = statistics.robustness.judgment.bound_confidence if statistics.robustness else confidence
+    table.add_column(f"{100 * level:.4g}% bounds", justify="right", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
     table.add_column("worst drop", justify="right", no_wrap=True)
     ref = result.reference_accuracy
@@ -73,7 +75,7 @@ def task_table(result: TaskResult, statistics: Any) -> Table:
             _drop(s.worst_drop, threshold),
         )
     table.caption = (
-        f"drops in points vs the reference; bounds one-sided at {100 * confidence:g}% each; verdict at "
+        f"drops in points vs the reference; bounds one-sided at {100 * level:.4g}% each; verdict at "
         f"{100 * threshold:g} points (docs/statistics.md)"
     )
     notes = [
@@ -170,6 +172,21 @@ def print_task(
     if note:
         console.print(Text(note, style="yellow"))
     if getattr(statistics, "budget", None) is not None:
-        console.print(Text(statistics.budget.describe()))
+        console.print(Text(describe_budget(statistics.budget.to_json())))
     if verbose:
         console.print(instruction_table(result, statistics))
+
+
+def describe_budget(block: dict[str, Any]) -> str:
+    """The one line every output prints of a results file's ``budget`` block (table, message, HTML)."""
+    k, m = block["instructions_per_item"], block["compared_instructions"]
+    design = f"{k} of {m} instructions per item" if k else f"all {m} instruction{'s' * (m != 1)} per item"
+    why = {
+        "decided": "decided",
+        "budget spent": "budget spent, undecided",
+        "items exhausted": "items exhausted, undecided (every item given was scored)",
+    }.get(block["stopped"], block["stopped"])
+    return (
+        f"budget {block['budget']:,} prompts: {why} after round {block['rounds_used']} of {block['rounds_planned']} "
+        f"({block['prompts']:,} prompts, {block['items']} of {block['items_available']} items, {design})"
+    )

@@ -94,15 +94,21 @@ def plan_budget(
     if k is None and budget < items * (1 + compared):
         # All items at more per item when the items run out first, else as many items as 2 per item buy.
         k = min(compared, max(BUDGET_PER_ITEM, budget // items - 1))
-    k = None if k == compared else k
+    if per_item is None and k == compared:
+        k = None  # chosen, and every compared instruction: the complete design (a design given is kept)
     per = 1 + (k or compared)
     n = min(items, budget // per)
     least = min(items, MIN_LOOK_ITEMS)
     if n < least:
         design = f"1 + {k} of {compared}" if k else f"1 + {compared}"
+        sparser = (
+            f"; 1 instruction per item would need {least * 2} (instructions_per_item 1)"
+            if (k or compared) > 1 and least * 2 <= budget
+            else ""
+        )
         raise InputError(
             f"a budget of {budget} prompts is smaller than one round: {least} items x ({design}) "
-            f"instructions = {least * per} prompts",
+            f"instructions = {least * per} prompts{sparser}",
             field="budget",
         )
     return BudgetPlan(budget, items, compared, k, n, look_plan(n, tuple(looks), alpha))
@@ -142,25 +148,6 @@ class BudgetOutcome:
             "instructions_per_item": p.instructions_per_item,
             "compared_instructions": p.compared,
         }
-
-    def describe(self) -> str:
-        """One line: ``budget 1,200 prompts: decided after round 2 of 3 (600 prompts, 200 of 400 items, ...)``."""
-        return describe_budget(self.to_json())
-
-
-def describe_budget(block: dict[str, Any]) -> str:
-    """The one line every output prints of a results file's ``budget`` block (table, message, HTML)."""
-    k, m = block["instructions_per_item"], block["compared_instructions"]
-    design = f"{k} of {m} instructions per item" if k else f"all {m} instructions per item"
-    why = {
-        "decided": "decided",
-        "budget spent": "budget spent, undecided",
-        "items exhausted": "every item scored, undecided (the task has no more items)",
-    }.get(block["stopped"], block["stopped"])
-    return (
-        f"budget {block['budget']:,} prompts: {why} after round {block['rounds_used']} of {block['rounds_planned']} "
-        f"({block['prompts']:,} prompts, {block['items']} of {block['items_available']} items, {design})"
-    )
 
 
 def budget_outcome(plan: BudgetPlan, *, verdict: str, rounds: int, prompts: int, items: int) -> BudgetOutcome:

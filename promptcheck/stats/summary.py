@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from promptcheck.evaluation.results import TaskResult, correct_matrix, prediction_matrix
+from promptcheck.evaluation.results import InstructionResult, TaskResult, correct_matrix, prediction_matrix
 from promptcheck.stats.sets import GroupStatistics, group_statistics, item_chance
 
 
@@ -21,7 +21,12 @@ class SetSummary:
     """Accuracy over one instruction set and its judgment against the reference.
 
     ``drop`` is reference accuracy minus the set's mean accuracy, in absolute points
-    (0.05 = 5 points); ``worst_drop`` uses the set's worst instruction (a point figure).
+    (0.05 = 5 points); ``worst_drop`` is the largest of its instructions' own drops (a point
+    figure): the reference's accuracy on the items an instruction scored minus its accuracy there,
+    as each instruction's ``drop`` is (the same as reference minus worst accuracy when every
+    instruction scored every item; under an incomplete design, the reference over all items minus
+    an instruction over its own items mixed two samples of items: +34.6 where the instruction's own
+    drop was +14.7).
     """
 
     kind: str
@@ -96,9 +101,15 @@ def summarize_sets(
                 mean_accuracy=float(np.mean(accs)),
                 worst_accuracy=worst.accuracy,
                 best_accuracy=max(accs),
-                worst_drop=result.reference_accuracy - worst.accuracy,
+                worst_drop=max(_own_drop(ref_row, r) for r in rows),
                 worst_instruction=worst.text,
                 statistics=stats,
             )
         )
     return out
+
+
+def _own_drop(ref_row: InstructionResult, row: InstructionResult) -> float:
+    """The reference's accuracy on the items ``row`` scored minus ``row``'s accuracy on them."""
+    pairs = [(bool(a), bool(b)) for a, b in zip(ref_row.correct, row.correct) if b is not None]
+    return sum(a for a, _ in pairs) / len(pairs) - sum(b for _, b in pairs) / len(pairs)

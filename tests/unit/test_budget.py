@@ -79,7 +79,12 @@ def test_a_budget_buys_as_many_items_as_it_can_at_two_per_item_else_all_items_at
 @pytest.mark.parametrize(
     ("budget", "message"),
     [
-        (60, "a budget of 60 prompts is smaller than one round: 30 items x (1 + 2 of 12) instructions = 90 prompts"),
+        (
+            60,
+            "a budget of 60 prompts is smaller than one round: 30 items x (1 + 2 of 12) instructions = 90 prompts; "
+            "1 instruction per item would need 60 (instructions_per_item 1)",
+        ),
+        (50, "smaller than one round: 30 items x (1 + 2 of 12) instructions = 90 prompts"),
         (0, "must be a whole number of prompts (2 or more), got 0"),
         (2.5, "must be a whole number of prompts (2 or more), got 2.5"),
         (True, "must be a whole number of prompts (2 or more), got True"),
@@ -121,7 +126,7 @@ def test_an_undecided_verdict_says_whether_the_budget_or_the_items_ran_out():
     out = pc.assert_robust(RuleModel("noisy", _noisy), _task(200), budget=100_000, on_inconclusive="pass")
     assert out.verdict == "inconclusive" and out.budget.stopped == "items exhausted"
     assert out.items == 200 and out.prompts_scored == 200 * 13 and out.design is None  # every cell bought
-    assert "every item scored, undecided" in out.message()
+    assert "items exhausted, undecided (every item given was scored)" in out.message()
 
 
 def test_the_same_seed_gives_the_same_budgeted_verdict_and_another_seed_other_items():
@@ -279,3 +284,17 @@ def test_the_plugin_option_ini_and_marker_set_the_budget(pytester, how, expected
 @pytest.mark.parametrize("value", ["1", "2.5", "x"])
 def test_the_plugin_refuses_a_bad_budget_in_one_line(pytester, value):
     assert_refused_in_one_line(pytester, "--promptcheck-budget", value)
+
+
+def test_a_budget_refused_inside_a_test_is_one_line_not_a_traceback(pytester):
+    """Whether a budget buys a round needs the task, so it is found while the test runs: the test
+    fails with the one line, not a traceback into promptcheck."""
+    pytester.makepyfile(
+        "EXPECTED = None\n"
+        + _PLUGIN_TEST.split("def test_session_default")[0]
+        + "def test_small():\n    pc.assert_robust(Right(), _task(), budget=50)\n"
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*promptcheck: error: budget: a budget of 50 prompts is smaller than one round*"])
+    assert "stats/budget.py" not in result.stdout.str() and "Traceback" not in result.stdout.str()

@@ -448,7 +448,7 @@ class _Collected:
 
 
 def test_the_power_warning_names_an_incomplete_design_that_decides_at_todays_prompts(tmp_path):
-    from promptcheck.gate.session import _power_warnings
+    from promptcheck.gate.session import power_warnings
     from promptcheck.options import VerdictOptions
     from promptcheck.report.documents import stamp
 
@@ -464,10 +464,22 @@ def test_the_power_warning_names_an_incomplete_design_that_decides_at_todays_pro
     baseline = tmp_path / "old.json"
     doc = stamp("pytest", {"seed": 0, "tests": [dict(verdict.to_json(), test="t.py::test_x")]})  # as the gate writes
     baseline.write_text(json.dumps(doc))
-    (line,) = _power_warnings(baseline, [_Collected("t.py::test_x")], VerdictOptions())
+    (line,) = power_warnings(baseline, [_Collected("t.py::test_x")], VerdictOptions())
     assert line.startswith("promptcheck: t.py::test_x::parity: at 100 items x 24 instructions (baseline)")
     # The complete design needs more items; an incomplete one decides within today's 2,500 prompts.
     assert "; or, at today's 2500 prompts, 1 of 24 instructions per item over" in line
     assert "--promptcheck-instructions-per-item 1) would decide" in line
     prompts = int(line.split("instructions per item over ")[1].split(" items (")[1].split(" prompts")[0])
     assert prompts <= 2500
+
+
+def test_a_designs_worst_drop_is_the_largest_of_the_instructions_own_drops(tmp_path):
+    """Under a design each instruction has its own items: its drop is paired on them, and the set's
+    worst drop is the largest of those (not all items' reference minus its own items' accuracy)."""
+    task = _run(tmp_path, "w.json", instructions_per_item=2)["tasks"][0]
+    (row,) = [s for s in task["sets"] if s["kind"] == "unobserved"]
+    own = [i["drop"] for i in task["instructions"] if i["kind"] == "unobserved"]
+    assert row["worst_drop"] == pytest.approx(max(own))
+    complete = _run(tmp_path, "c.json")["tasks"][0]
+    (full,) = [s for s in complete["sets"] if s["kind"] == "unobserved"]
+    assert full["worst_drop"] == pytest.approx(complete["reference_accuracy"] - full["worst_accuracy"])
