@@ -4,6 +4,7 @@
     python benchmarks/simulate_verdicts.py --quick               # a small grid (~2 min)
     python benchmarks/simulate_verdicts.py --json benchmarks/results/simulate_verdicts-DATE.json
     nice python benchmarks/simulate_verdicts.py --incomplete --trials 300 --workers 1   # ~10 min
+    nice python benchmarks/simulate_verdicts.py --power-only --json OUT.json   # tables 2-3 and 5 (~20 min)
 
 Three tables, printed as Markdown:
 
@@ -14,7 +15,7 @@ Three tables, printed as Markdown:
 2. **Power** at reference accuracy 0.75, instruction sd 0.05: pass rate when the true drop is 0,
    fail rate at 10, 15 and 20 points, by items x instructions.
 3. **Is minimum_detectable_drop honest?** The fail rate when the true drop equals the mean
-   ``minimum_detectable_drop`` the gate reported at the threshold (should be near 80%).
+   ``minimum_detectable_drop`` the gate reported at a true drop of 0 (should be near 80%).
 
 With ``--incomplete``, the same for incomplete designs (each item scored under ``K`` of ``M``
 instructions, promptcheck.stats.design.balanced_design; the reference on every item):
@@ -28,6 +29,10 @@ instructions, promptcheck.stats.design.balanced_design; the reference on every i
    whose mean minimum detectable drop is no larger (searched by simulation), the prompts both
    score (reference included), and the incomplete design's fail rate at the complete design's
    minimum detectable drop (80% if it detects that drop as well).
+
+``--power-only`` runs tables 2-3 and 5 alone (complete and incomplete designs; the verdicts at
+the threshold do not depend on how power is computed), into one JSON with ``complete`` and
+``incomplete`` parts.
 
 The generator is promptcheck.stats.simulate (item difficulty, instruction effects, flips between
 instructions, guessing); every trial goes through promptcheck.stats.judge itself.
@@ -134,6 +139,109 @@ def _rate(x: float, bound: float) -> str:
     return f"{mark}{100 * x:.1f}%{mark}"
 
 
+def _fail_at_mdd(h: dict | None, trials: int) -> str:
+    """The fail rate at the minimum detectable drop with its Monte-Carlo standard error."""
+    if not h:
+        return "n/a"
+    f = h["fail_rate"]
+    return f"{100 * f:.1f}% ± {100 * math.sqrt(f * (1 - f) / trials):.1f}"
+
+
+def complete_power(pool: ProcessPoolExecutor, items: tuple, instr: tuple, trials: int) -> tuple[list, list]:
+    """Table 2's cells (true drops 0, 10, 15, 20 points) and table 3's (the fail rate at the mean MDD)."""
+    power_cells = [
+        (n, m, 0.75, 0.05, d, None, trials, 2) for n, m, d in itertools.product(items, instr, (0.0, 0.10, 0.15, 0.20))
+    ]
+    power = _progress(pool.map(_cell, power_cells), len(power_cells), "power cells")
+    mdd_cells = [
+        (r["items"], r["instructions"], 0.75, 0.05, r["mean_minimum_detectable_drop"], None, trials, 3)
+        for r in power
+        if r["true_drop"] == 0.0 and r["mean_minimum_detectable_drop"] < 0.7
+    ]
+    honest = _progress(pool.map(_cell, mdd_cells), len(mdd_cells), "cells at the MDD")
+    return power, honest
+
+
+def print_complete_power(power: list, honest: list, items: tuple, instr: tuple, trials: int) -> None:
+    print("## Power (reference accuracy 0.75, instruction sd 0.05, single look)\n")
+    print(
+        "| items | instr. | pass at drop 0 | fail at 10 pts | fail at 15 pts | fail at 20 pts "
+        "| mean min. detectable drop | fail at that drop (± MC SE) |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    pw = {(r["items"], r["instructions"], r["true_drop"]): r for r in power}
+    hon = {(r["items"], r["instructions"]): r for r in honest}
+    for n, m in itertools.product(items, instr):
+        row = [pw[(n, m, d)] for d in (0.0, 0.10, 0.15, 0.20)]
+        print(
+            f"| {n} | {m} | {100 * row[0]['pass_rate']:.1f}% | "
+            + " | ".join(f"{100 * r['fail_rate']:.1f}%" for r in row[1:])
+            + f" | {100 * row[0]['mean_minimum_detectable_drop']:.1f} pts | "
+            + f"{_fail_at_mdd(hon.get((n, m)), trials)} |"
+        )
+
+
+def incomplete_power(pool: ProcessPoolExecutor, items: tuple, trials: int) -> tuple[list, list]:
+    """Table 5's cells: the incomplete designs at a true drop of 0, then at their mean MDD."""
+    power_cells = [(n, m, k, 0.75, 0.05, 0.0, None, trials, 2) for n, (m, k) in itertools.product(items, INCOMPLETE)]
+    power = _progress(pool.map(_icell, power_cells), len(power_cells), "power cells")
+    # A design too sparse to judge reports no minimum detectable drop (nothing to check then).
+    checked = [
+        (r["items"], r["instructions"], r["per_item"], 0.75, 0.05, r["mean_minimum_detectable_drop"], None, trials, 3)
+        for r in power
+        if r["mean_minimum_detectable_drop"] < 0.7
+    ]
+    honest = _progress(pool.map(_icell, checked), len(checked), "cells at the MDD")
+    return power, honest
+
+
+def print_incomplete_power(power: list, honest: list, trials: int) -> None:
+    print("## Power and an honest minimum detectable drop (reference 0.75, instruction sd 0.05, single look)\n")
+    print(
+        "| items | instr. M | per item K | prompts | pass at drop 0 | mean min. detectable drop "
+        "| fail at that drop (± MC SE) |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    hon = {(h["items"], h["instructions"], h["per_item"]): h for h in honest}
+    for r in power:
+        mdd = r["mean_minimum_detectable_drop"]
+        print(
+            f"| {r['items']} | {r['instructions']} | {r['per_item']} | {r['mean_prompts_used']:.0f} | "
+            f"{100 * r['pass_rate']:.1f}% | "
+            + (f"{100 * mdd:.1f} pts | " if math.isfinite(mdd) else "none | ")
+            + f"{_fail_at_mdd(hon.get((r['items'], r['instructions'], r['per_item'])), trials)} |"
+        )
+
+
+def power_study(args: argparse.Namespace) -> None:
+    """Tables 2-3 and 5 only: power and the minimum detectable drop, complete and incomplete designs
+    (the verdicts at the threshold, tables 1 and 4, do not depend on how power is computed)."""
+    trials = args.trials
+    items = (30, 100, 300, 1000)
+    instr = (4, 12, 48)
+    t0 = time.time()
+    with ProcessPoolExecutor(args.workers) as pool:
+        power, honest = complete_power(pool, items, instr, trials)
+        ipower, ihonest = incomplete_power(pool, items, trials)
+    print(f"# judge power study ({trials} trials per cell, {time.time() - t0:.0f} s)\n")
+    print("Complete designs (items x instructions): every instruction scores every item.\n")
+    print_complete_power(power, honest, items, instr, trials)
+    print("\nIncomplete designs: each item scored under K of M instructions (the reference on every item).\n")
+    print_incomplete_power(ipower, ihonest, trials)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps(
+                {
+                    "trials": trials,
+                    "complete": {"power": power, "mdd_check": honest},
+                    "incomplete": {"power": ipower, "mdd_check": ihonest},
+                },
+                indent=1,
+            )
+        )
+
+
 def incomplete_study(args: argparse.Namespace) -> None:
     """Tables 4-6 (module docstring): incomplete designs at the threshold, power, and prompts."""
     trials = args.trials
@@ -145,31 +253,10 @@ def incomplete_study(args: argparse.Namespace) -> None:
         for n, (m, k), a, s, lk in itertools.product(items, INCOMPLETE, accs, sds, (None, LOOKS))
         if lk is None or n >= 100
     ]
-    power_cells = [(n, m, k, 0.75, 0.05, 0.0, None, trials, 2) for n, (m, k) in itertools.product(items, INCOMPLETE)]
     full_cells = [(n, m, 0.75, 0.05, 0.0, None, trials, 2) for n, m in FULL_DESIGNS]
     with ProcessPoolExecutor(args.workers) as pool:
         at_threshold = _progress(pool.map(_icell, cells), len(cells), "threshold cells")
-        power = _progress(pool.map(_icell, power_cells), len(power_cells), "power cells")
-        # A design too sparse to judge reports no minimum detectable drop (nothing to check then).
-        detectable = [r for r in power if r["mean_minimum_detectable_drop"] < 0.7]
-        checked = pool.map(
-            _icell,
-            [
-                (
-                    r["items"],
-                    r["instructions"],
-                    r["per_item"],
-                    0.75,
-                    0.05,
-                    r["mean_minimum_detectable_drop"],
-                    None,
-                    trials,
-                    3,
-                )
-                for r in detectable
-            ],
-        )
-        honest = {id(r): h for r, h in zip(detectable, checked)}
+        power, honest = incomplete_power(pool, items, trials)
         full = list(pool.map(_cell, full_cells))
         searches = [
             (m * f, k, r["mean_minimum_detectable_drop"], n * m // (m * f), max(trials // 3, min(trials, 100)), 4)
@@ -232,19 +319,7 @@ def incomplete_study(args: argparse.Namespace) -> None:
     print(
         f"\nWorst cell: {100 * worst:.1f}%; rates above 5% + 3 SE ({100 * bound:.1f}%): {flagged} of {2 * len(at_threshold)}.\n"
     )
-    print("## Power and an honest minimum detectable drop (reference 0.75, instruction sd 0.05, single look)\n")
-    print(
-        "| items | instr. M | per item K | prompts | pass at drop 0 | mean min. detectable drop | fail at that drop |"
-    )
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    for r in power:
-        h = honest.get(id(r))
-        mdd = r["mean_minimum_detectable_drop"]
-        print(
-            f"| {r['items']} | {r['instructions']} | {r['per_item']} | {r['mean_prompts_used']:.0f} | {100 * r['pass_rate']:.1f}% | "
-            + (f"{100 * mdd:.1f} pts | " if math.isfinite(mdd) else "none | ")
-            + (f"{100 * h['fail_rate']:.1f}% |" if h else "n/a |")
-        )
+    print_incomplete_power(power, honest, trials)
     print("\n## Prompts to reach a complete design's minimum detectable drop (reference 0.75, sd 0.05)\n")
     print(
         "| complete design | its prompts | its MDD | fails at it | incomplete M x K | items | prompts | share | its MDD | fails at the complete MDD |"
@@ -270,7 +345,7 @@ def incomplete_study(args: argparse.Namespace) -> None:
                     "trials": trials,
                     "at_threshold": at_threshold,
                     "power": power,
-                    "mdd_check": list(honest.values()),
+                    "mdd_check": honest,
                     "full": full,
                     "reach": reached,
                     "full_at_own_mdd": own,
@@ -287,7 +362,13 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=600)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", type=Path, help="also write every cell here")
+    ap.add_argument(
+        "--power-only", action="store_true", help="tables 2-3 and 5 only: power and the minimum detectable drop"
+    )
     args = ap.parse_args()
+    if args.power_only:
+        power_study(args)
+        return
     if args.incomplete:
         incomplete_study(args)
         return
@@ -304,18 +385,9 @@ def main() -> None:
         for n, m, a, s, lk in itertools.product(items, instr, accs, sds, (None, LOOKS))
         if lk is None or n >= 100
     ]
-    power_cells = [
-        (n, m, 0.75, 0.05, d, None, trials, 2) for n, m, d in itertools.product(items, instr, (0.0, 0.10, 0.15, 0.20))
-    ]
     with ProcessPoolExecutor(args.workers) as pool:
         at_threshold = _progress(pool.map(_cell, threshold_cells), len(threshold_cells), "threshold cells")
-        power = _progress(pool.map(_cell, power_cells), len(power_cells), "power cells")
-        mdd_cells = [
-            (r["items"], r["instructions"], 0.75, 0.05, r["mean_minimum_detectable_drop"], None, trials, 3)
-            for r in power
-            if r["true_drop"] == 0.0 and r["mean_minimum_detectable_drop"] < 0.7
-        ]
-        honest = list(pool.map(_cell, mdd_cells))
+        power, honest = complete_power(pool, items, instr, trials)
     se = math.sqrt(0.05 * 0.95 / trials)
     print(f"# judge simulation study ({trials} trials per cell, {time.time() - t0:.0f} s)\n")
     print("## Wrong decisions at the threshold (true drop = 5 points, confidence 0.95: nominal <= 5% each)\n")
@@ -346,23 +418,7 @@ def main() -> None:
         f"of {2 * len(at_threshold)}. At 30 items the 3-look plan is the single look (looks under 30 items "
         "are skipped).\n"
     )
-    print("## Power (reference accuracy 0.75, instruction sd 0.05, single look)\n")
-    print(
-        "| items | instr. | pass at drop 0 | fail at 10 pts | fail at 15 pts | fail at 20 pts "
-        "| mean min. detectable drop | fail at that drop |"
-    )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    pw = {(r["items"], r["instructions"], r["true_drop"]): r for r in power}
-    hon = {(r["items"], r["instructions"]): r for r in honest}
-    for n, m in itertools.product(items, instr):
-        row = [pw[(n, m, d)] for d in (0.0, 0.10, 0.15, 0.20)]
-        h = hon.get((n, m))
-        print(
-            f"| {n} | {m} | {100 * row[0]['pass_rate']:.1f}% | "
-            + " | ".join(f"{100 * r['fail_rate']:.1f}%" for r in row[1:])
-            + f" | {100 * row[0]['mean_minimum_detectable_drop']:.1f} pts | "
-            + (f"{100 * h['fail_rate']:.1f}% |" if h else "n/a |")
-        )
+    print_complete_power(power, honest, items, instr, trials)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(

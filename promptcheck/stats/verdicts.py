@@ -25,8 +25,10 @@ The rule, and why:
   looks). Looks with fewer than :data:`MIN_LOOK_ITEMS` items are skipped: an interval on a
   handful of binary items is not trustworthy, and O'Brien-Fleming spends almost nothing there.
 - **Power**: ``minimum_detectable_drop`` is the true drop at which this design fails the gate
-  with 80% probability, from the same bounds; :func:`plan_sizes` turns the variance components
-  into items or instructions needed.
+  with 80% probability, from the same bounds as they would be at that drop (:func:`_detectable`:
+  a latent-threshold model of the answers for the item variance there, the logit bound taken at
+  the lower accuracy); :func:`plan_sizes` turns the variance components into items or
+  instructions needed.
 - **Incomplete designs** (each item scored under some instructions, NaN elsewhere): the same
   rule on the reference accuracy minus the mean of the instructions' own accuracies, with that
   estimate's variance estimated without bias from the cells scored
@@ -40,7 +42,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -96,6 +98,8 @@ class Components:
     #: The paraphrases' own item variance (an item's accuracy over the population of phrasings):
     #: it cancels between instructions that share their items, not between those that do not.
     paraphrase_items: float = 0.0
+    #: The answers' accuracies and item covariances, for the variance at another drop (power only).
+    answers: AnswerMoments | None = None
 
     def variance_at(self, n_items: float, n_instructions: float, per_item: float | None = None) -> float:
         """The drop's variance at ``n_items`` items and ``n_instructions`` instructions, each item
@@ -152,6 +156,38 @@ class Components:
                 b_lo = max(b_lo, m_hi - centre)  # a higher population accuracy means a smaller drop
                 b_hi = max(b_hi, centre - m_lo)
         return self.mean - math.hypot(hw_lo, b_lo), self.mean + math.hypot(hw_hi, b_hi)
+
+
+@dataclass(frozen=True)
+class AnswerMoments:
+    """What the variance of a drop is made of, per answer rather than per difference: the
+    reference's accuracy, the paraphrases' (mean over instructions), and the items' covariance
+    between a reference answer and a paraphrase answer (``cross``) and between two paraphrase
+    answers under different instructions (``shared``), each pooled over instructions and unbiased.
+    :func:`_detectable` fits a latent-threshold model to them to predict the variance at a drop
+    other than the one observed."""
+
+    reference: float
+    paraphrased: float
+    cross: float
+    shared: float
+
+
+def answer_moments(reference: np.ndarray, paraphrases: np.ndarray) -> AnswerMoments:
+    """:class:`AnswerMoments` of a complete design (reference (items,), paraphrases (instructions, items))."""
+    r = np.asarray(reference, dtype=np.float64)
+    p = np.asarray(paraphrases, dtype=np.float64)
+    m, n = p.shape
+    if n < 2:
+        return AnswerMoments(float(r.mean()), float(p.mean()), 0.0, 0.0)
+    rc = r - r.mean()
+    pc = p - p.mean(axis=1, keepdims=True)
+    cross = float(np.einsum("i,ji->", rc, pc)) / (m * (n - 1))
+    col = pc.sum(axis=0)
+    own = float(np.einsum("ji,ji->", pc, pc))
+    # sum over ordered pairs j != k of the cross products = (sum_j pc_j)^2 - sum_j pc_j^2, per item
+    shared = (float(col @ col) - own) / (m * (m - 1) * (n - 1)) if m > 1 else own / (n - 1)
+    return AnswerMoments(float(r.mean()), float(p.mean()), cross, shared)
 
 
 #: How hard the items' skewness is shrunk toward 0: k3^2 / (k3^2 + SKEW_SHRINK se^2).
@@ -377,6 +413,7 @@ def incomplete_components(
         chance,
         per_item=mo.cells / n,
         paraphrase_items=mo.covariance,
+        answers=AnswerMoments(float(np.mean(reference)), float(mo.accuracies.mean()), mo.cross, mo.covariance),
     )
 
 
@@ -398,6 +435,7 @@ class IncompleteMoments:
     accuracies: np.ndarray  # pbar_j
     sizes: np.ndarray  # n_j
     pseudo: np.ndarray  # the items' centred contributions: D - E = their mean
+    cross: float = 0.0  # the reference's item covariance with a paraphrase (pooled over instructions)
 
 
 def incomplete_moments(reference: np.ndarray, paraphrases: np.ndarray) -> IncompleteMoments:
@@ -440,6 +478,7 @@ def incomplete_moments(reference: np.ndarray, paraphrases: np.ndarray) -> Incomp
         accuracies=acc,
         sizes=sizes,
         pseudo=n * (weights @ rows),
+        cross=float((shared[0, 1:] * cov[0, 1:]).sum() / shared[0, 1:].sum()),
     )
 
 
@@ -833,7 +872,8 @@ def _judged_components(ref: np.ndarray, para: np.ndarray, claim: str, seed: int,
     """The components of one look: the complete two-way decomposition for a bool matrix, the
     incomplete design's (:func:`incomplete_components`) for one with cells not scored (NaN)."""
     if para.dtype == bool:
-        return components(_cells(ref, para), claim, para.mean(axis=1), seed, floor)
+        comp = components(_cells(ref, para), claim, para.mean(axis=1), seed, floor)
+        return replace(comp, answers=answer_moments(ref, para))
     return incomplete_components(ref, para, claim, seed=seed, chance=floor)
 
 
@@ -970,18 +1010,14 @@ def judge(
         drop = drop / scale
     # Power at the full planned size with the last look's alpha (what a full run would face): a
     # true drop fails the gate when the estimate clears the threshold by the lower bound's own
-    # half-width, so the half-width the rule really uses (skew and logit corrections included)
-    # plus z_0.8 standard errors, scaled from the items seen to the items planned.
-    full_variance = comp.variance_at(planned, m)
-    stopped_at_last = look_index == len(plan)  # then the bounds already are the final look's
-    half_width = (
-        comp.mean - bounds[0] if stopped_at_last and not relative else comp.mean - comp.bounds(plan[-1].alpha)[0]
-    )
+    # half-width (skew and logit corrections included), so that half-width plus t_0.8 standard
+    # errors, each as it would be at that drop and at the items planned (_detectable).
     mdd = _detectable(
+        comp,
         threshold=threshold,
         scale=scale,
-        spread=(half_width / math.sqrt(comp.variance) if comp.variance > 0 else 0.0) + _quantile(POWER, comp.df),
-        variance=full_variance if comp.variance > 0 else 0.0,
+        alpha=plan[-1].alpha,
+        items=planned,
         reference=ref_acc,
         paraphrased=mean_acc,
     )
@@ -1050,30 +1086,193 @@ def judge(
 
 
 def _detectable(
-    *, threshold: float, scale: float, spread: float, variance: float, reference: float, paraphrased: float
+    comp: Components,
+    *,
+    threshold: float,
+    scale: float,
+    alpha: float,
+    items: int,
+    reference: float,
+    paraphrased: float,
 ) -> float:
-    """The true drop that fails the gate with probability ``POWER``: ``threshold + spread * se(delta)``.
+    """The true drop that fails the gate with probability ``POWER`` at ``items`` items: the drop
+    ``delta`` with ``delta = threshold + [h(delta) + t_POWER se(delta)] / scale``, where ``h`` and
+    ``se`` are the lower bound's half-width and the drop's standard error the rule would have *if
+    the true drop were delta* (:func:`bound_at_drop`); a root search (fixed-point steps bracket the
+    smallest root, Brent's method solves it: 8-10 evaluations).
 
-    ``spread`` is the rule's lower half-width in standard errors plus ``z_POWER``. The standard
-    error is taken *at the alternative*, not at the accuracy observed: on binary answers a lower
-    accuracy under the paraphrases (nearer 0.5) means more variance, so today's variance is
-    scaled by ``[r(1-r) + q(1-q)] / [r(1-r) + p(1-p)]`` (reference accuracy ``r``, paraphrased
-    accuracy ``p`` now and ``q`` at the alternative). Without it the figure was optimistic (the
-    gate failed 65% of the time at it, not 80%, at 30 items; docs/statistics.md).
+    Both grow with the drop on binary answers, faster than the answers' binomial variance says:
+    fewer paraphrase answers agree with the reference's (:class:`LatentAnswers`), and the logit
+    bound of the instruction part widens as their accuracy falls from near a ceiling toward the
+    middle. With today's half-width and the variance scaled by ``[r(1-r) + q(1-q)] / [r(1-r) +
+    p(1-p)]`` the gate failed only 62-72% of the time at the figure at 30 items; the uncertainty of
+    the estimated variance was not the cause (docs/statistics.md, "Power you can see").
     """
-    if variance <= 0:
+    if comp.variance <= 0:
         return threshold
-    r, p = reference, paraphrased
-    now = r * (1 - r) + p * (1 - p)
-    delta = threshold + spread * math.sqrt(variance) / scale
-    for _ in range(100):
-        q = min(max(p - (delta * scale - (r - p)), 0.0), 1.0)
-        ratio = (r * (1 - r) + q * (1 - q)) / now if now > 0 else 1.0
-        new = threshold + spread * math.sqrt(variance * max(ratio, 1.0)) / scale
-        if abs(new - delta) < 1e-9:
-            break
-        delta = new
-    return float(delta)
+    model = LatentAnswers.fit(comp.answers, comp.chance) if comp.answers is not None else None
+    t_power = _quantile(POWER, comp.df)
+
+    def gap(delta: float) -> float:
+        half_width, se = bound_at_drop(
+            comp, model, delta * scale - (reference - paraphrased), paraphrased, items, alpha
+        )
+        return threshold + (half_width + t_power * se) / scale - delta
+
+    # Bracket the smallest root by fixed-point steps from the threshold (each a little longer than
+    # the step, as the half-width grows with the drop), then solve it.
+    low, step = threshold, gap(threshold)
+    for _ in range(60):
+        if not step > 0:
+            return low
+        high = low + 2.0 * step
+        g = gap(high)
+        if not math.isfinite(g):
+            return math.inf
+        if g <= 0:
+            return float(optimize.brentq(gap, low, high, xtol=1e-7))
+        low, step = high, g
+    return math.inf
+
+
+def bound_at_drop(
+    comp: Components, model: LatentAnswers | None, extra: float, paraphrased: float, items: int, alpha: float
+) -> tuple[float, float]:
+    """The lower bound's half-width and the drop's standard error at ``items`` items if the
+    paraphrases were ``extra`` less accurate than observed (the reference as it is).
+
+    The item part: today's, scaled to ``items``, plus the change the latent model predicts in
+    the item and residual components (:class:`LatentAnswers`; never below today's). The
+    instruction part: the instructions' spread of accuracies stays (the simulation's population
+    keeps it at any drop), but its logit-scale bound is taken at the lower accuracy, with the
+    logit spread the instructions would show there (their spread and item noise, through the
+    smoothed logit: :func:`_logit_moments`). At ``extra = 0`` and this design's size it is the
+    bound the verdict used.
+    """
+    n, m = comp.n_items, comp.n_instructions
+    k = comp._per_item(m, None)
+    q = min(max(paraphrased - extra, 0.0), 1.0)
+    d_items = d_residual = d_shared = 0.0
+    if model is not None:
+        d_items, d_residual, d_shared = model.change(q)
+    var_items = comp.var_items * n / items + max(d_items + d_residual / k, 0.0) / items
+    logit = comp.logit
+    if logit is not None and logit[1] > 0:
+        # The instructions' smoothed logits as the rule computes them, their spread (item noise
+        # included) normal on the accuracy scale: today's and at q, by Gauss-Hermite quadrature;
+        # the observed centre and spread moved by the difference and the ratio.
+        moved = replace(comp, residual=comp.residual + d_residual, paraphrase_items=comp.paraphrase_items + d_shared)
+        now = _logit_moments(paraphrased, comp.instructions + _mean_noise(comp, n, m, k), n * k / m, comp.chance)
+        then = _logit_moments(q, comp.instructions + _mean_noise(moved, items, m, k), items * k / m, comp.chance)
+        spread = then[1] / now[1] if now[1] > 0 else 1.0
+        logit = (logit[0] + then[0] - now[0], logit[1] * spread)
+    alt = replace(
+        comp,
+        mean=0.0,
+        var_items=var_items,
+        variance=var_items + comp.var_instructions,
+        n_items=items,
+        logit=logit,
+    )
+    return -alt.bounds(alpha)[0], math.sqrt(alt.variance)
+
+
+def _logit_moments(accuracy: float, variance: float, items: float, chance: float) -> tuple[float, float]:
+    """Mean and sd of an instruction's smoothed logit accuracy above chance (as the bounds take it,
+    ``logit((p n + 1/2) / (n + 1))`` over its ``items``) when its accuracy is normal with this mean
+    and variance: the delta method's slope where it holds, bounded near 0 and 1 where it does not."""
+    x = (accuracy + math.sqrt(max(variance, 0.0)) * _GH_NODES - chance) / (1.0 - chance)
+    ell = special.logit((np.clip(x, 0.0, 1.0) * items + 0.5) / (items + 1.0))
+    mean = float(_GH_WEIGHTS @ ell)
+    return mean, math.sqrt(max(float(_GH_WEIGHTS @ np.square(ell - mean)), 0.0))
+
+
+def _bivariate_normal(h: float, k: float, rho: float) -> float:
+    """P(X <= h, Y <= k) for standard normals with correlation ``rho`` (Owen's T function)."""
+    if rho >= 1.0:
+        return float(special.ndtr(min(h, k)))
+    h = h if abs(h) > 1e-12 else 1e-12
+    k = k if abs(k) > 1e-12 else 1e-12
+    s = math.sqrt(1.0 - rho * rho)
+    out = 0.5 * (special.ndtr(h) + special.ndtr(k))
+    out -= special.owens_t(h, (k - rho * h) / (h * s)) + special.owens_t(k, (h - rho * k) / (k * s))
+    return float(out - (0.5 if h * k < 0 else 0.0))
+
+
+@dataclass(frozen=True)
+class LatentAnswers:
+    """A latent-threshold (probit) model of the answers, to predict the variance at another drop.
+
+    An answer is right when a normal latent variable is above a threshold, or else by a guess
+    that lands with probability ``chance``; a drop moves the paraphrases' threshold. Guessing
+    scales every covariance by ``(1 - chance)^2``, so the latent accuracies are
+    ``(a - chance) / (1 - chance)`` and the latent (tetrachoric) correlations between a reference
+    and a paraphrase answer on an item, and between two paraphrase answers, are fitted to the
+    observed ones (:class:`AnswerMoments`). They are what stays when the paraphrases get worse;
+    the item covariances follow: fewer answers agree with the reference's, and the variance of
+    the drop grows by much more than the answers' binomial variance does when the items are
+    answered consistently (docs/statistics.md).
+    """
+
+    chance: float
+    reference: float  # latent accuracies
+    paraphrased: float
+    rho_cross: float
+    rho_shared: float
+
+    @classmethod
+    def fit(cls, answers: AnswerMoments, chance: float) -> LatentAnswers:
+        g = (1.0 - chance) ** 2
+        lr, lp = cls._latent(answers.reference, chance), cls._latent(answers.paraphrased, chance)
+        cross = _tetrachoric(lr, lp, answers.cross / g)
+        shared = _tetrachoric(lp, lp, answers.shared / g)
+        # With a margin at 0 or 1 a correlation is not identified: the other one, else items
+        # answered alike everywhere (their answers flip together, the larger variance).
+        cross = shared if cross is None else cross
+        shared = cross if shared is None else shared
+        return cls(chance, lr, lp, 1.0 if cross is None else cross, 1.0 if shared is None else shared)
+
+    @staticmethod
+    def _latent(accuracy: float, chance: float) -> float:
+        return min(max((accuracy - chance) / (1.0 - chance), 1e-9), 1.0 - 1e-9)
+
+    def _covariances(self, latent_q: float) -> tuple[float, float]:
+        zr, zq = float(special.ndtri(self.reference)), float(special.ndtri(latent_q))
+        g = (1.0 - self.chance) ** 2
+        cross = g * (_bivariate_normal(zr, zq, self.rho_cross) - self.reference * latent_q)
+        shared = g * (_bivariate_normal(zq, zq, self.rho_shared) - latent_q * latent_q)
+        return cross, shared
+
+    def change(self, q: float) -> tuple[float, float, float]:
+        """Changes of the item component (of a difference), the residual component and the
+        paraphrases' shared item covariance when their accuracy moves from today's to ``q``."""
+        cross0, shared0 = self._covariances(self.paraphrased)
+        cross1, shared1 = self._covariances(self._latent(q, self.chance))
+        c = self.chance
+        p0 = c + (1.0 - c) * self.paraphrased
+        d_shared = shared1 - shared0
+        d_items = d_shared - 2.0 * (cross1 - cross0)  # Var(r) + shared - 2 cross
+        d_residual = q * (1.0 - q) - p0 * (1.0 - p0) - d_shared  # a cell's variance - shared
+        return d_items, d_residual, d_shared
+
+
+def _tetrachoric(l1: float, l2: float, cov: float) -> float | None:
+    """The latent correlation giving two binary answers with latent accuracies ``l1``, ``l2``
+    covariance ``cov`` (clipped to what is possible); None when a margin is at 0 or 1."""
+    if min(l1, l2) < 1e-6 or max(l1, l2) > 1.0 - 1e-6:
+        return None
+    h, k = float(special.ndtri(l1)), float(special.ndtri(l2))
+    lo, hi = -0.999, 0.999
+    target = l1 * l2 + cov
+
+    def gap(rho: float) -> float:
+        return _bivariate_normal(h, k, rho) - target
+
+    if gap(hi) <= 0:
+        return hi
+    if gap(lo) >= 0:
+        return lo
+    return float(optimize.brentq(gap, lo, hi, xtol=1e-6))
 
 
 def above_chance(ref: np.ndarray, chance: float | np.ndarray, confidence: float) -> tuple[bool, float]:
