@@ -173,6 +173,18 @@ def _punctuation(text: str) -> str:
     return "".join(ch for ch in text if not unicodedata.category(ch).startswith("P"))
 
 
+#: A canonical number's sign and decimal point (what ``normalise_numbers`` writes): "-3", "2.5".
+_NUMBER_MARKS = re.compile(r"(?<![\w.])-(?=\d)|(?<=\d)\.(?=\d)")
+
+
+def _punctuation_keeping_numbers(text: str) -> str:
+    """``punctuation`` after ``numbers``: every punctuation character removed but a number's sign and
+    decimal point, so "-3" stays "-3" and "2.5" stays "2.5" (removing them made "-3" match "3" and
+    "2.5" match "25")."""
+    kept = {m.start() for m in _NUMBER_MARKS.finditer(text)}
+    return "".join(ch for n, ch in enumerate(text) if n in kept or not unicodedata.category(ch).startswith("P"))
+
+
 _NORMALISER_FNS: dict[str, Callable[[str], str]] = {
     "strip": str.strip,
     "case": str.casefold,
@@ -192,10 +204,14 @@ _TRANSFORM_FNS: dict[str, Callable[[str], str]] = {
 
 def normalise(text: str, normalisers: Sequence[str] = DEFAULT_NORMALISERS) -> str:
     """``text`` through the named normalisers, in order (unknown names are refused)."""
+    numbers = False
     for name in normalisers:
         fn = _NORMALISER_FNS.get(name)
         if fn is None:
             raise _refuse(_unknown("normaliser", name, NORMALISERS), "normalisers")
+        if name == "punctuation" and numbers:  # a canonical number keeps its sign and decimal point
+            fn = _punctuation_keeping_numbers
+        numbers = numbers or name == "numbers"
         text = fn(text)
     return text
 

@@ -582,3 +582,22 @@ def test_matching_is_deterministic_across_calls_and_processes():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
     assert out.splitlines() == scope["result"]
     assert isinstance(match("Tokyo", ["Tokyo"]), Match)
+
+
+@pytest.mark.parametrize(
+    ("output", "target", "correct"),
+    [
+        ("3", "-3", False),
+        ("-3", "3", False),
+        ("2.5", "25", False),
+        ("295", "29.5", False),
+        ("-3.", "-3", True),
+        ("$29.00!", "29", True),
+        ("1,000.", "1000", True),
+    ],
+)
+def test_punctuation_after_numbers_keeps_a_numbers_sign_and_decimal_point(output, target, correct):
+    """docs/matching.md's numeric normalisers (numbers, then punctuation): removing every punctuation
+    character after the numbers were made canonical turned "-3" into "3" and "2.5" into "25"."""
+    spec = MatchSpec(normalisers=("strip", "case", "numbers", "punctuation", "whitespace"))
+    assert (match(output, [target], spec).outcome == "correct") is correct
